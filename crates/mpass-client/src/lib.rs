@@ -1,0 +1,331 @@
+//! Typed HTTP client for the Movement Pass API (SPEC §14), used by the CLI, the load
+//! generator and the tests, so that all three speak to the server exactly as any
+//! other client would.
+
+mod types;
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use types::*;
+
+/// What went wrong with a call.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error (problem+json).
+    #[error("{status}: {}", problem.code)]
+    Api { status: StatusCode, problem: Problem },
+    /// The request did not complete.
+    #[error("transport: {0}")]
+    Transport(#[from] reqwest::Error),
+    /// The answer was not what the API promises.
+    #[error("unexpected answer: {0}")]
+    Unexpected(String),
+}
+
+impl ClientError {
+    /// The problem `code`, if the server answered with one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { problem, .. } => Some(&problem.code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status, if the server answered.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ClientError>;
+
+/// A client of one server, optionally logged in.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+impl Client {
+    /// A client of the server at `base` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(64)
+            .build()
+            .expect("HTTP client builds");
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+            token: None,
+        }
+    }
+
+    /// The same client acting with `access_token`.
+    pub fn with_token(&self, access_token: &str) -> Client {
+        Client {
+            token: Some(access_token.to_string()),
+            ..self.clone()
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let rb = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => rb.bearer_auth(t),
+            None => rb,
+        }
+    }
+
+    async fn send<T: DeserializeOwned>(&self, rb: reqwest::RequestBuilder) -> Result<T> {
+        let res = rb.send().await?;
+        let status = res.status();
+        if status.is_success() {
+            return res.json::<T>().await.map_err(ClientError::Transport);
+        }
+        let bytes = res.bytes().await?;
+        let problem = serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| Problem {
+            code: "unparsed".into(),
+            detail: String::from_utf8_lossy(&bytes).into_owned(),
+            ..Problem::default()
+        });
+        Err(ClientError::Api { status, problem })
+    }
+
+    async fn send_empty(&self, rb: reqwest::RequestBuilder) -> Result<()> {
+        let res = rb.send().await?;
+        let status = res.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let problem = res.json::<Problem>().await.unwrap_or_default();
+        Err(ClientError::Api { status, problem })
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.send(self.request(Method::GET, path)).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        self.send(self.request(Method::POST, path).json(body)).await
+    }
+
+    /// Any request, answered raw: for tests of hostile input and error shapes.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Result<RawResponse> {
+        let mut rb = self.request(method, path).body(body);
+        if let Some(ct) = content_type {
+            rb = rb.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        let res = rb.send().await?;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.bytes().await?.to_vec();
+        Ok(RawResponse { status, headers, body })
+    }
+
+    // --- identity
+
+    pub async fn request_otp(&self, phone: &str) -> Result<OtpSent> {
+        self.post("/api/v1/auth/otp", &serde_json::json!({ "phone": phone }))
+            .await
+    }
+
+    pub async fn token(&self, phone: &str, code: &str) -> Result<Tokens> {
+        self.post(
+            "/api/v1/auth/token",
+            &serde_json::json!({ "phone": phone, "code": code }),
+        )
+        .await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens> {
+        self.post(
+            "/api/v1/auth/refresh",
+            &serde_json::json!({ "refresh_token": refresh_token }),
+        )
+        .await
+    }
+
+    pub async fn logout(&self, refresh_token: Option<&str>) -> Result<()> {
+        let rb = self.request(Method::POST, "/api/v1/auth/logout");
+        let rb = match refresh_token {
+            Some(t) => rb.json(&serde_json::json!({ "refresh_token": t })),
+            None => rb,
+        };
+        self.send_empty(rb).await
+    }
+
+    pub async fn dev_outbox(&self) -> Result<Outbox> {
+        self.get("/api/v1/dev/outbox").await
+    }
+
+    /// The newest code sent to `phone` (E.164 or national form) in the dev outbox.
+    pub async fn dev_code(&self, phone: &str) -> Result<Option<String>> {
+        let national = phone.trim_start_matches("+88");
+        let outbox = self.dev_outbox().await?;
+        Ok(outbox
+            .messages
+            .iter()
+            .filter(|m| m.to.ends_with(national))
+            .find_map(|m| {
+                m.body
+                    .split(|c: char| !c.is_ascii_digit())
+                    .find(|w| w.len() == 6)
+                    .map(str::to_string)
+            }))
+    }
+
+    /// Logs in with the dev outbox: asks for a code, waits for the worker to "send" it,
+    /// and exchanges it for tokens. Returns a client acting as that user.
+    pub async fn login_dev(&self, phone: &str) -> Result<(Client, Tokens)> {
+        self.request_otp(phone).await?;
+        for _ in 0..200 {
+            if let Some(code) = self.dev_code(phone).await? {
+                let tokens = self.token(phone, &code).await?;
+                return Ok((self.with_token(&tokens.access_token), tokens));
+            }
+            tokio_sleep(Duration::from_millis(25)).await;
+        }
+        Err(ClientError::Unexpected(format!(
+            "no code for {phone} in the dev outbox"
+        )))
+    }
+
+    pub async fn me(&self) -> Result<Me> {
+        self.get("/api/v1/me").await
+    }
+
+    pub async fn put_profile(&self, profile: &ProfileBody) -> Result<serde_json::Value> {
+        self.send(self.request(Method::PUT, "/api/v1/me/profile").json(profile))
+            .await
+    }
+
+    pub async fn put_photo(&self, bytes: Vec<u8>, content_type: &str) -> Result<serde_json::Value> {
+        self.send(
+            self.request(Method::PUT, "/api/v1/me/photo")
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(bytes),
+        )
+        .await
+    }
+
+    pub async fn areas(&self) -> Result<Vec<Area>> {
+        self.get("/api/v1/areas").await
+    }
+
+    // --- applications
+
+    pub async fn submit(&self, app: &ApplicationBody, idempotency_key: Option<&str>) -> Result<Application> {
+        let mut rb = self.request(Method::POST, "/api/v1/applications").json(app);
+        if let Some(k) = idempotency_key {
+            rb = rb.header("Idempotency-Key", k);
+        }
+        self.send(rb).await
+    }
+
+    pub async fn applications(&self, cursor: Option<&str>, limit: Option<u32>) -> Result<Page<Application>> {
+        let mut path = String::from("/api/v1/applications?");
+        if let Some(c) = cursor {
+            path.push_str(&format!("cursor={c}&"));
+        }
+        if let Some(l) = limit {
+            path.push_str(&format!("limit={l}"));
+        }
+        self.get(&path).await
+    }
+
+    pub async fn application(&self, id: &str) -> Result<Application> {
+        self.get(&format!("/api/v1/applications/{id}")).await
+    }
+
+    pub async fn cancel(&self, id: &str) -> Result<Application> {
+        self.send(self.request(Method::POST, &format!("/api/v1/applications/{id}/cancel")))
+            .await
+    }
+
+    /// Polls until the application leaves `submitted`, or `timeout` passes.
+    pub async fn wait_decided(&self, id: &str, timeout: Duration) -> Result<Application> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let app = self.application(id).await?;
+            if app.status != "submitted" || std::time::Instant::now() >= deadline {
+                return Ok(app);
+            }
+            tokio_sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    // --- passes and verification
+
+    pub async fn pass(&self, id: &str) -> Result<Pass> {
+        self.get(&format!("/api/v1/passes/{id}")).await
+    }
+
+    pub async fn pass_qr(&self, id: &str, format: &str) -> Result<Vec<u8>> {
+        let res = self
+            .request(Method::GET, &format!("/api/v1/passes/{id}/qr.{format}"))
+            .send()
+            .await?;
+        let status = res.status();
+        if !status.is_success() {
+            return Err(ClientError::Api {
+                status,
+                problem: res.json().await.unwrap_or_default(),
+            });
+        }
+        Ok(res.bytes().await?.to_vec())
+    }
+
+    pub async fn trust_list(&self) -> Result<serde_json::Value> {
+        self.get("/api/v1/trust-list").await
+    }
+
+    pub async fn revocations(&self, since: i64) -> Result<Revocations> {
+        self.get(&format!("/api/v1/revocations?since={since}")).await
+    }
+
+    pub async fn healthz(&self) -> Result<()> {
+        self.send_empty(self.request(Method::GET, "/healthz")).await
+    }
+}
+
+/// A raw answer.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The body as a problem document, if it is one.
+    pub fn problem(&self) -> Option<Problem> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+async fn tokio_sleep(d: Duration) {
+    tokio::time::sleep(d).await;
+}

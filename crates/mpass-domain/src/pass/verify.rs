@@ -1,0 +1,180 @@
+//! The offline pass check (SPEC §8): signature, validity window, revocation, route.
+//!
+//! Checks run in order and stop at the first failure that makes the content
+//! untrustworthy (malformed, unknown key, bad signature, compromised key), because
+//! claims from those must not be shown. After a good signature every remaining check
+//! runs and all failures are reported; the colour is the worst of them.
+//!
+//! Route check: geocodes are hierarchical digit strings (division `20`, district
+//! `2003`, thana `20030004`). The checkpoint is on route when its district (first four
+//! digits) matches the district of either end. When either side is only known at
+//! division level, a matching division is accepted rather than flagged.
+
+use super::claims::PassClaims;
+use super::cose::to_be_signed;
+use super::credential::parse_pass_text;
+use super::reason::{ReasonCode, VerdictColour};
+use super::trust::{TrustList, TrustedKey};
+use ed25519_dalek::Signature;
+use serde::{Deserialize, Serialize};
+
+/// Digits of a geocode that identify a district.
+const DISTRICT_DIGITS: usize = 4;
+
+/// Settings of a verifying device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyOptions {
+    /// How far the device clock may be off, in seconds, applied to `nbf` and `exp`.
+    pub clock_tolerance_secs: i64,
+    /// Age of the loaded revocation list in seconds; `None` if there is none.
+    pub revocation_list_age_secs: Option<i64>,
+    /// Oldest revocation list accepted without an amber warning, in seconds.
+    pub max_revocation_age_secs: i64,
+    /// Geocode of the area the checkpoint is in, if known.
+    pub checkpoint_area: Option<u64>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            clock_tolerance_secs: 300,
+            revocation_list_age_secs: None,
+            max_revocation_age_secs: 24 * 60 * 60,
+            checkpoint_area: None,
+        }
+    }
+}
+
+/// The outcome of checking a pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Green, amber or red: the worst colour among `reasons`.
+    pub result: VerdictColour,
+    /// Why; `[valid]` when green.
+    pub reasons: Vec<ReasonCode>,
+    /// The claims, present only when a trusted, uncompromised key signed them.
+    pub claims: Option<PassClaims>,
+    /// The key id the pass names, once it has been parsed (base64url in JSON).
+    #[serde(with = "kid_base64url")]
+    pub kid: Option<[u8; 8]>,
+}
+
+impl Verification {
+    fn rejected(reason: ReasonCode, kid: Option<[u8; 8]>) -> Self {
+        Verification {
+            result: reason.colour(),
+            reasons: vec![reason],
+            claims: None,
+            kid,
+        }
+    }
+}
+
+/// Checks a pass offline against a trust list and a revocation predicate at time `now`
+/// (Unix seconds). Never panics and never errors: every problem is a reason code.
+pub fn verify_pass(
+    qr_text: &str,
+    trust: &TrustList,
+    revoked: &dyn Fn(&[u8; 16]) -> bool,
+    now: i64,
+    opts: &VerifyOptions,
+) -> Verification {
+    let (sign1, claims) = match parse_pass_text(qr_text) {
+        Ok(parsed) => parsed,
+        Err(reason) => return Verification::rejected(reason, None),
+    };
+    let kid = Some(sign1.kid);
+    let candidates: Vec<&TrustedKey> = trust.keys_with_kid(&sign1.kid).collect();
+    if candidates.is_empty() {
+        return Verification::rejected(ReasonCode::UnknownKey, kid);
+    }
+    let message = to_be_signed(&sign1.protected, &sign1.payload);
+    let signature = Signature::from_bytes(&sign1.signature);
+    // Kids are 64-bit hashes: try every key that shares one, not just the first.
+    let signers: Vec<&TrustedKey> = candidates
+        .into_iter()
+        .filter(|k| k.key.verify_strict(&message, &signature).is_ok())
+        .collect();
+    if signers.is_empty() {
+        return Verification::rejected(ReasonCode::BadSignature, kid);
+    }
+    if signers.iter().any(|k| k.compromised) {
+        return Verification::rejected(ReasonCode::KeyCompromised, kid);
+    }
+
+    let mut reasons = Vec::new();
+    if !signers.iter().any(|k| k.may_sign(&claims)) {
+        reasons.push(ReasonCode::KeyNotValidForPass);
+    }
+    let tolerance = opts.clock_tolerance_secs.max(0);
+    if now.saturating_add(tolerance) < claims.not_before {
+        reasons.push(ReasonCode::NotYetValid);
+    }
+    if now.saturating_sub(tolerance) >= claims.expires {
+        reasons.push(ReasonCode::Expired);
+    }
+    if revoked(&claims.pass_id) {
+        reasons.push(ReasonCode::Revoked);
+    }
+    match opts.revocation_list_age_secs {
+        None => reasons.push(ReasonCode::RevocationListMissing),
+        Some(age) if age > opts.max_revocation_age_secs => {
+            reasons.push(ReasonCode::RevocationListStale);
+        }
+        Some(_) => {}
+    }
+    let off_route = opts
+        .checkpoint_area
+        .is_some_and(|checkpoint| !on_route(checkpoint, claims.from_area) && !on_route(checkpoint, claims.to_area));
+    if off_route {
+        reasons.push(ReasonCode::CheckpointOffRoute);
+    }
+    if reasons.is_empty() {
+        reasons.push(ReasonCode::Valid);
+    }
+    let result = reasons
+        .iter()
+        .map(ReasonCode::colour)
+        .max()
+        .unwrap_or(VerdictColour::Red);
+    Verification {
+        result,
+        reasons,
+        claims: Some(claims),
+        kid,
+    }
+}
+
+/// Whether a checkpoint area and a route end share a district (see the module docs).
+pub fn on_route(checkpoint_area: u64, route_area: u64) -> bool {
+    let district = |area: u64| {
+        let digits = area.to_string();
+        digits.chars().take(DISTRICT_DIGITS).collect::<String>()
+    };
+    let (a, b) = (district(checkpoint_area), district(route_area));
+    a.starts_with(&b) || b.starts_with(&a)
+}
+
+mod kid_base64url {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(kid: &Option<[u8; 8]>, s: S) -> Result<S::Ok, S::Error> {
+        match kid {
+            Some(kid) => s.serialize_some(&URL_SAFE_NO_PAD.encode(kid)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 8]>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(serde::de::Error::custom)?;
+        let kid = bytes
+            .try_into()
+            .map_err(|_| serde::de::Error::custom("kid must be 8 bytes"))?;
+        Ok(Some(kid))
+    }
+}

@@ -1,0 +1,104 @@
+//! Loading policy files: the default, refused files, versions, serialisation.
+
+use time::Duration;
+
+use super::*;
+
+#[test]
+fn default_policy_parses_with_the_default_categories() {
+    let p = Policy::default_policy();
+    let codes: Vec<&str> = p.categories().iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        [
+            "medical",
+            "emergency",
+            "funeral",
+            "essential_work",
+            "goods_transport",
+            "groceries",
+            "agriculture",
+            "other"
+        ]
+    );
+    assert_eq!(p.category("medical").unwrap().label_bn, "চিকিৎসা");
+    assert!(p.category("holiday").is_none());
+    assert!(p.version().starts_with("2026-11-21#"));
+    assert_eq!(p.weekly_window(), Duration::days(7));
+}
+#[test]
+fn bad_files_are_refused_with_the_key_at_fault() {
+    let err =
+        Policy::from_toml(&DEFAULT_POLICY_TOML.replace("max_passes = 7", "max_passes = 7\nmax_pases = 7")).unwrap_err();
+    assert!(matches!(err, PolicyError::Syntax(_)));
+    assert!(err.to_string().contains("max_pases"), "{err}");
+
+    let err = edited(|t| rule(t, "curfew")["start"] = "10pm".into()).unwrap_err();
+    assert!(err.to_string().contains("HH:MM"), "{err}");
+    assert_eq!(invalid_key(err), "rules.curfew.start");
+
+    let err = edited(|t| rule(t, "curfew")["end"] = "25:00".into()).unwrap_err();
+    assert_eq!(invalid_key(err), "rules.curfew.end");
+
+    let err = edited(|t| rule(t, "curfew")["utc_offset"] = "Asia/Dhaka".into()).unwrap_err();
+    assert_eq!(invalid_key(err), "rules.curfew.utc_offset");
+
+    let err = edited(|t| {
+        rule(t, "curfew")["allowed_reasons"] = toml::Value::Array(vec!["medical".into(), "medicine".into()]);
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("`medicine` is not a reason category"), "{err}");
+    assert_eq!(invalid_key(err), "rules.curfew.allowed_reasons");
+
+    let err = edited(|t| rule(t, "reason_review")["reasons"] = toml::Value::Array(vec!["misc".into()])).unwrap_err();
+    assert_eq!(invalid_key(err), "rules.reason_review.reasons");
+
+    let err = edited(|t| t["version"] = " ".into()).unwrap_err();
+    assert_eq!(invalid_key(err), "version");
+
+    let err = edited(|t| rule(t, "weekly_limit")["message_en"] = "max {max_pass}".into()).unwrap_err();
+    assert!(err.to_string().contains("{max_pass}"), "{err}");
+    assert_eq!(invalid_key(err), "rules.weekly_limit.message_en");
+
+    let err = edited(|t| rule(t, "restricted_area")["areas"] = toml::Value::Array(vec!["Dhaka".into()])).unwrap_err();
+    assert_eq!(invalid_key(err), "rules.restricted_area.areas");
+
+    let err = edited(|t| rule(t, "overlap")["outcome"] = "approve".into()).unwrap_err();
+    assert!(matches!(err, PolicyError::Syntax(_)), "{err}");
+
+    let err = edited(|t| {
+        rule(t, "overlap").remove("enabled");
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("enabled"), "{err}");
+
+    assert!(Policy::from_toml("version = ").is_err());
+    let err = edited(|t| rule(t, "curfew")["end"] = "22:00".into()).unwrap_err();
+    assert_eq!(invalid_key(err), "rules.curfew.end");
+}
+
+#[test]
+fn version_depends_on_the_exact_text() {
+    let a = Policy::from_toml(DEFAULT_POLICY_TOML).unwrap();
+    let b = Policy::from_toml(DEFAULT_POLICY_TOML).unwrap();
+    assert_eq!(a.version(), b.version());
+    let changed = DEFAULT_POLICY_TOML.replace("max_companions = 2", "max_companions = 3");
+    let c = Policy::from_toml(&changed).unwrap();
+    assert_ne!(a.version(), c.version());
+    let (label, hash) = c.version().split_once('#').unwrap();
+    assert_eq!(label, "2026-11-21");
+    assert_eq!(hash.len(), 8);
+    assert!(hash.bytes().all(|b| b.is_ascii_hexdigit()));
+}
+
+#[test]
+fn decision_serializes_with_snake_case_outcomes() {
+    let d = decide(&input(), &facts());
+    let json = serde_json::to_value(&d).unwrap();
+    assert_eq!(json["outcome"], "approve");
+    assert_eq!(json["reasons"][0]["code"], "auto_approved");
+    let back: Decision = serde_json::from_value(json).unwrap();
+    assert_eq!(back, d);
+    assert_eq!(Outcome::Review.as_str(), "review");
+    assert_eq!(serde_json::to_string(&Outcome::Reject).unwrap(), "\"reject\"");
+}

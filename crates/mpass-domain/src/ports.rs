@@ -1,0 +1,361 @@
+//! Ports: the traits through which the domain reaches storage, the work queue, SMS and
+//! object storage. Backends implement them; only the binary knows which ones exist.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::application::{Application, ApplicationDetails, Status};
+use crate::ids::{ApplicationId, JobId, PassId, UserId};
+use crate::phone::Phone;
+use crate::policy::Decision;
+use crate::profile::Profile;
+
+/// A failure of a backend. Callers map it to an opaque 500/503; the detail is logged once.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("backend error: {0}")]
+    Backend(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Roles of SPEC §1. Every user is a citizen; the others are granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Citizen,
+    Reviewer,
+    Police,
+    PoliceSupervisor,
+    Analyst,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Citizen,
+        Role::Reviewer,
+        Role::Police,
+        Role::PoliceSupervisor,
+        Role::Analyst,
+        Role::Admin,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Citizen => "citizen",
+            Role::Reviewer => "reviewer",
+            Role::Police => "police",
+            Role::PoliceSupervisor => "police_supervisor",
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A role held by a user, limited to some districts where that matters (reviewers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleGrant {
+    pub role: Role,
+    pub districts: Vec<String>,
+}
+
+/// A person known by phone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub phone: Phone,
+    pub grants: Vec<RoleGrant>,
+}
+
+impl User {
+    /// Role names for the access token; `citizen` always included.
+    pub fn role_names(&self) -> Vec<String> {
+        let mut roles = vec![Role::Citizen.as_str().to_string()];
+        roles.extend(
+            self.grants
+                .iter()
+                .filter(|g| g.role != Role::Citizen)
+                .map(|g| g.role.as_str().to_string()),
+        );
+        roles
+    }
+
+    /// Districts of every grant, deduplicated.
+    pub fn districts(&self) -> Vec<String> {
+        let mut d: Vec<String> = self.grants.iter().flat_map(|g| g.districts.iter().cloned()).collect();
+        d.sort();
+        d.dedup();
+        d
+    }
+}
+
+/// A profile with its photo reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredProfile {
+    pub profile: Profile,
+    pub photo_key: Option<String>,
+    pub photo_content_type: Option<String>,
+}
+
+/// Why an OTP could not be sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtpSendRefused {
+    /// Too soon or too many; try again after this many seconds.
+    RetryAfter(i64),
+}
+
+/// The result of checking a code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtpCheck {
+    Valid,
+    /// Wrong, expired, burnt or never sent: the caller cannot tell which, on purpose.
+    Invalid,
+}
+
+/// A background job as stored in the outbox / job table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: String,
+    pub attempts: u32,
+}
+
+/// Work a submission or another change adds to the queue, in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub kind: String,
+    pub payload: String,
+}
+
+/// A request to record an application; the store answers with what happened.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub id: ApplicationId,
+    pub user_id: UserId,
+    pub details: ApplicationDetails,
+    pub submitted_at: OffsetDateTime,
+    /// `(key, hash of the request body)` when the client sent `Idempotency-Key`.
+    pub idempotency: Option<(String, String)>,
+}
+
+/// What `submit_application` did.
+#[derive(Debug, Clone)]
+pub enum SubmitOutcome {
+    Created(Application),
+    /// The same key and body were seen before: the first application.
+    Replayed(Application),
+    /// The same key came with a different body.
+    KeyReused,
+}
+
+/// A signed pass as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassRecord {
+    pub id: PassId,
+    pub application_id: ApplicationId,
+    pub user_id: UserId,
+    pub qr_text: String,
+    pub short_code: String,
+    pub kid: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub valid_from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub valid_until: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued_at: OffsetDateTime,
+}
+
+/// A decision to record, with the pass when approved.
+#[derive(Debug, Clone)]
+pub struct DecisionRecord {
+    pub application_id: ApplicationId,
+    pub decision: Decision,
+    pub status: Status,
+    pub pass: Option<PassRecord>,
+    pub decided_at: OffsetDateTime,
+    /// Follow-up work (notifications), enqueued in the same transaction.
+    pub jobs: Vec<NewJob>,
+}
+
+/// A revoked pass in the revocation list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub seq: i64,
+    pub pass_id: PassId,
+    #[serde(with = "time::serde::rfc3339")]
+    pub revoked_at: OffsetDateTime,
+}
+
+/// A message in the development SMS outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub to: String,
+    pub body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Facts about an applicant that the policy needs, read at decision time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplicantFacts {
+    pub overlapping_approved: bool,
+    pub passes_in_window: u32,
+    pub document_on_other_phone: bool,
+}
+
+/// The system of record. Every write is durable (committed) before the call returns.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the backend answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- identity
+    /// Records an OTP send if the per-phone limits allow, and enqueues its SMS job.
+    async fn otp_issue(
+        &self,
+        phone: &Phone,
+        code_hash: &str,
+        sms: NewJob,
+        now: OffsetDateTime,
+    ) -> StoreResult<Result<(), OtpSendRefused>>;
+    /// Checks a code, counting the attempt; a valid code is consumed.
+    async fn otp_check(&self, phone: &Phone, code_hash: &str, now: OffsetDateTime) -> StoreResult<OtpCheck>;
+    /// The user with this phone, created on first login.
+    async fn user_by_phone_or_create(&self, phone: &Phone, now: OffsetDateTime) -> StoreResult<User>;
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn user_by_phone(&self, phone: &Phone) -> StoreResult<Option<User>>;
+    async fn grant_role(&self, user: UserId, grant: RoleGrant, now: OffsetDateTime) -> StoreResult<()>;
+    async fn refresh_create(&self, token_hash: &str, user: UserId, expires: OffsetDateTime) -> StoreResult<()>;
+    /// Consumes a live refresh token and stores its successor; `None` if it was not live.
+    /// Reuse of an already rotated token revokes the whole family (theft detection).
+    async fn refresh_rotate(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: OffsetDateTime,
+        expires: OffsetDateTime,
+    ) -> StoreResult<Option<UserId>>;
+    async fn refresh_revoke(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<()>;
+    async fn refresh_revoke_user(&self, user: UserId, now: OffsetDateTime) -> StoreResult<()>;
+
+    // --- profile
+    async fn profile(&self, user: UserId) -> StoreResult<Option<StoredProfile>>;
+    async fn put_profile(&self, user: UserId, profile: &Profile, now: OffsetDateTime) -> StoreResult<()>;
+    async fn set_photo(&self, user: UserId, key: &str, content_type: &str, now: OffsetDateTime) -> StoreResult<()>;
+
+    // --- applications
+    /// Stores an application and its decision job in one transaction.
+    async fn submit_application(&self, app: NewApplication) -> StoreResult<SubmitOutcome>;
+    async fn application(&self, id: ApplicationId) -> StoreResult<Option<Application>>;
+    /// The user's applications, newest first, strictly older than `before` when given.
+    async fn applications_of(
+        &self,
+        user: UserId,
+        before: Option<ApplicationId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Application>>;
+    /// Cancels if the owner matches and the status allows; returns the new state.
+    async fn cancel_application(
+        &self,
+        id: ApplicationId,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Application>>;
+    async fn applicant_facts(&self, app: &Application, window_start: OffsetDateTime) -> StoreResult<ApplicantFacts>;
+    /// Records a decision only if the application is still `submitted`: duplicate or
+    /// late deliveries of a decision job change nothing. Returns whether it was recorded.
+    async fn record_decision(&self, d: DecisionRecord) -> StoreResult<bool>;
+
+    // --- passes
+    async fn pass(&self, id: PassId) -> StoreResult<Option<PassRecord>>;
+    async fn pass_by_short_code(&self, code: &str) -> StoreResult<Option<PassRecord>>;
+    async fn revocations_since(&self, seq: i64, limit: u32) -> StoreResult<(i64, Vec<Revocation>)>;
+
+    // --- dev SMS outbox
+    async fn outbox_push(&self, to: &str, body: &str, now: OffsetDateTime) -> StoreResult<()>;
+    async fn outbox_list(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
+
+    // --- job table (the embedded queue and the outbox relay read it)
+    /// Leases up to `max` due jobs for `lease_secs`.
+    async fn jobs_lease(&self, max: u32, now: OffsetDateTime, lease_secs: i64) -> StoreResult<Vec<Job>>;
+    async fn job_done(&self, id: JobId) -> StoreResult<()>;
+    async fn job_retry(&self, id: JobId, run_at: OffsetDateTime, error: &str) -> StoreResult<()>;
+    async fn job_dead(&self, id: JobId, error: &str, now: OffsetDateTime) -> StoreResult<()>;
+    async fn jobs_depth(&self) -> StoreResult<(u64, u64)>;
+    /// Counts of applications by status, for metrics.
+    async fn status_counts(&self) -> StoreResult<Vec<(Status, u64)>>;
+}
+
+/// A delivered job. `attempt` counts from 1.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub job: Job,
+    pub attempt: u32,
+}
+
+/// The work queue. Jobs are put in by the store (outbox); the queue hands them to workers.
+#[async_trait]
+pub trait Queue: Send + Sync + 'static {
+    /// Waits up to `wait` for up to `max` jobs.
+    async fn fetch(&self, max: u32, wait: std::time::Duration) -> StoreResult<Vec<Delivery>>;
+    /// The job is done; it will not be delivered again.
+    async fn ack(&self, d: &Delivery) -> StoreResult<()>;
+    /// Deliver again after `delay`.
+    async fn retry(&self, d: &Delivery, delay: std::time::Duration, error: &str) -> StoreResult<()>;
+    /// Give up: park the job in the dead-letter store.
+    async fn dead_letter(&self, d: &Delivery, error: &str) -> StoreResult<()>;
+    /// Wakes waiting fetchers (new work was committed).
+    fn notify(&self);
+    /// `(ready, dead)` job counts.
+    async fn depth(&self) -> StoreResult<(u64, u64)>;
+}
+
+/// Sends SMS messages.
+#[async_trait]
+pub trait Sms: Send + Sync + 'static {
+    async fn send(&self, to: &Phone, body: &str) -> Result<(), String>;
+}
+
+/// Stores photos and other blobs.
+#[async_trait]
+pub trait ObjectStore: Send + Sync + 'static {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> StoreResult<()>;
+    async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+}
+
+/// The policy in force, replaced as a whole when it is reloaded.
+pub type SharedPolicy = std::sync::Arc<std::sync::RwLock<std::sync::Arc<crate::policy::Policy>>>;
+
+/// Job kind: decide an application (payload: the application id).
+pub const JOB_DECIDE: &str = "decide_application";
+/// Job kind: send one SMS (payload: `{"to", "body"}`).
+pub const JOB_SEND_SMS: &str = "send_sms";
+
+impl NewJob {
+    /// The job that sends `body` to `to` by SMS.
+    pub fn sms(to: &Phone, body: &str) -> NewJob {
+        NewJob {
+            kind: JOB_SEND_SMS.into(),
+            payload: serde_json::json!({ "to": to.as_str(), "body": body }).to_string(),
+        }
+    }
+}
+
+/// Counts of jobs settled by this process's workers, exported as metrics.
+#[derive(Debug, Default)]
+pub struct JobCounters {
+    pub processed: std::sync::atomic::AtomicU64,
+    pub retried: std::sync::atomic::AtomicU64,
+    pub dead: std::sync::atomic::AtomicU64,
+}

@@ -1,0 +1,252 @@
+//! Access tokens: JWTs signed with EdDSA (Ed25519) and a `kid`, checked against a key set.
+//!
+//! Written by hand rather than with a JWT library: the format is small, and owning it lets
+//! us fix the algorithm, check `kid`, `iss`, `aud` and `exp` explicitly, and use
+//! `verify_strict`.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Lifetime of an access token.
+pub const ACCESS_TTL_SECS: i64 = 15 * 60;
+/// Lifetime of a refresh token.
+pub const REFRESH_TTL_SECS: i64 = 30 * 24 * 3600;
+/// Largest token accepted, checked before any decoding.
+const MAX_TOKEN_BYTES: usize = 4096;
+
+/// The claims of an access token (SPEC §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub sub: String,
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub districts: Vec<String>,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// Why a token was refused. Deliberately coarse: callers answer 401 for all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("malformed token")]
+    Malformed,
+    #[error("unknown signing key")]
+    UnknownKey,
+    #[error("bad signature")]
+    BadSignature,
+    #[error("token expired")]
+    Expired,
+    #[error("wrong issuer or audience")]
+    WrongAudience,
+}
+
+/// The `kid` of an Ed25519 key: base64url of the first 8 bytes of SHA-256 of the raw key.
+pub fn kid_of(key: &VerifyingKey) -> String {
+    B64.encode(&Sha256::digest(key.as_bytes())[..8])
+}
+
+/// Signs and checks access tokens. Holds every key that may still verify, and the one that signs.
+pub struct TokenKeys {
+    signing: SigningKey,
+    signing_kid: String,
+    verifying: Vec<(String, VerifyingKey)>,
+    pub issuer: String,
+    pub audience: String,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("kid", &self.signing_kid)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize)]
+struct Header<'a> {
+    alg: &'a str,
+    typ: &'a str,
+    kid: &'a str,
+}
+
+#[derive(Deserialize)]
+struct HeaderIn {
+    alg: String,
+    kid: Option<String>,
+}
+
+impl TokenKeys {
+    /// `signing` signs new tokens; `also_trusted` are older public keys still accepted.
+    pub fn new(signing: SigningKey, also_trusted: Vec<VerifyingKey>, issuer: &str, audience: &str) -> Self {
+        let signing_kid = kid_of(&signing.verifying_key());
+        let mut verifying = vec![(signing_kid.clone(), signing.verifying_key())];
+        verifying.extend(also_trusted.into_iter().map(|k| (kid_of(&k), k)));
+        TokenKeys {
+            signing,
+            signing_kid,
+            verifying,
+            issuer: issuer.into(),
+            audience: audience.into(),
+        }
+    }
+
+    /// Signs any serialisable claims with the current key (also used for legacy tokens).
+    pub fn sign<C: Serialize>(&self, claims: &C) -> String {
+        let header = Header {
+            alg: "EdDSA",
+            typ: "JWT",
+            kid: &self.signing_kid,
+        };
+        let h = B64.encode(serde_json::to_vec(&header).expect("header serialises"));
+        let p = B64.encode(serde_json::to_vec(claims).expect("claims serialise"));
+        let input = format!("{h}.{p}");
+        let sig = self.signing.sign(input.as_bytes());
+        format!("{input}.{}", B64.encode(sig.to_bytes()))
+    }
+
+    /// Issues an access token for `sub` at time `now` (unix seconds).
+    pub fn issue_access(&self, sub: &str, roles: Vec<String>, districts: Vec<String>, now: i64) -> String {
+        self.sign(&AccessClaims {
+            sub: sub.into(),
+            roles,
+            districts,
+            iat: now,
+            exp: now + ACCESS_TTL_SECS,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        })
+    }
+
+    /// Checks signature, `kid` and algorithm, and returns the raw payload.
+    pub fn verify_raw<C: for<'de> Deserialize<'de>>(&self, token: &str) -> Result<C, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Malformed);
+        }
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            return Err(TokenError::Malformed);
+        };
+        let header: HeaderIn = B64
+            .decode(h)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or(TokenError::Malformed)?;
+        if header.alg != "EdDSA" {
+            return Err(TokenError::Malformed);
+        }
+        let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        let sig_bytes: [u8; 64] = B64
+            .decode(s)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(TokenError::Malformed)?;
+        let sig = Signature::from_bytes(&sig_bytes);
+        let signed = &token[..h.len() + 1 + p.len()];
+        let mut candidates = self.verifying.iter().filter(|(k, _)| *k == kid).peekable();
+        if candidates.peek().is_none() {
+            return Err(TokenError::UnknownKey);
+        }
+        if !candidates.any(|(_, key)| key.verify_strict(signed.as_bytes(), &sig).is_ok()) {
+            return Err(TokenError::BadSignature);
+        }
+        B64.decode(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or(TokenError::Malformed)
+    }
+
+    /// Checks an access token completely: signature, issuer, audience and expiry.
+    pub fn verify_access(&self, token: &str, now: i64) -> Result<AccessClaims, TokenError> {
+        let c: AccessClaims = self.verify_raw(token)?;
+        if c.iss != self.issuer || c.aud != self.audience {
+            return Err(TokenError::WrongAudience);
+        }
+        if now >= c.exp {
+            return Err(TokenError::Expired);
+        }
+        Ok(c)
+    }
+
+    /// The public keys as a JWK Set for `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self
+            .verifying
+            .iter()
+            .map(|(kid, k)| {
+                serde_json::json!({
+                    "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig",
+                    "kid": kid, "x": B64.encode(k.as_bytes()),
+                })
+            })
+            .collect();
+        serde_json::json!({ "keys": keys })
+    }
+}
+
+/// A new opaque refresh token and the hash under which it is stored.
+pub fn new_refresh_token() -> (String, String) {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).expect("operating system random source");
+    let token = B64.encode(b);
+    let hash = hash_refresh_token(&token);
+    (token, hash)
+}
+
+/// The stored form of a refresh token.
+pub fn hash_refresh_token(token: &str) -> String {
+    crate::otp::hex(&Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new(SigningKey::from_bytes(&[7; 32]), vec![], "mpass", "mpass-api")
+    }
+
+    #[test]
+    fn round_trip_and_expiry() {
+        let k = keys();
+        let t = k.issue_access("u1", vec!["citizen".into()], vec![], 1000);
+        let c = k.verify_access(&t, 1001).unwrap();
+        assert_eq!(c.sub, "u1");
+        assert_eq!(c.exp, 1000 + ACCESS_TTL_SECS);
+        assert_eq!(k.verify_access(&t, 1000 + ACCESS_TTL_SECS), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn tampering_and_foreign_keys_are_refused() {
+        let k = keys();
+        let t = k.issue_access("u1", vec!["citizen".into()], vec![], 1000);
+        let forged_payload =
+            B64.encode(br#"{"sub":"u2","roles":["admin"],"iat":1000,"exp":99999,"iss":"mpass","aud":"mpass-api"}"#);
+        let parts: Vec<&str> = t.split('.').collect();
+        let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
+        assert_eq!(k.verify_access(&forged, 1001), Err(TokenError::BadSignature));
+        let other = TokenKeys::new(SigningKey::from_bytes(&[8; 32]), vec![], "mpass", "mpass-api");
+        assert_eq!(other.verify_access(&t, 1001), Err(TokenError::UnknownKey));
+        let wrong_aud = TokenKeys::new(SigningKey::from_bytes(&[7; 32]), vec![], "mpass", "other");
+        assert_eq!(wrong_aud.verify_access(&t, 1001), Err(TokenError::WrongAudience));
+        assert_eq!(k.verify_access("a.b", 1001), Err(TokenError::Malformed));
+        assert_eq!(k.verify_access(&"x".repeat(5000), 1001), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn old_keys_still_verify_after_rotation() {
+        let old = keys();
+        let t = old.issue_access("u1", vec![], vec![], 1000);
+        let new = TokenKeys::new(
+            SigningKey::from_bytes(&[9; 32]),
+            vec![SigningKey::from_bytes(&[7; 32]).verifying_key()],
+            "mpass",
+            "mpass-api",
+        );
+        assert!(new.verify_access(&t, 1001).is_ok());
+        assert_eq!(new.jwks()["keys"].as_array().unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,184 @@
+//! Applications (SPEC §5): submit with `Idempotency-Key`, list own, read, cancel.
+
+use axum::Json as AxumJson;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mpass_domain::application::{Application, ApplicationInput};
+use mpass_domain::ids::ApplicationId;
+use mpass_domain::ports::{NewApplication, SubmitOutcome};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::rfc3339;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::JsonWithBytes;
+use crate::state::AppState;
+
+/// An application as the API shows it.
+pub fn application_json(app: &Application) -> Value {
+    let mut v = serde_json::to_value(&app.details).unwrap_or_default();
+    v["id"] = json!(app.id.to_string());
+    v["status"] = json!(app.status.as_str());
+    v["status_url"] = json!(format!("/api/v1/applications/{}", app.id));
+    v["end"] = json!(rfc3339(app.details.end()));
+    v["submitted_at"] = json!(rfc3339(app.submitted_at));
+    v["updated_at"] = json!(rfc3339(app.updated_at));
+    if let Some(d) = &app.decision {
+        let reasons: Vec<Value> = d
+            .reasons
+            .iter()
+            .map(|r| json!({ "code": r.code, "outcome": r.outcome.as_str(), "message": r.message_en, "message_bn": r.message_bn }))
+            .collect();
+        v["decision"] =
+            json!({ "outcome": d.outcome.as_str(), "reasons": reasons, "policy_version": d.policy_version });
+    }
+    if let Some(p) = app.pass_id {
+        v["pass_id"] = json!(p.to_string());
+        v["pass_url"] = json!(format!("/api/v1/passes/{p}"));
+    }
+    v
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(raw) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = raw
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 64 && k.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
+    key.map(|k| Some(k.to_string())).ok_or_else(|| ApiError::BadRequest {
+        code: "invalid_idempotency_key",
+        detail: "Idempotency-Key must be 1 to 64 printable characters.".into(),
+    })
+}
+
+/// `POST /api/v1/applications`: validates, stores durably with its decision job, answers 202.
+pub async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    JsonWithBytes(input, raw): JsonWithBytes<ApplicationInput>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let policy = state.policy();
+    let details = input
+        .validate(&|r| policy.category(r).is_some())
+        .map_err(ApiError::Validation)?;
+    if state.store.profile(caller.user_id).await?.is_none() {
+        return Err(ApiError::Conflict {
+            code: "profile_required",
+            detail: "Complete your profile before applying.".into(),
+        });
+    }
+    let new = NewApplication {
+        id: ApplicationId::new(),
+        user_id: caller.user_id,
+        details,
+        submitted_at: OffsetDateTime::now_utc(),
+        idempotency: key.map(|k| (k, mpass_domain::otp::hex(&Sha256::digest(&raw)))),
+    };
+    let (app, replayed) = match state.store.submit_application(new).await? {
+        SubmitOutcome::Created(app) => (app, false),
+        SubmitOutcome::Replayed(app) => (app, true),
+        SubmitOutcome::KeyReused => return Err(ApiError::IdempotencyKeyReused),
+    };
+    if !replayed {
+        state.queue.notify();
+        tracing::info!(application.id = %app.id, "application.submitted");
+    }
+    let mut res = (StatusCode::ACCEPTED, AxumJson(application_json(&app))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/applications/{}", app.id)) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    if replayed {
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/applications`: the caller's own, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::BadRequest {
+            code: "invalid_limit",
+            detail: "limit must be 1 to 100.".into(),
+        });
+    }
+    let before = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => Some(ApplicationId::parse(c).ok_or(ApiError::BadRequest {
+            code: "invalid_cursor",
+            detail: "Unknown cursor.".into(),
+        })?),
+    };
+    let items = state.store.applications_of(caller.user_id, before, limit + 1).await?;
+    let more = items.len() > limit as usize;
+    let items: Vec<&Application> = items.iter().take(limit as usize).collect();
+    let mut body = json!({ "items": items.iter().map(|a| application_json(a)).collect::<Vec<_>>() });
+    if more {
+        if let Some(last) = items.last() {
+            body["next_cursor"] = json!(last.id.to_string());
+        }
+    }
+    Ok(AxumJson(body))
+}
+
+fn parse_id(raw: &str) -> Result<ApplicationId, ApiError> {
+    ApplicationId::parse(raw).ok_or(ApiError::NotFound)
+}
+
+/// `GET /api/v1/applications/{id}`: owner or staff; others get 404.
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let app = state
+        .store
+        .application(parse_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if app.user_id != caller.user_id && !caller.is_staff() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(AxumJson(application_json(&app)))
+}
+
+/// `POST /api/v1/applications/{id}/cancel`: the owner withdraws it.
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let app = state
+        .store
+        .cancel_application(parse_id(&id)?, caller.user_id, OffsetDateTime::now_utc())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if app.status != mpass_domain::application::Status::Cancelled {
+        return Err(ApiError::Conflict {
+            code: "not_cancellable",
+            detail: format!("An application that is {} cannot be cancelled.", app.status.as_str()),
+        });
+    }
+    tracing::info!(application.id = %app.id, "application.cancelled");
+    Ok(AxumJson(application_json(&app)))
+}

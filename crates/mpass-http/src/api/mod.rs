@@ -1,0 +1,52 @@
+//! The native JSON API under `/api/v1` (SPEC §14), one module per resource.
+
+mod applications;
+mod areas;
+mod auth;
+mod dev;
+mod me;
+mod passes;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+
+use crate::state::AppState;
+
+/// Every `/api/v1` route and the well-known JWKS.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/auth/otp", post(auth::send_otp))
+        .route("/api/v1/auth/token", post(auth::token))
+        .route("/api/v1/auth/refresh", post(auth::refresh))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/.well-known/jwks.json", get(auth::jwks))
+        .route("/api/v1/dev/outbox", get(dev::outbox_json))
+        .route("/dev/outbox", get(dev::outbox_page))
+        .route("/api/v1/me", get(me::me))
+        .route("/api/v1/me/profile", put(me::put_profile))
+        .route(
+            "/api/v1/me/photo",
+            put(me::put_photo)
+                .get(me::get_photo)
+                .layer(axum::extract::DefaultBodyLimit::max(me::MAX_PHOTO_BODY)),
+        )
+        .route("/api/v1/areas", get(areas::areas))
+        .route("/api/v1/reasons", get(areas::reasons))
+        .route(
+            "/api/v1/applications",
+            post(applications::submit).get(applications::list),
+        )
+        .route("/api/v1/applications/{id}", get(applications::get_one))
+        .route("/api/v1/applications/{id}/cancel", post(applications::cancel))
+        .route("/api/v1/passes/{id}", get(passes::get_one))
+        .route("/api/v1/passes/{id}/qr.svg", get(passes::qr_svg))
+        .route("/api/v1/passes/{id}/qr.png", get(passes::qr_png))
+        .route("/api/v1/trust-list", get(passes::trust_list))
+        .route("/api/v1/revocations", get(passes::revocations))
+}
+
+/// RFC 3339 text of an instant.
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

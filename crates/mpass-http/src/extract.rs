@@ -1,0 +1,66 @@
+//! Request body parsing that answers in problem+json: strict JSON with clear errors.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// A JSON body, parsed strictly (unknown fields refused by the domain input types).
+pub struct Json<T>(pub T);
+
+/// A JSON body kept as bytes too, for hashing (`Idempotency-Key`).
+pub struct JsonWithBytes<T>(pub T, pub Bytes);
+
+fn require_json(req: &Request) -> Result<(), ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if mime.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType("application/json"))
+    }
+}
+
+/// Reads the whole body within the route's limit.
+pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::InvalidJson(e.body_text())
+        }
+    })
+}
+
+/// Parses JSON, naming the line and column of the first problem.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::InvalidJson(format!("The body is not valid JSON for this request: {e}")))
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        require_json(&req)?;
+        let bytes = body_bytes(req, state).await?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonWithBytes<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        require_json(&req)?;
+        let bytes = body_bytes(req, state).await?;
+        let value = parse_json(&bytes)?;
+        Ok(JsonWithBytes(value, bytes))
+    }
+}

@@ -1,0 +1,48 @@
+//! Movement Pass HTTP: the router, its state, authentication, errors and handlers.
+//!
+//! Handlers parse input into domain values, call the store (or queue) once or twice, and
+//! map the result; they never do slow work inline — decisions and SMS go through the
+//! work queue. Every error leaves as RFC 9457 problem+json with a stable `code`.
+
+pub mod api;
+mod auth;
+mod error;
+mod extract;
+pub mod metrics;
+mod ops;
+mod ratelimit;
+mod state;
+
+pub use error::ApiError;
+pub use state::{AppState, HttpSettings};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+/// Largest JSON body accepted anywhere (photos have their own limit).
+pub const MAX_JSON_BODY: usize = 64 * 1024;
+
+/// The whole HTTP surface of the server.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(ops::routes())
+        .fallback(|| async { ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,127 @@
+//! Operations endpoints: liveness, readiness, metrics, and the API reference.
+
+use std::fmt::Write;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/docs", get(docs))
+}
+
+/// The process is alive.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready to serve: the database and queue answer and keys are loaded.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let db = state.store.ping().await;
+    let queue = state.queue.depth().await;
+    let ok = db.is_ok() && queue.is_ok();
+    let body = json!({
+        "status": if ok { "ready" } else { "not_ready" },
+        "checks": {
+            "database": db.map_or_else(|e| e.to_string(), |_| "ok".into()),
+            "queue": queue.map_or_else(|e| e.to_string(), |_| "ok".into()),
+            "keys": "ok",
+        }
+    });
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut out = String::with_capacity(8192);
+    state.metrics.render_requests(&mut out);
+    if let Ok((ready, dead)) = state.queue.depth().await {
+        let _ = writeln!(
+            out,
+            "# HELP mpass_queue_jobs Jobs waiting or running.\n# TYPE mpass_queue_jobs gauge\nmpass_queue_jobs {ready}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP mpass_queue_dead_jobs Jobs parked in the dead-letter store.\n# TYPE mpass_queue_dead_jobs gauge\nmpass_queue_dead_jobs {dead}"
+        );
+    }
+    if let Ok(counts) = state.store.status_counts().await {
+        out.push_str("# HELP mpass_applications Applications by status (decisions by outcome).\n# TYPE mpass_applications gauge\n");
+        for (status, n) in counts {
+            let _ = writeln!(out, "mpass_applications{{status=\"{}\"}} {n}", status.as_str());
+        }
+    }
+    let m = &state.metrics;
+    for (name, v) in [
+        ("mpass_jobs_processed_total", &m.jobs.processed),
+        ("mpass_jobs_retried_total", &m.jobs.retried),
+        ("mpass_jobs_dead_total", &m.jobs.dead),
+    ] {
+        let _ = writeln!(
+            out,
+            "# TYPE {name} counter\n{name} {}",
+            v.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// The OpenAPI 3.1 document, kept by hand beside the code and checked by a test that
+/// every routed path is in it.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// A self-contained, browsable reference rendered from the OpenAPI document.
+async fn docs() -> Html<String> {
+    let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap_or_default();
+    let mut html = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>Movement Pass API</title><style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}\
+         code{background:#f3f3f3;padding:0 .3em}h2{margin-top:2rem;border-bottom:1px solid #ddd}.m{font-weight:bold;display:inline-block;width:4.5rem}</style></head><body>\
+         <h1>Movement Pass API</h1><p>Machine-readable: <a href=\"/api/openapi.json\">/api/openapi.json</a> (OpenAPI 3.1).</p>",
+    );
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, ops) in paths {
+            let _ = write!(html, "<h2><code>{}</code></h2>", escape(path));
+            for (method, op) in ops.as_object().into_iter().flatten() {
+                let summary = op["summary"].as_str().unwrap_or("");
+                let desc = op["description"].as_str().unwrap_or("");
+                let _ = write!(
+                    html,
+                    "<p><span class=\"m\">{}</span>{}<br><small>{}</small></p>",
+                    escape(&method.to_uppercase()),
+                    escape(summary),
+                    escape(desc)
+                );
+            }
+        }
+    }
+    html.push_str("</body></html>");
+    Html(html)
+}
+
+/// Escapes text for HTML.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}

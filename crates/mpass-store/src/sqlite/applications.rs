@@ -1,0 +1,253 @@
+//! Applications, decisions, passes and revocations.
+
+use mpass_domain::application::{Application, Status};
+use mpass_domain::ids::{ApplicationId, PassId, UserId};
+use mpass_domain::ports::{
+    ApplicantFacts, DecisionRecord, JOB_DECIDE, NewApplication, NewJob, PassRecord, Revocation, SubmitOutcome,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{from_ms, jobs, json_col, ms, to_json};
+
+const APP_COLUMNS: &str = "id, user_id, status, details, decision, pass_id, submitted_at, updated_at";
+
+fn bad(what: &str) -> rusqlite::Error {
+    rusqlite::Error::InvalidColumnName(format!("corrupt {what}"))
+}
+
+fn app_from_row(r: &Row<'_>) -> rusqlite::Result<Application> {
+    let id: String = r.get(0)?;
+    let user: String = r.get(1)?;
+    let status: String = r.get(2)?;
+    let details: String = r.get(3)?;
+    let decision: Option<String> = r.get(4)?;
+    let pass: Option<String> = r.get(5)?;
+    Ok(Application {
+        id: ApplicationId::parse(&id).ok_or_else(|| bad("application id"))?,
+        user_id: UserId::parse(&user).ok_or_else(|| bad("user id"))?,
+        status: Status::parse(&status).ok_or_else(|| bad("status"))?,
+        details: json_col(&details)?,
+        decision: decision.as_deref().map(json_col).transpose()?,
+        pass_id: pass
+            .as_deref()
+            .map(|p| PassId::parse(p).ok_or_else(|| bad("pass id")))
+            .transpose()?,
+        submitted_at: from_ms(r.get(6)?),
+        updated_at: from_ms(r.get(7)?),
+    })
+}
+
+pub(super) fn get(c: &Connection, id: ApplicationId) -> rusqlite::Result<Option<Application>> {
+    let sql = format!("SELECT {APP_COLUMNS} FROM applications WHERE id = ?1");
+    c.prepare_cached(&sql)?
+        .query_row([id.to_string()], app_from_row)
+        .optional()
+}
+
+pub(super) fn submit(c: &Connection, app: &NewApplication) -> rusqlite::Result<SubmitOutcome> {
+    let user = app.user_id.to_string();
+    if let Some((key, body_hash)) = &app.idempotency {
+        let seen: Option<(String, String)> = c
+            .query_row(
+                "SELECT body_hash, application_id FROM idempotency_keys WHERE user_id = ?1 AND key = ?2",
+                params![user, key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        if let Some((hash, first)) = seen {
+            if &hash != body_hash {
+                return Ok(SubmitOutcome::KeyReused);
+            }
+            let id = ApplicationId::parse(&first).ok_or_else(|| bad("idempotent application id"))?;
+            return get(c, id)?
+                .map(SubmitOutcome::Replayed)
+                .ok_or(rusqlite::Error::QueryReturnedNoRows);
+        }
+        c.execute(
+            "INSERT INTO idempotency_keys (user_id, key, body_hash, application_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![user, key, body_hash, app.id.to_string(), ms(app.submitted_at)],
+        )?;
+    }
+    let now = ms(app.submitted_at);
+    c.prepare_cached(
+        "INSERT INTO applications (id, user_id, status, details, start_at, end_at, submitted_at, updated_at)
+         VALUES (?1, ?2, 'submitted', ?3, ?4, ?5, ?6, ?6)",
+    )?
+    .execute(params![
+        app.id.to_string(),
+        user,
+        to_json(&app.details),
+        ms(app.details.start),
+        ms(app.details.end()),
+        now
+    ])?;
+    jobs::insert(
+        c,
+        &NewJob {
+            kind: JOB_DECIDE.into(),
+            payload: app.id.to_string(),
+        },
+        now,
+    )?;
+    Ok(SubmitOutcome::Created(Application {
+        id: app.id,
+        user_id: app.user_id,
+        status: Status::Submitted,
+        details: app.details.clone(),
+        submitted_at: app.submitted_at,
+        updated_at: app.submitted_at,
+        decision: None,
+        pass_id: None,
+    }))
+}
+
+pub(super) fn list(
+    c: &Connection,
+    user: UserId,
+    before: Option<ApplicationId>,
+    limit: u32,
+) -> rusqlite::Result<Vec<Application>> {
+    // Ids are UUIDv7: their text order is their time order.
+    let before = before.map_or_else(|| "~".to_string(), |b| b.to_string());
+    let sql =
+        format!("SELECT {APP_COLUMNS} FROM applications WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3");
+    let mut st = c.prepare_cached(&sql)?;
+    let rows = st.query_map(params![user.to_string(), before, limit], app_from_row)?;
+    rows.collect()
+}
+
+pub(super) fn cancel(
+    c: &Connection,
+    id: ApplicationId,
+    user: UserId,
+    now: i64,
+) -> rusqlite::Result<Option<Application>> {
+    let Some(app) = get(c, id)? else { return Ok(None) };
+    if app.user_id != user {
+        return Ok(None);
+    }
+    if app.status.cancellable() {
+        c.execute(
+            "UPDATE applications SET status = 'cancelled', updated_at = ?2 WHERE id = ?1",
+            params![id.to_string(), now],
+        )?;
+        if let Some(pass) = app.pass_id {
+            // Officers offline learn of the cancellation through the revocation list.
+            c.execute(
+                "INSERT INTO revocations (pass_id, reason, revoked_at) VALUES (?1, 'cancelled', ?2)",
+                params![pass.to_string(), now],
+            )?;
+        }
+    }
+    get(c, id)
+}
+
+pub(super) fn facts(
+    c: &Connection,
+    app: &Application,
+    window_start: i64,
+    document: Option<(String, String)>,
+) -> rusqlite::Result<ApplicantFacts> {
+    let user = app.user_id.to_string();
+    let id = app.id.to_string();
+    let overlapping_approved: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM applications WHERE user_id = ?1 AND status = 'approved' AND id <> ?2
+             AND start_at < ?3 AND end_at > ?4)",
+        params![user, id, ms(app.details.end()), ms(app.details.start)],
+        |r| r.get(0),
+    )?;
+    let passes_in_window: u32 = c.query_row(
+        "SELECT count(*) FROM applications WHERE user_id = ?1 AND status = 'approved' AND id <> ?2 AND start_at >= ?3",
+        params![user, id, window_start],
+        |r| r.get(0),
+    )?;
+    let document_on_other_phone = match document {
+        Some((kind, number)) => c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM profiles WHERE id_type = ?1 AND id_number = ?2 AND user_id <> ?3)",
+            params![kind, number, user],
+            |r| r.get(0),
+        )?,
+        None => false,
+    };
+    Ok(ApplicantFacts {
+        overlapping_approved,
+        passes_in_window,
+        document_on_other_phone,
+    })
+}
+
+pub(super) fn record_decision(c: &Connection, d: &DecisionRecord) -> rusqlite::Result<bool> {
+    let now = ms(d.decided_at);
+    let changed = c.execute(
+        "UPDATE applications SET status = ?2, decision = ?3, pass_id = ?4, updated_at = ?5 WHERE id = ?1 AND status = 'submitted'",
+        params![d.application_id.to_string(), d.status.as_str(), to_json(&d.decision), d.pass.as_ref().map(|p| p.id.to_string()), now],
+    )?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    if let Some(p) = &d.pass {
+        c.execute(
+            "INSERT INTO passes (id, application_id, user_id, short_code, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                p.id.to_string(),
+                p.application_id.to_string(),
+                p.user_id.to_string(),
+                p.short_code,
+                to_json(p)
+            ],
+        )?;
+    }
+    for job in &d.jobs {
+        jobs::insert(c, job, now)?;
+    }
+    Ok(true)
+}
+
+fn pass_where(c: &Connection, column: &str, value: &str) -> rusqlite::Result<Option<PassRecord>> {
+    let sql = format!("SELECT data FROM passes WHERE {column} = ?1");
+    let data: Option<String> = c.prepare_cached(&sql)?.query_row([value], |r| r.get(0)).optional()?;
+    data.as_deref().map(json_col).transpose()
+}
+
+pub(super) fn pass(c: &Connection, id: PassId) -> rusqlite::Result<Option<PassRecord>> {
+    pass_where(c, "id", &id.to_string())
+}
+
+pub(super) fn pass_by_short_code(c: &Connection, code: &str) -> rusqlite::Result<Option<PassRecord>> {
+    pass_where(c, "short_code", code)
+}
+
+pub(super) fn revocations_since(c: &Connection, seq: i64, limit: u32) -> rusqlite::Result<(i64, Vec<Revocation>)> {
+    let latest: i64 = c.query_row("SELECT coalesce(max(seq), 0) FROM revocations", [], |r| r.get(0))?;
+    let mut st =
+        c.prepare_cached("SELECT seq, pass_id, revoked_at FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let rows = st.query_map(params![seq, limit], |r| {
+        let id: String = r.get(1)?;
+        Ok(Revocation {
+            seq: r.get(0)?,
+            pass_id: PassId::parse(&id).ok_or_else(|| bad("pass id"))?,
+            revoked_at: from_ms(r.get(2)?),
+        })
+    })?;
+    let list: Vec<Revocation> = rows.collect::<rusqlite::Result<_>>()?;
+    // When the page is cut short, the client continues from the last seq it got.
+    let seq = if list.len() as u32 == limit {
+        list.last().map_or(latest, |r| r.seq)
+    } else {
+        latest
+    };
+    Ok((seq, list))
+}
+
+pub(super) fn status_counts(c: &Connection) -> rusqlite::Result<Vec<(Status, u64)>> {
+    let mut st = c.prepare_cached("SELECT status, count(*) FROM applications GROUP BY status")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (s, n) = row?;
+        if let Some(s) = Status::parse(&s) {
+            out.push((s, n));
+        }
+    }
+    Ok(out)
+}

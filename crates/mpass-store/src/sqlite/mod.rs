@@ -1,0 +1,229 @@
+//! The `Store` port on SQLite in WAL mode: one group-committing writer, pooled readers.
+
+mod applications;
+mod identity;
+mod jobs;
+mod schema;
+mod store_impl;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+
+use mpass_domain::ports::{StoreError, StoreResult};
+use rusqlite::{Connection, OpenFlags};
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+
+/// Most operations committed in one transaction.
+const MAX_BATCH: usize = 512;
+/// Idle read connections kept open.
+const MAX_IDLE_READERS: usize = 16;
+
+type Deliver = Box<dyn FnOnce(Option<StoreError>) + Send>;
+/// A write operation: run inside a savepoint (or told the batch failed to start), and
+/// hand back whether it succeeded plus how to answer its caller once the batch commits.
+type Op = Box<dyn FnOnce(Option<&Connection>) -> (bool, Deliver) + Send>;
+
+/// SQLite store. Cheap to clone; all clones share the writer and the reader pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: mpsc::SyncSender<Op>,
+    readers: Arc<ReaderPool>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.readers.path).finish()
+    }
+}
+
+struct ReaderPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+fn backend(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(code, _) if code.code == rusqlite::ErrorCode::DatabaseBusy => {
+            StoreError::Unavailable(e.to_string())
+        }
+        other => StoreError::Backend(other.to_string()),
+    }
+}
+
+fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
+    // FULL: a commit survives power loss. Group commit, not weaker durability, buys speed.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF;
+         PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;",
+    )?;
+    if read_only {
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    Ok(())
+}
+
+impl ReaderPool {
+    fn get(&self) -> rusqlite::Result<Connection> {
+        if let Some(c) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(c);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&conn, true)?;
+        Ok(conn)
+    }
+
+    fn put(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `path`, applies migrations and starts
+    /// the writer thread.
+    pub fn open(path: &Path) -> StoreResult<SqliteStore> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(format!("{}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path).map_err(backend)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(backend)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Unavailable(format!("SQLite refused WAL mode (got {mode})")));
+        }
+        configure(&conn, false).map_err(backend)?;
+        schema::migrate(&conn).map_err(backend)?;
+        let (tx, rx) = mpsc::sync_channel::<Op>(8192);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(SqliteStore {
+            writer: tx,
+            readers: Arc::new(ReaderPool {
+                path: path.to_path_buf(),
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Runs `f` in the writer's next batch; answers after that batch has committed.
+    pub(crate) async fn write<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        let (tx, rx) = oneshot::channel::<StoreResult<R>>();
+        let op: Op = Box::new(move |conn| {
+            let result = match conn {
+                Some(c) => f(c).map_err(backend),
+                None => Err(StoreError::Unavailable("write batch could not start".into())),
+            };
+            let ok = result.is_ok();
+            let deliver: Deliver = Box::new(move |commit_error| {
+                let _ = tx.send(match commit_error {
+                    Some(e) => Err(e),
+                    None => result,
+                });
+            });
+            (ok, deliver)
+        });
+        let writer = self.writer.clone();
+        // The channel is bounded: when the writer is saturated, wait without blocking the runtime.
+        match writer.try_send(op) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(op)) => {
+                tokio::task::spawn_blocking(move || writer.send(op))
+                    .await
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                    .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(StoreError::Unavailable("writer stopped".into())),
+        }
+        rx.await.map_err(|_| StoreError::Unavailable("writer stopped".into()))?
+    }
+
+    /// Runs `f` on a read-only connection off the async runtime.
+    pub(crate) async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get()?;
+            let r = f(&conn);
+            pool.put(conn);
+            r
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .map_err(backend)
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = Vec::with_capacity(64);
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let mut delivers = Vec::with_capacity(batch.len());
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "store.begin_failed");
+            for op in batch {
+                let (_, d) = op(None);
+                d(None);
+            }
+            continue;
+        }
+        for op in batch {
+            let _ = conn.execute_batch("SAVEPOINT op");
+            let (ok, d) = op(Some(&conn));
+            let _ = if ok {
+                conn.execute_batch("RELEASE op")
+            } else {
+                conn.execute_batch("ROLLBACK TO op; RELEASE op")
+            };
+            delivers.push(d);
+        }
+        let commit_error = conn.execute_batch("COMMIT").err().map(|e| {
+            tracing::error!(error = %e, "store.commit_failed");
+            let _ = conn.execute_batch("ROLLBACK");
+            backend(e)
+        });
+        for d in delivers {
+            d(commit_error.clone());
+        }
+    }
+}
+
+/// Unix milliseconds, the stored form of every instant.
+pub(crate) fn ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Back from unix milliseconds.
+pub(crate) fn from_ms(v: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Decodes a JSON column, reporting corruption as a SQLite conversion error.
+pub(crate) fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(s)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// Encodes a value for a JSON column.
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("domain values serialise")
+}

@@ -1,0 +1,145 @@
+//! SQLite schema migrations, applied in order on start. Only ever add new ones.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    phone TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE role_grants (
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    districts TEXT NOT NULL,
+    granted_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, role)
+);
+CREATE TABLE otp_codes (
+    phone TEXT PRIMARY KEY,
+    code_hash TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL
+);
+CREATE TABLE otp_sends (
+    phone TEXT NOT NULL,
+    sent_at INTEGER NOT NULL
+);
+CREATE INDEX otp_sends_phone ON otp_sends (phone, sent_at);
+CREATE TABLE refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    family TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    rotated_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family);
+CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
+CREATE TABLE profiles (
+    user_id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    id_type TEXT NOT NULL,
+    id_number TEXT NOT NULL,
+    photo_key TEXT,
+    photo_content_type TEXT,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX profiles_document ON profiles (id_type, id_number);
+CREATE TABLE applications (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    details TEXT NOT NULL,
+    start_at INTEGER NOT NULL,
+    end_at INTEGER NOT NULL,
+    decision TEXT,
+    pass_id TEXT,
+    submitted_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX applications_user ON applications (user_id, id);
+CREATE INDEX applications_user_status_start ON applications (user_id, status, start_at);
+CREATE TABLE idempotency_keys (
+    user_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    application_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+CREATE TABLE passes (
+    id TEXT PRIMARY KEY,
+    application_id TEXT NOT NULL UNIQUE,
+    user_id TEXT NOT NULL,
+    short_code TEXT NOT NULL UNIQUE,
+    data TEXT NOT NULL
+);
+CREATE TABLE revocations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    pass_id TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    revoked_at INTEGER NOT NULL
+);
+CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    run_at INTEGER NOT NULL,
+    locked_until INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX jobs_due ON jobs (run_at);
+CREATE TABLE dead_jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    last_error TEXT NOT NULL,
+    failed_at INTEGER NOT NULL
+);
+CREATE TABLE sms_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    to_phone TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#,
+)];
+
+/// Applies every migration not yet recorded, each in its own transaction.
+pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    for (version, sql) in MIGRATIONS {
+        let done: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+            [version],
+            |r| r.get(0),
+        )?;
+        if done {
+            continue;
+        }
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let applied = conn.execute_batch(sql).and_then(|_| {
+            conn.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, strftime('%s','now'))",
+                [version],
+            )
+        });
+        match applied {
+            Ok(_) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        tracing::info!(migration.version = version, "store.migrated");
+    }
+    Ok(())
+}

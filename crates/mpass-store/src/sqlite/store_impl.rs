@@ -1,0 +1,209 @@
+//! `Store` for `SqliteStore`: each method runs its SQL on the writer or a reader.
+
+use async_trait::async_trait;
+use mpass_domain::application::{Application, Status};
+use mpass_domain::ids::{ApplicationId, JobId, PassId, UserId};
+use mpass_domain::phone::Phone;
+use mpass_domain::ports::*;
+use mpass_domain::profile::Profile;
+use rusqlite::params;
+use time::OffsetDateTime;
+
+use super::{SqliteStore, applications as apps, from_ms, identity as id, jobs, ms};
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+
+    async fn otp_issue(
+        &self,
+        phone: &Phone,
+        code_hash: &str,
+        sms: NewJob,
+        now: OffsetDateTime,
+    ) -> StoreResult<Result<(), OtpSendRefused>> {
+        let (phone, hash) = (phone.clone(), code_hash.to_string());
+        self.write(move |c| id::otp_issue(c, &phone, &hash, &sms, ms(now)))
+            .await
+    }
+
+    async fn otp_check(&self, phone: &Phone, code_hash: &str, now: OffsetDateTime) -> StoreResult<OtpCheck> {
+        let (phone, hash) = (phone.clone(), code_hash.to_string());
+        self.write(move |c| id::otp_check(c, &phone, &hash, ms(now))).await
+    }
+
+    async fn user_by_phone_or_create(&self, phone: &Phone, now: OffsetDateTime) -> StoreResult<User> {
+        let phone = phone.clone();
+        self.write(move |c| id::user_by_phone_or_create(c, &phone, ms(now)))
+            .await
+    }
+
+    async fn user(&self, user: UserId) -> StoreResult<Option<User>> {
+        self.read(move |c| id::user_by_id(c, user)).await
+    }
+
+    async fn user_by_phone(&self, phone: &Phone) -> StoreResult<Option<User>> {
+        let phone = phone.clone();
+        self.read(move |c| id::user_by_phone(c, &phone)).await
+    }
+
+    async fn grant_role(&self, user: UserId, grant: RoleGrant, now: OffsetDateTime) -> StoreResult<()> {
+        self.write(move |c| id::grant_role(c, user, &grant, ms(now))).await
+    }
+
+    async fn refresh_create(&self, token_hash: &str, user: UserId, expires: OffsetDateTime) -> StoreResult<()> {
+        let hash = token_hash.to_string();
+        self.write(move |c| id::refresh_create(c, &hash, &hash, user, ms(expires)))
+            .await
+    }
+
+    async fn refresh_rotate(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: OffsetDateTime,
+        expires: OffsetDateTime,
+    ) -> StoreResult<Option<UserId>> {
+        let (old, new) = (old_hash.to_string(), new_hash.to_string());
+        self.write(move |c| id::refresh_rotate(c, &old, &new, ms(now), ms(expires)))
+            .await
+    }
+
+    async fn refresh_revoke(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<()> {
+        let hash = token_hash.to_string();
+        self.write(move |c| id::refresh_revoke(c, &hash, ms(now))).await
+    }
+
+    async fn refresh_revoke_user(&self, user: UserId, now: OffsetDateTime) -> StoreResult<()> {
+        self.write(move |c| id::refresh_revoke_user(c, user, ms(now))).await
+    }
+
+    async fn profile(&self, user: UserId) -> StoreResult<Option<StoredProfile>> {
+        self.read(move |c| id::profile(c, user)).await
+    }
+
+    async fn put_profile(&self, user: UserId, profile: &Profile, now: OffsetDateTime) -> StoreResult<()> {
+        let profile = profile.clone();
+        self.write(move |c| id::put_profile(c, user, &profile, ms(now))).await
+    }
+
+    async fn set_photo(&self, user: UserId, key: &str, content_type: &str, now: OffsetDateTime) -> StoreResult<()> {
+        let (key, ct) = (key.to_string(), content_type.to_string());
+        let updated = self.write(move |c| id::set_photo(c, user, &key, &ct, ms(now))).await?;
+        if updated {
+            Ok(())
+        } else {
+            Err(StoreError::Backend("photo set before the profile exists".into()))
+        }
+    }
+
+    async fn submit_application(&self, app: NewApplication) -> StoreResult<SubmitOutcome> {
+        self.write(move |c| apps::submit(c, &app)).await
+    }
+
+    async fn application(&self, app: ApplicationId) -> StoreResult<Option<Application>> {
+        self.read(move |c| apps::get(c, app)).await
+    }
+
+    async fn applications_of(
+        &self,
+        user: UserId,
+        before: Option<ApplicationId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Application>> {
+        self.read(move |c| apps::list(c, user, before, limit)).await
+    }
+
+    async fn cancel_application(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<Application>> {
+        self.write(move |c| apps::cancel(c, app, user, ms(now))).await
+    }
+
+    async fn applicant_facts(&self, app: &Application, window_start: OffsetDateTime) -> StoreResult<ApplicantFacts> {
+        let app = app.clone();
+        self.read(move |c| {
+            let document =
+                id::profile(c, app.user_id)?.map(|p| (p.profile.id_type.as_str().to_string(), p.profile.id_number));
+            apps::facts(c, &app, ms(window_start), document)
+        })
+        .await
+    }
+
+    async fn record_decision(&self, d: DecisionRecord) -> StoreResult<bool> {
+        self.write(move |c| apps::record_decision(c, &d)).await
+    }
+
+    async fn pass(&self, pass: PassId) -> StoreResult<Option<PassRecord>> {
+        self.read(move |c| apps::pass(c, pass)).await
+    }
+
+    async fn pass_by_short_code(&self, code: &str) -> StoreResult<Option<PassRecord>> {
+        let code = code.to_string();
+        self.read(move |c| apps::pass_by_short_code(c, &code)).await
+    }
+
+    async fn revocations_since(&self, seq: i64, limit: u32) -> StoreResult<(i64, Vec<Revocation>)> {
+        self.read(move |c| apps::revocations_since(c, seq, limit)).await
+    }
+
+    async fn outbox_push(&self, to: &str, body: &str, now: OffsetDateTime) -> StoreResult<()> {
+        let (to, body) = (to.to_string(), body.to_string());
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO sms_outbox (to_phone, body, created_at) VALUES (?1, ?2, ?3)",
+                params![to, body, ms(now)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outbox_list(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        self.read(move |c| {
+            let mut st =
+                c.prepare_cached("SELECT to_phone, body, created_at FROM sms_outbox ORDER BY seq DESC LIMIT ?1")?;
+            let rows = st.query_map([limit], |r| {
+                Ok(OutboxMessage {
+                    to: r.get(0)?,
+                    body: r.get(1)?,
+                    created_at: from_ms(r.get(2)?),
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    async fn jobs_lease(&self, max: u32, now: OffsetDateTime, lease_secs: i64) -> StoreResult<Vec<Job>> {
+        self.write(move |c| jobs::lease(c, max, ms(now), lease_secs * 1000))
+            .await
+    }
+
+    async fn job_done(&self, job: JobId) -> StoreResult<()> {
+        self.write(move |c| jobs::done(c, job)).await
+    }
+
+    async fn job_retry(&self, job: JobId, run_at: OffsetDateTime, error: &str) -> StoreResult<()> {
+        let error = error.to_string();
+        self.write(move |c| jobs::retry(c, job, ms(run_at), &error)).await
+    }
+
+    async fn job_dead(&self, job: JobId, error: &str, now: OffsetDateTime) -> StoreResult<()> {
+        let error = error.to_string();
+        self.write(move |c| jobs::dead(c, job, &error, ms(now))).await
+    }
+
+    async fn jobs_depth(&self) -> StoreResult<(u64, u64)> {
+        self.read(jobs::depth).await
+    }
+
+    async fn status_counts(&self) -> StoreResult<Vec<(Status, u64)>> {
+        self.read(apps::status_counts).await
+    }
+}

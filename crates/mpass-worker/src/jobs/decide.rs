@@ -1,0 +1,141 @@
+//! `decide_application`: runs the policy on a submitted application and, on approval,
+//! signs its pass. Idempotent: the store records a decision only while the application
+//! is still `submitted`, so a second delivery finds it decided and does nothing.
+
+use mpass_domain::application::{Application, Status, Trip};
+use mpass_domain::ids::{ApplicationId, PassId};
+use mpass_domain::pass::{PassClaims, abbreviate_holder_name, short_code, sign_pass};
+use mpass_domain::policy::{Decision, Outcome, PolicyFacts, PolicyInput};
+use mpass_domain::ports::{DecisionRecord, PassRecord, StoredProfile};
+use time::OffsetDateTime;
+
+use super::{JobError, sms};
+use crate::WorkerContext;
+
+pub use mpass_domain::ports::JOB_DECIDE as KIND;
+
+pub async fn run(ctx: &WorkerContext, payload: &str) -> Result<(), JobError> {
+    let id =
+        ApplicationId::parse(payload).ok_or_else(|| JobError::Permanent(format!("bad application id {payload:?}")))?;
+    let Some(app) = ctx.store.application(id).await? else {
+        return Err(JobError::Permanent(format!("application {id} not found")));
+    };
+    if app.status != Status::Submitted {
+        return Ok(());
+    }
+    let profile = ctx
+        .store
+        .profile(app.user_id)
+        .await?
+        .ok_or_else(|| JobError::Permanent("applicant has no profile".into()))?;
+    let user = ctx
+        .store
+        .user(app.user_id)
+        .await?
+        .ok_or_else(|| JobError::Permanent("applicant not found".into()))?;
+    let policy = ctx.policy();
+    let now = OffsetDateTime::now_utc();
+    let facts = ctx
+        .store
+        .applicant_facts(&app, app.details.start - policy.weekly_window())
+        .await?;
+    let input = PolicyInput {
+        reason: app.details.reason.clone(),
+        from_area: app.details.from.area.clone(),
+        to_area: app.details.to.area.clone(),
+        start: app.details.start,
+        duration_hours: app.details.duration_hours,
+        companions: app.details.companions.len() as u8,
+        has_vehicle: app.details.vehicle.is_some(),
+    };
+    let decision = policy.evaluate(
+        &input,
+        &PolicyFacts {
+            now,
+            overlapping_approved: facts.overlapping_approved,
+            passes_in_window: facts.passes_in_window,
+            document_on_other_phone: facts.document_on_other_phone,
+        },
+    );
+    let status = match decision.outcome {
+        Outcome::Approve => Status::Approved,
+        Outcome::Reject => Status::Rejected,
+        Outcome::Review => Status::InReview,
+    };
+    let pass = if status == Status::Approved {
+        Some(issue_pass(ctx, &app, &profile, now)?)
+    } else {
+        None
+    };
+    let message = notification(&decision, pass.as_ref());
+    let record = DecisionRecord {
+        application_id: app.id,
+        decision,
+        status,
+        pass,
+        decided_at: now,
+        jobs: vec![sms::job(&user.phone, &message)],
+    };
+    let recorded = ctx.store.record_decision(record).await?;
+    tracing::info!(application.id = %app.id, outcome = status.as_str(), recorded, "application.decided");
+    Ok(())
+}
+
+fn issue_pass(
+    ctx: &WorkerContext,
+    app: &Application,
+    profile: &StoredProfile,
+    now: OffsetDateTime,
+) -> Result<PassRecord, JobError> {
+    let p = &profile.profile;
+    let id = PassId::new();
+    let geocode = |code: &str| {
+        code.parse::<u64>()
+            .map_err(|_| JobError::Permanent(format!("area {code} is not a geocode")))
+    };
+    let valid_from = app.details.start;
+    let valid_until = app.details.end();
+    let claims = PassClaims {
+        issuer: ctx.issuer.clone(),
+        pass_id: *id.as_bytes(),
+        issued_at: now.unix_timestamp(),
+        not_before: valid_from.unix_timestamp(),
+        expires: valid_until.unix_timestamp(),
+        holder_name: abbreviate_holder_name(&p.name),
+        document_last4: p.document_last4(),
+        birth_year: p.date_of_birth.year() as u16,
+        reason: app.details.reason.clone(),
+        from_area: geocode(&app.details.from.area)?,
+        to_area: geocode(&app.details.to.area)?,
+        round_trip: app.details.trip == Trip::RoundTrip,
+        vehicle_registration: app.details.vehicle.as_ref().map(|v| v.registration.clone()),
+        companions: app.details.companions.len() as u8,
+    };
+    let qr_text =
+        sign_pass(&claims, &ctx.pass_key).map_err(|e| JobError::Permanent(format!("cannot sign pass: {e}")))?;
+    Ok(PassRecord {
+        id,
+        application_id: app.id,
+        user_id: app.user_id,
+        qr_text,
+        short_code: short_code(id.as_bytes()),
+        kid: mpass_domain::otp::hex(&ctx.pass_key.kid()),
+        valid_from,
+        valid_until,
+        issued_at: now,
+    })
+}
+
+/// The SMS that tells the citizen the outcome, in English and Bangla.
+fn notification(decision: &Decision, pass: Option<&PassRecord>) -> String {
+    match (decision.outcome, pass) {
+        (Outcome::Approve, Some(p)) => format!(
+            "Movement Pass approved. Code {}. / মুভমেন্ট পাস অনুমোদিত। কোড {}।",
+            p.short_code, p.short_code
+        ),
+        (Outcome::Reject, _) => {
+            "Movement Pass application rejected. See the app for reasons. / আবেদন প্রত্যাখ্যাত। কারণ অ্যাপে দেখুন।".into()
+        }
+        _ => "Movement Pass application is under review. / আবেদনটি পর্যালোচনায় আছে।".into(),
+    }
+}

@@ -1,0 +1,113 @@
+//! The worker loop: fetch a batch, run its jobs concurrently, acknowledge, retry or park.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use mpass_domain::ports::{Delivery, JobCounters, Queue};
+
+use crate::WorkerContext;
+use crate::jobs::{self, JobError};
+
+/// Deliveries of one job before it is parked in the dead-letter store.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// Delay before attempt `attempt + 1`: 1 s, 2 s, 4 s, ... capped at 5 minutes.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1u64 << attempt.saturating_sub(1).min(8)).min(Duration::from_secs(300))
+}
+
+/// Runs jobs until shut down. Counters are exported as metrics.
+pub struct Runner {
+    ctx: Arc<WorkerContext>,
+    queue: Arc<dyn Queue>,
+    /// Jobs fetched at once, and so run at once.
+    batch: u32,
+    counters: Arc<JobCounters>,
+}
+
+impl Runner {
+    pub fn new(ctx: Arc<WorkerContext>, queue: Arc<dyn Queue>, batch: u32, counters: Arc<JobCounters>) -> Arc<Runner> {
+        Arc::new(Runner {
+            ctx,
+            queue,
+            batch: batch.max(1),
+            counters,
+        })
+    }
+
+    /// Fetches and runs jobs until `shutdown` completes; the batch in hand is finished first.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let batch = tokio::select! {
+                _ = &mut shutdown => break,
+                b = self.queue.fetch(self.batch, Duration::from_secs(1)) => b,
+            };
+            match batch {
+                Ok(deliveries) => self.run_batch(deliveries).await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "worker.fetch_failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+        tracing::info!("worker.stopped");
+    }
+
+    /// Runs one batch concurrently and settles every delivery.
+    pub async fn run_batch(self: &Arc<Self>, deliveries: Vec<Delivery>) {
+        let mut set = tokio::task::JoinSet::new();
+        for d in deliveries {
+            let this = self.clone();
+            set.spawn(async move { this.settle(d).await });
+        }
+        while set.join_next().await.is_some() {}
+    }
+
+    async fn settle(&self, d: Delivery) {
+        let started = std::time::Instant::now();
+        let result = jobs::run(&self.ctx, &d.job).await;
+        let settled = match result {
+            Ok(()) => {
+                self.counters.processed.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(job.id = %d.job.id, job.kind = %d.job.kind, duration_ms = started.elapsed().as_millis() as u64, "job.done");
+                self.queue.ack(&d).await
+            }
+            Err(JobError::Permanent(e)) => {
+                self.counters.dead.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(job.id = %d.job.id, job.kind = %d.job.kind, error = %e, "job.dead_letter");
+                self.queue.dead_letter(&d, &e).await
+            }
+            Err(JobError::Transient(e)) if d.attempt >= MAX_ATTEMPTS => {
+                self.counters.dead.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(job.id = %d.job.id, job.kind = %d.job.kind, attempt = d.attempt, error = %e, "job.dead_letter");
+                self.queue.dead_letter(&d, &e).await
+            }
+            Err(JobError::Transient(e)) => {
+                self.counters.retried.fetch_add(1, Ordering::Relaxed);
+                let delay = backoff(d.attempt);
+                tracing::warn!(job.id = %d.job.id, job.kind = %d.job.kind, attempt = d.attempt, retry_in_ms = delay.as_millis() as u64, error = %e, "job.retry");
+                self.queue.retry(&d, delay, &e).await
+            }
+        };
+        if let Err(e) = settled {
+            // The lease runs out and the job is delivered again; jobs are idempotent.
+            tracing::warn!(job.id = %d.job.id, error = %e, "job.settle_failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(2), Duration::from_secs(2));
+        assert_eq!(backoff(4), Duration::from_secs(8));
+        assert_eq!(backoff(30), Duration::from_secs(256));
+    }
+}

@@ -1,0 +1,77 @@
+//! `mpass`: the one Movement Pass binary. `serve` runs everything in one process on the
+//! embedded default; the other subcommands administer the same data.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mpass::{DataArgs, admin, config, keys, serve, telemetry, verify};
+
+#[derive(Parser)]
+#[command(name = "mpass", version, about = "Movement Pass: emergency movement permits")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run everything (API, pages, worker) in one process.
+    Serve {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Administration: role grants.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Verify a pass offline; exits 0 only for a valid (green) pass.
+    Verify(verify::VerifyArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { data, listen } => config::Settings::load(&data, listen).and_then(|s| {
+            telemetry::init(&s.log_format);
+            run_async(serve::serve(s))
+        }),
+        Command::Admin { command, data } => config::Settings::load(&data, None).and_then(|s| {
+            telemetry::init("pretty");
+            run_async(admin::run(s, command))
+        }),
+        Command::Keys { command, data } => config::Settings::load(&data, None).and_then(|s| keys::run(&s, command)),
+        Command::Verify(args) => {
+            return run_async(verify::run(args)).unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            });
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_async<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(f)
+}
