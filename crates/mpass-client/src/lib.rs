@@ -77,6 +77,14 @@ impl Client {
         }
     }
 
+    /// The same client, logged in as the same user, talking to another node at `base`.
+    pub fn on(&self, base: &str) -> Client {
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            ..self.clone()
+        }
+    }
+
     pub fn base(&self) -> &str {
         &self.base
     }

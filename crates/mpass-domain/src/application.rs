@@ -376,23 +376,30 @@ fn vehicle(v: &VehicleInput, e: &mut ValidationErrors) -> Option<Vehicle> {
             None
         }
     };
-    let registration = text(
-        "vehicle.registration",
-        v.registration.as_deref(),
-        MAX_REGISTRATION_CHARS,
-        true,
-        e,
-    );
-    if let Some(r) = &registration {
-        if !r.chars().all(|c| c.is_alphanumeric() || c == ' ' || c == '-') {
+    // The registration travels inside the signed QR, which has a byte budget: the compact
+    // Latin form (e.g. DM-GA-11-1234), at most 16 characters.
+    let registration = match v.registration.as_deref().map(|r| r.trim().to_ascii_uppercase()) {
+        None => {
+            e.missing("vehicle.registration");
+            None
+        }
+        Some(r)
+            if !r.is_empty()
+                && r.len() <= MAX_REGISTRATION_CHARS
+                && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-') =>
+        {
+            Some(r)
+        }
+        Some(_) => {
             e.add(
                 "vehicle.registration",
-                "invalid_characters",
-                "Use letters, digits, spaces and hyphens only.",
-                "শুধু অক্ষর, অঙ্ক, স্পেস ও হাইফেন ব্যবহার করুন।",
+                "invalid",
+                "Use the compact Latin form of the number plate, e.g. DM-GA-11-1234 (at most 16 letters, digits, spaces or hyphens).",
+                "নম্বর প্লেটের সংক্ষিপ্ত ইংরেজি রূপ লিখুন, যেমন DM-GA-11-1234 (সর্বোচ্চ ১৬টি অক্ষর, অঙ্ক, স্পেস বা হাইফেন)।",
             );
+            None
         }
-    }
+    };
     let self_driven = v.self_driven.unwrap_or(true);
     let driver = match (&v.driver, self_driven) {
         (None, false) => {

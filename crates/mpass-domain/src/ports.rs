@@ -265,13 +265,14 @@ pub trait Store: Send + Sync + 'static {
         before: Option<ApplicationId>,
         limit: u32,
     ) -> StoreResult<Vec<Application>>;
-    /// Cancels if the owner matches and the status allows; returns the new state.
+    /// Cancels if the owner matches and the status allows. Returns the application as it now
+    /// is and whether this call cancelled it; `None` if it is not the owner's (or absent).
     async fn cancel_application(
         &self,
         id: ApplicationId,
         user: UserId,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<Application>>;
+    ) -> StoreResult<Option<(Application, bool)>>;
     async fn applicant_facts(&self, app: &Application, window_start: OffsetDateTime) -> StoreResult<ApplicantFacts>;
     /// Records a decision only if the application is still `submitted`: duplicate or
     /// late deliveries of a decision job change nothing. Returns whether it was recorded.

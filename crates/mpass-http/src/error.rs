@@ -139,10 +139,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let ApiError::RateLimited { retry_after } = &self {
-            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let ApiError::RateLimited { retry_after } = &self
+            && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
         }
         if matches!(self, ApiError::Unauthorized) {
             res.headers_mut()

@@ -64,3 +64,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonWithBytes<T> {
         Ok(JsonWithBytes(value, bytes))
     }
 }
+
+/// A whole request body within the route's limit; too large → 413 problem+json.
+pub struct Body(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        body_bytes(req, state).await.map(Body)
+    }
+}
+
+/// A query string parsed strictly; anything malformed → 400 `invalid_query` problem+json.
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e| ApiError::BadRequest {
+                code: "invalid_query",
+                detail: e.body_text(),
+            })
+    }
+}

@@ -11,10 +11,12 @@ mod extract;
 pub mod metrics;
 mod ops;
 mod ratelimit;
+mod service;
 mod state;
+pub mod web;
 
 pub use error::ApiError;
-pub use state::{AppState, HttpSettings};
+pub use state::{AppState, HttpSettings, Services};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -27,6 +29,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(ops::routes())
+        .merge(web::routes())
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))

@@ -125,3 +125,25 @@ pub fn escape(s: &str) -> String {
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every path routed by the API and operations modules is documented, and nothing else is.
+    #[test]
+    fn openapi_documents_every_route() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json parses");
+        assert_eq!(doc["openapi"], "3.1.0");
+        let documented: std::collections::BTreeSet<String> =
+            doc["paths"].as_object().expect("paths").keys().cloned().collect();
+        let mut routed = std::collections::BTreeSet::new();
+        for source in [include_str!("api/mod.rs"), include_str!("ops.rs")] {
+            for piece in source.split(".route(").skip(1) {
+                // The path is the first string literal after `.route(`, on the same or the next line.
+                if let Some(path) = piece.trim_start().strip_prefix("\"/") {
+                    routed.insert(format!("/{}", path.split('"').next().unwrap_or_default()));
+                }
+            }
+        }
+        assert_eq!(routed, documented, "routes and /api/openapi.json differ");
+    }
+}

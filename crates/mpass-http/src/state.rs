@@ -20,6 +20,9 @@ pub struct HttpSettings {
     pub trust_forwarded_for: bool,
     /// Secret key for hashing OTP codes.
     pub otp_key: Vec<u8>,
+    /// Mark the web session cookies `Secure` (the site is served over https, e.g. behind a
+    /// TLS proxy); off for plain http on localhost during development.
+    pub secure_cookies: bool,
 }
 
 /// Everything handlers need; cheap to clone.
@@ -37,27 +40,29 @@ pub struct AppState {
     pub(crate) otp_ip_limit: Arc<RateLimiter>,
 }
 
+/// The backends and keys a node was composed with (the binary builds this).
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn Queue>,
+    pub objects: Arc<dyn ObjectStore>,
+    pub policy: SharedPolicy,
+    pub tokens: Arc<TokenKeys>,
+    pub trust_list: serde_json::Value,
+    pub metrics: Arc<Metrics>,
+}
+
 impl AppState {
-    pub fn new(
-        store: Arc<dyn Store>,
-        queue: Arc<dyn Queue>,
-        objects: Arc<dyn ObjectStore>,
-        policy: SharedPolicy,
-        tokens: Arc<TokenKeys>,
-        trust_list: serde_json::Value,
-        settings: HttpSettings,
-        metrics: Arc<Metrics>,
-    ) -> Self {
+    pub fn new(s: Services, settings: HttpSettings) -> Self {
         let otp_ip_limit = Arc::new(RateLimiter::per_minute(settings.otp_per_ip_per_minute));
         AppState {
-            store,
-            queue,
-            objects,
-            policy,
-            tokens,
-            trust_list: Arc::new(trust_list),
+            store: s.store,
+            queue: s.queue,
+            objects: s.objects,
+            policy: s.policy,
+            tokens: s.tokens,
+            trust_list: Arc::new(s.trust_list),
             settings: Arc::new(settings),
-            metrics,
+            metrics: s.metrics,
             otp_ip_limit,
         }
     }

@@ -14,6 +14,8 @@ use mpass_domain::ports::{Delivery, Queue, Store, StoreResult};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+pub mod nats;
+
 /// How long a fetched job stays invisible to other workers.
 pub const LEASE_SECS: i64 = 60;
 
@@ -23,6 +25,8 @@ pub struct EmbeddedQueue {
     wake: Notify,
     /// How often to look for due jobs (retries) when nobody rings.
     poll: Duration,
+    /// How long a fetched job stays invisible before it is delivered again.
+    lease_secs: i64,
 }
 
 impl EmbeddedQueue {
@@ -31,7 +35,14 @@ impl EmbeddedQueue {
             store,
             wake: Notify::new(),
             poll: Duration::from_millis(200),
+            lease_secs: LEASE_SECS,
         }
+    }
+
+    /// The same queue with another lease (tests use a short one to see redelivery quickly).
+    pub fn with_lease_secs(mut self, lease_secs: i64) -> Self {
+        self.lease_secs = lease_secs.max(1);
+        self
     }
 }
 
@@ -44,7 +55,7 @@ impl Queue for EmbeddedQueue {
             let notified = self.wake.notified();
             let jobs = self
                 .store
-                .jobs_lease(max, OffsetDateTime::now_utc(), LEASE_SECS)
+                .jobs_lease(max, OffsetDateTime::now_utc(), self.lease_secs)
                 .await?;
             if !jobs.is_empty() {
                 return Ok(jobs

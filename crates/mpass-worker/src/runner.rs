@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mpass_domain::ports::{Delivery, JobCounters, Queue};
@@ -37,15 +37,19 @@ impl Runner {
         })
     }
 
-    /// Fetches and runs jobs until `shutdown` completes; the batch in hand is finished first.
-    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            let batch = tokio::select! {
-                _ = &mut shutdown => break,
-                b = self.queue.fetch(self.batch, Duration::from_secs(1)) => b,
-            };
-            match batch {
+    /// Fetches and runs jobs until `shutdown` completes. A fetch already under way is never
+    /// cut short (its leases would strand jobs until they expire); the worker stops between
+    /// batches, after finishing the one in hand.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (flag, queue) = (stopping.clone(), self.queue.clone());
+        tokio::spawn(async move {
+            shutdown.await;
+            flag.store(true, Ordering::SeqCst);
+            queue.notify();
+        });
+        while !stopping.load(Ordering::SeqCst) {
+            match self.queue.fetch(self.batch, Duration::from_secs(1)).await {
                 Ok(deliveries) => self.run_batch(deliveries).await,
                 Err(e) => {
                     tracing::warn!(error = %e, "worker.fetch_failed");

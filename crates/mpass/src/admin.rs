@@ -24,8 +24,7 @@ pub enum AdminCommand {
 }
 
 pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
-    let store: Arc<dyn Store> =
-        Arc::new(mpass_store::SqliteStore::open(&settings.database_path()).context("opening the database")?);
+    let store: Arc<dyn Store> = crate::serve::open_store(&settings).await?;
     match cmd {
         AdminCommand::Grant { phone, role, districts } => {
             let phone = Phone::parse(&phone).context("not a Bangladeshi mobile number")?;

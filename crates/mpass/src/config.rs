@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use crate::DataArgs;
+use crate::{BackendArgs, DataArgs};
 
 /// Whether this is a development or a production deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -37,6 +37,18 @@ pub struct Settings {
     pub log_format: String,
     /// Seconds to let in-flight requests and jobs finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// PostgreSQL instead of the embedded SQLite (`postgres://...`).
+    pub database_url: Option<String>,
+    /// A read replica for read-only queries (PostgreSQL only).
+    pub database_replica_url: Option<String>,
+    /// Connections per database pool (PostgreSQL only).
+    pub database_pool_size: usize,
+    /// NATS JetStream instead of the in-process queue (`nats://...`).
+    pub queue_url: Option<String>,
+    /// Prefix of the JetStream stream and subject names.
+    pub queue_prefix: String,
+    /// An S3-compatible object store instead of `data_dir/objects` (not in this build).
+    pub object_store_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -53,11 +65,17 @@ impl Default for Settings {
             worker_concurrency: 64,
             log_format: "json".into(),
             shutdown_grace_secs: 20,
+            database_url: None,
+            database_replica_url: None,
+            database_pool_size: 16,
+            queue_url: None,
+            queue_prefix: "mpass".into(),
+            object_store_url: None,
         }
     }
 }
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 17] = [
     "listen",
     "data_dir",
     "profile",
@@ -69,6 +87,12 @@ const KEYS: [&str; 11] = [
     "worker_concurrency",
     "log_format",
     "shutdown_grace_secs",
+    "database_url",
+    "database_replica_url",
+    "database_pool_size",
+    "queue_url",
+    "queue_prefix",
+    "object_store_url",
 ];
 
 /// An environment value as TOML: numbers and booleans typed, everything else a string.
@@ -86,6 +110,11 @@ fn env_value(raw: &str) -> toml::Value {
 impl Settings {
     /// Loads the layered configuration.
     pub fn load(args: &DataArgs, listen: Option<String>) -> anyhow::Result<Settings> {
+        Settings::load_with(args, listen, &BackendArgs::default())
+    }
+
+    /// Loads the layered configuration, with backend flags of `mpass api` / `mpass worker`.
+    pub fn load_with(args: &DataArgs, listen: Option<String>, backends: &BackendArgs) -> anyhow::Result<Settings> {
         let file = args
             .config
             .clone()
@@ -102,6 +131,15 @@ impl Settings {
         }
         if let Some(dir) = &args.data_dir {
             table.insert("data_dir".into(), toml::Value::String(dir.display().to_string()));
+        }
+        for (key, value) in [
+            ("database_url", &backends.database_url),
+            ("queue_url", &backends.queue_url),
+            ("object_store_url", &backends.object_store_url),
+        ] {
+            if let Some(v) = value {
+                table.insert(key.into(), toml::Value::String(v.clone()));
+            }
         }
         if let Some(l) = listen {
             table.insert("listen".into(), toml::Value::String(l));
@@ -120,6 +158,19 @@ impl Settings {
         }
         if self.profile == Profile::Production && self.sms_provider == "dev" {
             bail!("the dev SMS provider shows codes to anyone and is refused in the production profile");
+        }
+        if self.object_store_url.is_some() {
+            bail!("object_store_url (S3) is not available in this build; photos are kept in data_dir/objects");
+        }
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            bail!("database_url must be a postgres:// URL (SQLite is the default when it is unset)");
+        }
+        if let Some(url) = &self.queue_url
+            && !url.starts_with("nats://")
+        {
+            bail!("queue_url must be a nats:// URL (the in-process queue is the default when it is unset)");
         }
         if !matches!(self.log_format.as_str(), "json" | "pretty") {
             bail!("log_format must be json or pretty");

@@ -20,3 +20,17 @@ pub struct DataArgs {
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
 }
+
+/// Backend choices of the distributed layout (`mpass api`, `mpass worker`).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct BackendArgs {
+    /// PostgreSQL URL (default: the embedded SQLite in the data directory).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// NATS URL (default: the in-process queue in the database).
+    #[arg(long)]
+    pub queue_url: Option<String>,
+    /// S3-compatible object store URL (default: the data directory).
+    #[arg(long)]
+    pub object_store_url: Option<String>,
+}

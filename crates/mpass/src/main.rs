@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use mpass::{DataArgs, admin, config, keys, serve, telemetry, verify};
+use mpass::serve::NodeKind;
+use mpass::{BackendArgs, DataArgs, admin, config, keys, serve, telemetry, verify};
 
 #[derive(Parser)]
 #[command(name = "mpass", version, about = "Movement Pass: emergency movement permits")]
@@ -23,12 +24,31 @@ enum Command {
         #[arg(long)]
         listen: Option<String>,
     },
+    /// Run a stateless API node (distributed layout; any number behind a load balancer).
+    Api {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Run a worker node: decisions and notifications (distributed layout).
+    Worker {
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+    },
     /// Administration: role grants.
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,
         #[command(flatten)]
         data: DataArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
     },
     /// Signing keys.
     Keys {
@@ -46,9 +66,23 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve { data, listen } => config::Settings::load(&data, listen).and_then(|s| {
             telemetry::init(&s.log_format);
-            run_async(serve::serve(s))
+            run_async(serve::serve(s, NodeKind::All))
         }),
-        Command::Admin { command, data } => config::Settings::load(&data, None).and_then(|s| {
+        Command::Api { data, backends, listen } => {
+            config::Settings::load_with(&data, listen, &backends).and_then(|s| {
+                telemetry::init(&s.log_format);
+                run_async(serve::serve(s, NodeKind::Api))
+            })
+        }
+        Command::Worker { data, backends } => config::Settings::load_with(&data, None, &backends).and_then(|s| {
+            telemetry::init(&s.log_format);
+            run_async(serve::serve(s, NodeKind::Worker))
+        }),
+        Command::Admin {
+            command,
+            data,
+            backends,
+        } => config::Settings::load_with(&data, None, &backends).and_then(|s| {
             telemetry::init("pretty");
             run_async(admin::run(s, command))
         }),

@@ -1,5 +1,6 @@
-//! `mpass serve`: the composition root of the embedded default. Opens the store, keys and
-//! policy, starts the worker and the HTTP server, and shuts both down gracefully.
+//! The composition root: picks the backends the configuration names (SQLite or PostgreSQL,
+//! in-process queue or NATS JetStream), opens keys and policy, starts the worker and/or the
+//! HTTP server, and shuts both down gracefully.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -9,9 +10,10 @@ use anyhow::Context;
 use mpass_domain::policy::Policy;
 use mpass_domain::ports::{ObjectStore, Queue, SharedPolicy, Store};
 use mpass_domain::token::TokenKeys;
-use mpass_http::{AppState, HttpSettings, metrics::Metrics};
+use mpass_http::{AppState, HttpSettings, Services, metrics::Metrics};
 use mpass_queue::EmbeddedQueue;
-use mpass_store::{LocalObjectStore, SqliteStore};
+use mpass_queue::nats::NatsQueue;
+use mpass_store::{LocalObjectStore, PostgresStore, SqliteStore};
 use mpass_worker::{DevOutboxSms, Runner, WorkerContext};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -50,42 +52,119 @@ fn load_policy(settings: &Settings) -> anyhow::Result<Policy> {
     }
 }
 
-/// Starts everything on `listener`; returns once it accepts connections.
+/// What a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// `mpass serve`: HTTP and worker in one process.
+    All,
+    /// `mpass api`: HTTP only; stateless.
+    Api,
+    /// `mpass worker`: jobs only; stateless.
+    Worker,
+}
+
+/// Opens the store the configuration names: PostgreSQL when `database_url` is set,
+/// otherwise the embedded SQLite in the data directory.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match &settings.database_url {
+        Some(url) => Arc::new(
+            PostgresStore::connect(
+                url,
+                settings.database_pool_size,
+                settings.database_replica_url.as_deref(),
+            )
+            .await
+            .context("connecting to PostgreSQL")?,
+        ),
+        None => {
+            std::fs::create_dir_all(&settings.data_dir)
+                .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+            Arc::new(SqliteStore::open(&settings.database_path()).context("opening the database")?)
+        }
+    })
+}
+
+/// Opens the queue the configuration names: NATS JetStream when `queue_url` is set,
+/// otherwise the in-process queue over the store's job table.
+async fn open_queue(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<dyn Queue>> {
+    Ok(match &settings.queue_url {
+        Some(url) => Arc::new(
+            NatsQueue::connect(url, &settings.queue_prefix, store)
+                .await
+                .context("connecting to NATS")?,
+        ),
+        None => Arc::new(EmbeddedQueue::new(store)),
+    })
+}
+
+/// Starts everything (`mpass serve`) on `listener`; returns once it accepts connections.
 pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<Running> {
+    start_node(settings, NodeKind::All, Some(listener)).await
+}
+
+/// Starts a node of `kind`; API nodes serve on `listener`.
+pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<TcpListener>) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating {}", settings.data_dir.display()))?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.database_path()).context("opening the database")?);
+    let store = open_store(&settings).await?;
     let objects: Arc<dyn ObjectStore> = Arc::new(LocalObjectStore::open(settings.data_dir.join("objects"))?);
     let keys = Keyring::load_or_create(&settings)?;
     let policy: SharedPolicy = Arc::new(RwLock::new(Arc::new(load_policy(&settings)?)));
-    let queue: Arc<dyn Queue> = Arc::new(EmbeddedQueue::new(store.clone()));
-    let (token_key, older) = keys.token_keys()?;
-    let tokens = Arc::new(TokenKeys::new(
-        token_key,
-        older,
-        &settings.issuer,
-        &format!("{}-api", settings.issuer),
-    ));
-    let trust_list: serde_json::Value = serde_json::from_str(&keys.trust_list()?.to_jwks_json())?;
+    let queue = open_queue(&settings, store.clone()).await?;
     let metrics = Arc::new(Metrics::default());
-
-    let ctx = Arc::new(WorkerContext {
-        store: store.clone(),
-        policy: policy.clone(),
-        pass_key: Arc::new(keys.pass_signing_key()?),
-        sms: Arc::new(DevOutboxSms(store.clone())),
-        issuer: settings.issuer.clone(),
-    });
-    let runner = Runner::new(ctx, queue.clone(), settings.worker_concurrency, metrics.jobs.clone());
-    let http = HttpSettings {
-        dev_outbox: settings.sms_provider == "dev",
-        otp_per_ip_per_minute: settings.otp_per_ip_per_minute,
-        trust_forwarded_for: settings.trust_forwarded_for,
-        otp_key: keys.otp_secret()?,
-    };
-    let state = AppState::new(store, queue, objects, policy, tokens, trust_list, http, metrics);
-    let app = mpass_http::router(state);
-    let addr = listener.local_addr()?;
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
+
+    let runner = if kind != NodeKind::Api {
+        let ctx = Arc::new(WorkerContext {
+            store: store.clone(),
+            policy: policy.clone(),
+            pass_key: Arc::new(keys.pass_signing_key()?),
+            sms: Arc::new(DevOutboxSms(store.clone())),
+            issuer: settings.issuer.clone(),
+        });
+        Some(Runner::new(
+            ctx,
+            queue.clone(),
+            settings.worker_concurrency,
+            metrics.jobs.clone(),
+        ))
+    } else {
+        None
+    };
+    let http = match (kind, listener) {
+        (NodeKind::Worker, _) => None,
+        (_, None) => anyhow::bail!("an API node needs a listener"),
+        (_, Some(listener)) => {
+            let (token_key, older) = keys.token_keys()?;
+            let tokens = Arc::new(TokenKeys::new(
+                token_key,
+                older,
+                &settings.issuer,
+                &format!("{}-api", settings.issuer),
+            ));
+            let trust_list: serde_json::Value = serde_json::from_str(&keys.trust_list()?.to_jwks_json())?;
+            let http = HttpSettings {
+                dev_outbox: settings.sms_provider == "dev",
+                otp_per_ip_per_minute: settings.otp_per_ip_per_minute,
+                trust_forwarded_for: settings.trust_forwarded_for,
+                otp_key: keys.otp_secret()?,
+                secure_cookies: settings.profile == crate::config::Profile::Production,
+            };
+            let services = Services {
+                store,
+                queue,
+                objects,
+                policy,
+                tokens,
+                trust_list,
+                metrics,
+            };
+            Some((listener, mpass_http::router(AppState::new(services, http))))
+        }
+    };
+    let addr = match &http {
+        Some((l, _)) => l.local_addr()?,
+        None => SocketAddr::from(([0, 0, 0, 0], 0)),
+    };
 
     // One switch stops everything: flipped by SIGINT/SIGTERM or by `Running::shutdown`.
     let (stop, stopped) = watch::channel(false);
@@ -95,25 +174,38 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
         let _ = on_signal.send(true);
     });
     let mut worker_stop = stopped.clone();
-    let mut http_stop = stopped;
+    let mut http_stop = stopped.clone();
+    let mut idle_stop = stopped;
     let task = tokio::spawn(async move {
-        let worker = tokio::spawn(runner.run(async move {
-            let _ = worker_stop.wait_for(|s| *s).await;
-        }));
-        let drain = async move {
-            let _ = http_stop.wait_for(|s| *s).await;
-            tracing::info!("server.draining");
+        let worker = runner.map(|r| {
+            tokio::spawn(r.run(async move {
+                let _ = worker_stop.wait_for(|s| *s).await;
+            }))
+        });
+        let served = match http {
+            Some((listener, app)) => {
+                let drain = async move {
+                    let _ = http_stop.wait_for(|s| *s).await;
+                    tracing::info!("server.draining");
+                };
+                // Graceful: stop accepting, let in-flight requests finish.
+                mpass_http::serve(listener, app, drain).await
+            }
+            None => {
+                let _ = idle_stop.wait_for(|s| *s).await;
+                Ok(())
+            }
         };
-        // Graceful: stop accepting, let in-flight requests finish.
-        let served = mpass_http::serve(listener, app, drain).await;
         // The worker saw the same switch and finishes the jobs it holds.
-        if tokio::time::timeout(grace, worker).await.is_err() {
+        if let Some(worker) = worker
+            && tokio::time::timeout(grace, worker).await.is_err()
+        {
             tracing::warn!("worker.shutdown_timeout");
         }
         tracing::info!("server.stopped");
         served.map_err(anyhow::Error::from)
     });
-    tracing::info!(listen = %addr, "server.started");
+    tracing::info!(listen = %addr, kind = ?kind, "server.started");
     Ok(Running { addr, stop, task })
 }
 
@@ -134,15 +226,24 @@ async fn signal() {
     let _ = ctrl_c.await;
 }
 
-/// `mpass serve`.
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(&settings.listen)
-        .await
-        .with_context(|| format!("listening on {}", settings.listen))?;
-    let running = start(settings, listener).await?;
-    eprintln!(
-        "Movement Pass is running at http://{}  (dev SMS outbox: http://{}/dev/outbox)",
-        running.addr, running.addr
-    );
+/// `mpass serve`, `mpass api` and `mpass worker`.
+pub async fn serve(settings: Settings, kind: NodeKind) -> anyhow::Result<()> {
+    let listener = if kind == NodeKind::Worker {
+        None
+    } else {
+        Some(
+            TcpListener::bind(&settings.listen)
+                .await
+                .with_context(|| format!("listening on {}", settings.listen))?,
+        )
+    };
+    let running = start_node(settings, kind, listener).await?;
+    match kind {
+        NodeKind::Worker => eprintln!("Movement Pass worker is running"),
+        _ => eprintln!(
+            "Movement Pass is running at http://{}  (dev SMS outbox: http://{}/dev/outbox)",
+            running.addr, running.addr
+        ),
+    }
     running.wait().await
 }

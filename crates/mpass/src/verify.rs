@@ -47,7 +47,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if let Some(src) = &args.revocations {
         let doc: serde_json::Value = serde_json::from_str(&fetch(src).await?).context("revocation list is not JSON")?;
         for r in doc["revoked"].as_array().into_iter().flatten() {
-            if let Some(id) = r["pass_id"].as_str().and_then(|s| uuid_bytes(s)) {
+            if let Some(id) = r["pass_id"].as_str().and_then(uuid_bytes) {
                 revoked.push(id);
             }
         }

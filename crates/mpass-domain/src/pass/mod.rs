@@ -12,7 +12,7 @@
 //! - [`verify_pass`] checks a QR text against a [`TrustList`] (a JWK Set, see
 //!   [`trust`]) and a revocation predicate, returning a green / amber / red
 //!   [`Verification`] with stable [`ReasonCode`]s.
-//! - [`short_code`] gives the 8-character code for SMS and phone lookups.
+//! - [`short_code()`] gives the 8-character code for SMS and phone lookups.
 //! - [`qr_svg`] and [`qr_png`] render the QR text.
 
 pub mod base45;
@@ -40,7 +40,7 @@ pub use credential::{MAX_INPUT_TEXT_LEN, MAX_PASS_TEXT_LEN, TEXT_PREFIX, TYPICAL
 pub use error::PassError;
 pub use keys::{PassSigningKey, kid_of};
 pub use name::{MAX_HOLDER_NAME_BYTES, abbreviate_holder_name};
-pub use qr::{MAX_PNG_SCALE, QUIET_ZONE_MODULES, qr_code, qr_png, qr_svg};
+pub use qr::{MAX_PNG_SCALE, QUIET_ZONE_MODULES, qr_png, qr_svg};
 pub use reason::{ReasonCode, VerdictColour};
 pub use short_code::{SHORT_CODE_LEN, normalize_short_code, short_code};
 pub use trust::{TrustList, TrustedKey};

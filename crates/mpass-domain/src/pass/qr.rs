@@ -22,7 +22,7 @@ fn render_error(e: impl std::fmt::Display) -> PassError {
 }
 
 /// Builds the QR symbol for `text` at level Q.
-pub fn qr_code(text: &str) -> Result<QrCode, PassError> {
+pub(crate) fn qr_code(text: &str) -> Result<QrCode, PassError> {
     let data = text.as_bytes();
     if !data.iter().all(|b| QR_ALPHANUMERIC.contains(b)) {
         return QrCode::with_error_correction_level(data, EcLevel::Q).map_err(render_error);

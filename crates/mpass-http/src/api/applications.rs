@@ -1,21 +1,21 @@
 //! Applications (SPEC §5): submit with `Idempotency-Key`, list own, read, cancel.
 
 use axum::Json as AxumJson;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use crate::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mpass_domain::application::{Application, ApplicationInput};
 use mpass_domain::ids::ApplicationId;
-use mpass_domain::ports::{NewApplication, SubmitOutcome};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 use super::rfc3339;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::JsonWithBytes;
+use crate::service;
 use crate::state::AppState;
 
 /// An application as the API shows it.
@@ -65,32 +65,8 @@ pub async fn submit(
     JsonWithBytes(input, raw): JsonWithBytes<ApplicationInput>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let policy = state.policy();
-    let details = input
-        .validate(&|r| policy.category(r).is_some())
-        .map_err(ApiError::Validation)?;
-    if state.store.profile(caller.user_id).await?.is_none() {
-        return Err(ApiError::Conflict {
-            code: "profile_required",
-            detail: "Complete your profile before applying.".into(),
-        });
-    }
-    let new = NewApplication {
-        id: ApplicationId::new(),
-        user_id: caller.user_id,
-        details,
-        submitted_at: OffsetDateTime::now_utc(),
-        idempotency: key.map(|k| (k, mpass_domain::otp::hex(&Sha256::digest(&raw)))),
-    };
-    let (app, replayed) = match state.store.submit_application(new).await? {
-        SubmitOutcome::Created(app) => (app, false),
-        SubmitOutcome::Replayed(app) => (app, true),
-        SubmitOutcome::KeyReused => return Err(ApiError::IdempotencyKeyReused),
-    };
-    if !replayed {
-        state.queue.notify();
-        tracing::info!(application.id = %app.id, "application.submitted");
-    }
+    let (app, replayed) =
+        service::submit_application(&state, caller.user_id, &input, key.map(|k| (k, &raw[..]))).await?;
     let mut res = (StatusCode::ACCEPTED, AxumJson(application_json(&app))).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/applications/{}", app.id)) {
         res.headers_mut().insert(header::LOCATION, v);
@@ -133,10 +109,8 @@ pub async fn list(
     let more = items.len() > limit as usize;
     let items: Vec<&Application> = items.iter().take(limit as usize).collect();
     let mut body = json!({ "items": items.iter().map(|a| application_json(a)).collect::<Vec<_>>() });
-    if more {
-        if let Some(last) = items.last() {
-            body["next_cursor"] = json!(last.id.to_string());
-        }
+    if more && let Some(last) = items.last() {
+        body["next_cursor"] = json!(last.id.to_string());
     }
     Ok(AxumJson(body))
 }
@@ -168,17 +142,6 @@ pub async fn cancel(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let app = state
-        .store
-        .cancel_application(parse_id(&id)?, caller.user_id, OffsetDateTime::now_utc())
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if app.status != mpass_domain::application::Status::Cancelled {
-        return Err(ApiError::Conflict {
-            code: "not_cancellable",
-            detail: format!("An application that is {} cannot be cancelled.", app.status.as_str()),
-        });
-    }
-    tracing::info!(application.id = %app.id, "application.cancelled");
+    let app = service::cancel_application(&state, caller.user_id, parse_id(&id)?).await?;
     Ok(AxumJson(application_json(&app)))
 }

@@ -3,7 +3,9 @@
 use std::fmt::Write;
 
 use axum::Json as AxumJson;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::extract::Query;
 use axum::response::{Html, IntoResponse};
 use serde::Deserialize;
 use serde_json::json;

@@ -1,20 +1,17 @@
 //! The caller's own account: `GET /api/v1/me`, profile and photo (SPEC §3).
 
 use axum::Json as AxumJson;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use mpass_domain::photo::{PhotoError, sanitize_photo};
 use mpass_domain::ports::StoredProfile;
 use mpass_domain::profile::ProfileInput;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{Body, Json};
+use crate::service;
 use crate::state::AppState;
 
 /// Photo bodies may be this large (2 MiB of image plus slack, so an oversized photo gets
@@ -53,14 +50,7 @@ pub async fn put_profile(
     caller: Caller,
     Json(input): Json<ProfileInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let now = OffsetDateTime::now_utc();
-    let profile = input.validate(now.date()).map_err(ApiError::Validation)?;
-    state.store.put_profile(caller.user_id, &profile, now).await?;
-    let stored = state
-        .store
-        .profile(caller.user_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("profile vanished after write".into()))?;
+    let stored = service::save_profile(&state, caller.user_id, &input).await?;
     Ok(AxumJson(profile_json(&stored)))
 }
 
@@ -69,7 +59,7 @@ pub async fn put_photo(
     State(state): State<AppState>,
     caller: Caller,
     headers: axum::http::HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<impl IntoResponse, ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
@@ -81,44 +71,7 @@ pub async fn put_photo(
     ) {
         return Err(ApiError::UnsupportedMediaType("image/jpeg or image/png"));
     }
-    let photo = sanitize_photo(&body).map_err(|e: PhotoError| {
-        if e.code() == "photo_too_large" {
-            return ApiError::PayloadTooLarge;
-        }
-        ApiError::field(
-            "photo",
-            e.code(),
-            &e.to_string(),
-            "ছবিটি গ্রহণযোগ্য নয়: ২ MiB পর্যন্ত JPEG বা PNG দিন।",
-        )
-    })?;
-    if state.store.profile(caller.user_id).await?.is_none() {
-        return Err(ApiError::Conflict {
-            code: "profile_required",
-            detail: "Save your profile before adding a photo.".into(),
-        });
-    }
-    let digest = Sha256::digest(&photo.bytes);
-    let ext = if photo.kind.content_type() == "image/png" {
-        "png"
-    } else {
-        "jpg"
-    };
-    let key = format!(
-        "photos/{}/{}.{ext}",
-        caller.user_id,
-        mpass_domain::otp::hex(&digest[..12])
-    );
-    state.objects.put(&key, photo.bytes).await?;
-    state
-        .store
-        .set_photo(
-            caller.user_id,
-            &key,
-            photo.kind.content_type(),
-            OffsetDateTime::now_utc(),
-        )
-        .await?;
+    let photo = service::save_photo(&state, caller.user_id, &body).await?;
     Ok(AxumJson(
         json!({ "photo_url": "/api/v1/me/photo", "width": photo.width, "height": photo.height, "content_type": photo.kind.content_type() }),
     ))

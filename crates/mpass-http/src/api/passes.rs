@@ -1,7 +1,9 @@
 //! Passes (SPEC §7, §8): the pass itself, its QR code, the trust list and revocations.
 
 use axum::Json as AxumJson;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use crate::extract::Query;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use mpass_domain::application::Status;
@@ -15,6 +17,7 @@ use time::OffsetDateTime;
 use super::rfc3339;
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::service;
 use crate::state::AppState;
 
 /// Loads a pass the caller may see: the holder's own, or any for staff; 404 otherwise.
@@ -32,17 +35,6 @@ async fn visible_pass(state: &AppState, caller: &Caller, raw_id: &str) -> Result
     Ok((pass, app.status))
 }
 
-/// The pass's current status, derived from its application and the clock.
-fn pass_status(pass: &PassRecord, app_status: Status, now: OffsetDateTime) -> &'static str {
-    match app_status {
-        Status::Cancelled => "cancelled",
-        Status::Revoked => "revoked",
-        _ if now < pass.valid_from => "not_yet_valid",
-        _ if now >= pass.valid_until => "expired",
-        _ => "active",
-    }
-}
-
 /// `GET /api/v1/passes/{id}`.
 pub async fn get_one(
     State(state): State<AppState>,
@@ -53,7 +45,7 @@ pub async fn get_one(
     Ok(AxumJson(json!({
         "id": pass.id.to_string(),
         "application_id": pass.application_id.to_string(),
-        "status": pass_status(&pass, app_status, OffsetDateTime::now_utc()),
+        "status": service::pass_status(&pass, app_status, OffsetDateTime::now_utc()),
         "valid_from": rfc3339(pass.valid_from),
         "valid_until": rfc3339(pass.valid_until),
         "issued_at": rfc3339(pass.issued_at),

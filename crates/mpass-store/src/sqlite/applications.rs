@@ -121,12 +121,13 @@ pub(super) fn cancel(
     id: ApplicationId,
     user: UserId,
     now: i64,
-) -> rusqlite::Result<Option<Application>> {
+) -> rusqlite::Result<Option<(Application, bool)>> {
     let Some(app) = get(c, id)? else { return Ok(None) };
     if app.user_id != user {
         return Ok(None);
     }
-    if app.status.cancellable() {
+    let cancellable = app.status.cancellable();
+    if cancellable {
         c.execute(
             "UPDATE applications SET status = 'cancelled', updated_at = ?2 WHERE id = ?1",
             params![id.to_string(), now],
@@ -139,7 +140,7 @@ pub(super) fn cancel(
             )?;
         }
     }
-    get(c, id)
+    Ok(get(c, id)?.map(|app| (app, cancellable)))
 }
 
 pub(super) fn facts(

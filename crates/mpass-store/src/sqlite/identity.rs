@@ -30,7 +30,7 @@ pub(super) fn otp_issue(
     }
     if count >= i64::from(MAX_SENDS_PER_HOUR) {
         let wait = oldest.map_or(3_600_000, |o| o + 3_600_000 - now);
-        return Ok(Err(OtpSendRefused::RetryAfter((wait + 999) / 1000.max(1))));
+        return Ok(Err(OtpSendRefused::RetryAfter(((wait + 999) / 1000).max(1))));
     }
     c.execute(
         "DELETE FROM otp_sends WHERE phone = ?1 AND sent_at <= ?2",
@@ -146,6 +146,9 @@ pub(super) fn refresh_create(
     Ok(())
 }
 
+/// user, family, expires_at, rotated_at, revoked_at
+type RefreshRow = (String, String, i64, Option<i64>, Option<i64>);
+
 pub(super) fn refresh_rotate(
     c: &Connection,
     old: &str,
@@ -153,7 +156,7 @@ pub(super) fn refresh_rotate(
     now: i64,
     expires: i64,
 ) -> rusqlite::Result<Option<UserId>> {
-    let row: Option<(String, String, i64, Option<i64>, Option<i64>)> = c
+    let row: Option<RefreshRow> = c
         .query_row(
             "SELECT user_id, family, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = ?1",
             [old],

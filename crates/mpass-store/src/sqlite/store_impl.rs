@@ -121,7 +121,7 @@ impl Store for SqliteStore {
         app: ApplicationId,
         user: UserId,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<Application>> {
+    ) -> StoreResult<Option<(Application, bool)>> {
         self.write(move |c| apps::cancel(c, app, user, ms(now))).await
     }
 

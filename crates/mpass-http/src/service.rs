@@ -1,0 +1,285 @@
+//! The citizen's actions, shared by the JSON API and the web pages so both follow the
+//! same rules: each function parses, checks, writes and logs once; callers only adapt
+//! input and output to their medium (JSON or HTML).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+
+use mpass_domain::application::{Application, ApplicationInput, Status};
+use mpass_domain::ids::{ApplicationId, UserId};
+use mpass_domain::otp;
+use mpass_domain::phone::Phone;
+use mpass_domain::photo::{Photo, PhotoError, sanitize_photo};
+use mpass_domain::ports::{NewApplication, NewJob, OtpCheck, OtpSendRefused, PassRecord, StoredProfile, SubmitOutcome};
+use mpass_domain::profile::ProfileInput;
+use mpass_domain::token::{REFRESH_TTL_SECS, hash_refresh_token, new_refresh_token};
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A freshly issued access and refresh token pair.
+#[derive(Debug, Clone)]
+pub(crate) struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// The socket peer, when the server runs with connect info (it always does outside tests).
+pub(crate) struct Peer(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)))
+    }
+}
+
+/// The client address for rate limits: the socket peer, or the rightmost forwarded
+/// address when the operator says a proxy of theirs is in front.
+pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
+    if state.settings.trust_forwarded_for {
+        let forwarded = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip())
+}
+
+/// Parses a phone number, answering with the bilingual field error the citizen sees.
+pub(crate) fn parse_phone(raw: &str) -> Result<Phone, ApiError> {
+    Phone::parse(raw).ok_or_else(|| {
+        ApiError::field(
+            "phone",
+            "invalid_phone",
+            "Enter a Bangladeshi mobile number, e.g. 01712345678.",
+            "বাংলাদেশি মোবাইল নম্বর দিন, যেমন ০১৭১২৩৪৫৬৭৮।",
+        )
+    })
+}
+
+/// Sends a login code to `raw_phone` (rate-limited per client address and per phone).
+pub(crate) async fn send_otp(state: &AppState, raw_phone: &str, ip: IpAddr) -> Result<(), ApiError> {
+    let phone = parse_phone(raw_phone)?;
+    state
+        .otp_ip_limit
+        .check(ip)
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    let code = otp::generate_code();
+    let hash = otp::hash_code(&state.settings.otp_key, phone.as_str(), &code);
+    let body = format!("Movement Pass code: {code}. Valid 5 minutes. / মুভমেন্ট পাস কোড: {code}। ৫ মিনিট বৈধ।");
+    let sms = NewJob::sms(&phone, &body);
+    match state
+        .store
+        .otp_issue(&phone, &hash, sms, OffsetDateTime::now_utc())
+        .await?
+    {
+        Ok(()) => {
+            state.queue.notify();
+            Ok(())
+        }
+        Err(OtpSendRefused::RetryAfter(retry_after)) => Err(ApiError::RateLimited { retry_after }),
+    }
+}
+
+fn invalid_code() -> ApiError {
+    ApiError::field(
+        "code",
+        "invalid_code",
+        "The code is wrong or has expired. Ask for a new one.",
+        "কোডটি ভুল বা মেয়াদোত্তীর্ণ। নতুন কোড চান।",
+    )
+}
+
+fn access_token(state: &AppState, user: &mpass_domain::ports::User, now: OffsetDateTime) -> String {
+    state.tokens.issue_access(
+        &user.id.to_string(),
+        user.role_names(),
+        user.districts(),
+        now.unix_timestamp(),
+    )
+}
+
+/// Exchanges a phone and its code for tokens, creating the user on first login.
+pub(crate) async fn login(state: &AppState, raw_phone: &str, code: &str) -> Result<Tokens, ApiError> {
+    let phone = parse_phone(raw_phone)?;
+    if !otp::is_well_formed(code) {
+        return Err(invalid_code());
+    }
+    let now = OffsetDateTime::now_utc();
+    let hash = otp::hash_code(&state.settings.otp_key, phone.as_str(), code);
+    match state.store.otp_check(&phone, &hash, now).await? {
+        OtpCheck::Valid => {}
+        OtpCheck::Invalid => return Err(invalid_code()),
+    }
+    let user = state.store.user_by_phone_or_create(&phone, now).await?;
+    tracing::info!(user.id = %user.id, "auth.login");
+    let access = access_token(state, &user, now);
+    let (refresh, refresh_hash) = new_refresh_token();
+    state
+        .store
+        .refresh_create(&refresh_hash, user.id, now + Duration::seconds(REFRESH_TTL_SECS))
+        .await?;
+    Ok(Tokens { access, refresh })
+}
+
+/// Rotates a refresh token: a new access token and a new refresh token.
+pub(crate) async fn refresh(state: &AppState, refresh_token: &str) -> Result<Tokens, ApiError> {
+    if refresh_token.len() > 128 {
+        return Err(ApiError::Unauthorized);
+    }
+    let now = OffsetDateTime::now_utc();
+    let old = hash_refresh_token(refresh_token);
+    let (refresh, new_hash) = new_refresh_token();
+    let expires = now + Duration::seconds(REFRESH_TTL_SECS);
+    let user_id = state
+        .store
+        .refresh_rotate(&old, &new_hash, now, expires)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let user = state.store.user(user_id).await?.ok_or(ApiError::Unauthorized)?;
+    Ok(Tokens {
+        access: access_token(state, &user, now),
+        refresh,
+    })
+}
+
+/// Validates and saves the caller's profile; returns it as stored.
+pub(crate) async fn save_profile(
+    state: &AppState,
+    user_id: UserId,
+    input: &ProfileInput,
+) -> Result<StoredProfile, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let profile = input.validate(now.date()).map_err(ApiError::Validation)?;
+    state.store.put_profile(user_id, &profile, now).await?;
+    state
+        .store
+        .profile(user_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("profile vanished after write".into()))
+}
+
+/// Checks a photo by its content, strips its metadata and stores it with the profile;
+/// returns its description (the bytes are moved into storage).
+pub(crate) async fn save_photo(state: &AppState, user_id: UserId, body: &[u8]) -> Result<Photo, ApiError> {
+    let mut photo = sanitize_photo(body).map_err(|e: PhotoError| {
+        if e.code() == "photo_too_large" {
+            return ApiError::PayloadTooLarge;
+        }
+        ApiError::field(
+            "photo",
+            e.code(),
+            &e.to_string(),
+            "ছবিটি গ্রহণযোগ্য নয়: ২ MiB পর্যন্ত JPEG বা PNG দিন।",
+        )
+    })?;
+    if state.store.profile(user_id).await?.is_none() {
+        return Err(ApiError::Conflict {
+            code: "profile_required",
+            detail: "Save your profile before adding a photo.".into(),
+        });
+    }
+    let digest = Sha256::digest(&photo.bytes);
+    let ext = if photo.kind.content_type() == "image/png" {
+        "png"
+    } else {
+        "jpg"
+    };
+    let key = format!("photos/{}/{}.{ext}", user_id, otp::hex(&digest[..12]));
+    // The bytes are stored; the caller gets the photo's description.
+    state.objects.put(&key, std::mem::take(&mut photo.bytes)).await?;
+    state
+        .store
+        .set_photo(user_id, &key, photo.kind.content_type(), OffsetDateTime::now_utc())
+        .await?;
+    Ok(photo)
+}
+
+/// Validates and durably stores an application with its decision job. `idempotency` is the
+/// client's key and the bytes that identify the request; a repeat answers the first result
+/// (`true` = replayed).
+pub(crate) async fn submit_application(
+    state: &AppState,
+    user_id: UserId,
+    input: &ApplicationInput,
+    idempotency: Option<(String, &[u8])>,
+) -> Result<(Application, bool), ApiError> {
+    let policy = state.policy();
+    let details = input
+        .validate(&|r| policy.category(r).is_some())
+        .map_err(ApiError::Validation)?;
+    if state.store.profile(user_id).await?.is_none() {
+        return Err(ApiError::Conflict {
+            code: "profile_required",
+            detail: "Complete your profile before applying.".into(),
+        });
+    }
+    let new = NewApplication {
+        id: ApplicationId::new(),
+        user_id,
+        details,
+        submitted_at: now_ms(),
+        idempotency: idempotency.map(|(k, raw)| (k, otp::hex(&Sha256::digest(raw)))),
+    };
+    let (app, replayed) = match state.store.submit_application(new).await? {
+        SubmitOutcome::Created(app) => (app, false),
+        SubmitOutcome::Replayed(app) => (app, true),
+        SubmitOutcome::KeyReused => return Err(ApiError::IdempotencyKeyReused),
+    };
+    if !replayed {
+        state.queue.notify();
+        tracing::info!(application.id = %app.id, "application.submitted");
+    }
+    Ok((app, replayed))
+}
+
+/// The owner withdraws an application; 404 for others, 409 when it can no longer be cancelled.
+pub(crate) async fn cancel_application(
+    state: &AppState,
+    user_id: UserId,
+    id: ApplicationId,
+) -> Result<Application, ApiError> {
+    let (app, cancelled) = state
+        .store
+        .cancel_application(id, user_id, OffsetDateTime::now_utc())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !cancelled {
+        return Err(ApiError::Conflict {
+            code: "not_cancellable",
+            detail: format!("An application that is {} cannot be cancelled.", app.status.as_str()),
+        });
+    }
+    tracing::info!(application.id = %app.id, "application.cancelled");
+    Ok(app)
+}
+
+/// Now, to the millisecond: instants are stored to the millisecond, so answers made before
+/// and after a write agree.
+fn now_ms() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now)
+}
+
+/// A pass's current status, derived from its application and the clock.
+pub(crate) fn pass_status(pass: &PassRecord, app_status: Status, now: OffsetDateTime) -> &'static str {
+    match app_status {
+        Status::Cancelled => "cancelled",
+        Status::Revoked => "revoked",
+        _ if now < pass.valid_from => "not_yet_valid",
+        _ if now >= pass.valid_until => "expired",
+        _ => "active",
+    }
+}

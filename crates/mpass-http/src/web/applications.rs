@@ -1,0 +1,160 @@
+//! "My applications": each application with its status and the reasons of its decision,
+//! refreshing itself while a decision is pending; cancelling one.
+
+use std::fmt::Write;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use mpass_domain::application::{Application, Status};
+use mpass_domain::ids::ApplicationId;
+
+use super::areas::place_name;
+use super::form::Fields;
+use super::html::{Page, csrf_field, esc};
+use super::i18n::Lang;
+use super::messages::flash_box;
+use super::session::Session;
+use super::{csrf_failed, error_page, login_first, see_other};
+use crate::error::ApiError;
+use crate::service;
+use crate::state::AppState;
+
+/// Seconds between reloads while a decision is pending.
+const PENDING_REFRESH_SECS: u32 = 3;
+
+/// A status as the citizen reads it.
+pub fn status_label(lang: Lang, s: &str) -> &'static str {
+    match s {
+        "submitted" => lang.t("Waiting for a decision", "সিদ্ধান্তের অপেক্ষায়"),
+        "approved" => lang.t("Approved", "অনুমোদিত"),
+        "rejected" => lang.t("Rejected", "প্রত্যাখ্যাত"),
+        "in_review" => lang.t("Being reviewed by an official", "একজন কর্মকর্তা যাচাই করছেন"),
+        "info_requested" => lang.t("More information requested", "আরও তথ্য চাওয়া হয়েছে"),
+        "cancelled" => lang.t("Cancelled", "বাতিল"),
+        "revoked" => lang.t("Revoked", "প্রত্যাহার করা হয়েছে"),
+        "active" => lang.t("Valid", "বৈধ"),
+        "not_yet_valid" => lang.t("Not yet valid", "এখনো বৈধ নয়"),
+        "expired" => lang.t("Expired", "মেয়াদ শেষ"),
+        _ => lang.t("Unknown", "অজানা"),
+    }
+}
+
+fn card(session: &Session, reason_label: &str, app: &Application) -> String {
+    let l = session.lang;
+    let d = &app.details;
+    let status = app.status.as_str();
+    let mut h = format!(
+        "<li class=\"card\"><h2>{reason}: {from} → {to}</h2>\
+         <p><span class=\"status {status}\">{label}</span></p><dl class=\"kv\">\
+         <dt>{when}</dt><dd>{start} – {end}</dd><dt>{sent}</dt><dd>{submitted}</dd></dl>",
+        reason = esc(reason_label),
+        from = esc(&place_name(l, &d.from.area)),
+        to = esc(&place_name(l, &d.to.area)),
+        label = status_label(l, status),
+        when = l.t("When", "কখন"),
+        start = esc(&l.datetime(d.start)),
+        end = esc(&l.datetime(d.end())),
+        sent = l.t("Sent", "পাঠানো হয়েছে"),
+        submitted = esc(&l.datetime(app.submitted_at)),
+    );
+    if let Some(dec) = &app.decision {
+        let _ = write!(h, "<ul class=\"reasons\">");
+        for r in &dec.reasons {
+            let _ = write!(h, "<li>{}</li>", esc(l.pick(&r.message_en, &r.message_bn)));
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str("<div class=\"actions\">");
+    if let (Some(pass), Status::Approved) = (app.pass_id, app.status) {
+        let _ = write!(
+            h,
+            "<a class=\"button\" href=\"/passes/{pass}\">{}</a>",
+            l.t("Open the pass", "পাস দেখুন")
+        );
+    }
+    if app.status.cancellable() {
+        let _ = write!(
+            h,
+            "<form method=\"post\" action=\"/applications/{}/cancel\" class=\"inline\">{}\
+             <button type=\"submit\" class=\"secondary\">{}</button></form>",
+            app.id,
+            csrf_field(session),
+            l.t("Cancel", "বাতিল করুন")
+        );
+    }
+    h.push_str("</div></li>");
+    h
+}
+
+/// `GET /applications`.
+pub async fn list(State(state): State<AppState>, session: Session) -> Response {
+    let Some(user) = session.user else {
+        return login_first();
+    };
+    let apps = match state.store.applications_of(user, None, 50).await {
+        Ok(a) => a,
+        Err(e) => return error_page(&session, &ApiError::from(e)),
+    };
+    let l = session.lang;
+    let policy = state.policy();
+    let mut b = flash_box(l, session.flash.as_deref());
+    let pending = apps.iter().any(|a| a.status == Status::Submitted);
+    if pending {
+        b.push_str(&super::html::notice(
+            "ok",
+            l.t(
+                "A decision is being taken. This page updates by itself.",
+                "সিদ্ধান্ত নেওয়া হচ্ছে। এই পাতাটি নিজে থেকেই হালনাগাদ হবে।",
+            ),
+        ));
+    }
+    let _ = write!(
+        b,
+        "<p class=\"actions\"><a class=\"button\" href=\"/apply\">{}</a></p>",
+        l.t("New application", "নতুন আবেদন")
+    );
+    if apps.is_empty() {
+        let _ = write!(
+            b,
+            "<p>{}</p>",
+            l.t("You have no applications yet.", "আপনার এখনো কোনো আবেদন নেই।")
+        );
+    } else {
+        b.push_str("<ul class=\"cards\" aria-live=\"polite\">");
+        for app in &apps {
+            let label = policy
+                .category(&app.details.reason)
+                .map(|c| l.pick(&c.label_en, &c.label_bn).to_string())
+                .unwrap_or_else(|| app.details.reason.clone());
+            b.push_str(&card(&session, &label, app));
+        }
+        b.push_str("</ul>");
+    }
+    let mut page = Page::new(&session, "/applications", l.t("My applications", "আমার আবেদন"), b);
+    if pending {
+        page.refresh_secs = Some(PENDING_REFRESH_SECS);
+    }
+    page.into_response()
+}
+
+/// `POST /applications/{id}/cancel`.
+pub async fn cancel(State(state): State<AppState>, session: Session, Path(id): Path<String>, body: Bytes) -> Response {
+    let Some(user) = session.user else {
+        return login_first();
+    };
+    let f = Fields::parse(&body);
+    if !session.csrf_ok(f.get("csrf").unwrap_or("")) {
+        return csrf_failed(&session);
+    }
+    let Some(id) = ApplicationId::parse(&id) else {
+        return error_page(&session, &ApiError::NotFound);
+    };
+    match service::cancel_application(&state, user, id).await {
+        Ok(_) => {
+            session.flash("cancelled");
+            see_other("/applications")
+        }
+        Err(e) => error_page(&session, &e),
+    }
+}

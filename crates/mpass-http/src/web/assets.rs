@@ -1,0 +1,65 @@
+//! The one stylesheet and the one script, compiled in and served under content-hashed
+//! names, so browsers keep them for a year and a new release is fetched at once.
+
+use std::sync::OnceLock;
+
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+const CSS: &str = include_str!("../../assets/app.css");
+const JS: &str = include_str!("../../assets/app.js");
+
+struct Hashed {
+    css: String,
+    js: String,
+}
+
+fn short_hash(text: &str) -> String {
+    mpass_domain::otp::hex(&Sha256::digest(text.as_bytes())[..5])
+}
+
+fn names() -> &'static Hashed {
+    static NAMES: OnceLock<Hashed> = OnceLock::new();
+    NAMES.get_or_init(|| Hashed {
+        css: format!("app.{}.css", short_hash(CSS)),
+        js: format!("app.{}.js", short_hash(JS)),
+    })
+}
+
+/// The stylesheet's URL.
+pub fn css_url() -> String {
+    format!("/assets/{}", names().css)
+}
+
+/// The script's URL.
+pub fn js_url() -> String {
+    format!("/assets/{}", names().js)
+}
+
+/// `GET /assets/{name}`: the current file under its hashed name (cached for a year); an
+/// older hash of a known file gets the current one without long caching (mid-deploy).
+pub async fn serve(Path(name): Path<String>) -> Response {
+    let (body, ctype, current) = if name.ends_with(".css") && name.starts_with("app.") {
+        (CSS, "text/css; charset=utf-8", name == names().css)
+    } else if name.ends_with(".js") && name.starts_with("app.") {
+        (JS, "text/javascript; charset=utf-8", name == names().js)
+    } else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let cache = if current {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    (
+        [
+            (header::CONTENT_TYPE, ctype),
+            (header::CACHE_CONTROL, cache),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,197 @@
+//! Logging in with a phone number and an SMS code (two steps), and logging out.
+//!
+//! The phone number travels between the two steps in an HttpOnly cookie, never in a URL.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use mpass_domain::phone::Phone;
+use mpass_domain::token::hash_refresh_token;
+use time::OffsetDateTime;
+
+use super::form::Fields;
+use super::html::{Input, Page, csrf_field, esc};
+use super::i18n::Lang;
+use super::messages::FormErrors;
+use super::session::{LOGIN_PHONE, Session};
+use super::{csrf_failed, see_other};
+use crate::error::ApiError;
+use crate::service::{self, Peer};
+use crate::state::AppState;
+
+/// Digits typed in Bangla count as digits.
+fn ascii_digits(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '০'..='৯' => char::from(b'0' + (c as u32 - '০' as u32) as u8),
+            c => c,
+        })
+        .collect()
+}
+
+fn phone_form(session: &Session, phone: &str, errors: &FormErrors) -> Response {
+    let l = session.lang;
+    let mut b = errors.summary(l, &|_| Some(l.t("Mobile number", "মোবাইল নম্বর").to_string()));
+    b.push_str(&format!(
+        "<p>{}</p><form method=\"post\" action=\"/login\" novalidate>{}{}<button type=\"submit\">{}</button></form>",
+        l.t(
+            "Enter your mobile number. We will send you a 6-digit code by SMS.",
+            "আপনার মোবাইল নম্বর দিন। আমরা এসএমএসে ৬ অঙ্কের একটি কোড পাঠাব।"
+        ),
+        csrf_field(session),
+        Input {
+            name: "phone",
+            label: l.t("Mobile number", "মোবাইল নম্বর"),
+            value: phone,
+            kind: "tel",
+            hint: Some(l.t("For example 01712345678", "যেমন ০১৭১২৩৪৫৬৭৮")),
+            attrs: "inputmode=\"tel\" autocomplete=\"tel\" required maxlength=\"20\"",
+        }
+        .render(errors),
+        l.t("Send code", "কোড পাঠান"),
+    ));
+    if session.login_phone.is_some() && !errors.is_empty() {
+        b.push_str(&format!(
+            "<p><a href=\"/login/code\">{}</a></p>",
+            l.t("I already have a code", "আমার কাছে কোড আছে")
+        ));
+    }
+    let mut page = Page::new(session, "/login", l.t("Log in", "লগ ইন"), b);
+    if !errors.is_empty() {
+        page.status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    page.into_response()
+}
+
+/// `GET /login`: step one, the phone number.
+pub async fn phone_page(session: Session) -> Response {
+    if session.user.is_some() {
+        return see_other("/applications");
+    }
+    phone_form(&session, "", &FormErrors::default())
+}
+
+/// `POST /login`: sends the code and moves on to step two.
+pub async fn send_code(
+    State(state): State<AppState>,
+    session: Session,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let f = Fields::parse(&body);
+    if !session.csrf_ok(f.get("csrf").unwrap_or("")) {
+        return csrf_failed(&session);
+    }
+    let raw = ascii_digits(f.get("phone").unwrap_or(""));
+    let ip = service::client_ip(&state, &headers, peer);
+    let result = service::send_otp(&state, &raw, ip).await;
+    if let Some(phone) = Phone::parse(&raw) {
+        session.set_cookie(LOGIN_PHONE, phone.as_str(), Some(600));
+    }
+    match result {
+        Ok(()) => see_other("/login/code"),
+        Err(e) => {
+            let errors = FormErrors::from_api(session.lang, &e, &|f| (f == "phone").then(|| f.to_string()));
+            let mut s = session;
+            s.login_phone = Phone::parse(&raw).map(|p| p.as_str().to_string());
+            phone_form(&s, &raw, &errors)
+        }
+    }
+}
+
+/// The number shown back to the citizen, mostly hidden: `•••••••5678`.
+fn masked(lang: Lang, phone: &str) -> String {
+    let national = phone.trim_start_matches("+88");
+    let n = national.len();
+    let tail = &national[n.saturating_sub(3)..];
+    format!("{}{}", "•".repeat(n.saturating_sub(3)), lang.digits(tail))
+}
+
+fn code_form(session: &Session, phone: &str, errors: &FormErrors) -> Response {
+    let l = session.lang;
+    let mut b = errors.summary(l, &|_| Some(l.t("6-digit code", "৬ অঙ্কের কোড").to_string()));
+    b.push_str(&format!(
+        "<p role=\"status\">{} <strong>{}</strong>. {}</p>\
+         <form method=\"post\" action=\"/login/code\" novalidate>{}{}<button type=\"submit\">{}</button></form>\
+         <form method=\"post\" action=\"/login\" class=\"actions\">{}<input type=\"hidden\" name=\"phone\" value=\"{}\">\
+         <button type=\"submit\" class=\"secondary\">{}</button> <a href=\"/login\">{}</a></form>",
+        l.t("We sent a code by SMS to", "এসএমএসে কোড পাঠানো হয়েছে এই নম্বরে:"),
+        esc(&masked(l, phone)),
+        l.t("It is valid for 5 minutes.", "কোডটি ৫ মিনিট বৈধ।"),
+        csrf_field(session),
+        Input {
+            name: "code",
+            label: l.t("6-digit code", "৬ অঙ্কের কোড"),
+            value: "",
+            kind: "text",
+            hint: None,
+            attrs: "inputmode=\"numeric\" autocomplete=\"one-time-code\" maxlength=\"6\" required autofocus",
+        }
+        .render(errors),
+        l.t("Log in", "লগ ইন"),
+        csrf_field(session),
+        esc(phone),
+        l.t("Send a new code", "নতুন কোড পাঠান"),
+        l.t("Use another number", "অন্য নম্বর ব্যবহার করুন"),
+    ));
+    let mut page = Page::new(session, "/login/code", l.t("Enter your code", "কোডটি লিখুন"), b);
+    if !errors.is_empty() {
+        page.status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    page.into_response()
+}
+
+/// `GET /login/code`: step two, the code.
+pub async fn code_page(session: Session) -> Response {
+    match session.login_phone.clone() {
+        Some(phone) => code_form(&session, &phone, &FormErrors::default()),
+        None => see_other("/login"),
+    }
+}
+
+/// `POST /login/code`: checks the code and starts the session.
+pub async fn verify(State(state): State<AppState>, mut session: Session, body: Bytes) -> Response {
+    let f = Fields::parse(&body);
+    if !session.csrf_ok(f.get("csrf").unwrap_or("")) {
+        return csrf_failed(&session);
+    }
+    let Some(phone) = session.login_phone.clone() else {
+        return see_other("/login");
+    };
+    let code = ascii_digits(f.get("code").unwrap_or(""));
+    match service::login(&state, &phone, &code).await {
+        Ok(tokens) => {
+            session.log_in(&state, &tokens);
+            session.clear_cookie(LOGIN_PHONE);
+            let has_profile = match session.user {
+                Some(u) => matches!(state.store.profile(u).await, Ok(Some(_))),
+                None => false,
+            };
+            see_other(if has_profile { "/applications" } else { "/profile" })
+        }
+        Err(e) => {
+            let errors = FormErrors::from_api(session.lang, &e, &|f| (f == "code").then(|| f.to_string()));
+            code_form(&session, &phone, &errors)
+        }
+    }
+}
+
+/// `POST /logout`: revokes this browser's refresh token and forgets the session.
+pub async fn logout(State(state): State<AppState>, mut session: Session, body: Bytes) -> Response {
+    let f = Fields::parse(&body);
+    if !session.csrf_ok(f.get("csrf").unwrap_or("")) {
+        return csrf_failed(&session);
+    }
+    if let Some(t) = session.refresh_token.as_deref().filter(|t| t.len() <= 128)
+        && let Err(e) = state
+            .store
+            .refresh_revoke(&hash_refresh_token(t), OffsetDateTime::now_utc())
+            .await
+    {
+        super::messages::log_failure(&ApiError::from(e));
+    }
+    session.log_out();
+    see_other("/")
+}

@@ -1,0 +1,133 @@
+//! The citizen web app: server-rendered pages in English and Bangla, one module per page.
+//!
+//! Every page works without JavaScript; the one small script only makes forms nicer (thana
+//! within district, sections that appear when needed). Pages call the same service
+//! functions as the JSON API, so both follow the same rules and show the same messages.
+//! Sessions, CSRF and security headers live in [`session`].
+
+mod applications;
+mod apply;
+mod apply_form;
+mod areas;
+mod assets;
+mod form;
+mod home;
+mod html;
+mod i18n;
+mod login;
+mod messages;
+mod pass;
+mod pdf;
+mod profile;
+mod session;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, Query};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use html::Page;
+use session::Session;
+
+/// Largest photo upload form: the 2 MiB photo plus the multipart framing.
+const MAX_PHOTO_FORM: usize = mpass_domain::photo::MAX_PHOTO_BYTES + 64 * 1024;
+
+/// Every page of the web app and its static assets.
+pub fn routes() -> Router<AppState> {
+    let pages = Router::new()
+        .route("/", get(home::page))
+        .route("/login", get(login::phone_page).post(login::send_code))
+        .route("/login/code", get(login::code_page).post(login::verify))
+        .route("/logout", post(login::logout))
+        .route("/lang/{code}", get(switch_lang))
+        .route("/profile", get(profile::page).post(profile::save))
+        .route(
+            "/profile/photo",
+            get(profile::photo)
+                .post(profile::upload)
+                .layer(DefaultBodyLimit::max(MAX_PHOTO_FORM)),
+        )
+        .route("/apply", get(apply::page).post(apply::submit))
+        .route("/applications", get(applications::list))
+        .route("/applications/{id}/cancel", post(applications::cancel))
+        .route("/passes/{id}", get(pass::page))
+        .route("/passes/{id}/pass.pdf", get(pdf::download))
+        .layer(axum::middleware::from_fn(session::finish));
+    Router::new().merge(pages).route("/assets/{name}", get(assets::serve))
+}
+
+/// A `303 See Other` to a path of this site.
+pub(crate) fn see_other(path: &str) -> Response {
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(path) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
+}
+
+/// Where pages that need a login send a visitor who has none.
+pub(crate) fn login_first() -> Response {
+    see_other("/login")
+}
+
+/// The answer to a form whose CSRF token is missing or wrong (an old tab, or a forgery).
+pub(crate) fn csrf_failed(session: &Session) -> Response {
+    let l = session.lang;
+    let body = format!(
+        "{}<p><a href=\"/\">{}</a></p>",
+        html::notice(
+            "error",
+            l.t(
+                "This form has expired. Go back, reload the page and send it again.",
+                "ফর্মটির মেয়াদ শেষ হয়েছে। পেছনে গিয়ে পাতাটি আবার লোড করে আবার পাঠান।"
+            )
+        ),
+        l.t("Home", "প্রথম পাতা")
+    );
+    let mut page = Page::new(session, "/", l.t("Please try again", "আবার চেষ্টা করুন"), body);
+    page.status = StatusCode::FORBIDDEN;
+    page.into_response()
+}
+
+/// A page for a failure that is not about a form field (not found, busy, internal).
+pub(crate) fn error_page(session: &Session, err: &ApiError) -> Response {
+    let l = session.lang;
+    if matches!(err, ApiError::Unauthorized) {
+        return login_first();
+    }
+    messages::log_failure(err);
+    let body = format!(
+        "{}<p><a href=\"/applications\">{}</a></p>",
+        html::notice("error", &messages::problem_text(l, err)),
+        l.t("My applications", "আমার আবেদন")
+    );
+    let title = match err {
+        ApiError::NotFound => l.t("Not found", "পাওয়া যায়নি"),
+        _ => l.t("Something went wrong", "একটি সমস্যা হয়েছে"),
+    };
+    let mut page = Page::new(session, "/", title, body);
+    page.status = messages::FormErrors::status(err);
+    page.into_response()
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    next: Option<String>,
+}
+
+/// `GET /lang/{en|bn}?next=/path`: remembers the language and goes back to the page.
+async fn switch_lang(session: Session, Path(code): Path<String>, Query(q): Query<LangQuery>) -> Response {
+    if let Some(lang) = i18n::Lang::parse(&code) {
+        session.set_cookie(session::LANG, lang.code(), Some(365 * 24 * 3600));
+    }
+    // Only paths of this site, never another host (`//host`, `/\host`).
+    let next = q
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 200)
+        .unwrap_or_else(|| "/".into());
+    see_other(&next)
+}

@@ -1,0 +1,314 @@
+//! Applications, decisions, passes and revocations on PostgreSQL.
+
+use deadpool_postgres::GenericClient;
+use mpass_domain::application::{Application, Status};
+use mpass_domain::ids::{ApplicationId, PassId, UserId};
+use mpass_domain::ports::{
+    ApplicantFacts, DecisionRecord, JOB_DECIDE, NewApplication, NewJob, PassRecord, Revocation, SubmitOutcome,
+};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::{PgError, big, count, exec, from_json, from_ms, jobs, ms, query, query_one, query_opt, to_json};
+
+const SELECT_APP: &str =
+    "SELECT id, user_id, status, details::text, decision::text, pass_id, submitted_at, updated_at FROM applications";
+
+fn app_from_row(r: &Row) -> Result<Application, PgError> {
+    let status: String = r.try_get(2)?;
+    let details: String = r.try_get(3)?;
+    let decision: Option<String> = r.try_get(4)?;
+    let pass: Option<Uuid> = r.try_get(5)?;
+    Ok(Application {
+        id: ApplicationId(r.try_get(0)?),
+        user_id: UserId(r.try_get(1)?),
+        status: Status::parse(&status).ok_or_else(|| PgError::Corrupt(format!("application status {status}")))?,
+        details: from_json(&details, "application details")?,
+        decision: decision.as_deref().map(|d| from_json(d, "decision")).transpose()?,
+        pass_id: pass.map(PassId),
+        submitted_at: from_ms(r.try_get(6)?),
+        updated_at: from_ms(r.try_get(7)?),
+    })
+}
+
+pub(super) async fn get(c: &impl GenericClient, id: ApplicationId) -> Result<Option<Application>, PgError> {
+    let sql = format!("{SELECT_APP} WHERE id = $1");
+    query_opt(c, &sql, &[&id.0])
+        .await?
+        .as_ref()
+        .map(app_from_row)
+        .transpose()
+}
+
+/// Stores the application and its decision job (in a transaction). With an idempotency
+/// key, the unique `(user_id, key)` row decides which of several concurrent retries
+/// creates the application: the others wait for it on the conflict and replay it.
+pub(super) async fn submit(c: &impl GenericClient, app: &NewApplication) -> Result<SubmitOutcome, PgError> {
+    let now = ms(app.submitted_at);
+    if let Some((key, body_hash)) = &app.idempotency {
+        let claimed = exec(
+            c,
+            "INSERT INTO idempotency_keys (user_id, key, body_hash, application_id, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, key) DO NOTHING",
+            &[&app.user_id.0, key, body_hash, &app.id.0, &now],
+        )
+        .await?;
+        if claimed == 0 {
+            // READ COMMITTED: this new statement sees the row the conflict waited for.
+            let row = query_one(
+                c,
+                "SELECT body_hash, application_id FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+                &[&app.user_id.0, key],
+            )
+            .await?;
+            let (hash, first): (String, Uuid) = (row.try_get(0)?, row.try_get(1)?);
+            if &hash != body_hash {
+                return Ok(SubmitOutcome::KeyReused);
+            }
+            return get(c, ApplicationId(first))
+                .await?
+                .map(SubmitOutcome::Replayed)
+                .ok_or_else(|| PgError::Corrupt("idempotency key without its application".into()));
+        }
+    }
+    exec(
+        c,
+        "INSERT INTO applications (id, user_id, status, details, start_at, end_at, submitted_at, updated_at)
+         VALUES ($1, $2, 'submitted', $3::text::jsonb, $4, $5, $6, $6)",
+        &[
+            &app.id.0,
+            &app.user_id.0,
+            &to_json(&app.details),
+            &ms(app.details.start),
+            &ms(app.details.end()),
+            &now,
+        ],
+    )
+    .await?;
+    let job = NewJob {
+        kind: JOB_DECIDE.into(),
+        payload: app.id.to_string(),
+    };
+    jobs::insert(c, &job, now).await?;
+    Ok(SubmitOutcome::Created(Application {
+        id: app.id,
+        user_id: app.user_id,
+        status: Status::Submitted,
+        details: app.details.clone(),
+        submitted_at: app.submitted_at,
+        updated_at: app.submitted_at,
+        decision: None,
+        pass_id: None,
+    }))
+}
+
+/// The user's applications, newest first (UUIDv7 order is time order).
+pub(super) async fn list(
+    c: &impl GenericClient,
+    user: UserId,
+    before: Option<ApplicationId>,
+    limit: u32,
+) -> Result<Vec<Application>, PgError> {
+    // Two statements rather than `$2 IS NULL OR id < $2`, so both use the index range.
+    let rows = match before {
+        Some(b) => {
+            let sql = format!("{SELECT_APP} WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3");
+            query(c, &sql, &[&user.0, &b.0, &big(limit)]).await?
+        }
+        None => {
+            let sql = format!("{SELECT_APP} WHERE user_id = $1 ORDER BY id DESC LIMIT $2");
+            query(c, &sql, &[&user.0, &big(limit)]).await?
+        }
+    };
+    rows.iter().map(app_from_row).collect()
+}
+
+/// Appends to the revocation list. The table lock (taken last, held to commit, blocking
+/// other revokers but no reader) makes `seq` order equal commit order, so a client that
+/// synced up to `seq` N can never later find a revocation numbered below N appear.
+async fn revoke(c: &impl GenericClient, pass: PassId, reason: &str, now: i64) -> Result<(), PgError> {
+    c.batch_execute("LOCK TABLE revocations IN EXCLUSIVE MODE").await?;
+    exec(
+        c,
+        "INSERT INTO revocations (pass_id, reason, revoked_at) VALUES ($1, $2, $3)",
+        &[&pass.0, &reason, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Cancels in a transaction with the application's row locked, so a concurrent decision
+/// either lands first (and its pass is revoked here) or finds the status changed.
+pub(super) async fn cancel(
+    c: &impl GenericClient,
+    id: ApplicationId,
+    user: UserId,
+    now: i64,
+) -> Result<Option<(Application, bool)>, PgError> {
+    let sql = format!("{SELECT_APP} WHERE id = $1 FOR UPDATE");
+    let Some(app) = query_opt(c, &sql, &[&id.0])
+        .await?
+        .as_ref()
+        .map(app_from_row)
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    if app.user_id != user {
+        return Ok(None);
+    }
+    if !app.status.cancellable() {
+        return Ok(Some((app, false)));
+    }
+    exec(
+        c,
+        "UPDATE applications SET status = 'cancelled', updated_at = $2 WHERE id = $1",
+        &[&id.0, &now],
+    )
+    .await?;
+    if let Some(pass) = app.pass_id {
+        // Officers offline learn of the cancellation through the revocation list.
+        revoke(c, pass, "cancelled", now).await?;
+    }
+    Ok(Some((
+        Application {
+            status: Status::Cancelled,
+            updated_at: from_ms(now),
+            ..app
+        },
+        true,
+    )))
+}
+
+pub(super) async fn facts(
+    c: &impl GenericClient,
+    app: &Application,
+    window_start: i64,
+    document: Option<(String, String)>,
+) -> Result<ApplicantFacts, PgError> {
+    let row = query_one(
+        c,
+        "SELECT EXISTS (SELECT 1 FROM applications WHERE user_id = $1 AND status = 'approved' AND id <> $2
+                 AND start_at < $3 AND end_at > $4),
+             (SELECT count(*) FROM applications WHERE user_id = $1 AND status = 'approved' AND id <> $2
+                 AND start_at >= $5)",
+        &[
+            &app.user_id.0,
+            &app.id.0,
+            &ms(app.details.end()),
+            &ms(app.details.start),
+            &window_start,
+        ],
+    )
+    .await?;
+    let overlapping_approved: bool = row.try_get(0)?;
+    let passes_in_window = u32::try_from(row.try_get::<_, i64>(1)?).unwrap_or(u32::MAX);
+    let document_on_other_phone = match document {
+        Some((kind, number)) => query_one(
+            c,
+            "SELECT EXISTS (SELECT 1 FROM profiles WHERE id_type = $1 AND id_number = $2 AND user_id <> $3)",
+            &[&kind, &number, &app.user_id.0],
+        )
+        .await?
+        .try_get(0)?,
+        None => false,
+    };
+    Ok(ApplicantFacts {
+        overlapping_approved,
+        passes_in_window,
+        document_on_other_phone,
+    })
+}
+
+/// Records a decision (in a transaction) only while the application is `submitted`: the
+/// guarded UPDATE takes the row lock, so of concurrent deliveries exactly one sees a row
+/// count of 1; the rest, and any that come later, change nothing.
+pub(super) async fn record_decision(c: &impl GenericClient, d: &DecisionRecord) -> Result<bool, PgError> {
+    let now = ms(d.decided_at);
+    let changed = exec(
+        c,
+        "UPDATE applications SET status = $2, decision = $3::text::jsonb, pass_id = $4, updated_at = $5
+         WHERE id = $1 AND status = 'submitted'",
+        &[
+            &d.application_id.0,
+            &d.status.as_str(),
+            &to_json(&d.decision),
+            &d.pass.as_ref().map(|p| p.id.0),
+            &now,
+        ],
+    )
+    .await?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    if let Some(p) = &d.pass {
+        exec(
+            c,
+            "INSERT INTO passes (id, application_id, user_id, short_code, data) VALUES ($1, $2, $3, $4, $5::text::jsonb)",
+            &[&p.id.0, &p.application_id.0, &p.user_id.0, &p.short_code, &to_json(p)],
+        )
+        .await?;
+    }
+    for job in &d.jobs {
+        jobs::insert(c, job, now).await?;
+    }
+    Ok(true)
+}
+
+fn pass_from(row: Option<Row>) -> Result<Option<PassRecord>, PgError> {
+    row.map(|r| from_json(&r.try_get::<_, String>(0)?, "pass")).transpose()
+}
+
+pub(super) async fn pass(c: &impl GenericClient, id: PassId) -> Result<Option<PassRecord>, PgError> {
+    pass_from(query_opt(c, "SELECT data::text FROM passes WHERE id = $1", &[&id.0]).await?)
+}
+
+pub(super) async fn pass_by_short_code(c: &impl GenericClient, code: &str) -> Result<Option<PassRecord>, PgError> {
+    pass_from(query_opt(c, "SELECT data::text FROM passes WHERE short_code = $1", &[&code]).await?)
+}
+
+pub(super) async fn revocations_since(
+    c: &impl GenericClient,
+    seq: i64,
+    limit: u32,
+) -> Result<(i64, Vec<Revocation>), PgError> {
+    // The latest seq is read first: anything committed after it is picked up next sync.
+    let latest: i64 = query_one(c, "SELECT coalesce(max(seq), 0)::bigint FROM revocations", &[])
+        .await?
+        .try_get(0)?;
+    let rows = query(
+        c,
+        "SELECT seq, pass_id, revoked_at FROM revocations WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
+        &[&seq, &latest, &big(limit)],
+    )
+    .await?;
+    let list = rows
+        .iter()
+        .map(|r| {
+            Ok(Revocation {
+                seq: r.try_get(0)?,
+                pass_id: PassId(r.try_get(1)?),
+                revoked_at: from_ms(r.try_get(2)?),
+            })
+        })
+        .collect::<Result<Vec<_>, PgError>>()?;
+    // When the page is cut short, the client continues from the last seq it got.
+    let next = if list.len() as u64 == u64::from(limit) {
+        list.last().map_or(latest, |r| r.seq)
+    } else {
+        latest
+    };
+    Ok((next, list))
+}
+
+pub(super) async fn status_counts(c: &impl GenericClient) -> Result<Vec<(Status, u64)>, PgError> {
+    let rows = query(c, "SELECT status, count(*) FROM applications GROUP BY status", &[]).await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (s, n): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
+        if let Some(s) = Status::parse(&s) {
+            out.push((s, count(n)));
+        }
+    }
+    Ok(out)
+}

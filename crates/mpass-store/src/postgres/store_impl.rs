@@ -1,0 +1,228 @@
+//! `Store` for `PostgresStore`: each method picks the primary (writes, and reads that
+//! must see them) or the reader pool (lookups that tolerate replica lag).
+
+use async_trait::async_trait;
+use mpass_domain::application::{Application, Status};
+use mpass_domain::ids::{ApplicationId, JobId, PassId, UserId};
+use mpass_domain::phone::Phone;
+use mpass_domain::ports::*;
+use mpass_domain::profile::Profile;
+use time::OffsetDateTime;
+
+use super::{PgError, PostgresStore, applications as apps, big, exec, from_ms, identity as id, in_tx, jobs, ms, query};
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        let c = self.primary().await?;
+        c.batch_execute("SELECT 1").await.map_err(PgError::from)?;
+        if self.replica.is_some() {
+            let r = self.reader().await?;
+            r.batch_execute("SELECT 1").await.map_err(PgError::from)?;
+        }
+        Ok(())
+    }
+
+    async fn otp_issue(
+        &self,
+        phone: &Phone,
+        code_hash: &str,
+        sms: NewJob,
+        now: OffsetDateTime,
+    ) -> StoreResult<Result<(), OtpSendRefused>> {
+        Ok(in_tx!(self, |tx| id::otp_issue(&tx, phone, code_hash, &sms, ms(now)))?)
+    }
+
+    async fn otp_check(&self, phone: &Phone, code_hash: &str, now: OffsetDateTime) -> StoreResult<OtpCheck> {
+        Ok(in_tx!(self, |tx| id::otp_check(&tx, phone, code_hash, ms(now)))?)
+    }
+
+    async fn user_by_phone_or_create(&self, phone: &Phone, now: OffsetDateTime) -> StoreResult<User> {
+        let c = self.primary().await?;
+        Ok(id::user_by_phone_or_create(&c, phone, ms(now)).await?)
+    }
+
+    async fn user(&self, user: UserId) -> StoreResult<Option<User>> {
+        let c = self.reader().await?;
+        Ok(id::user_by_id(&c, user).await?)
+    }
+
+    async fn user_by_phone(&self, phone: &Phone) -> StoreResult<Option<User>> {
+        let c = self.reader().await?;
+        Ok(id::user_by_phone(&c, phone).await?)
+    }
+
+    async fn grant_role(&self, user: UserId, grant: RoleGrant, now: OffsetDateTime) -> StoreResult<()> {
+        let c = self.primary().await?;
+        Ok(id::grant_role(&c, user, &grant, ms(now)).await?)
+    }
+
+    async fn refresh_create(&self, token_hash: &str, user: UserId, expires: OffsetDateTime) -> StoreResult<()> {
+        let c = self.primary().await?;
+        // A new login starts a family named after its first token, as in SQLite.
+        Ok(id::refresh_create(&c, token_hash, token_hash, user, ms(expires)).await?)
+    }
+
+    async fn refresh_rotate(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: OffsetDateTime,
+        expires: OffsetDateTime,
+    ) -> StoreResult<Option<UserId>> {
+        Ok(in_tx!(self, |tx| id::refresh_rotate(
+            &tx,
+            old_hash,
+            new_hash,
+            ms(now),
+            ms(expires)
+        ))?)
+    }
+
+    async fn refresh_revoke(&self, token_hash: &str, now: OffsetDateTime) -> StoreResult<()> {
+        let c = self.primary().await?;
+        Ok(id::refresh_revoke(&c, token_hash, ms(now)).await?)
+    }
+
+    async fn refresh_revoke_user(&self, user: UserId, now: OffsetDateTime) -> StoreResult<()> {
+        let c = self.primary().await?;
+        Ok(id::refresh_revoke_user(&c, user, ms(now)).await?)
+    }
+
+    async fn profile(&self, user: UserId) -> StoreResult<Option<StoredProfile>> {
+        let c = self.reader().await?;
+        Ok(id::profile(&c, user).await?)
+    }
+
+    async fn put_profile(&self, user: UserId, profile: &Profile, now: OffsetDateTime) -> StoreResult<()> {
+        let c = self.primary().await?;
+        Ok(id::put_profile(&c, user, profile, ms(now)).await?)
+    }
+
+    async fn set_photo(&self, user: UserId, key: &str, content_type: &str, now: OffsetDateTime) -> StoreResult<()> {
+        let c = self.primary().await?;
+        if id::set_photo(&c, user, key, content_type, ms(now)).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Backend("photo set before the profile exists".into()))
+        }
+    }
+
+    async fn submit_application(&self, app: NewApplication) -> StoreResult<SubmitOutcome> {
+        Ok(in_tx!(self, |tx| apps::submit(&tx, &app))?)
+    }
+
+    async fn application(&self, app: ApplicationId) -> StoreResult<Option<Application>> {
+        let c = self.reader().await?;
+        Ok(apps::get(&c, app).await?)
+    }
+
+    async fn applications_of(
+        &self,
+        user: UserId,
+        before: Option<ApplicationId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Application>> {
+        let c = self.reader().await?;
+        Ok(apps::list(&c, user, before, limit).await?)
+    }
+
+    async fn cancel_application(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(Application, bool)>> {
+        Ok(in_tx!(self, |tx| apps::cancel(&tx, app, user, ms(now)))?)
+    }
+
+    async fn applicant_facts(&self, app: &Application, window_start: OffsetDateTime) -> StoreResult<ApplicantFacts> {
+        // The primary: a decision must see the approvals committed just before it.
+        let c = self.primary().await?;
+        let document = id::document(&c, app.user_id).await?;
+        Ok(apps::facts(&c, app, ms(window_start), document).await?)
+    }
+
+    async fn record_decision(&self, d: DecisionRecord) -> StoreResult<bool> {
+        Ok(in_tx!(self, |tx| apps::record_decision(&tx, &d))?)
+    }
+
+    async fn pass(&self, pass: PassId) -> StoreResult<Option<PassRecord>> {
+        let c = self.reader().await?;
+        Ok(apps::pass(&c, pass).await?)
+    }
+
+    async fn pass_by_short_code(&self, code: &str) -> StoreResult<Option<PassRecord>> {
+        let c = self.reader().await?;
+        Ok(apps::pass_by_short_code(&c, code).await?)
+    }
+
+    async fn revocations_since(&self, seq: i64, limit: u32) -> StoreResult<(i64, Vec<Revocation>)> {
+        let c = self.reader().await?;
+        Ok(apps::revocations_since(&c, seq, limit).await?)
+    }
+
+    async fn outbox_push(&self, to: &str, body: &str, now: OffsetDateTime) -> StoreResult<()> {
+        let c = self.primary().await?;
+        exec(
+            &c,
+            "INSERT INTO sms_outbox (to_phone, body, created_at) VALUES ($1, $2, $3)",
+            &[&to, &body, &ms(now)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn outbox_list(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        let c = self.reader().await?;
+        let rows = query(
+            &c,
+            "SELECT to_phone, body, created_at FROM sms_outbox ORDER BY seq DESC LIMIT $1",
+            &[&big(limit)],
+        )
+        .await?;
+        let list = rows
+            .iter()
+            .map(|r| {
+                Ok(OutboxMessage {
+                    to: r.try_get(0)?,
+                    body: r.try_get(1)?,
+                    created_at: from_ms(r.try_get(2)?),
+                })
+            })
+            .collect::<Result<_, PgError>>()?;
+        Ok(list)
+    }
+
+    async fn jobs_lease(&self, max: u32, now: OffsetDateTime, lease_secs: i64) -> StoreResult<Vec<Job>> {
+        let c = self.primary().await?;
+        Ok(jobs::lease(&c, max, ms(now), lease_secs * 1000).await?)
+    }
+
+    async fn job_done(&self, job: JobId) -> StoreResult<()> {
+        let c = self.primary().await?;
+        Ok(jobs::done(&c, job).await?)
+    }
+
+    async fn job_retry(&self, job: JobId, run_at: OffsetDateTime, error: &str) -> StoreResult<()> {
+        let c = self.primary().await?;
+        Ok(jobs::retry(&c, job, ms(run_at), error).await?)
+    }
+
+    async fn job_dead(&self, job: JobId, error: &str, now: OffsetDateTime) -> StoreResult<()> {
+        let c = self.primary().await?;
+        Ok(jobs::dead(&c, job, error, ms(now)).await?)
+    }
+
+    async fn jobs_depth(&self) -> StoreResult<(u64, u64)> {
+        // The primary: the queue reports this for back-pressure and readiness.
+        let c = self.primary().await?;
+        Ok(jobs::depth(&c).await?)
+    }
+
+    async fn status_counts(&self) -> StoreResult<Vec<(Status, u64)>> {
+        // Metrics only: replica lag is acceptable.
+        let c = self.reader().await?;
+        Ok(apps::status_counts(&c).await?)
+    }
+}

@@ -1,0 +1,355 @@
+//! Stories: submission and idempotency, listing, cancelling, facts, decisions, passes,
+//! revocations and the SMS outbox.
+
+use std::sync::Arc;
+
+use mpass_domain::application::Status;
+use mpass_domain::ids::ApplicationId;
+use mpass_domain::policy::Outcome;
+use mpass_domain::ports::*;
+
+use super::fixtures::*;
+
+pub(crate) async fn submit_replay_and_key_reuse(store: Arc<dyn Store>) {
+    let (u, v) = (user(&store, 1).await, user(&store, 2).await);
+    let first = match store
+        .submit_application(new_app(u.id, t(10), t(3600), Some(("k1", "body-a"))))
+        .await
+        .unwrap()
+    {
+        SubmitOutcome::Created(a) => a,
+        other => panic!("expected Created, got {other:?}"),
+    };
+    assert_eq!(first.status, Status::Submitted);
+    assert_eq!(first.submitted_at, t(10));
+    assert_eq!(store.application(first.id).await.unwrap(), Some(first.clone()));
+
+    match store
+        .submit_application(new_app(u.id, t(11), t(3600), Some(("k1", "body-a"))))
+        .await
+        .unwrap()
+    {
+        SubmitOutcome::Replayed(a) => assert_eq!(a, first),
+        other => panic!("expected Replayed, got {other:?}"),
+    }
+    assert!(matches!(
+        store
+            .submit_application(new_app(u.id, t(12), t(3600), Some(("k1", "body-b"))))
+            .await
+            .unwrap(),
+        SubmitOutcome::KeyReused
+    ));
+    // Keys belong to a user; no key means no de-duplication.
+    assert!(matches!(
+        store
+            .submit_application(new_app(v.id, t(13), t(3600), Some(("k1", "body-a"))))
+            .await
+            .unwrap(),
+        SubmitOutcome::Created(_)
+    ));
+    let plain = submit(&store, u.id, t(14), t(3600)).await;
+    assert_ne!(plain.id, first.id);
+    assert_eq!(store.applications_of(u.id, None, 10).await.unwrap().len(), 2);
+
+    // Each created application enqueued exactly one decision job naming it.
+    assert_eq!(store.jobs_depth().await.unwrap(), (3, 0));
+    let jobs = drain_jobs(&store, t(20)).await;
+    assert!(jobs.iter().all(|j| j.kind == JOB_DECIDE));
+    assert!(jobs.iter().any(|j| j.payload == first.id.to_string()));
+    assert!(jobs.iter().any(|j| j.payload == plain.id.to_string()));
+    assert_eq!(store.application(ApplicationId::new()).await.unwrap(), None);
+}
+
+pub(crate) async fn concurrent_identical_retries_create_one(store: Arc<dyn Store>) {
+    let u = user(&store, 1).await;
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            let app = new_app(u.id, t(10), t(3600), Some(("retry-key", "same-body")));
+            tokio::spawn(async move { store.submit_application(app).await.unwrap() })
+        })
+        .collect();
+    let (mut created, mut replayed) = (Vec::new(), Vec::new());
+    for task in tasks {
+        match task.await.unwrap() {
+            SubmitOutcome::Created(a) => created.push(a.id),
+            SubmitOutcome::Replayed(a) => replayed.push(a.id),
+            SubmitOutcome::KeyReused => panic!("same body is not key reuse"),
+        }
+    }
+    assert_eq!(created.len(), 1, "exactly one retry creates the application");
+    assert!(replayed.iter().all(|id| *id == created[0]));
+    assert_eq!(store.applications_of(u.id, None, 100).await.unwrap().len(), 1);
+    assert_eq!(store.jobs_depth().await.unwrap(), (1, 0));
+}
+
+pub(crate) async fn list_pagination_newest_first(store: Arc<dyn Store>) {
+    let (u, v) = (user(&store, 1).await, user(&store, 2).await);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(submit(&store, u.id, t(10 + i), t(3600)).await.id);
+    }
+    submit(&store, v.id, t(20), t(3600)).await;
+    ids.sort();
+    ids.reverse();
+
+    let all: Vec<_> = store
+        .applications_of(u.id, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    assert_eq!(all, ids, "newest first, only the user's own");
+
+    let mut pages = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.applications_of(u.id, before, 2).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 2);
+        before = page.last().map(|a| a.id);
+        pages.extend(page.into_iter().map(|a| a.id));
+    }
+    assert_eq!(pages, ids);
+    assert!(store.applications_of(u.id, Some(ids[4]), 10).await.unwrap().is_empty());
+}
+
+pub(crate) async fn cancel_owner_only_with_revocation(store: Arc<dyn Store>) {
+    let (u, v) = (user(&store, 1).await, user(&store, 2).await);
+    let a = submit(&store, u.id, t(10), t(3600)).await;
+    assert_eq!(store.cancel_application(a.id, v.id, t(20)).await.unwrap(), None);
+    assert_eq!(
+        store.application(a.id).await.unwrap().unwrap().status,
+        Status::Submitted
+    );
+    let (cancelled, changed) = store.cancel_application(a.id, u.id, t(20)).await.unwrap().unwrap();
+    assert!(changed);
+    assert_eq!(cancelled.status, Status::Cancelled);
+    assert_eq!(cancelled.updated_at, t(20));
+    assert_eq!(store.application(a.id).await.unwrap(), Some(cancelled.clone()));
+    assert_eq!(store.revocations_since(0, 100).await.unwrap(), (0, vec![]));
+    // A late decision for a cancelled application changes nothing.
+    assert!(
+        !store
+            .record_decision(approval(&a, &pass_for(&a), vec![]))
+            .await
+            .unwrap()
+    );
+
+    // Cancelling an approved pass puts it on the revocation list.
+    let b = submit(&store, u.id, t(11), t(3600)).await;
+    let pass = approve(&store, &b).await;
+    let (b2, _) = store.cancel_application(b.id, u.id, t(21)).await.unwrap().unwrap();
+    assert_eq!(b2.status, Status::Cancelled);
+    assert_eq!(b2.pass_id, Some(pass.id));
+    let (seq, revoked) = store.revocations_since(0, 100).await.unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].pass_id, pass.id);
+    assert_eq!(revoked[0].revoked_at, t(21));
+    assert_eq!(seq, revoked[0].seq);
+
+    // A rejection is final; cancelling again adds nothing.
+    let c = submit(&store, u.id, t(12), t(3600)).await;
+    let rejection = DecisionRecord {
+        application_id: c.id,
+        decision: decision(Outcome::Reject),
+        status: Status::Rejected,
+        pass: None,
+        decided_at: t(13),
+        jobs: vec![],
+    };
+    assert!(store.record_decision(rejection).await.unwrap());
+    let (c2, changed) = store.cancel_application(c.id, u.id, t(22)).await.unwrap().unwrap();
+    assert!(!changed, "a rejection cannot be cancelled");
+    assert_eq!(c2.status, Status::Rejected);
+    let (_, again) = store.cancel_application(b.id, u.id, t(23)).await.unwrap().unwrap();
+    assert!(!again, "cancelling twice changes nothing the second time");
+    assert_eq!(store.revocations_since(0, 100).await.unwrap().1.len(), 1);
+    assert_eq!(
+        store
+            .cancel_application(ApplicationId::new(), u.id, t(24))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub(crate) async fn applicant_facts_overlap_and_window(store: Arc<dyn Store>) {
+    let u = user(&store, 1).await;
+    let hour = 3600;
+    let a = submit(&store, u.id, t(10), t(10 * hour)).await;
+    let facts = store.applicant_facts(&a, t(0)).await.unwrap();
+    assert_eq!(
+        facts,
+        ApplicantFacts {
+            overlapping_approved: false,
+            passes_in_window: 0,
+            document_on_other_phone: false
+        }
+    );
+    approve(&store, &a).await;
+    // The application itself never counts against itself.
+    let facts = store.applicant_facts(&a, t(0)).await.unwrap();
+    assert!(!facts.overlapping_approved);
+    assert_eq!(facts.passes_in_window, 0);
+
+    // a runs [10h, 18h): one starting at 14h overlaps; one at 18h only touches.
+    let overlapping = submit(&store, u.id, t(11), t(14 * hour)).await;
+    let facts = store.applicant_facts(&overlapping, t(0)).await.unwrap();
+    assert!(facts.overlapping_approved);
+    assert_eq!(facts.passes_in_window, 1);
+    let adjacent = submit(&store, u.id, t(12), t(18 * hour)).await;
+    assert!(
+        !store
+            .applicant_facts(&adjacent, t(0))
+            .await
+            .unwrap()
+            .overlapping_approved
+    );
+
+    // The window counts approved passes starting at or after its start.
+    assert_eq!(
+        store
+            .applicant_facts(&adjacent, t(10 * hour))
+            .await
+            .unwrap()
+            .passes_in_window,
+        1
+    );
+    assert_eq!(
+        store
+            .applicant_facts(&adjacent, t(10 * hour + 1))
+            .await
+            .unwrap()
+            .passes_in_window,
+        0
+    );
+    // Pending, rejected or other users' applications do not count.
+    let other = user(&store, 2).await;
+    let theirs = submit(&store, other.id, t(13), t(14 * hour)).await;
+    let facts = store.applicant_facts(&theirs, t(0)).await.unwrap();
+    assert!(!facts.overlapping_approved);
+    assert_eq!(facts.passes_in_window, 0);
+}
+
+pub(crate) async fn record_decision_only_once(store: Arc<dyn Store>) {
+    let u = user(&store, 1).await;
+    let a = submit(&store, u.id, t(10), t(3600)).await;
+    drain_jobs(&store, t(11)).await;
+    let first = pass_for(&a);
+    let notify = vec![NewJob::sms(&u.phone, "approved")];
+    assert!(
+        store
+            .record_decision(approval(&a, &first, notify.clone()))
+            .await
+            .unwrap()
+    );
+    let second = pass_for(&a);
+    assert!(
+        !store.record_decision(approval(&a, &second, notify)).await.unwrap(),
+        "a duplicate delivery records nothing"
+    );
+
+    let stored = store.application(a.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, Status::Approved);
+    assert_eq!(stored.pass_id, Some(first.id));
+    assert_eq!(stored.decision, Some(decision(Outcome::Approve)));
+    assert_eq!(stored.updated_at, t(5));
+    assert_eq!(store.pass(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.pass_by_short_code(&first.short_code).await.unwrap(), Some(first));
+    assert_eq!(store.pass(second.id).await.unwrap(), None);
+    assert_eq!(store.pass_by_short_code(&second.short_code).await.unwrap(), None);
+    assert_eq!(store.pass_by_short_code("ZZZZZZZZ").await.unwrap(), None);
+    // Only the first decision's follow-up job was enqueued.
+    assert_eq!(store.jobs_depth().await.unwrap(), (1, 0));
+
+    let b = submit(&store, u.id, t(12), t(3600)).await;
+    let counts = store.status_counts().await.unwrap();
+    assert!(counts.contains(&(Status::Approved, 1)));
+    assert!(counts.contains(&(Status::Submitted, 1)));
+    assert_eq!(b.status, Status::Submitted);
+}
+
+pub(crate) async fn concurrent_decisions_record_one(store: Arc<dyn Store>) {
+    let u = user(&store, 1).await;
+    let a = submit(&store, u.id, t(10), t(3600)).await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            let pass = pass_for(&a);
+            let record = approval(&a, &pass, vec![NewJob::sms(&u.phone, "approved")]);
+            tokio::spawn(async move { (pass, store.record_decision(record).await.unwrap()) })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut losers = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (pass, true) => winners.push(pass),
+            (pass, false) => losers.push(pass),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one delivery decides");
+    assert_eq!(
+        store.application(a.id).await.unwrap().unwrap().pass_id,
+        Some(winners[0].id)
+    );
+    for pass in losers {
+        assert_eq!(store.pass(pass.id).await.unwrap(), None);
+    }
+    // The decide job from submission plus one notification.
+    assert_eq!(store.jobs_depth().await.unwrap(), (2, 0));
+}
+
+pub(crate) async fn revocations_since_deltas(store: Arc<dyn Store>) {
+    assert_eq!(store.revocations_since(0, 10).await.unwrap(), (0, vec![]));
+    let u = user(&store, 1).await;
+    let mut passes = Vec::new();
+    for i in 0..3 {
+        let a = submit(&store, u.id, t(10 + i), t(3600)).await;
+        passes.push(approve(&store, &a).await.id);
+        store.cancel_application(a.id, u.id, t(20 + i)).await.unwrap();
+    }
+    let (latest, all) = store.revocations_since(0, 100).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.pass_id).collect::<Vec<_>>(), passes);
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq), "seq increases");
+    assert_eq!(latest, all[2].seq);
+
+    let (s1, page1) = store.revocations_since(0, 2).await.unwrap();
+    assert_eq!(page1, all[..2]);
+    assert_eq!(s1, all[1].seq, "a full page continues from its last seq");
+    let (s2, page2) = store.revocations_since(s1, 2).await.unwrap();
+    assert_eq!(page2, all[2..]);
+    assert_eq!(s2, latest);
+    assert_eq!(store.revocations_since(latest, 10).await.unwrap(), (latest, vec![]));
+}
+
+pub(crate) async fn outbox_newest_first(store: Arc<dyn Store>) {
+    assert!(store.outbox_list(10).await.unwrap().is_empty());
+    for i in 0..3 {
+        store
+            .outbox_push(phone(1).as_str(), &format!("message {i}"), t(i))
+            .await
+            .unwrap();
+    }
+    let two = store.outbox_list(2).await.unwrap();
+    assert_eq!(
+        two,
+        vec![
+            OutboxMessage {
+                to: phone(1).as_str().into(),
+                body: "message 2".into(),
+                created_at: t(2)
+            },
+            OutboxMessage {
+                to: phone(1).as_str().into(),
+                body: "message 1".into(),
+                created_at: t(1)
+            },
+        ]
+    );
+    assert_eq!(store.outbox_list(10).await.unwrap().len(), 3);
+}

@@ -1,0 +1,178 @@
+//! The distributed layout as separate processes: two `mpass api` and two `mpass worker`
+//! nodes on one PostgreSQL and one NATS JetStream. Applications submitted through one API
+//! node are read through the other and decided by the workers; one worker is killed with
+//! SIGKILL in the middle of the burst, and every application is still decided exactly once.
+//!
+//! Needs `MPASS_TEST_DATABASE_URL` and `MPASS_TEST_NATS_URL`; skipped with a notice when
+//! either is unset (`.ci/run` sets both).
+
+mod common;
+
+use std::net::TcpListener as StdListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{TempDir, application, eventually, phone, profile_for, tomorrow_at};
+use mpass_client::Client;
+
+struct Node(Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn with_schema(base: &str, schema: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-csearch_path%3D{schema}")
+}
+
+fn spawn(kind: &str, dir: &std::path::Path, db: &str, nats: &str, prefix: &str, listen: Option<u16>) -> Node {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpass"));
+    cmd.arg(kind).arg("--data-dir").arg(dir);
+    if let Some(port) = listen {
+        cmd.arg("--listen").arg(format!("127.0.0.1:{port}"));
+    }
+    cmd.env("MPASS_DATABASE_URL", db)
+        .env("MPASS_QUEUE_URL", nats)
+        .env("MPASS_QUEUE_PREFIX", prefix)
+        .env("MPASS_DATABASE_POOL_SIZE", "8")
+        .env("MPASS_WORKER_CONCURRENCY", "16")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    Node(cmd.spawn().expect("start mpass"))
+}
+
+async fn ready(client: &Client) {
+    eventually("node ready", Duration::from_secs(30), || async {
+        client.healthz().await.ok()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_apis_two_workers_one_killed_every_application_decided_once() {
+    let (Ok(db_base), Ok(nats)) = (
+        std::env::var("MPASS_TEST_DATABASE_URL"),
+        std::env::var("MPASS_TEST_NATS_URL"),
+    ) else {
+        eprintln!("skipped: MPASS_TEST_DATABASE_URL and MPASS_TEST_NATS_URL must both be set");
+        return;
+    };
+    let tag = format!(
+        "{:x}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 ^ u64::from(std::process::id())
+    );
+    let schema = format!("t_multinode_{tag}");
+    let prefix = format!("mpt{tag}");
+    let (pg, conn) = tokio_postgres::connect(&db_base, tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL reachable");
+    tokio::spawn(conn);
+    pg.batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .expect("create schema");
+    let db = with_schema(&db_base, &schema);
+    let dir = TempDir::new("multinode");
+
+    // The first API node creates the shared keys; the others start after it.
+    let (port1, port2) = (free_port(), free_port());
+    let api1 = spawn("api", dir.path(), &db, &nats, &prefix, Some(port1));
+    let c1 = Client::new(&format!("http://127.0.0.1:{port1}"));
+    ready(&c1).await;
+    let api2 = spawn("api", dir.path(), &db, &nats, &prefix, Some(port2));
+    let c2 = Client::new(&format!("http://127.0.0.1:{port2}"));
+    ready(&c2).await;
+    let mut worker1 = spawn("worker", dir.path(), &db, &nats, &prefix, None);
+    let worker2 = spawn("worker", dir.path(), &db, &nats, &prefix, None);
+
+    // Citizens log in on one node and apply on either; four trips each, a day apart.
+    let citizens = 20;
+    let mut users = Vec::new();
+    for n in 0..citizens {
+        let p = phone(900_000 + n);
+        let (me, _) = c1.login_dev(&p).await.expect("login through api 1");
+        me.put_profile(&profile_for(&p)).await.expect("profile");
+        users.push(me);
+    }
+    let mut burst = tokio::task::JoinSet::new();
+    for (i, user) in users.iter().enumerate() {
+        for trip in 0..4u8 {
+            let user = user.clone();
+            let body = application(common::THANA_A, common::THANA_B, tomorrow_at(8 + trip * 2, 0));
+            burst.spawn(async move { (i, user.submit(&body, None).await.expect("202 accepted").id) });
+        }
+    }
+    let mut ids = Vec::new();
+    while let Some(done) = burst.join_next().await {
+        ids.push(done.expect("task"));
+        if ids.len() == 30 {
+            // Mid-burst: a worker dies without a chance to ack or clean up.
+            worker1.0.kill().expect("SIGKILL worker 1");
+        }
+    }
+    assert_eq!(ids.len(), citizens as usize * 4);
+
+    // Every application is readable through the other API node and gets decided.
+    for (i, id) in &ids {
+        let other = users[*i].on(c2.base());
+        let app = eventually("decision", Duration::from_secs(60), || {
+            let other = other.clone();
+            let id = id.clone();
+            async move { other.application(&id).await.ok().filter(|a| a.status != "submitted") }
+        })
+        .await;
+        assert_eq!(app.status, "approved", "application {id}: {:?}", app.decision);
+        assert!(app.pass_id.is_some());
+    }
+
+    // Exactly once: one pass per application, no application left behind, no job parked.
+    let passes: i64 = pg
+        .query_one(&format!("SELECT count(*) FROM {schema}.passes"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    let distinct: i64 = pg
+        .query_one(
+            &format!("SELECT count(DISTINCT application_id) FROM {schema}.passes"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let dead: i64 = pg
+        .query_one(&format!("SELECT count(*) FROM {schema}.dead_jobs"), &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(passes, ids.len() as i64, "one pass per application");
+    assert_eq!(distinct, passes, "no application has two passes");
+    assert_eq!(dead, 0, "no job dead-lettered");
+
+    drop((api1, api2, worker1, worker2));
+    pg.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .expect("drop schema");
+    if let Ok(nc) = async_nats::connect(&nats).await {
+        let js = async_nats::jetstream::new(nc);
+        let upper = prefix.to_ascii_uppercase();
+        for name in [
+            format!("{upper}_JOBS_decide_application"),
+            format!("{upper}_JOBS_send_sms"),
+            format!("{upper}_DLQ"),
+        ] {
+            let _ = js.delete_stream(&name).await;
+        }
+    }
+}

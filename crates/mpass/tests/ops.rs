@@ -1,0 +1,117 @@
+//! Operations endpoints: health, readiness, metrics, request ids, the API reference,
+//! the JWKS and the dev outbox page.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::*;
+use reqwest::Method;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_readiness_metrics_and_reference() {
+    let srv = TestServer::start().await;
+    let anon = &srv.client;
+    let get = |path: &'static str| anon.raw(Method::GET, path, None, Vec::new());
+
+    anon.healthz().await.expect("healthz");
+    let res = get("/healthz").await.expect("raw");
+    assert_eq!(res.status, 200);
+
+    let res = get("/readyz").await.expect("raw");
+    assert_eq!(res.status, 200);
+    let ready = res.json().expect("json");
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["checks"]["database"], "ok", "{ready}");
+    assert_eq!(ready["checks"]["queue"], "ok", "{ready}");
+
+    // A decision, then the metrics show requests and the approved application.
+    let (me, _) = srv.citizen(&phone(200)).await;
+    let submitted = me.submit(&default_application(), None).await.expect("202");
+    let app = me.wait_decided(&submitted.id, DECIDE_TIMEOUT).await.expect("decided");
+    assert_eq!(app.status, "approved");
+    let res = get("/metrics").await.expect("raw");
+    assert_eq!(res.status, 200);
+    let ct = res
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(ct.starts_with("text/plain"), "{ct}");
+    let text = String::from_utf8(res.body).expect("utf-8");
+    assert!(text.contains("mpass_http_requests_total{"), "{text}");
+    assert!(text.contains("mpass_http_request_duration_seconds_bucket{"), "{text}");
+    assert!(text.contains("mpass_applications{status=\"approved\"} 1"), "{text}");
+    assert!(text.contains("mpass_queue_jobs "), "{text}");
+    // Routes are labelled by pattern, never by a path with ids in it.
+    assert!(text.contains("route=\"/api/v1/applications/{id}\""), "{text}");
+    assert!(!text.contains(&app.id), "no ids in metric labels");
+
+    // Every answer carries a request id, a different one each time.
+    let mut ids = HashSet::new();
+    for path in ["/healthz", "/api/v1/nope", "/api/v1/me", "/readyz"] {
+        let res = get(path).await.expect("raw");
+        let id = res
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("x-request-id on {path}"))
+            .to_string();
+        assert!(!id.is_empty());
+        ids.insert(id);
+    }
+    assert_eq!(ids.len(), 4);
+
+    // The API reference.
+    let res = get("/api/openapi.json").await.expect("raw");
+    assert_eq!(res.status, 200);
+    let doc = res.json().expect("the OpenAPI document is JSON");
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().expect("paths");
+    for p in [
+        "/api/v1/auth/otp",
+        "/api/v1/applications",
+        "/api/v1/applications/{id}",
+        "/api/v1/passes/{id}",
+    ] {
+        assert!(paths.contains_key(p), "{p} documented");
+    }
+    let res = get("/api/docs").await.expect("raw");
+    assert_eq!(res.status, 200);
+    let ct = res
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let html = String::from_utf8(res.body).expect("utf-8");
+    assert!(html.to_ascii_lowercase().starts_with("<!doctype html"), "HTML");
+    assert!(html.contains("/api/v1/applications"));
+
+    // Access-token public keys.
+    let res = get("/.well-known/jwks.json").await.expect("raw");
+    assert_eq!(res.status, 200);
+    let jwks = res.json().expect("json");
+    let keys = jwks["keys"].as_array().expect("keys");
+    assert!(!keys.is_empty());
+    for k in keys {
+        assert_eq!(k["kty"], "OKP", "{k}");
+        assert_eq!(k["crv"], "Ed25519", "{k}");
+        assert!(k["kid"].as_str().is_some_and(|s| !s.is_empty()), "{k}");
+        assert!(k["x"].as_str().is_some_and(|s| !s.is_empty()), "{k}");
+        assert!(k.get("d").is_none(), "no private part: {k}");
+    }
+    // The pass trust list is a JWK Set too, without private parts.
+    let trust = anon.trust_list().await.expect("trust list");
+    for k in trust["keys"].as_array().expect("keys") {
+        assert_eq!(k["kty"], "OKP", "{k}");
+        assert!(k.get("d").is_none(), "no private part: {k}");
+    }
+
+    // The dev outbox page shows the codes sent.
+    let res = get("/dev/outbox").await.expect("raw");
+    assert_eq!(res.status, 200);
+    let page = String::from_utf8(res.body).expect("utf-8");
+    assert!(page.contains("Movement Pass code"), "{page}");
+    srv.finish().await;
+}

@@ -1,0 +1,419 @@
+//! The citizen web app end to end in headless Chromium: log in with the dev-outbox code,
+//! fill the profile with a photo, apply (with a validation error first), see the approval,
+//! open the pass (its QR is the API's `qr_text`), print it on one page, download the PDF
+//! and switch to Bangla. Screenshots of the key pages go to `target/screenshots/`.
+//!
+//! Skips with a notice when `chromium` or `chromedriver` is missing, unless
+//! `MPASS_REQUIRE_BROWSER=1` (CI), where a missing browser fails the test.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::{THANA_A, THANA_B, TempDir, TestServer, png_photo, tomorrow_at};
+use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use serde_json::json;
+
+/// chromedriver plus one Chromium session with a fresh profile; both end when dropped.
+struct Driver {
+    browser: Option<Browser>,
+    process: Child,
+    port: u16,
+    _profile: TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn find_binary(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    names.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The browser, or `None` (after a printed notice) when it is not installed here.
+async fn start_browser() -> Option<Driver> {
+    let chromium = find_binary(&["chromium", "chromium-browser"]);
+    let driver = find_binary(&["chromedriver"]);
+    let (Some(chromium), Some(driver)) = (chromium, driver) else {
+        let msg = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)";
+        if std::env::var("MPASS_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("MPASS_REQUIRE_BROWSER=1 but {msg}");
+        }
+        eprintln!("SKIPPED browser test: {msg}");
+        return None;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let process = Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let profile = TempDir::new("chromium");
+    let mut d = Driver {
+        browser: None,
+        process,
+        port,
+        _profile: profile,
+    };
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--window-size=420,900", "--lang=en-US",
+                format!("--user-data-dir={}", d._profile.path().display()),
+            ]
+        }
+    });
+    let caps = caps.as_object().cloned().expect("an object");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
+        match builder.capabilities(caps.clone()).connect(&url).await {
+            Ok(b) => {
+                d.browser = Some(b);
+                return Some(d);
+            }
+            Err(e) if Instant::now() > deadline => panic!("chromedriver did not start: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+fn screenshots_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).expect("create target/screenshots");
+    dir
+}
+
+async fn shot(b: &Browser, name: &str) {
+    // Full-page height, so the screenshot shows the whole page.
+    let height = b
+        .execute("return document.documentElement.scrollHeight", vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_u64())
+        .unwrap_or(900)
+        .clamp(600, 4000);
+    let _ = b.set_window_size(420, height as u32 + 120).await;
+    let png = b.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("save screenshot");
+    let _ = b.set_window_size(420, 900).await;
+}
+
+async fn text_of(b: &Browser, css: &str) -> String {
+    b.find(Locator::Css(css)).await.expect(css).text().await.expect("text")
+}
+
+async fn set_value(b: &Browser, id: &str, value: &str) {
+    b.execute(
+        "document.getElementById(arguments[0]).value = arguments[1];",
+        vec![json!(id), json!(value)],
+    )
+    .await
+    .expect("set a value");
+}
+
+async fn fill(b: &Browser, id: &str, value: &str) {
+    let el = b.find(Locator::Id(id)).await.expect(id);
+    el.clear().await.expect("clear");
+    el.send_keys(value).await.expect("type");
+}
+
+async fn choose(b: &Browser, id: &str, value: &str) {
+    b.find(Locator::Id(id))
+        .await
+        .expect(id)
+        .select_by_value(value)
+        .await
+        .expect("select");
+}
+
+async fn click(b: &Browser, css: &str) {
+    b.find(Locator::Css(css))
+        .await
+        .expect(css)
+        .click()
+        .await
+        .expect("click");
+}
+
+/// Picks a place the way a person does: the district first, then a thana of it.
+async fn choose_place(b: &Browser, id: &str, thana: &str) {
+    let district = &thana[..4];
+    choose(b, &format!("{id}-district"), district).await;
+    // The script narrowed the thana list to this district.
+    let shown = b
+        .execute(
+            "return document.getElementById(arguments[0]).options.length",
+            vec![json!(id)],
+        )
+        .await
+        .expect("count options")
+        .as_u64()
+        .unwrap_or(0);
+    assert!(
+        (2..60).contains(&shown),
+        "thana list filtered to one district, got {shown} options"
+    );
+    choose(b, id, thana).await;
+}
+
+async fn wait_for_text(b: &Browser, css: &str, want: &str, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(el) = b.find(Locator::Css(css)).await
+            && let Ok(t) = el.text().await
+            && t.contains(want)
+        {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {want:?} in {css}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The `d` attribute of the QR path in an SVG document or fragment.
+fn qr_path(svg: &str) -> String {
+    let at = svg.find(" d=\"").expect("a path") + 4;
+    svg[at..].split('"').next().unwrap_or("").to_string()
+}
+
+/// Page objects in a PDF: `/Type /Page` (or `/Type/Page`) not followed by `s`.
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf).replace("/Type /Page", "/Type/Page");
+    text.match_indices("/Type/Page")
+        .filter(|(i, m)| text.as_bytes().get(i + m.len()) != Some(&b's'))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn citizen_gets_a_pass_in_the_browser_and_reads_it_in_bangla() {
+    let Some(mut driver) = start_browser().await else {
+        return;
+    };
+    let server = TestServer::start().await;
+    let base = server.client.base().trim_end_matches('/').to_string();
+    let b = driver.browser.take().expect("a browser session");
+    let phone = "01712345678";
+
+    // Home: what the pass is for and the rules in force.
+    b.goto(&format!("{base}/")).await.expect("home");
+    assert_eq!(text_of(&b, "h1").await, "Movement pass");
+    let body = text_of(&b, "main").await;
+    assert!(body.contains("Current rules") && body.contains("hours"), "{body}");
+    shot(&b, "01-home").await;
+
+    // Login, step one: the phone number.
+    click(&b, "main a.button").await;
+    fill(&b, "f-phone", phone).await;
+    shot(&b, "02-login").await;
+    click(&b, "main button[type=submit]").await;
+    wait_for_text(&b, "h1", "Enter your code", Duration::from_secs(10)).await;
+
+    // Step two: the code from the dev outbox; a wrong one first.
+    fill(&b, "f-code", "000000").await;
+    click(&b, "main form button[type=submit]").await;
+    let err = wait_for_text(&b, "#f-code-err", "wrong", Duration::from_secs(10)).await;
+    assert!(err.contains("expired"), "{err}");
+    let code = common::eventually("the SMS code", Duration::from_secs(15), || async {
+        server.client.dev_code(phone).await.ok().flatten()
+    })
+    .await;
+    fill(&b, "f-code", &code).await;
+    click(&b, "main form button[type=submit]").await;
+    wait_for_text(&b, "h1", "Your profile", Duration::from_secs(10)).await;
+
+    // Profile.
+    fill(&b, "f-name", "Rahima Akter").await;
+    set_value(&b, "f-date_of_birth", "1990-04-12").await;
+    choose(&b, "f-gender", "F").await;
+    choose(&b, "f-id_type", "NID").await;
+    fill(&b, "f-id_number", "1990123456789").await;
+    choose_place(&b, "f-home_area", THANA_A).await;
+    click(&b, "form[action='/profile'] button[type=submit]").await;
+    wait_for_text(&b, "main .notice", "profile is saved", Duration::from_secs(10)).await;
+
+    // Photo.
+    let photo_dir = TempDir::new("photo");
+    let photo = photo_dir.path().join("me.png");
+    std::fs::write(&photo, png_photo(300, 400)).expect("write the photo");
+    b.find(Locator::Id("f-photo"))
+        .await
+        .expect("file input")
+        .send_keys(&photo.display().to_string())
+        .await
+        .expect("choose the file");
+    click(&b, "form[action='/profile/photo'] button[type=submit]").await;
+    wait_for_text(&b, "main .notice", "photo is saved", Duration::from_secs(10)).await;
+    shot(&b, "03-profile").await;
+
+    // Apply: a missing address is shown next to its field.
+    click(&b, "main a[href='/apply']").await;
+    wait_for_text(&b, "h1", "Apply", Duration::from_secs(10)).await;
+    choose(&b, "f-reason", "medical").await;
+    choose_place(&b, "f-from-area", THANA_A).await;
+    choose_place(&b, "f-to-area", THANA_B).await;
+    fill(&b, "f-to-address", "City Hospital").await;
+    let start = tomorrow_at(10, 0);
+    set_value(&b, "f-start_date", &start.date().to_string()).await;
+    set_value(&b, "f-start_time", "10:00").await;
+    click(&b, "form[action='/apply'] button[type=submit]").await;
+    let err = wait_for_text(&b, "#f-from-address-err", "required", Duration::from_secs(10)).await;
+    assert!(!err.is_empty());
+    let invalid = b
+        .find(Locator::Id("f-from-address"))
+        .await
+        .expect("address input")
+        .attr("aria-describedby")
+        .await
+        .expect("attr");
+    assert_eq!(invalid.as_deref(), Some("f-from-address-err"));
+    shot(&b, "04-apply-errors").await;
+
+    // The vehicle and companion sections appear when asked for.
+    fill(&b, "f-from-address", "House 12, Road 4").await;
+    let vehicle_shown = || async {
+        b.find(Locator::Id("f-vehicle-kind"))
+            .await
+            .expect("kind")
+            .is_displayed()
+            .await
+            .expect("displayed")
+    };
+    assert!(!vehicle_shown().await, "vehicle section hidden until asked for");
+    click(&b, "#f-has_vehicle").await;
+    assert!(vehicle_shown().await, "vehicle section shown");
+    choose(&b, "f-vehicle-kind", "car").await;
+    fill(&b, "f-vehicle-registration", "DHAKA-GA-1234").await;
+    click(&b, "[data-add-companion]").await;
+    fill(&b, "f-companions-0--name", "Karim").await;
+    fill(&b, "f-companions-0--relation", "Son").await;
+    fill(&b, "f-companions-0--age", "9").await;
+    shot(&b, "05-apply").await;
+    click(&b, "form[action='/apply'] button[type=submit]").await;
+
+    // My applications: refreshes itself until the decision is there.
+    wait_for_text(&b, "h1", "My applications", Duration::from_secs(10)).await;
+    wait_for_text(&b, ".cards", "Approved", Duration::from_secs(30)).await;
+    shot(&b, "06-applications").await;
+
+    // The pass.
+    click(&b, ".cards a.button").await;
+    wait_for_text(&b, "h1", "Movement pass", Duration::from_secs(10)).await;
+    let details = text_of(&b, ".pass").await;
+    for want in [
+        "Rahima Akter",
+        "House 12, Road 4",
+        "City Hospital",
+        "DHAKA-GA-1234",
+        "Karim",
+        "Medical",
+    ] {
+        assert!(details.contains(want), "{want} on the pass: {details}");
+    }
+    shot(&b, "07-pass").await;
+
+    // Its QR code is exactly the API's qr_text.
+    let url = b.current_url().await.expect("url");
+    let pass_id = url.path().rsplit('/').next().expect("pass id").to_string();
+    let auth = b.get_named_cookie("mp_auth").await.expect("session cookie");
+    assert_eq!(auth.http_only(), Some(true), "session cookie is HttpOnly");
+    let access = auth.value().split('~').next().expect("access token");
+    let api_pass = server
+        .client
+        .with_token(access)
+        .pass(&pass_id)
+        .await
+        .expect("pass by API");
+    let svg_el = b.find(Locator::Css(".qr svg path")).await.expect("QR path");
+    let page_path = svg_el.attr("d").await.expect("d").unwrap_or_default();
+    let expected = mpass_domain::pass::qr_svg(&api_pass.qr_text).expect("render");
+    assert_eq!(page_path, qr_path(&expected), "page QR encodes the API's qr_text");
+    assert_eq!(text_of(&b, "#short-code").await, api_pass.short_code);
+    // And, where a QR decoder is installed, the screenshot scans to it.
+    if let Some(zbar) = find_binary(&["zbarimg"]) {
+        let out = Command::new(zbar)
+            .args(["-q", "--raw"])
+            .arg(screenshots_dir().join("07-pass.png"))
+            .output()
+            .expect("zbarimg runs");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            api_pass.qr_text,
+            "scanned QR"
+        );
+    }
+
+    // Printing fits one page.
+    let session = b.session_id().await.expect("session").expect("an id");
+    let print: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{}/session/{session}/print", driver.port))
+        .json(&json!({ "page": { "width": 21.0, "height": 29.7 }, "background": true }))
+        .send()
+        .await
+        .expect("print")
+        .json()
+        .await
+        .expect("print json");
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(print["value"].as_str().expect("a PDF"))
+        .expect("base64");
+    std::fs::write(screenshots_dir().join("07-pass-print.pdf"), &pdf).expect("save print");
+    assert_eq!(pdf_pages(&pdf), 1, "the printed pass fits one A4 page");
+
+    // The PDF download.
+    let sid = b.get_named_cookie("mp_sid").await.expect("sid cookie");
+    let res = reqwest::Client::new()
+        .get(format!("{base}/passes/{pass_id}/pass.pdf"))
+        .header("cookie", format!("mp_auth={}; mp_sid={}", auth.value(), sid.value()))
+        .send()
+        .await
+        .expect("pdf");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let pdf = res.bytes().await.expect("pdf bytes");
+    assert!(pdf.starts_with(b"%PDF-1.4") && pdf.ends_with(b"%%EOF\n"));
+    std::fs::write(screenshots_dir().join("08-pass-download.pdf"), &pdf).expect("save pdf");
+
+    // Bangla: the switch is remembered, digits and dates are Bangla.
+    click(&b, "a.lang").await;
+    wait_for_text(&b, "h1", "মুভমেন্ট পাস", Duration::from_secs(10)).await;
+    let lang = b
+        .execute("return document.documentElement.lang", vec![])
+        .await
+        .expect("lang");
+    assert_eq!(lang, json!("bn"));
+    let details = text_of(&b, ".pass").await;
+    assert!(details.contains("১০:০০"), "Bangla digits in the times: {details}");
+    assert!(details.contains("চিকিৎসা"), "Bangla reason label: {details}");
+    shot(&b, "09-pass-bn").await;
+    b.goto(&format!("{base}/applications")).await.expect("applications");
+    wait_for_text(&b, "h1", "আমার আবেদন", Duration::from_secs(10)).await;
+    assert!(text_of(&b, ".cards").await.contains("অনুমোদিত"));
+    shot(&b, "10-applications-bn").await;
+    b.goto(&format!("{base}/apply")).await.expect("apply");
+    shot(&b, "11-apply-bn").await;
+    b.goto(&format!("{base}/")).await.expect("home");
+    shot(&b, "12-home-bn").await;
+
+    let _ = b.close().await;
+    server.finish().await;
+}

@@ -1,0 +1,284 @@
+//! The web app without a browser (and so without JavaScript): plain form posts through the
+//! whole flow, CSRF refusals, cookie flags, security headers, cached assets, page sizes and
+//! Bangla error messages. Runs everywhere; the browser test covers what needs Chromium.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{THANA_A, THANA_B, TestServer, tomorrow_at};
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+
+/// A tiny browser without JavaScript: keeps cookies, never follows redirects.
+struct Visitor {
+    http: reqwest::Client,
+    base: String,
+    cookies: BTreeMap<String, String>,
+    set_cookie_lines: Vec<String>,
+}
+
+struct Page {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// The value of the first hidden input called `name`.
+    fn hidden(&self, name: &str) -> String {
+        let needle = format!("name=\"{name}\" value=\"");
+        let at = self
+            .body
+            .find(&needle)
+            .unwrap_or_else(|| panic!("no {name} in {}", self.body))
+            + needle.len();
+        self.body[at..].split('"').next().unwrap_or("").to_string()
+    }
+}
+
+impl Visitor {
+    fn new(base: &str) -> Visitor {
+        Visitor {
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .expect("client"),
+            base: base.trim_end_matches('/').to_string(),
+            cookies: BTreeMap::new(),
+            set_cookie_lines: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, rb: reqwest::RequestBuilder) -> Page {
+        let res = rb.header("cookie", self.cookie_header()).send().await.expect("request");
+        for line in res.headers().get_all(SET_COOKIE) {
+            let line = line.to_str().expect("ascii cookie").to_string();
+            let (pair, _) = line.split_once(';').unwrap_or((&line, ""));
+            let (k, v) = pair.split_once('=').expect("name=value");
+            if line.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+            self.set_cookie_lines.push(line);
+        }
+        Page {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: res.text().await.expect("body"),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let rb = self.http.get(format!("{}{path}", self.base));
+        self.send(rb).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect();
+        let rb = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.join("&"));
+        self.send(rb).await
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            b' ' => "+".into(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn log_in(server: &TestServer, v: &mut Visitor, phone: &str) -> Page {
+    let page = v.get("/login").await;
+    let csrf = page.hidden("csrf");
+    let sent = v.post("/login", &[("csrf", &csrf), ("phone", phone)]).await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    assert_eq!(sent.location(), "/login/code", "no phone number in the URL");
+    let code = common::eventually("the SMS code", Duration::from_secs(15), || async {
+        server.client.dev_code(phone).await.ok().flatten()
+    })
+    .await;
+    v.get("/login/code").await;
+    v.post("/login/code", &[("csrf", &csrf), ("code", &code)]).await
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_cached_assets() {
+    let server = TestServer::start().await;
+    let mut v = Visitor::new(server.client.base());
+    let home = v.get("/").await;
+    assert_eq!(home.status, 200);
+    let csp = home.headers["content-security-policy"].to_str().expect("csp");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(home.headers["x-content-type-options"], "nosniff");
+    assert!(home.body.starts_with("<!doctype html><html lang=\"en\">"));
+    assert!(
+        home.body.len() < 12_000,
+        "home page is small: {} bytes",
+        home.body.len()
+    );
+    assert!(
+        !home.body.contains("<script>") && !home.body.contains("style=\""),
+        "no inline script or style"
+    );
+    let sid = v
+        .set_cookie_lines
+        .iter()
+        .find(|l| l.starts_with("mp_sid="))
+        .expect("sid cookie");
+    assert!(sid.contains("HttpOnly") && sid.contains("SameSite=Lax"), "{sid}");
+    assert!(!sid.contains("Secure"), "plain http on localhost: {sid}");
+    for ext in [".css", ".js"] {
+        let url = home
+            .body
+            .split('"')
+            .find(|u| u.starts_with("/assets/app.") && u.ends_with(ext))
+            .expect("a hashed asset URL")
+            .to_string();
+        let asset = v.get(&url).await;
+        assert_eq!(asset.status, 200, "{url}");
+        assert_eq!(asset.headers["cache-control"], "public, max-age=31536000, immutable");
+        assert!(asset.body.len() < 12_000, "{url} is small: {} bytes", asset.body.len());
+    }
+    assert_eq!(v.get("/assets/evil.svg").await.status, 404);
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn forms_refuse_a_missing_or_foreign_csrf_token() {
+    let server = TestServer::start().await;
+    let mut a = Visitor::new(server.client.base());
+    let mut b = Visitor::new(server.client.base());
+    let token_a = a.get("/login").await.hidden("csrf");
+    b.get("/login").await;
+    assert_eq!(b.post("/login", &[("phone", "01712000001")]).await.status, 403);
+    let foreign = b.post("/login", &[("csrf", &token_a), ("phone", "01712000001")]).await;
+    assert_eq!(foreign.status, 403, "a token is tied to its own session");
+    assert!(server.client.dev_code("01712000001").await.expect("outbox").is_none());
+    server.finish().await;
+}
+
+#[tokio::test]
+async fn the_whole_flow_works_without_javascript() {
+    let server = TestServer::start().await;
+    let mut v = Visitor::new(server.client.base());
+    let phone = "01712000002";
+    let sid_before = {
+        v.get("/").await;
+        v.cookies["mp_sid"].clone()
+    };
+    let logged_in = log_in(&server, &mut v, phone).await;
+    assert_eq!(logged_in.status, 303, "{}", logged_in.body);
+    assert_eq!(logged_in.location(), "/profile");
+    assert_ne!(v.cookies["mp_sid"], sid_before, "the session id changes at login");
+    let auth = v
+        .set_cookie_lines
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("mp_auth="))
+        .expect("auth cookie");
+    assert!(auth.contains("HttpOnly") && auth.contains("SameSite=Lax"), "{auth}");
+
+    // Profile: a bad document number is reported in Bangla when Bangla is chosen.
+    v.get("/lang/bn?next=/profile").await;
+    let csrf = v.get("/profile").await.hidden("csrf");
+    let mut profile = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "রহিমা আক্তার"),
+        ("date_of_birth", "1990-04-12"),
+        ("gender", "F"),
+        ("id_type", "NID"),
+        ("id_number", "123"),
+        ("home_area", THANA_A),
+    ];
+    let bad = v.post("/profile", &profile).await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("<html lang=\"bn\">"));
+    assert!(bad.body.contains("id=\"f-id_number-err\""), "error next to the field");
+    assert!(
+        bad.body
+            .contains("aria-describedby=\"f-id_number-hint f-id_number-err\" aria-invalid=\"true\"")
+    );
+    assert!(bad.body.contains("নথির নম্বর"), "the Bangla message");
+    profile[5] = ("id_number", "1990123456780");
+    let saved = v.post("/profile", &profile).await;
+    assert_eq!((saved.status, saved.location()), (303, "/profile"));
+
+    // Apply with the grouped thana select alone (no district filter without JS).
+    let form = v.get("/apply").await;
+    assert!(form.body.contains("<optgroup"), "thanas grouped by district");
+    let csrf = form.hidden("csrf");
+    let idem = form.hidden("idem");
+    let date = tomorrow_at(11, 0).date().to_string();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("idem", idem.as_str()),
+        ("reason", "groceries"),
+        ("from.area", THANA_A),
+        ("from.address", "বাড়ি ১২, রোড ৪"),
+        ("to.area", THANA_B),
+        ("to.address", "Kawran Bazar"),
+        ("start_date", date.as_str()),
+        ("start_time", "11:00"),
+        ("duration_hours", "3"),
+        ("trip", "round_trip"),
+        ("idem_sent", "1"),
+    ];
+    let sent = v.post("/apply", &fields).await;
+    assert_eq!((sent.status, sent.location()), (303, "/applications"), "{}", sent.body);
+    // Sending the same form twice files one application.
+    let again = v.post("/apply", &fields).await;
+    assert_eq!(again.status, 303);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let list = loop {
+        let p = v.get("/applications").await;
+        if p.body.contains("অনুমোদিত") {
+            break p;
+        }
+        assert!(p.body.contains("http-equiv=\"refresh\""), "refreshes while pending");
+        assert!(std::time::Instant::now() < deadline, "no approval in time: {}", p.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(list.body.matches("class=\"card\"").count(), 1, "one application");
+    assert!(list.body.contains("১১:০০"), "Bangla digits in times");
+    assert!(
+        !list.body.contains("http-equiv=\"refresh\""),
+        "no more refreshing once decided"
+    );
+
+    // Logout ends the session.
+    let csrf = list.hidden("csrf");
+    let out = v.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!((out.status, out.location()), (303, "/"));
+    assert!(!v.cookies.contains_key("mp_auth"));
+    assert_eq!(v.get("/applications").await.location(), "/login");
+    server.finish().await;
+}
