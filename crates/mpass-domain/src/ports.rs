@@ -320,6 +320,11 @@ pub trait Queue: Send + Sync + 'static {
     fn notify(&self);
     /// `(ready, dead)` job counts.
     async fn depth(&self) -> StoreResult<(u64, u64)>;
+    /// Whether the queue's own infrastructure answers (for `/readyz`); by default, whether
+    /// its depth can be read.
+    async fn ping(&self) -> StoreResult<()> {
+        self.depth().await.map(|_| ())
+    }
 }
 
 /// Sends SMS messages.

@@ -28,7 +28,7 @@ async fn healthz() -> &'static str {
 /// Ready to serve: the database and queue answer and keys are loaded.
 async fn readyz(State(state): State<AppState>) -> Response {
     let db = state.store.ping().await;
-    let queue = state.queue.depth().await;
+    let queue = state.queue.ping().await;
     let ok = db.is_ok() && queue.is_ok();
     let body = json!({
         "status": if ok { "ready" } else { "not_ready" },

@@ -374,6 +374,10 @@ impl Shared {
 
 #[async_trait]
 impl Queue for NatsQueue {
+    async fn ping(&self) -> StoreResult<()> {
+        NatsQueue::ping(self).await
+    }
+
     async fn fetch(&self, max: u32, wait: Duration) -> StoreResult<Vec<Delivery>> {
         let max = max.max(1) as usize;
         let deadline = tokio::time::Instant::now() + wait;
