@@ -7,6 +7,7 @@
 //! which the store, queue and HTTP crates implement.
 
 pub mod application;
+pub mod audit;
 pub mod error;
 pub mod geo;
 pub mod ids;

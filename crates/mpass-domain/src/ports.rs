@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::application::{Application, ApplicationDetails, Status};
+use crate::audit::{Actor, AuditEntry, AuditEvent};
 use crate::ids::{ApplicationId, JobId, PassId, UserId};
 use crate::phone::Phone;
 use crate::policy::Decision;
@@ -235,7 +236,8 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_phone_or_create(&self, phone: &Phone, now: OffsetDateTime) -> StoreResult<User>;
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn user_by_phone(&self, phone: &Phone) -> StoreResult<Option<User>>;
-    async fn grant_role(&self, user: UserId, grant: RoleGrant, now: OffsetDateTime) -> StoreResult<()>;
+    /// Grants a role (replacing the districts of an earlier grant of it), audited as `actor`.
+    async fn grant_role(&self, user: UserId, grant: RoleGrant, actor: Actor, now: OffsetDateTime) -> StoreResult<()>;
     async fn refresh_create(&self, token_hash: &str, user: UserId, expires: OffsetDateTime) -> StoreResult<()>;
     /// Consumes a live refresh token and stores its successor; `None` if it was not live.
     /// Reuse of an already rotated token revokes the whole family (theft detection).
@@ -267,6 +269,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Application>>;
     /// Cancels if the owner matches and the status allows. Returns the application as it now
     /// is and whether this call cancelled it; `None` if it is not the owner's (or absent).
+    /// A cancellation is audited with the owner as actor.
     async fn cancel_application(
         &self,
         id: ApplicationId,
@@ -276,12 +279,20 @@ pub trait Store: Send + Sync + 'static {
     async fn applicant_facts(&self, app: &Application, window_start: OffsetDateTime) -> StoreResult<ApplicantFacts>;
     /// Records a decision only if the application is still `submitted`: duplicate or
     /// late deliveries of a decision job change nothing. Returns whether it was recorded.
+    /// A recorded decision is audited (actor `system`) in the same transaction.
     async fn record_decision(&self, d: DecisionRecord) -> StoreResult<bool>;
 
     // --- passes
     async fn pass(&self, id: PassId) -> StoreResult<Option<PassRecord>>;
     async fn pass_by_short_code(&self, code: &str) -> StoreResult<Option<PassRecord>>;
     async fn revocations_since(&self, seq: i64, limit: u32) -> StoreResult<(i64, Vec<Revocation>)>;
+
+    // --- audit log (SPEC §10)
+    /// Appends an event at the end of the hash chain, in its own transaction. Changes that
+    /// are audited (decisions, cancellations, grants) append inside their own transaction.
+    async fn audit_append(&self, event: AuditEvent) -> StoreResult<AuditEntry>;
+    /// Entries with `seq > after_seq`, in chain order.
+    async fn audit_list(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
 
     // --- dev SMS outbox
     async fn outbox_push(&self, to: &str, body: &str, now: OffsetDateTime) -> StoreResult<()>;

@@ -1,5 +1,6 @@
 //! Movement Pass storage: the `Store` port on SQLite (the embedded default) and on
-//! PostgreSQL (many stateless nodes), and a local directory object store.
+//! PostgreSQL (many stateless nodes), and object stores for photos: a local directory
+//! (the default) or any S3-compatible service.
 //!
 //! Only this crate writes SQL. The SQLite store keeps one writer thread that commits
 //! the writes of concurrent requests in one transaction (group commit) and answers each
@@ -8,8 +9,10 @@
 
 mod objects;
 mod postgres;
+mod s3;
 mod sqlite;
 
 pub use objects::LocalObjectStore;
 pub use postgres::PostgresStore;
+pub use s3::S3ObjectStore;
 pub use sqlite::SqliteStore;

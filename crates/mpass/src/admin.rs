@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use mpass_domain::audit::Actor;
 use mpass_domain::geo;
 use mpass_domain::phone::Phone;
 use mpass_domain::ports::{Role, RoleGrant, Store};
@@ -46,6 +47,7 @@ pub async fn run(settings: Settings, cmd: AdminCommand) -> anyhow::Result<()> {
                         role,
                         districts: districts.clone(),
                     },
+                    Actor::cli(),
                     now,
                 )
                 .await?;

@@ -47,7 +47,8 @@ pub struct Settings {
     pub queue_url: Option<String>,
     /// Prefix of the JetStream stream and subject names.
     pub queue_prefix: String,
-    /// An S3-compatible object store instead of `data_dir/objects` (not in this build).
+    /// An S3-compatible object store instead of `data_dir/objects`:
+    /// `s3://ACCESS_KEY:SECRET_KEY@host:port/bucket?region=us-east-1&scheme=http`.
     pub object_store_url: Option<String>,
 }
 
@@ -159,8 +160,10 @@ impl Settings {
         if self.profile == Profile::Production && self.sms_provider == "dev" {
             bail!("the dev SMS provider shows codes to anyone and is refused in the production profile");
         }
-        if self.object_store_url.is_some() {
-            bail!("object_store_url (S3) is not available in this build; photos are kept in data_dir/objects");
+        if let Some(url) = &self.object_store_url
+            && !url.starts_with("s3://")
+        {
+            bail!("object_store_url must be an s3:// URL (photos are kept in data_dir/objects when it is unset)");
         }
         if let Some(url) = &self.database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))

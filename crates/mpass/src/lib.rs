@@ -2,6 +2,7 @@
 //! integration tests start the same server the binary starts.
 
 pub mod admin;
+pub mod audit;
 pub mod config;
 pub mod keys;
 pub mod serve;

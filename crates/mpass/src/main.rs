@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mpass::serve::NodeKind;
-use mpass::{BackendArgs, DataArgs, admin, config, keys, serve, telemetry, verify};
+use mpass::{BackendArgs, DataArgs, admin, audit, config, keys, serve, telemetry, verify};
 
 #[derive(Parser)]
 #[command(name = "mpass", version, about = "Movement Pass: emergency movement permits")]
@@ -50,6 +50,15 @@ enum Command {
         #[command(flatten)]
         backends: BackendArgs,
     },
+    /// The audit log: `mpass audit verify` checks the hash chain (exit 0 intact, 1 broken).
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+    },
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -86,6 +95,20 @@ fn main() -> ExitCode {
             telemetry::init("pretty");
             run_async(admin::run(s, command))
         }),
+        Command::Audit {
+            command,
+            data,
+            backends,
+        } => {
+            let run = config::Settings::load_with(&data, None, &backends).and_then(|s| {
+                telemetry::init("pretty");
+                run_async(audit::run(s, command))
+            });
+            return run.unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            });
+        }
         Command::Keys { command, data } => config::Settings::load(&data, None).and_then(|s| keys::run(&s, command)),
         Command::Verify(args) => {
             return run_async(verify::run(args)).unwrap_or_else(|e| {

@@ -12,8 +12,8 @@ use mpass_domain::ports::{ObjectStore, Queue, SharedPolicy, Store};
 use mpass_domain::token::TokenKeys;
 use mpass_http::{AppState, HttpSettings, Services, metrics::Metrics};
 use mpass_queue::EmbeddedQueue;
-use mpass_queue::nats::NatsQueue;
-use mpass_store::{LocalObjectStore, PostgresStore, SqliteStore};
+use mpass_queue::nats::{NatsOptions, NatsQueue};
+use mpass_store::{LocalObjectStore, PostgresStore, S3ObjectStore, SqliteStore};
 use mpass_worker::{DevOutboxSms, Runner, WorkerContext};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -84,15 +84,35 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     })
 }
 
+/// Opens the photo store the configuration names: an S3-compatible bucket when
+/// `object_store_url` is set, otherwise `data_dir/objects`. Nothing is contacted here, so
+/// an unreachable bucket shows as failed photo requests, not as an unready node.
+fn open_objects(settings: &Settings) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    Ok(match &settings.object_store_url {
+        Some(url) => Arc::new(S3ObjectStore::from_url(url).context("opening the S3 object store")?),
+        None => Arc::new(LocalObjectStore::open(settings.data_dir.join("objects"))?),
+    })
+}
+
 /// Opens the queue the configuration names: NATS JetStream when `queue_url` is set,
 /// otherwise the in-process queue over the store's job table.
-async fn open_queue(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<dyn Queue>> {
+///
+/// On NATS the outbox relay runs in API nodes (and `serve`), not in workers: a relay that
+/// dies leaves the rows it had leased to the sweeper, which waits out the lease, so the
+/// processes most likely to be killed in a burst should not hold such leases.
+async fn open_queue(settings: &Settings, store: Arc<dyn Store>, kind: NodeKind) -> anyhow::Result<Arc<dyn Queue>> {
     Ok(match &settings.queue_url {
-        Some(url) => Arc::new(
-            NatsQueue::connect(url, &settings.queue_prefix, store)
-                .await
-                .context("connecting to NATS")?,
-        ),
+        Some(url) => {
+            let opts = NatsOptions {
+                relay: kind != NodeKind::Worker,
+                ..NatsOptions::default()
+            };
+            Arc::new(
+                NatsQueue::connect_with(url, &settings.queue_prefix, store, opts)
+                    .await
+                    .context("connecting to NATS")?,
+            )
+        }
         None => Arc::new(EmbeddedQueue::new(store)),
     })
 }
@@ -106,10 +126,10 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
 pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<TcpListener>) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating {}", settings.data_dir.display()))?;
     let store = open_store(&settings).await?;
-    let objects: Arc<dyn ObjectStore> = Arc::new(LocalObjectStore::open(settings.data_dir.join("objects"))?);
+    let objects = open_objects(&settings)?;
     let keys = Keyring::load_or_create(&settings)?;
     let policy: SharedPolicy = Arc::new(RwLock::new(Arc::new(load_policy(&settings)?)));
-    let queue = open_queue(&settings, store.clone()).await?;
+    let queue = open_queue(&settings, store.clone(), kind).await?;
     let metrics = Arc::new(Metrics::default());
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
 

@@ -2,6 +2,7 @@
 
 mod applications;
 mod areas;
+mod audit;
 mod auth;
 mod dev;
 mod me;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/passes/{id}/qr.png", get(passes::qr_png))
         .route("/api/v1/trust-list", get(passes::trust_list))
         .route("/api/v1/revocations", get(passes::revocations))
+        .route("/api/v1/audit", get(audit::list))
 }
 
 /// RFC 3339 text of an instant.

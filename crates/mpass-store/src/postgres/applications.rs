@@ -2,6 +2,7 @@
 
 use deadpool_postgres::GenericClient;
 use mpass_domain::application::{Application, Status};
+use mpass_domain::audit::{Actor, AuditEvent, action};
 use mpass_domain::ids::{ApplicationId, PassId, UserId};
 use mpass_domain::ports::{
     ApplicantFacts, DecisionRecord, JOB_DECIDE, NewApplication, NewJob, PassRecord, Revocation, SubmitOutcome,
@@ -9,7 +10,7 @@ use mpass_domain::ports::{
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::{PgError, big, count, exec, from_json, from_ms, jobs, ms, query, query_one, query_opt, to_json};
+use super::{PgError, audit, big, count, exec, from_json, from_ms, jobs, ms, query, query_one, query_opt, to_json};
 
 const SELECT_APP: &str =
     "SELECT id, user_id, status, details::text, decision::text, pass_id, submitted_at, updated_at FROM applications";
@@ -170,6 +171,17 @@ pub(super) async fn cancel(
         // Officers offline learn of the cancellation through the revocation list.
         revoke(c, pass, "cancelled", now).await?;
     }
+    audit::append(
+        c,
+        AuditEvent::new(
+            from_ms(now),
+            Actor::user(user),
+            action::APPLICATION_CANCELLED,
+            format!("application:{id}"),
+            serde_json::json!({ "pass_id": app.pass_id.map(|p| p.to_string()) }),
+        ),
+    )
+    .await?;
     Ok(Some((
         Application {
             status: Status::Cancelled,
@@ -252,6 +264,18 @@ pub(super) async fn record_decision(c: &impl GenericClient, d: &DecisionRecord) 
     for job in &d.jobs {
         jobs::insert(c, job, now).await?;
     }
+    audit::append(
+        c,
+        AuditEvent::decided(
+            d.decided_at,
+            Actor::system(),
+            d.application_id,
+            d.status.as_str(),
+            &d.decision,
+            d.pass.as_ref().map(|p| p.id.to_string()),
+        ),
+    )
+    .await?;
     Ok(true)
 }
 

@@ -1,6 +1,7 @@
 //! Users, roles, one-time codes, refresh tokens and profiles on PostgreSQL.
 
 use deadpool_postgres::GenericClient;
+use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::ids::UserId;
 use mpass_domain::otp::{CODE_TTL_SECS, MAX_ATTEMPTS, MAX_SENDS_PER_HOUR, RESEND_AFTER_SECS};
 use mpass_domain::phone::Phone;
@@ -163,6 +164,7 @@ pub(super) async fn grant_role(
     c: &impl GenericClient,
     user: UserId,
     grant: &RoleGrant,
+    actor: Actor,
     now: i64,
 ) -> Result<(), PgError> {
     exec(
@@ -172,6 +174,7 @@ pub(super) async fn grant_role(
         &[&user.0, &grant.role.as_str(), &to_json(&grant.districts), &now],
     )
     .await?;
+    super::audit::append(c, AuditEvent::role_granted(super::from_ms(now), actor, user, grant)).await?;
     Ok(())
 }
 

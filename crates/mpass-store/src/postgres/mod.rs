@@ -19,6 +19,7 @@
 //!   database leaves a private network.
 
 mod applications;
+mod audit;
 mod identity;
 mod jobs;
 mod schema;

@@ -5,7 +5,10 @@ use deadpool_postgres::Object;
 use super::PgError;
 
 /// `(version, SQL)` in order; the SQL lives in `migrations/postgres/` for reviewers and DBAs.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (2, include_str!("../../migrations/postgres/0002_audit_log.sql")),
+];
 
 /// First key of the advisory lock that serialises migrations; the second is the schema,
 /// so databases holding several schemas (tests) migrate them independently.

@@ -3,13 +3,16 @@
 
 use async_trait::async_trait;
 use mpass_domain::application::{Application, Status};
+use mpass_domain::audit::{Actor, AuditEntry, AuditEvent};
 use mpass_domain::ids::{ApplicationId, JobId, PassId, UserId};
 use mpass_domain::phone::Phone;
 use mpass_domain::ports::*;
 use mpass_domain::profile::Profile;
 use time::OffsetDateTime;
 
-use super::{PgError, PostgresStore, applications as apps, big, exec, from_ms, identity as id, in_tx, jobs, ms, query};
+use super::{
+    PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, ms, query,
+};
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -52,9 +55,14 @@ impl Store for PostgresStore {
         Ok(id::user_by_phone(&c, phone).await?)
     }
 
-    async fn grant_role(&self, user: UserId, grant: RoleGrant, now: OffsetDateTime) -> StoreResult<()> {
-        let c = self.primary().await?;
-        Ok(id::grant_role(&c, user, &grant, ms(now)).await?)
+    async fn grant_role(&self, user: UserId, grant: RoleGrant, actor: Actor, now: OffsetDateTime) -> StoreResult<()> {
+        Ok(in_tx!(self, |tx| id::grant_role(
+            &tx,
+            user,
+            &grant,
+            actor.clone(),
+            ms(now)
+        ))?)
     }
 
     async fn refresh_create(&self, token_hash: &str, user: UserId, expires: OffsetDateTime) -> StoreResult<()> {
@@ -160,6 +168,16 @@ impl Store for PostgresStore {
     async fn revocations_since(&self, seq: i64, limit: u32) -> StoreResult<(i64, Vec<Revocation>)> {
         let c = self.reader().await?;
         Ok(apps::revocations_since(&c, seq, limit).await?)
+    }
+
+    async fn audit_append(&self, event: AuditEvent) -> StoreResult<AuditEntry> {
+        Ok(in_tx!(self, |tx| audit::append(&tx, event.clone()))?)
+    }
+
+    async fn audit_list(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        // The primary: `mpass audit verify` must see the chain up to its end.
+        let c = self.primary().await?;
+        Ok(audit::list(&c, after_seq, limit).await?)
     }
 
     async fn outbox_push(&self, to: &str, body: &str, now: OffsetDateTime) -> StoreResult<()> {

@@ -1,13 +1,14 @@
 //! Applications, decisions, passes and revocations.
 
 use mpass_domain::application::{Application, Status};
+use mpass_domain::audit::{Actor, AuditEvent, action};
 use mpass_domain::ids::{ApplicationId, PassId, UserId};
 use mpass_domain::ports::{
     ApplicantFacts, DecisionRecord, JOB_DECIDE, NewApplication, NewJob, PassRecord, Revocation, SubmitOutcome,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{from_ms, jobs, json_col, ms, to_json};
+use super::{audit, from_ms, jobs, json_col, ms, to_json};
 
 const APP_COLUMNS: &str = "id, user_id, status, details, decision, pass_id, submitted_at, updated_at";
 
@@ -139,6 +140,16 @@ pub(super) fn cancel(
                 params![pass.to_string(), now],
             )?;
         }
+        audit::append(
+            c,
+            AuditEvent::new(
+                from_ms(now),
+                Actor::user(user),
+                action::APPLICATION_CANCELLED,
+                format!("application:{id}"),
+                serde_json::json!({ "pass_id": app.pass_id.map(|p| p.to_string()) }),
+            ),
+        )?;
     }
     Ok(get(c, id)?.map(|app| (app, cancellable)))
 }
@@ -201,6 +212,17 @@ pub(super) fn record_decision(c: &Connection, d: &DecisionRecord) -> rusqlite::R
     for job in &d.jobs {
         jobs::insert(c, job, now)?;
     }
+    audit::append(
+        c,
+        AuditEvent::decided(
+            d.decided_at,
+            Actor::system(),
+            d.application_id,
+            d.status.as_str(),
+            &d.decision,
+            d.pass.as_ref().map(|p| p.id.to_string()),
+        ),
+    )?;
     Ok(true)
 }
 

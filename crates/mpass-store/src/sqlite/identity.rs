@@ -1,5 +1,6 @@
 //! Users, roles, one-time codes, refresh tokens and profiles.
 
+use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::ids::UserId;
 use mpass_domain::otp::{MAX_ATTEMPTS, MAX_SENDS_PER_HOUR, RESEND_AFTER_SECS};
 use mpass_domain::phone::Phone;
@@ -7,7 +8,7 @@ use mpass_domain::ports::{NewJob, OtpCheck, OtpSendRefused, Role, RoleGrant, Sto
 use mpass_domain::profile::Profile;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{jobs, json_col, to_json};
+use super::{from_ms, jobs, json_col, to_json};
 
 pub(super) fn otp_issue(
     c: &Connection,
@@ -123,12 +124,19 @@ pub(super) fn user_by_phone_or_create(c: &Connection, phone: &Phone, now: i64) -
     user_by_phone(c, phone)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
 
-pub(super) fn grant_role(c: &Connection, user: UserId, grant: &RoleGrant, now: i64) -> rusqlite::Result<()> {
+pub(super) fn grant_role(
+    c: &Connection,
+    user: UserId,
+    grant: &RoleGrant,
+    actor: Actor,
+    now: i64,
+) -> rusqlite::Result<()> {
     c.execute(
         "INSERT INTO role_grants (user_id, role, districts, granted_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (user_id, role) DO UPDATE SET districts = excluded.districts, granted_at = excluded.granted_at",
         params![user.to_string(), grant.role.as_str(), to_json(&grant.districts), now],
     )?;
+    super::audit::append(c, AuditEvent::role_granted(from_ms(now), actor, user, grant))?;
     Ok(())
 }
 

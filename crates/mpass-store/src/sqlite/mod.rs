@@ -1,6 +1,7 @@
 //! The `Store` port on SQLite in WAL mode: one group-committing writer, pooled readers.
 
 mod applications;
+mod audit;
 mod identity;
 mod jobs;
 mod schema;

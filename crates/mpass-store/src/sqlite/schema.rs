@@ -2,9 +2,10 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     phone TEXT NOT NULL UNIQUE,
@@ -109,7 +110,30 @@ CREATE TABLE sms_outbox (
     created_at INTEGER NOT NULL
 );
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+-- SPEC §10: the hash-chained audit log. seq is assigned as last + 1 (no gaps by design,
+-- so a missing number means a removed entry). The triggers stop accidental edits; the
+-- chain is what detects deliberate ones.
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    data TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+"#,
+    ),
+];
 
 /// Applies every migration not yet recorded, each in its own transaction.
 pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use mpass_domain::application::{Application, Status};
+use mpass_domain::audit::{Actor, AuditEntry, AuditEvent};
 use mpass_domain::ids::{ApplicationId, JobId, PassId, UserId};
 use mpass_domain::phone::Phone;
 use mpass_domain::ports::*;
@@ -9,7 +10,7 @@ use mpass_domain::profile::Profile;
 use rusqlite::params;
 use time::OffsetDateTime;
 
-use super::{SqliteStore, applications as apps, from_ms, identity as id, jobs, ms};
+use super::{SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, ms};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -49,8 +50,9 @@ impl Store for SqliteStore {
         self.read(move |c| id::user_by_phone(c, &phone)).await
     }
 
-    async fn grant_role(&self, user: UserId, grant: RoleGrant, now: OffsetDateTime) -> StoreResult<()> {
-        self.write(move |c| id::grant_role(c, user, &grant, ms(now))).await
+    async fn grant_role(&self, user: UserId, grant: RoleGrant, actor: Actor, now: OffsetDateTime) -> StoreResult<()> {
+        self.write(move |c| id::grant_role(c, user, &grant, actor, ms(now)))
+            .await
     }
 
     async fn refresh_create(&self, token_hash: &str, user: UserId, expires: OffsetDateTime) -> StoreResult<()> {
@@ -150,6 +152,14 @@ impl Store for SqliteStore {
 
     async fn revocations_since(&self, seq: i64, limit: u32) -> StoreResult<(i64, Vec<Revocation>)> {
         self.read(move |c| apps::revocations_since(c, seq, limit)).await
+    }
+
+    async fn audit_append(&self, event: AuditEvent) -> StoreResult<AuditEntry> {
+        self.write(move |c| audit::append(c, event)).await
+    }
+
+    async fn audit_list(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.read(move |c| audit::list(c, after_seq, limit)).await
     }
 
     async fn outbox_push(&self, to: &str, body: &str, now: OffsetDateTime) -> StoreResult<()> {

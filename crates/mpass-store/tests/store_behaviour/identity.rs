@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use mpass_domain::audit::Actor;
 use mpass_domain::ids::UserId;
 use mpass_domain::otp::CODE_TTL_SECS;
 use mpass_domain::ports::*;
@@ -27,13 +28,16 @@ pub(crate) async fn users_and_roles(store: Arc<dyn Store>) {
         districts: districts.iter().map(|d| d.to_string()).collect(),
     };
     store
-        .grant_role(u.id, grant(Role::Reviewer, &["dhaka"]), t(2))
+        .grant_role(u.id, grant(Role::Reviewer, &["dhaka"]), Actor::cli(), t(2))
         .await
         .unwrap();
-    store.grant_role(u.id, grant(Role::Admin, &[]), t(2)).await.unwrap();
+    store
+        .grant_role(u.id, grant(Role::Admin, &[]), Actor::cli(), t(2))
+        .await
+        .unwrap();
     // Granting a role again replaces its districts.
     store
-        .grant_role(u.id, grant(Role::Reviewer, &["dhaka", "gazipur"]), t(3))
+        .grant_role(u.id, grant(Role::Reviewer, &["dhaka", "gazipur"]), Actor::cli(), t(3))
         .await
         .unwrap();
     let u = store.user(u.id).await.unwrap().unwrap();
