@@ -310,6 +310,23 @@ impl Client {
         self.get(&format!("/api/v1/revocations?since={since}")).await
     }
 
+    /// A public document by absolute URL (a trust list or revocation list published by any
+    /// node or mirror), as text; capped at 16 MiB.
+    pub async fn fetch_document(&self, url: &str) -> Result<String> {
+        let res = self.http.get(url).send().await?;
+        let status = res.status();
+        if !status.is_success() {
+            return Err(ClientError::Api {
+                status,
+                problem: res.json().await.unwrap_or_default(),
+            });
+        }
+        if res.content_length().is_some_and(|n| n > 16 << 20) {
+            return Err(ClientError::Unexpected(format!("{url} is larger than 16 MiB")));
+        }
+        Ok(res.text().await?)
+    }
+
     pub async fn healthz(&self) -> Result<()> {
         self.send_empty(self.request(Method::GET, "/healthz")).await
     }

@@ -22,11 +22,10 @@ pub struct VerifyArgs {
 
 async fn fetch(source: &str) -> anyhow::Result<String> {
     if source.starts_with("http://") || source.starts_with("https://") {
-        let res = reqwest::get(source)
+        mpass_client::Client::new(source)
+            .fetch_document(source)
             .await
-            .with_context(|| format!("fetching {source}"))?;
-        let res = res.error_for_status()?;
-        Ok(res.text().await?)
+            .with_context(|| format!("fetching {source}"))
     } else {
         std::fs::read_to_string(source).with_context(|| format!("reading {source}"))
     }
