@@ -12,6 +12,28 @@ pub const RESEND_AFTER_SECS: i64 = 60;
 /// Sends per phone per rolling hour.
 pub const MAX_SENDS_PER_HOUR: u32 = 5;
 
+/// The per-phone send limits: given this phone's sends in the last hour (count, newest and
+/// oldest, unix ms), may another code go out at `now_ms`? `Err(seconds to wait)` if not.
+/// Both stores call this, so the limits live in one place.
+pub fn send_allowed(
+    sends_last_hour: i64,
+    newest_ms: Option<i64>,
+    oldest_ms: Option<i64>,
+    now_ms: i64,
+) -> Result<(), i64> {
+    if let Some(newest) = newest_ms {
+        let wait = RESEND_AFTER_SECS * 1000 - (now_ms - newest);
+        if wait > 0 {
+            return Err((wait + 999) / 1000);
+        }
+    }
+    if sends_last_hour >= i64::from(MAX_SENDS_PER_HOUR) {
+        let wait = oldest_ms.map_or(3_600_000, |o| o + 3_600_000 - now_ms);
+        return Err(((wait + 999) / 1000).max(1));
+    }
+    Ok(())
+}
+
 /// A fresh 6-digit code, uniformly distributed.
 pub fn generate_code() -> String {
     loop {
@@ -57,6 +79,19 @@ mod tests {
         let a: Vec<String> = (0..20).map(|_| generate_code()).collect();
         assert!(a.iter().all(|c| is_well_formed(c)));
         assert!(a.iter().any(|c| c != &a[0]));
+    }
+
+    #[test]
+    fn send_limits() {
+        let now = 10_000_000;
+        assert_eq!(send_allowed(0, None, None, now), Ok(()));
+        assert_eq!(send_allowed(1, Some(now - 1_000), Some(now - 1_000), now), Err(59));
+        assert_eq!(send_allowed(1, Some(now - 60_000), Some(now - 60_000), now), Ok(()));
+        assert_eq!(
+            send_allowed(5, Some(now - 61_000), Some(now - 3_000_000), now),
+            Err(600)
+        );
+        assert_eq!(send_allowed(4, Some(now - 61_000), Some(now - 3_000_000), now), Ok(()));
     }
 
     #[test]

@@ -9,16 +9,21 @@
 //! server understands. Configuration is one URL:
 //!
 //! ```text
-//! s3://ACCESS_KEY:SECRET_KEY@host:port/bucket?region=us-east-1&scheme=http
+//! s3://ACCESS_KEY:SECRET_KEY@host:port/bucket?region=us-east-1&scheme=https&ca_file=/etc/mpass/ca.pem
 //! ```
 //!
 //! - Credentials may be left out of the URL (`s3://host:port/bucket`); they are then read
 //!   from `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`. Characters outside
 //!   `A-Z a-z 0-9 - . _ ~` in them (a `/` or `+` in a secret) must be percent-encoded.
 //! - `region` defaults to `us-east-1`; it is part of every signature.
-//! - `scheme` is `http` or `https` and defaults to `https`. This build's HTTP client has no
-//!   TLS, so `https` is refused when the store is opened: use `scheme=http` on a trusted
-//!   network (a local MinIO) or through a TLS-terminating proxy.
+//! - `scheme` is `https` (the default) or `http`. Over https (rustls) the server's
+//!   certificate must chain to a root of the operating system's trust store (as
+//!   `rustls-native-certs` finds it: `/etc/ssl/certs` and the like, or `SSL_CERT_FILE`) and
+//!   name the host. There is no way to skip that check. `http` is for a store on a trusted
+//!   network (a local MinIO) only: keys and photos then travel in the clear.
+//! - `ca_file` (https only) names a PEM file of one or more CA certificates that are
+//!   trusted as well, for a self-hosted MinIO or Ceph under its own CA. It is read when the
+//!   store is opened; a missing or unparsable file is an error then, not at the first request.
 
 use std::fmt;
 use std::time::Duration;
@@ -86,19 +91,20 @@ impl S3ObjectStore {
         }
         let mut region = DEFAULT_REGION.to_string();
         let mut scheme = "https".to_string();
+        let mut ca_file = None;
         for (k, v) in parsed.query_pairs() {
             match &*k {
                 "region" if !v.is_empty() => region = v.into_owned(),
                 "scheme" if v == "http" || v == "https" => scheme = v.into_owned(),
+                "ca_file" if !v.is_empty() => ca_file = Some(v.into_owned()),
                 other => return Err(bad(&format!("unknown or empty query parameter {other:?}"))),
             }
         }
-        if scheme == "https" {
-            return Err(bad(
-                "https is not available in this build (no TLS in its HTTP client); add scheme=http \
-                 for a store on a trusted network or behind a TLS-terminating proxy",
-            ));
-        }
+        let ca_certificates = match ca_file {
+            Some(_) if scheme != "https" => return Err(bad("ca_file is only for scheme=https")),
+            Some(path) => read_ca_file(&path)?,
+            None => Vec::new(),
+        };
         let credentials = match (parsed.username(), parsed.password()) {
             ("", None) => Credentials {
                 access_key: std::env::var("AWS_ACCESS_KEY_ID")
@@ -117,9 +123,14 @@ impl S3ObjectStore {
             None => host.to_string(),
         };
         let endpoint = Url::parse(&format!("{scheme}://{host_header}")).map_err(|e| bad(&e.to_string()))?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
+            .https_only(scheme == "https");
+        for certificate in ca_certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+        let http = builder
             .build()
             .map_err(|e| StoreError::Backend(format!("building the S3 HTTP client: {e}")))?;
         Ok(S3ObjectStore {
@@ -208,7 +219,13 @@ impl S3ObjectStore {
             .body(body)
             .send()
             .await
-            .map_err(|e| StoreError::Unavailable(format!("S3 {method} on {}: {}", self.host, e.without_url())))
+            .map_err(|e| {
+                let mut why = describe(e);
+                if why.contains("invalid peer certificate") {
+                    why.push_str(" (a server under a private CA needs ca_file= in the object store URL)");
+                }
+                StoreError::Unavailable(format!("S3 {method} on {}: {why}", self.host))
+            })
     }
 }
 
@@ -232,7 +249,7 @@ impl ObjectStore for S3ObjectStore {
             let bytes = response
                 .bytes()
                 .await
-                .map_err(|e| StoreError::Unavailable(format!("S3 GET Object {key:?}: {}", e.without_url())))?;
+                .map_err(|e| StoreError::Unavailable(format!("S3 GET Object {key:?}: {}", describe(e))))?;
             return Ok(Some(bytes.to_vec()));
         }
         let code = error_code(response).await;
@@ -242,6 +259,35 @@ impl ObjectStore for S3ObjectStore {
         }
         Err(failure("GET Object", key, status, &code))
     }
+}
+
+/// The CA certificates of a PEM file, for `ca_file`.
+fn read_ca_file(path: &str) -> StoreResult<Vec<reqwest::Certificate>> {
+    let bad = |why: String| StoreError::Backend(format!("invalid object store URL: ca_file {path:?}: {why}"));
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+    if certificates.is_empty() {
+        return Err(bad("no PEM certificate in it".to_string()));
+    }
+    Ok(certificates)
+}
+
+/// A request error with its causes (`error sending request: ...: invalid peer certificate:
+/// UnknownIssuer`), without the URL. reqwest's own message alone names no cause.
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        // Wrappers (io::Error around a rustls error) often repeat their cause's message.
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Server-side and throttling failures may pass; everything else is a backend error.
@@ -516,11 +562,38 @@ mod tests {
             "s3://a:b@h/bucket?scheme=ftp",
             "s3://a:b@h/bucket?colour=red&scheme=http",
             "s3://a@h/bucket?scheme=http",
-            "s3://a:b@h/bucket",
+            "s3://a:b@h/bucket?ca_file=",
+            "s3://a:b@h/bucket?scheme=http&ca_file=/etc/ssl/certs/ca-certificates.crt",
         ] {
             let err = S3ObjectStore::from_url(bad).expect_err(bad).to_string();
             assert!(!err.contains(":b@"), "the error does not quote the URL: {err}");
         }
+    }
+
+    #[test]
+    fn https_is_the_default() {
+        let s = S3ObjectStore::from_url("s3://a:b@s3.eu-west-1.amazonaws.com/bkt?region=eu-west-1").unwrap();
+        assert_eq!(s.endpoint.as_str(), "https://s3.eu-west-1.amazonaws.com/");
+        assert_eq!(s.host, "s3.eu-west-1.amazonaws.com");
+        let s = S3ObjectStore::from_url("s3://a:b@minio.local:9443/bkt?scheme=https").unwrap();
+        assert_eq!(s.endpoint.as_str(), "https://minio.local:9443/");
+        assert_eq!(s.host, "minio.local:9443");
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_pem_certificates() {
+        let dir = std::env::temp_dir().join(format!("mpass-s3-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.pem");
+        let garbage = dir.join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate\n").unwrap();
+        for (path, why) in [(&missing, "missing.pem"), (&garbage, "no PEM certificate")] {
+            let url = format!("s3://a:secret@h/bucket?ca_file={}", path.display());
+            let err = S3ObjectStore::from_url(&url).expect_err("refused").to_string();
+            assert!(err.contains("ca_file") && err.contains(why), "{err}");
+            assert!(!err.contains("secret"), "{err}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use deadpool_postgres::GenericClient;
 use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::ids::UserId;
-use mpass_domain::otp::{CODE_TTL_SECS, MAX_ATTEMPTS, MAX_SENDS_PER_HOUR, RESEND_AFTER_SECS};
+use mpass_domain::otp::{CODE_TTL_SECS, MAX_ATTEMPTS};
 use mpass_domain::phone::Phone;
 use mpass_domain::ports::{NewJob, OtpCheck, OtpSendRefused, Role, RoleGrant, StoredProfile, User};
 use mpass_domain::profile::Profile;
@@ -38,15 +38,8 @@ pub(super) async fn otp_issue(
     )
     .await?;
     let (count, last, oldest): (i64, Option<i64>, Option<i64>) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-    if let Some(last) = last {
-        let wait = RESEND_AFTER_SECS * 1000 - (now - last);
-        if wait > 0 {
-            return Ok(Err(OtpSendRefused::RetryAfter((wait + 999) / 1000)));
-        }
-    }
-    if count >= i64::from(MAX_SENDS_PER_HOUR) {
-        let wait = oldest.map_or(3_600_000, |o| o + 3_600_000 - now);
-        return Ok(Err(OtpSendRefused::RetryAfter(((wait + 999) / 1000).max(1))));
+    if let Err(wait) = mpass_domain::otp::send_allowed(count, last, oldest, now) {
+        return Ok(Err(OtpSendRefused::RetryAfter(wait)));
     }
     exec(
         c,
