@@ -106,6 +106,23 @@ impl AuditEvent {
         )
     }
 
+    /// A pass revoked by an admin or a police supervisor.
+    pub fn pass_revoked(
+        at: OffsetDateTime,
+        actor: Actor,
+        pass: impl std::fmt::Display,
+        application: impl std::fmt::Display,
+        reason: &str,
+    ) -> AuditEvent {
+        AuditEvent::new(
+            at,
+            actor,
+            action::PASS_REVOKED,
+            format!("pass:{pass}"),
+            serde_json::json!({ "reason": reason, "application_id": application.to_string() }),
+        )
+    }
+
     /// The entry with sequence number `seq` after the entry whose hash is `prev_hash`.
     /// The instant is kept to the millisecond, as stored.
     pub fn seal(self, seq: i64, prev_hash: &str) -> AuditEntry {

@@ -189,6 +189,21 @@ pub struct DecisionRecord {
     pub jobs: Vec<NewJob>,
 }
 
+/// What `revoke_pass` did.
+#[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per call, moved once; like `SubmitOutcome`, not worth a Box"
+)]
+pub enum RevokeOutcome {
+    /// Revoked by this call: the application as it now is (`revoked`).
+    Revoked(Application),
+    /// The pass was already revoked or its application cancelled: nothing changed.
+    AlreadyRevoked,
+    /// No such pass.
+    NotFound,
+}
+
 /// A revoked pass in the revocation list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
@@ -286,6 +301,18 @@ pub trait Store: Send + Sync + 'static {
     async fn pass(&self, id: PassId) -> StoreResult<Option<PassRecord>>;
     async fn pass_by_short_code(&self, code: &str) -> StoreResult<Option<PassRecord>>;
     async fn revocations_since(&self, seq: i64, limit: u32) -> StoreResult<(i64, Vec<Revocation>)>;
+    /// Revokes a pass (admin or police supervisor), in one transaction: the application
+    /// becomes `revoked`, the pass joins the revocation list with `reason`, `jobs` (the
+    /// holder's SMS) are enqueued and `pass.revoked` is audited with `actor` as its actor.
+    /// A cancelled or already revoked application changes nothing.
+    async fn revoke_pass(
+        &self,
+        pass: PassId,
+        reason: &str,
+        actor: Actor,
+        jobs: Vec<NewJob>,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevokeOutcome>;
 
     // --- audit log (SPEC §10)
     /// Appends an event at the end of the hash chain, in its own transaction. Changes that

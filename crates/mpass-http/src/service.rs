@@ -9,11 +9,14 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
 use mpass_domain::application::{Application, ApplicationInput, Status};
-use mpass_domain::ids::{ApplicationId, UserId};
+use mpass_domain::audit::Actor;
+use mpass_domain::ids::{ApplicationId, PassId, UserId};
 use mpass_domain::otp;
 use mpass_domain::phone::Phone;
 use mpass_domain::photo::{Photo, PhotoError, sanitize_photo};
-use mpass_domain::ports::{NewApplication, NewJob, OtpCheck, OtpSendRefused, PassRecord, StoredProfile, SubmitOutcome};
+use mpass_domain::ports::{
+    NewApplication, NewJob, OtpCheck, OtpSendRefused, PassRecord, RevokeOutcome, StoredProfile, SubmitOutcome,
+};
 use mpass_domain::profile::ProfileInput;
 use mpass_domain::token::{REFRESH_TTL_SECS, hash_refresh_token, new_refresh_token};
 use sha2::{Digest, Sha256};
@@ -263,6 +266,62 @@ pub(crate) async fn cancel_application(
     }
     tracing::info!(application.id = %app.id, "application.cancelled");
     Ok(app)
+}
+
+/// Longest revocation reason, in characters.
+pub(crate) const MAX_REVOKE_REASON: usize = 200;
+
+/// Checks a revocation reason: 1 to 200 characters after trimming, no control characters.
+pub(crate) fn parse_revoke_reason(raw: &str) -> Result<&str, ApiError> {
+    let reason = raw.trim();
+    let n = reason.chars().count();
+    if n == 0 || n > MAX_REVOKE_REASON || reason.chars().any(char::is_control) {
+        return Err(ApiError::field(
+            "reason",
+            "invalid_reason",
+            "Give a reason of 1 to 200 characters, on one line.",
+            "১ থেকে ২০০ অক্ষরের মধ্যে এক লাইনে কারণ লিখুন।",
+        ));
+    }
+    Ok(reason)
+}
+
+/// An admin or police supervisor (checked by the caller) revokes a pass: the application
+/// becomes `revoked`, the pass joins the revocation list and the holder is told by SMS, all
+/// in one transaction. 404 for an unknown pass, 409 when it is already revoked or cancelled.
+pub(crate) async fn revoke_pass(
+    state: &AppState,
+    actor: UserId,
+    pass_id: PassId,
+    reason: &str,
+) -> Result<Application, ApiError> {
+    let reason = parse_revoke_reason(reason)?;
+    let pass = state.store.pass(pass_id).await?.ok_or(ApiError::NotFound)?;
+    let holder = state
+        .store
+        .user(pass.user_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("holder of pass {pass_id} not found")))?;
+    let code = &pass.short_code;
+    let body =
+        format!("Your Movement Pass {code} has been revoked: {reason} / আপনার মুভমেন্ট পাস {code} বাতিল করা হয়েছে: {reason}");
+    let sms = NewJob::sms(&holder.phone, &body);
+    match state
+        .store
+        .revoke_pass(pass_id, reason, Actor::user(actor), vec![sms], now_ms())
+        .await?
+    {
+        RevokeOutcome::Revoked(app) => {
+            state.queue.notify();
+            tracing::info!(pass.id = %pass_id, application.id = %app.id, "pass.revoked");
+            Ok(app)
+        }
+        RevokeOutcome::AlreadyRevoked => Err(ApiError::Conflict {
+            code: "already_revoked",
+            detail: "This pass is already revoked or cancelled.".into(),
+        }),
+        RevokeOutcome::NotFound => Err(ApiError::NotFound),
+    }
 }
 
 /// Now, to the millisecond: instants are stored to the millisecond, so answers made before

@@ -15,6 +15,8 @@ mod fixtures;
 mod identity;
 #[path = "store_behaviour/jobs.rs"]
 mod jobs;
+#[path = "store_behaviour/revocation.rs"]
+mod revocation;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -25,6 +27,7 @@ use identity::*;
 use jobs::*;
 use mpass_domain::ports::Store;
 use mpass_store::{PostgresStore, SqliteStore};
+use revocation::*;
 
 // ---------------------------------------------------------------- backends
 
@@ -198,4 +201,6 @@ stories!(
     concurrent_leases_never_share_a_job,
     audit_chain_of_changes,
     concurrent_appends_stay_linear,
+    revoke_pass_once_with_audit_and_sms,
+    concurrent_revokes_revoke_once,
 );

@@ -40,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/applications/{id}", get(applications::get_one))
         .route("/api/v1/applications/{id}/cancel", post(applications::cancel))
         .route("/api/v1/passes/{id}", get(passes::get_one))
+        .route("/api/v1/passes/{id}/revoke", post(passes::revoke))
         .route("/api/v1/passes/{id}/qr.svg", get(passes::qr_svg))
         .route("/api/v1/passes/{id}/qr.png", get(passes::qr_png))
         .route("/api/v1/trust-list", get(passes::trust_list))

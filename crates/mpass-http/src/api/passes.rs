@@ -3,7 +3,7 @@
 use axum::Json as AxumJson;
 use axum::extract::{Path, State};
 
-use crate::extract::Query;
+use crate::extract::{Json, Query};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use mpass_domain::application::Status;
@@ -129,4 +129,30 @@ pub async fn revocations(
     Ok(AxumJson(
         json!({ "seq": seq, "revoked": revoked, "generated_at": rfc3339(OffsetDateTime::now_utc()) }),
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRequest {
+    reason: String,
+}
+
+/// `POST /api/v1/passes/{id}/revoke`: an admin or police supervisor revokes a pass.
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<RevokeRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !caller.has_role("admin") && !caller.has_role("police_supervisor") {
+        return Err(ApiError::Forbidden);
+    }
+    let id = PassId::parse(&id).ok_or(ApiError::NotFound)?;
+    let app = service::revoke_pass(&state, caller.user_id, id, &req.reason).await?;
+    Ok(AxumJson(json!({
+        "pass_id": id.to_string(),
+        "application_id": app.id.to_string(),
+        "status": "revoked",
+        "revoked_at": rfc3339(app.updated_at),
+    })))
 }

@@ -5,7 +5,8 @@ use mpass_domain::application::{Application, Status};
 use mpass_domain::audit::{Actor, AuditEvent, action};
 use mpass_domain::ids::{ApplicationId, PassId, UserId};
 use mpass_domain::ports::{
-    ApplicantFacts, DecisionRecord, JOB_DECIDE, NewApplication, NewJob, PassRecord, Revocation, SubmitOutcome,
+    ApplicantFacts, DecisionRecord, JOB_DECIDE, NewApplication, NewJob, PassRecord, Revocation, RevokeOutcome,
+    SubmitOutcome,
 };
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -190,6 +191,47 @@ pub(super) async fn cancel(
         },
         true,
     )))
+}
+
+/// Revokes a pass in a transaction, with the locks taken in the order `cancel` takes them:
+/// the application's row (so a concurrent cancel or revoke waits, then sees the status
+/// changed), the revocation list's table lock, and the audit lock last.
+pub(super) async fn revoke_pass(
+    c: &impl GenericClient,
+    pass: PassId,
+    reason: &str,
+    actor: Actor,
+    jobs: &[NewJob],
+    now: i64,
+) -> Result<RevokeOutcome, PgError> {
+    let sql = format!("{SELECT_APP} WHERE id = (SELECT application_id FROM passes WHERE id = $1) FOR UPDATE");
+    let Some(app) = query_opt(c, &sql, &[&pass.0])
+        .await?
+        .as_ref()
+        .map(app_from_row)
+        .transpose()?
+    else {
+        return Ok(RevokeOutcome::NotFound);
+    };
+    if matches!(app.status, Status::Cancelled | Status::Revoked) {
+        return Ok(RevokeOutcome::AlreadyRevoked);
+    }
+    exec(
+        c,
+        "UPDATE applications SET status = 'revoked', updated_at = $2 WHERE id = $1",
+        &[&app.id.0, &now],
+    )
+    .await?;
+    for job in jobs {
+        jobs::insert(c, job, now).await?;
+    }
+    revoke(c, pass, reason, now).await?;
+    audit::append(c, AuditEvent::pass_revoked(from_ms(now), actor, pass, app.id, reason)).await?;
+    Ok(RevokeOutcome::Revoked(Application {
+        status: Status::Revoked,
+        updated_at: from_ms(now),
+        ..app
+    }))
 }
 
 pub(super) async fn facts(

@@ -170,6 +170,24 @@ impl Store for PostgresStore {
         Ok(apps::revocations_since(&c, seq, limit).await?)
     }
 
+    async fn revoke_pass(
+        &self,
+        pass: PassId,
+        reason: &str,
+        actor: Actor,
+        jobs: Vec<NewJob>,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevokeOutcome> {
+        Ok(in_tx!(self, |tx| apps::revoke_pass(
+            &tx,
+            pass,
+            reason,
+            actor.clone(),
+            &jobs,
+            ms(now)
+        ))?)
+    }
+
     async fn audit_append(&self, event: AuditEvent) -> StoreResult<AuditEntry> {
         Ok(in_tx!(self, |tx| audit::append(&tx, event.clone()))?)
     }

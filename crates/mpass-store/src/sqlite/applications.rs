@@ -4,7 +4,8 @@ use mpass_domain::application::{Application, Status};
 use mpass_domain::audit::{Actor, AuditEvent, action};
 use mpass_domain::ids::{ApplicationId, PassId, UserId};
 use mpass_domain::ports::{
-    ApplicantFacts, DecisionRecord, JOB_DECIDE, NewApplication, NewJob, PassRecord, Revocation, SubmitOutcome,
+    ApplicantFacts, DecisionRecord, JOB_DECIDE, NewApplication, NewJob, PassRecord, Revocation, RevokeOutcome,
+    SubmitOutcome,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -152,6 +153,49 @@ pub(super) fn cancel(
         )?;
     }
     Ok(get(c, id)?.map(|app| (app, cancellable)))
+}
+
+/// Revokes a pass (inside the writer's transaction): the application becomes `revoked`,
+/// the pass joins the revocation list, the jobs are enqueued and the revocation audited.
+pub(super) fn revoke(
+    c: &Connection,
+    pass: PassId,
+    reason: &str,
+    actor: Actor,
+    jobs: &[NewJob],
+    now: i64,
+) -> rusqlite::Result<RevokeOutcome> {
+    let app_id: Option<String> = c
+        .prepare_cached("SELECT application_id FROM passes WHERE id = ?1")?
+        .query_row([pass.to_string()], |r| r.get(0))
+        .optional()?;
+    let Some(app_id) = app_id else {
+        return Ok(RevokeOutcome::NotFound);
+    };
+    let id = ApplicationId::parse(&app_id).ok_or_else(|| bad("pass application id"))?;
+    let Some(app) = get(c, id)? else {
+        return Ok(RevokeOutcome::NotFound);
+    };
+    if matches!(app.status, Status::Cancelled | Status::Revoked) {
+        return Ok(RevokeOutcome::AlreadyRevoked);
+    }
+    c.execute(
+        "UPDATE applications SET status = 'revoked', updated_at = ?2 WHERE id = ?1",
+        params![id.to_string(), now],
+    )?;
+    c.execute(
+        "INSERT INTO revocations (pass_id, reason, revoked_at) VALUES (?1, ?2, ?3)",
+        params![pass.to_string(), reason, now],
+    )?;
+    for job in jobs {
+        jobs::insert(c, job, now)?;
+    }
+    audit::append(c, AuditEvent::pass_revoked(from_ms(now), actor, pass, id, reason))?;
+    Ok(RevokeOutcome::Revoked(Application {
+        status: Status::Revoked,
+        updated_at: from_ms(now),
+        ..app
+    }))
 }
 
 pub(super) fn facts(

@@ -154,6 +154,19 @@ impl Store for SqliteStore {
         self.read(move |c| apps::revocations_since(c, seq, limit)).await
     }
 
+    async fn revoke_pass(
+        &self,
+        pass: PassId,
+        reason: &str,
+        actor: Actor,
+        jobs: Vec<NewJob>,
+        now: OffsetDateTime,
+    ) -> StoreResult<RevokeOutcome> {
+        let reason = reason.to_string();
+        self.write(move |c| apps::revoke(c, pass, &reason, actor, &jobs, ms(now)))
+            .await
+    }
+
     async fn audit_append(&self, event: AuditEvent) -> StoreResult<AuditEntry> {
         self.write(move |c| audit::append(c, event)).await
     }
