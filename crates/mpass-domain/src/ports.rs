@@ -376,6 +376,8 @@ pub trait Sms: Send + Sync + 'static {
 pub trait ObjectStore: Send + Sync + 'static {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> StoreResult<()>;
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Whether the store answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 /// The policy in force, replaced as a whole when it is reloaded.

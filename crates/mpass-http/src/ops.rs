@@ -25,17 +25,23 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready to serve: the database and queue answer and keys are loaded.
+/// Ready to serve: the database, the queue and the object store answer, and keys are loaded.
 async fn readyz(State(state): State<AppState>) -> Response {
     let db = state.store.ping().await;
     let queue = state.queue.ping().await;
-    let ok = db.is_ok() && queue.is_ok();
+    let objects = state.objects.ping().await;
+    // API nodes verify tokens and publish the pass keys; without them nothing can be trusted.
+    let keys_ok = !state.tokens.jwks()["keys"].as_array().is_none_or(Vec::is_empty)
+        && !state.trust_list["keys"].as_array().is_none_or(Vec::is_empty);
+    let keys = if keys_ok { "ok" } else { "no signing keys loaded" };
+    let ok = db.is_ok() && queue.is_ok() && objects.is_ok() && keys_ok;
     let body = json!({
         "status": if ok { "ready" } else { "not_ready" },
         "checks": {
             "database": db.map_or_else(|e| e.to_string(), |_| "ok".into()),
             "queue": queue.map_or_else(|e| e.to_string(), |_| "ok".into()),
-            "keys": "ok",
+            "object_store": objects.map_or_else(|e| e.to_string(), |_| "ok".into()),
+            "keys": keys,
         }
     });
     let status = if ok {

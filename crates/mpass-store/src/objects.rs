@@ -59,6 +59,17 @@ impl ObjectStore for LocalObjectStore {
         .map_err(io)
     }
 
+    async fn ping(&self) -> StoreResult<()> {
+        match tokio::fs::metadata(&self.root).await {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(StoreError::Unavailable(format!(
+                "{} is not a directory",
+                self.root.display()
+            ))),
+            Err(e) => Err(StoreError::Unavailable(format!("{}: {e}", self.root.display()))),
+        }
+    }
+
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let path = self.path(key)?;
         match tokio::fs::read(path).await {

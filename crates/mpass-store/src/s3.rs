@@ -241,6 +241,22 @@ impl ObjectStore for S3ObjectStore {
         Err(failure("PUT Object", key, status, &error_code(response).await))
     }
 
+    /// HEAD Bucket: the endpoint answers, the credentials sign, and the bucket exists.
+    async fn ping(&self) -> StoreResult<()> {
+        let path = format!("/{}", self.bucket);
+        let response = self.send(Method::HEAD, &path, Vec::new()).await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(failure(
+            "HEAD Bucket",
+            &self.bucket,
+            status,
+            &error_code(response).await,
+        ))
+    }
+
     async fn get(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
         let path = self.object_path(key)?;
         let response = self.send(Method::GET, &path, Vec::new()).await?;

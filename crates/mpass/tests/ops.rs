@@ -24,6 +24,20 @@ async fn health_readiness_metrics_and_reference() {
     assert_eq!(ready["status"], "ready", "{ready}");
     assert_eq!(ready["checks"]["database"], "ok", "{ready}");
     assert_eq!(ready["checks"]["queue"], "ok", "{ready}");
+    assert_eq!(ready["checks"]["object_store"], "ok", "{ready}");
+    assert_eq!(ready["checks"]["keys"], "ok", "{ready}");
+
+    // A dependency that stops answering makes the node not ready, and says which.
+    let objects = srv.settings.data_dir.join("objects");
+    std::fs::rename(&objects, objects.with_extension("away")).expect("move the object directory away");
+    let res = get("/readyz").await.expect("raw");
+    assert_eq!(res.status, 503);
+    let ready = res.json().expect("json");
+    assert_eq!(ready["status"], "not_ready", "{ready}");
+    assert_ne!(ready["checks"]["object_store"], "ok", "{ready}");
+    assert_eq!(ready["checks"]["database"], "ok", "{ready}");
+    std::fs::rename(objects.with_extension("away"), &objects).expect("put it back");
+    assert_eq!(get("/readyz").await.expect("raw").status, 200);
 
     // A decision, then the metrics show requests and the approved application.
     let (me, _) = srv.citizen(&phone(200)).await;

@@ -120,6 +120,7 @@ async fn an_uploaded_photo_lands_in_the_bucket_and_is_served_from_it() {
         .raw(Method::GET, "/readyz", None, Vec::new())
         .await
         .expect("readyz");
-    assert_eq!(ready.status, 200, "readiness is unaffected by the object store");
+    assert_eq!(ready.status, 200, "the bucket answers, so the node is ready");
+    assert_eq!(ready.json().expect("json")["checks"]["object_store"], "ok");
     srv.finish().await;
 }
