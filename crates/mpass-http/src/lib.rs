@@ -32,6 +32,8 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        // Pages and JSON shrink to a fraction over slow mobile networks; images are left alone.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
         .with_state(state)
 }

@@ -18,6 +18,35 @@ async fn health_readiness_metrics_and_reference() {
     let res = get("/healthz").await.expect("raw");
     assert_eq!(res.status, 200);
 
+    // Pages are gzipped for clients that accept it (slow mobile networks), and not otherwise.
+    let home = format!("{}/", srv.client.base());
+    let http = reqwest::Client::new();
+    let zipped = http
+        .get(&home)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("home");
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(
+        zipped
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap_or("")),
+        Some("gzip")
+    );
+    let plain_len = http
+        .get(&home)
+        .send()
+        .await
+        .expect("home")
+        .bytes()
+        .await
+        .expect("body")
+        .len();
+    let zipped_len = zipped.bytes().await.expect("body").len();
+    assert!(zipped_len < plain_len, "gzip {zipped_len} bytes vs {plain_len} plain");
+
     let res = get("/readyz").await.expect("raw");
     assert_eq!(res.status, 200);
     let ready = res.json().expect("json");
