@@ -27,6 +27,7 @@ pub mod action {
     pub const ROLE_GRANTED: &str = "role.granted";
     pub const PASS_REVOKED: &str = "pass.revoked";
     pub const REVIEW_CLAIMED: &str = "review.claimed";
+    pub const APPLICATION_REVIEWED: &str = "application.reviewed";
 }
 
 /// Who did it: a user id, `system` (the worker, the policy) or `cli` (an operator at the console).
@@ -92,6 +93,46 @@ impl AuditEvent {
                 "policy_version": decision.policy_version,
                 "pass_id": pass,
             }),
+        )
+    }
+
+    /// A reviewer's decision (`pending_pass`: approved, its pass still to be signed).
+    pub fn reviewed(
+        at: OffsetDateTime,
+        reviewer: UserId,
+        application: impl std::fmt::Display,
+        decision: &Decision,
+        pass: Option<String>,
+        pending_pass: bool,
+    ) -> AuditEvent {
+        let codes: Vec<&str> = decision.reasons.iter().map(|r| r.code.as_str()).collect();
+        AuditEvent::new(
+            at,
+            Actor::user(reviewer),
+            action::APPLICATION_REVIEWED,
+            format!("application:{application}"),
+            serde_json::json!({
+                "outcome": decision.outcome.as_str(),
+                "reasons": codes,
+                "pass_id": pass,
+                "pass_pending": pending_pass,
+            }),
+        )
+    }
+
+    /// A reviewer's claim on an application.
+    pub fn review_claimed(
+        at: OffsetDateTime,
+        reviewer: UserId,
+        application: impl std::fmt::Display,
+        lease_until: OffsetDateTime,
+    ) -> AuditEvent {
+        AuditEvent::new(
+            at,
+            Actor::user(reviewer),
+            action::REVIEW_CLAIMED,
+            format!("application:{application}"),
+            serde_json::json!({ "lease_until_ms": unix_ms(lease_until) }),
         )
     }
 

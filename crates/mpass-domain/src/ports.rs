@@ -204,6 +204,76 @@ pub enum RevokeOutcome {
     NotFound,
 }
 
+/// How long a reviewer's claim holds (SPEC §6).
+pub const REVIEW_LEASE_SECS: i64 = 600;
+
+/// What `review_claim` did.
+#[derive(Debug, Clone)]
+#[expect(clippy::large_enum_variant, reason = "one value per call, moved once")]
+pub enum ClaimOutcome {
+    /// The caller holds the lease now (claimed, or renewed by its holder).
+    Claimed(Application),
+    /// Another reviewer holds an unexpired lease (or an approval is being issued).
+    Taken,
+    /// Not in review.
+    NotFound,
+}
+
+/// A reviewer's decision on an application they hold.
+#[derive(Debug, Clone)]
+pub struct ReviewDecision {
+    pub application_id: ApplicationId,
+    pub reviewer: UserId,
+    /// `Approve` or `Reject` (`Review` is refused by the stores as not a decision).
+    pub outcome: crate::policy::Outcome,
+    pub reason_code: String,
+    pub note: String,
+    /// The signed pass, when approving with one at hand. Approving without one records the
+    /// intent: the application stays `in_review`, held by nobody else, until
+    /// `review_issue_pass` attaches the pass a worker signed (a job in `jobs`).
+    pub pass: Option<PassRecord>,
+    pub jobs: Vec<NewJob>,
+    pub decided_at: OffsetDateTime,
+}
+
+impl ReviewDecision {
+    /// The decision as stored: the outcome and one hit with the reason code and the note.
+    pub fn decision(&self, policy_version: &str) -> Decision {
+        Decision {
+            outcome: self.outcome,
+            reasons: vec![crate::policy::RuleHit {
+                code: self.reason_code.clone(),
+                outcome: self.outcome,
+                message_en: self.note.clone(),
+                message_bn: self.note.clone(),
+            }],
+            policy_version: policy_version.to_string(),
+        }
+    }
+}
+
+/// What `review_decide` did.
+#[derive(Debug, Clone)]
+#[expect(clippy::large_enum_variant, reason = "one value per call, moved once")]
+pub enum DecideOutcome {
+    /// Recorded: the application as it now is (`approved`, `rejected`, or still
+    /// `in_review` with an approval awaiting its pass).
+    Decided(Application),
+    /// In review, but the caller holds no unexpired lease on it.
+    NotHolder,
+    /// Not in review.
+    NotFound,
+}
+
+/// A pass signed by a worker for an application a reviewer approved.
+#[derive(Debug, Clone)]
+pub struct ReviewedPass {
+    pub pass: PassRecord,
+    /// The holder's SMS, enqueued in the same transaction.
+    pub jobs: Vec<NewJob>,
+    pub issued_at: OffsetDateTime,
+}
+
 /// A revoked pass in the revocation list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
@@ -297,6 +367,29 @@ pub trait Store: Send + Sync + 'static {
     /// A recorded decision is audited (actor `system`) in the same transaction.
     async fn record_decision(&self, d: DecisionRecord) -> StoreResult<bool>;
 
+    // --- review queue (SPEC §6)
+    /// Applications `in_review` whose district is in `districts` and that no reviewer has
+    /// approved yet, oldest first.
+    async fn review_queue(&self, districts: &[String], limit: u32) -> StoreResult<Vec<Application>>;
+    /// Claims an application for `reviewer` for `lease_secs`, in one conditional update: it
+    /// succeeds only while the application is in review, not yet approved, and unclaimed,
+    /// its lease expired, or already held by `reviewer` (a renewal). Audited.
+    async fn review_claim(
+        &self,
+        app: ApplicationId,
+        reviewer: UserId,
+        now: OffsetDateTime,
+        lease_secs: i64,
+    ) -> StoreResult<ClaimOutcome>;
+    /// Records a reviewer's decision, only for the holder of an unexpired lease, with the
+    /// pass (if any), the jobs and the audit entry (`application.reviewed`) in one
+    /// transaction.
+    async fn review_decide(&self, d: ReviewDecision) -> StoreResult<DecideOutcome>;
+    /// Attaches a worker-signed pass to an application a reviewer approved without one: it
+    /// becomes `approved`. Idempotent: returns false (changing nothing) unless the
+    /// application is still in review with that approval pending.
+    async fn review_issue_pass(&self, p: ReviewedPass) -> StoreResult<bool>;
+
     // --- passes
     async fn pass(&self, id: PassId) -> StoreResult<Option<PassRecord>>;
     async fn pass_by_short_code(&self, code: &str) -> StoreResult<Option<PassRecord>>;
@@ -387,6 +480,9 @@ pub type SharedPolicy = std::sync::Arc<std::sync::RwLock<std::sync::Arc<crate::p
 pub const JOB_DECIDE: &str = "decide_application";
 /// Job kind: send one SMS (payload: `{"to", "body"}`).
 pub const JOB_SEND_SMS: &str = "send_sms";
+/// Job kind: sign and attach the pass of an application a reviewer approved (payload: the
+/// application id).
+pub const JOB_ISSUE_REVIEWED_PASS: &str = "issue_reviewed_pass";
 
 impl NewJob {
     /// The job that sends `body` to `to` by SMS.

@@ -14,11 +14,18 @@ use crate::state::AppState;
 pub struct Caller {
     pub user_id: UserId,
     pub roles: Vec<String>,
+    /// District geocodes of the caller's grants (reviewers work only these).
+    pub districts: Vec<String>,
 }
 
 impl Caller {
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the caller reviews applications of `district`.
+    pub fn reviews_district(&self, district: &str) -> bool {
+        self.has_role("reviewer") && self.districts.iter().any(|d| d == district)
     }
 
     /// Staff who may read any application or pass (reviewers only in their districts,
@@ -50,6 +57,7 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Caller {
             user_id,
             roles: claims.roles,
+            districts: claims.districts,
         })
     }
 }

@@ -16,3 +16,10 @@ pub use objects::LocalObjectStore;
 pub use postgres::PostgresStore;
 pub use s3::S3ObjectStore;
 pub use sqlite::SqliteStore;
+
+/// The district whose reviewers work an application: the district of its from-thana.
+pub(crate) fn review_district(app: &mpass_domain::application::Application) -> Option<String> {
+    mpass_domain::geo::areas()
+        .district_of(&app.details.from.area)
+        .map(|d| d.code.clone())
+}

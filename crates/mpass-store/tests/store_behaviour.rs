@@ -15,6 +15,8 @@ mod fixtures;
 mod identity;
 #[path = "store_behaviour/jobs.rs"]
 mod jobs;
+#[path = "store_behaviour/review.rs"]
+mod review;
 #[path = "store_behaviour/revocation.rs"]
 mod revocation;
 
@@ -27,6 +29,7 @@ use identity::*;
 use jobs::*;
 use mpass_domain::ports::Store;
 use mpass_store::{PostgresStore, SqliteStore};
+use review::*;
 use revocation::*;
 
 // ---------------------------------------------------------------- backends
@@ -154,7 +157,7 @@ async fn postgres_nodes_starting_together_migrate_once() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(applied, 2, "every migration applied once");
+    assert_eq!(applied, 3, "every migration applied once");
 }
 
 /// Declares each story once per backend: `sqlite::NAME` and `postgres::NAME`.
@@ -203,4 +206,6 @@ stories!(
     concurrent_appends_stay_linear,
     revoke_pass_once_with_audit_and_sms,
     concurrent_revokes_revoke_once,
+    review_queue_claim_and_decide,
+    concurrent_review_claims_one_wins,
 );

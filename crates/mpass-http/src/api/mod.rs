@@ -7,6 +7,7 @@ mod auth;
 mod dev;
 mod me;
 mod passes;
+mod review;
 
 use axum::Router;
 use axum::routing::{get, post, put};
@@ -46,6 +47,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/trust-list", get(passes::trust_list))
         .route("/api/v1/revocations", get(passes::revocations))
         .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/review/queue", get(review::queue))
+        .route("/api/v1/review/{id}/claim", post(review::claim))
+        .route("/api/v1/review/{id}/decision", post(review::decide))
 }
 
 /// RFC 3339 text of an instant.

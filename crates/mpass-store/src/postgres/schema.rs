@@ -8,6 +8,7 @@ use super::PgError;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_audit_log.sql")),
+    (3, include_str!("../../migrations/postgres/0003_review_queue.sql")),
 ];
 
 /// First key of the advisory lock that serialises migrations; the second is the schema,

@@ -155,6 +155,37 @@ impl Store for PostgresStore {
         Ok(in_tx!(self, |tx| apps::record_decision(&tx, &d))?)
     }
 
+    async fn review_queue(&self, districts: &[String], limit: u32) -> StoreResult<Vec<Application>> {
+        // The primary: a reviewer who just claimed or decided must see the queue as it is.
+        let c = self.primary().await?;
+        Ok(apps::review_queue(&c, districts, limit).await?)
+    }
+
+    async fn review_claim(
+        &self,
+        app: ApplicationId,
+        reviewer: UserId,
+        now: OffsetDateTime,
+        lease_secs: i64,
+    ) -> StoreResult<ClaimOutcome> {
+        let until = ms(now) + lease_secs * 1000;
+        Ok(in_tx!(self, |tx| apps::review_claim(
+            &tx,
+            app,
+            reviewer,
+            ms(now),
+            until
+        ))?)
+    }
+
+    async fn review_decide(&self, d: ReviewDecision) -> StoreResult<DecideOutcome> {
+        Ok(in_tx!(self, |tx| apps::review_decide(&tx, &d))?)
+    }
+
+    async fn review_issue_pass(&self, p: ReviewedPass) -> StoreResult<bool> {
+        Ok(in_tx!(self, |tx| apps::review_issue_pass(&tx, &p))?)
+    }
+
     async fn pass(&self, pass: PassId) -> StoreResult<Option<PassRecord>> {
         let c = self.reader().await?;
         Ok(apps::pass(&c, pass).await?)

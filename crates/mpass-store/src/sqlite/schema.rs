@@ -133,6 +133,19 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 "#,
     ),
+    (
+        3,
+        r#"
+-- SPEC §6: the review queue. review_district is set when the policy sends an application
+-- to review; a claim is review_claimed_by + review_lease_until (unix ms); review_outcome
+-- is 'approve' while a reviewer's approval waits for the worker to sign its pass.
+ALTER TABLE applications ADD COLUMN review_district TEXT;
+ALTER TABLE applications ADD COLUMN review_claimed_by TEXT;
+ALTER TABLE applications ADD COLUMN review_lease_until INTEGER;
+ALTER TABLE applications ADD COLUMN review_outcome TEXT;
+CREATE INDEX applications_review ON applications (status, review_district, submitted_at, id);
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.

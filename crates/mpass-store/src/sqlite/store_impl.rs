@@ -141,6 +141,31 @@ impl Store for SqliteStore {
         self.write(move |c| apps::record_decision(c, &d)).await
     }
 
+    async fn review_queue(&self, districts: &[String], limit: u32) -> StoreResult<Vec<Application>> {
+        let districts = districts.to_vec();
+        self.read(move |c| apps::review_queue(c, &districts, limit)).await
+    }
+
+    async fn review_claim(
+        &self,
+        app: ApplicationId,
+        reviewer: UserId,
+        now: OffsetDateTime,
+        lease_secs: i64,
+    ) -> StoreResult<ClaimOutcome> {
+        let until = ms(now) + lease_secs * 1000;
+        self.write(move |c| apps::review_claim(c, app, reviewer, ms(now), until))
+            .await
+    }
+
+    async fn review_decide(&self, d: ReviewDecision) -> StoreResult<DecideOutcome> {
+        self.write(move |c| apps::review_decide(c, &d)).await
+    }
+
+    async fn review_issue_pass(&self, p: ReviewedPass) -> StoreResult<bool> {
+        self.write(move |c| apps::review_issue_pass(c, &p)).await
+    }
+
     async fn pass(&self, pass: PassId) -> StoreResult<Option<PassRecord>> {
         self.read(move |c| apps::pass(c, pass)).await
     }

@@ -81,7 +81,8 @@ pub async fn run(ctx: &WorkerContext, payload: &str) -> Result<(), JobError> {
     Ok(())
 }
 
-fn issue_pass(
+/// Signs the pass of an application (also used for passes a reviewer approved).
+pub(crate) fn issue_pass(
     ctx: &WorkerContext,
     app: &Application,
     profile: &StoredProfile,

@@ -1,6 +1,7 @@
 //! Job kinds and their dispatch.
 
 pub mod decide;
+pub mod reviewed;
 pub mod sms;
 
 use mpass_domain::ports::{Job, StoreError};
@@ -25,6 +26,7 @@ pub async fn run(ctx: &WorkerContext, job: &Job) -> Result<(), JobError> {
     match job.kind.as_str() {
         decide::KIND => decide::run(ctx, &job.payload).await,
         sms::KIND => sms::run(ctx, &job.payload).await,
+        reviewed::KIND => reviewed::run(ctx, &job.payload).await,
         other => Err(JobError::Permanent(format!("unknown job kind {other}"))),
     }
 }
