@@ -186,6 +186,34 @@ async fn forms_refuse_a_missing_or_foreign_csrf_token() {
     server.finish().await;
 }
 
+/// Checks that `pdftotext` (poppler-utils) finds each of `needles` in `pdf`; skips with a
+/// notice when `pdftotext` is not installed.
+fn pdf_text_contains(pdf: &[u8], needles: &[&str]) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let child = Command::new("pdftotext")
+        .args(["-q", "-", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn();
+    let Ok(mut child) = child else {
+        eprintln!("pdftotext not found (poppler-utils): not checking the PDF's text");
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(pdf)
+        .expect("write the PDF to pdftotext");
+    let out = child.wait_with_output().expect("pdftotext");
+    assert!(out.status.success(), "pdftotext failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in needles {
+        assert!(text.contains(needle), "{needle} not in the PDF text:\n{text}");
+    }
+}
+
 #[tokio::test]
 async fn the_whole_flow_works_without_javascript() {
     let server = TestServer::start().await;
@@ -269,6 +297,29 @@ async fn the_whole_flow_works_without_javascript() {
     };
     assert_eq!(list.body.matches("class=\"card\"").count(), 1, "one application");
     assert!(list.body.contains("১১:০০"), "Bangla digits in times");
+
+    // The pass as a PDF, in Bangla: the name and the labels are real text in it.
+    let at = list.body.find("href=\"/passes/").expect("a pass link") + "href=\"".len();
+    let pass_path = list.body[at..].split('"').next().expect("pass path").to_string();
+    let res = v
+        .http
+        .get(format!("{}{pass_path}/pass.pdf", v.base))
+        .header("cookie", v.cookie_header())
+        .send()
+        .await
+        .expect("pdf");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let pdf = res.bytes().await.expect("pdf bytes");
+    assert!(pdf.starts_with(b"%PDF-1.4") && pdf.ends_with(b"%%EOF\n"));
+    assert!(
+        String::from_utf8_lossy(&pdf).contains("/Subtype /Type0"),
+        "the Bangla font is embedded"
+    );
+    if let Some(path) = std::env::var_os("MPASS_SAVE_PDF") {
+        std::fs::write(path, &pdf).expect("save the PDF");
+    }
+    pdf_text_contains(&pdf, &["রহিমা আক্তার", "অবস্থা", "বাড়ি ১২, রোড ৪", "বৈধতা শেষ"]);
     assert!(
         !list.body.contains("http-equiv=\"refresh\""),
         "no more refreshing once decided"

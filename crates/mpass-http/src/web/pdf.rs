@@ -1,8 +1,11 @@
-//! The pass as a one-page PDF, written by hand (PDF 1.4): text in the standard Helvetica
-//! font, the QR code drawn as filled squares from the same symbol as the page's SVG, and
-//! the photo embedded as it is stored (JPEG as-is; 8-bit RGB or grey PNG via the PNG
-//! predictor of FlateDecode). Helvetica has no Bangla glyphs, so the PDF is in English and
-//! a Bangla name is pointed to the printed page; the QR code is what officers scan anyway.
+//! The pass as a one-page PDF, written by hand (PDF 1.4) in the page's language: Latin
+//! text in the standard Helvetica font, Bangla (and anything else Helvetica lacks) shaped
+//! and embedded by [`bangla`], the QR code drawn as filled squares from the same symbol as
+//! the page's SVG, and the photo embedded as it is stored (JPEG as-is; 8-bit RGB or grey
+//! PNG via the PNG predictor of FlateDecode).
+
+mod bangla;
+mod helvetica;
 
 use std::fmt::Write;
 
@@ -20,33 +23,37 @@ use super::session::Session;
 use super::{error_page, login_first};
 use crate::error::ApiError;
 use crate::state::AppState;
+use helvetica::{helvetica_has, helvetica_width, pdf_text};
 
 /// A4 portrait, in points.
 const PAGE_W: f64 = 595.0;
 const PAGE_H: f64 = 842.0;
 
-/// Text for a PDF string in WinAnsi: Latin-1 kept, anything else becomes `?`.
-fn pdf_text(s: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    for c in s.chars() {
-        let b = match c {
-            '(' | ')' | '\\' => {
-                out.push(b'\\');
-                c as u8
-            }
-            ' '..='~' => c as u8,
-            '\u{a0}'..='\u{ff}' => c as u32 as u8,
-            '–' | '—' => b'-',
-            '→' => b'>',
-            _ => b'?',
+/// Splits `s` into runs for Helvetica (`false`) and the embedded font (`true`): characters
+/// Helvetica lacks go to the embedded font, and so do spaces, digits and punctuation that
+/// follow such characters (and that the font has), so a Bangla phrase is shaped whole.
+fn runs(s: &str) -> Vec<(bool, &str)> {
+    let mut out: Vec<(bool, &str)> = Vec::new();
+    let mut start = 0;
+    let mut current = None;
+    for (i, ch) in s.char_indices() {
+        let embedded = if !helvetica_has(ch) {
+            true
+        } else if current == Some(true) && !ch.is_alphabetic() {
+            bangla::covers(ch)
+        } else {
+            false
         };
-        out.push(b);
+        if current.is_some_and(|cur| cur != embedded) {
+            out.push((current == Some(true), &s[start..i]));
+            start = i;
+        }
+        current = Some(embedded);
+    }
+    if let Some(cur) = current {
+        out.push((cur, &s[start..]));
     }
     out
-}
-
-fn is_latin(s: &str) -> bool {
-    s.chars().all(|c| (c as u32) < 0x100 || matches!(c, '–' | '—'))
 }
 
 /// The QR modules as rectangles `(x, y, w, h)` in modules, read from the SVG path (each
@@ -154,96 +161,110 @@ fn jpeg_size(b: &[u8]) -> Option<(u32, u32, u8)> {
     None
 }
 
-/// Shows `s` at `(x, y)` in Helvetica (`F1`) or Helvetica-Bold (`F2`).
-fn text(c: &mut Vec<u8>, x: f64, y: f64, size: f64, bold: bool, s: &str) {
-    let font = if bold { "F2" } else { "F1" };
-    c.extend_from_slice(format!("BT /{font} {size} Tf {x:.1} {y:.1} Td (").as_bytes());
-    c.extend_from_slice(&pdf_text(s));
-    c.extend_from_slice(b") Tj ET\n");
+/// The page's content stream and the embedded-font glyphs it uses.
+#[derive(Default)]
+struct Canvas {
+    c: Vec<u8>,
+    used: bangla::Used,
 }
 
-/// Builds the PDF bytes of a pass.
+/// Shows `s` at `(x, y)`: Latin runs in Helvetica (`F1`) or Helvetica-Bold (`F2`), the
+/// rest shaped in the embedded font.
+fn text(cv: &mut Canvas, x: f64, y: f64, size: f64, bold: bool, s: &str) {
+    let font = if bold { "F2" } else { "F1" };
+    let mut x = x;
+    for (embedded, run) in runs(s) {
+        if embedded {
+            x = bangla::draw(&mut cv.c, &mut cv.used, x, y, size, bold, run);
+        } else {
+            cv.c.extend_from_slice(format!("BT /{font} {size} Tf {x:.1} {y:.1} Td (").as_bytes());
+            cv.c.extend_from_slice(&pdf_text(run));
+            cv.c.extend_from_slice(b") Tj ET\n");
+            x += helvetica_width(run, size, bold);
+        }
+    }
+}
+
+/// Builds the PDF bytes of a pass, labelled in `l`.
 pub fn build(
     v: &PassView,
     policy: &mpass_domain::policy::Policy,
     photo: Option<(&[u8], &str)>,
+    l: Lang,
 ) -> Result<Vec<u8>, ApiError> {
-    let l = Lang::En;
     let d = &v.app.details;
-    let mut c: Vec<u8> = Vec::new();
-    // Header band.
-    c.extend_from_slice(b"0 0.416 0.306 rg 40 770 515 40 re f\n1 1 1 rg\n");
-    text(&mut c, 52.0, 784.0, 20.0, true, "Movement Pass - Bangladesh");
-    c.extend_from_slice(b"0 0 0 rg\n");
+    let mut cv = Canvas::default();
+    // Header band. Stroke colours follow fill colours (bold Bangla is stroked).
+    cv.c.extend_from_slice(b"0 0.416 0.306 rg 40 770 515 40 re f\n1 1 1 rg 1 1 1 RG\n");
+    let title = l.t("Movement Pass - Bangladesh", "মুভমেন্ট পাস - বাংলাদেশ");
+    text(&mut cv, 52.0, 784.0, 20.0, true, title);
+    cv.c.extend_from_slice(b"0 0 0 rg 0 0 0 RG\n");
     let name = v.profile.as_ref().map_or("", |p| p.profile.name.as_str());
-    let shown_name = if is_latin(name) {
-        name
-    } else {
-        "(name in Bangla - see the printed pass page)"
-    };
-    text(&mut c, 170.0, 735.0, 16.0, true, shown_name);
+    text(&mut cv, 170.0, 735.0, 16.0, true, name);
     let mut y = 712.0;
-    let mut line = |c: &mut Vec<u8>, k: &str, val: &str| {
-        text(c, 170.0, y, 9.0, true, k);
-        text(c, 250.0, y, 9.0, false, val);
+    let mut line = |cv: &mut Canvas, k: &str, val: &str| {
+        text(cv, 170.0, y, 9.0, true, k);
+        text(cv, 250.0, y, 9.0, false, val);
         y -= 15.0;
     };
-    line(&mut c, "Status", super::applications::status_label(l, v.status));
+    line(
+        &mut cv,
+        l.t("Status", "অবস্থা"),
+        super::applications::status_label(l, v.status),
+    );
     if let Some(p) = &v.profile {
-        line(&mut c, "Date of birth", &l.date(p.profile.date_of_birth));
+        line(
+            &mut cv,
+            l.t("Date of birth", "জন্মতারিখ"),
+            &l.date(p.profile.date_of_birth),
+        );
         let doc = format!(
             "{} ****{}",
             id_type_name(l, p.profile.id_type.as_str()),
-            p.profile.document_last4()
+            l.digits(&p.profile.document_last4())
         );
-        line(&mut c, "Document", &doc);
+        line(&mut cv, l.t("Document", "পরিচয়পত্র"), &doc);
     }
     let reason = policy
         .category(&d.reason)
-        .map_or(d.reason.as_str(), |c| c.label_en.as_str());
-    line(&mut c, "Reason", reason);
-    let place = |p: &mpass_domain::application::Place| match is_latin(&p.address) {
-        true => format!("{} - {}", p.address, place_name(l, &p.area)),
-        false => place_name(l, &p.area),
+        .map_or(d.reason.as_str(), |c| l.pick(&c.label_en, &c.label_bn));
+    line(&mut cv, l.t("Reason", "কারণ"), reason);
+    let place = |p: &mpass_domain::application::Place| format!("{} - {}", p.address, place_name(l, &p.area));
+    line(&mut cv, l.t("From", "যাত্রা শুরু"), &place(&d.from));
+    line(&mut cv, l.t("To", "গন্তব্য"), &place(&d.to));
+    let trip = match d.trip {
+        Trip::OneWay => l.t("One way", "একমুখী"),
+        Trip::RoundTrip => l.t("Round trip", "যাওয়া-আসা"),
     };
-    line(&mut c, "From", &place(&d.from));
-    line(&mut c, "To", &place(&d.to));
+    line(&mut cv, l.t("Trip", "যাত্রা"), trip);
+    let zone = l.t("(Bangladesh time)", "(বাংলাদেশ সময়)");
     line(
-        &mut c,
-        "Trip",
-        if d.trip == Trip::OneWay {
-            "One way"
-        } else {
-            "Round trip"
-        },
+        &mut cv,
+        l.t("Valid from", "বৈধতা শুরু"),
+        &format!("{} {zone}", l.datetime(v.pass.valid_from)),
     );
     line(
-        &mut c,
-        "Valid from",
-        &format!("{} (Bangladesh time)", l.datetime(v.pass.valid_from)),
-    );
-    line(
-        &mut c,
-        "Valid until",
-        &format!("{} (Bangladesh time)", l.datetime(v.pass.valid_until)),
+        &mut cv,
+        l.t("Valid until", "বৈধতা শেষ"),
+        &format!("{} {zone}", l.datetime(v.pass.valid_until)),
     );
     if let Some(veh) = &d.vehicle {
         line(
-            &mut c,
-            "Vehicle",
+            &mut cv,
+            l.t("Vehicle", "যানবাহন"),
             &format!("{} {}", vehicle_kind_name(l, &veh.kind), veh.registration),
         );
     }
-    line(&mut c, "Companions", &d.companions.len().to_string());
+    line(&mut cv, l.t("Companions", "সহযাত্রী"), &l.num(d.companions.len()));
     // QR: 250 pt wide, centred under the details.
     let (rects, modules) = qr_rects(&v.pass.qr_text)?;
     let side = 250.0;
     let unit = side / f64::from(modules.max(1));
     let (qx, qy) = ((PAGE_W - side) / 2.0, 250.0);
-    c.extend_from_slice(b"0 0 0 rg\n");
+    cv.c.extend_from_slice(b"0 0 0 rg\n");
     for [x, yy, w, h] in rects {
         let _ = writeln!(
-            Out(&mut c),
+            Out(&mut cv.c),
             "{:.2} {:.2} {:.2} {:.2} re f",
             qx + f64::from(x) * unit,
             qy + side - f64::from(yy + h) * unit,
@@ -251,24 +272,31 @@ pub fn build(
             f64::from(h) * unit
         );
     }
-    text(&mut c, qx, 225.0, 11.0, false, "Short code");
-    text(&mut c, qx, 200.0, 22.0, true, &v.pass.short_code);
+    text(&mut cv, qx, 225.0, 11.0, false, l.t("Short code", "সংক্ষিপ্ত কোড"));
+    text(&mut cv, qx, 200.0, 22.0, true, &v.pass.short_code);
     text(
-        &mut c,
+        &mut cv,
         40.0,
         60.0,
         8.0,
         false,
-        "Show this pass at checkpoints. Officers verify it by scanning the QR code.",
+        l.t(
+            "Show this pass at checkpoints. Officers verify it by scanning the QR code.",
+            "চেকপোস্টে এই পাসটি দেখান। কর্মকর্তারা কিউআর কোড স্ক্যান করে এটি যাচাই করেন।",
+        ),
     );
     let image = photo.and_then(|(b, ct)| photo_object(b, ct));
     if let Some((_, _, w, h)) = &image {
         // 110 pt wide at most, 140 pt high at most, top left.
         let scale = (110.0 / f64::from(*w)).min(140.0 / f64::from(*h));
         let (dw, dh) = (f64::from(*w) * scale, f64::from(*h) * scale);
-        let _ = writeln!(Out(&mut c), "q {dw:.2} 0 0 {dh:.2} 40 {:.2} cm /Im1 Do Q", 750.0 - dh);
+        let _ = writeln!(
+            Out(&mut cv.c),
+            "q {dw:.2} 0 0 {dh:.2} 40 {:.2} cm /Im1 Do Q",
+            750.0 - dh
+        );
     }
-    Ok(assemble(&c, image.map(|(dict, data, _, _)| (dict, data))))
+    Ok(assemble(&cv.c, image.map(|(dict, data, _, _)| (dict, data)), &cv.used))
 }
 
 /// `write!` into a byte buffer.
@@ -281,18 +309,25 @@ impl Write for Out<'_> {
     }
 }
 
-fn assemble(content: &[u8], image: Option<(String, Vec<u8>)>) -> Vec<u8> {
+fn assemble(content: &[u8], image: Option<(String, Vec<u8>)>, used: &bangla::Used) -> Vec<u8> {
     let xobj = if image.is_some() {
         " /XObject << /Im1 7 0 R >>"
     } else {
         ""
+    };
+    // The embedded font, when used, comes after the content and the photo.
+    let font_id = 7 + usize::from(image.is_some());
+    let embedded = if used.is_empty() {
+        String::new()
+    } else {
+        format!(" /{} {font_id} 0 R", bangla::RESOURCE)
     };
     let mut objects: Vec<Vec<u8>> = vec![
         b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
         format!(
             "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_W} {PAGE_H}] /Contents 6 0 R \
-             /Resources << /Font << /F1 4 0 R /F2 5 0 R >>{xobj} >> >>"
+             /Resources << /Font << /F1 4 0 R /F2 5 0 R{embedded} >>{xobj} >> >>"
         )
         .into_bytes(),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".to_vec(),
@@ -307,6 +342,9 @@ fn assemble(content: &[u8], image: Option<(String, Vec<u8>)>) -> Vec<u8> {
     objects.push(stream("", content));
     if let Some((dict, data)) = image {
         objects.push(stream(&dict, &data));
+    }
+    if !used.is_empty() {
+        objects.extend(bangla::objects(font_id, used));
     }
     let mut out = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
@@ -350,6 +388,7 @@ pub async fn download(State(state): State<AppState>, session: Session, Path(id):
         &view,
         &state.policy(),
         photo.as_ref().map(|(b, ct)| (&b[..], ct.as_str())),
+        session.lang,
     ) {
         Ok(p) => p,
         Err(e) => return error_page(&session, &e),
@@ -363,4 +402,50 @@ pub async fn download(State(state): State<AppState>, session: Session, Path(id):
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_keep_bangla_phrases_whole() {
+        assert_eq!(runs("Rahima"), vec![(false, "Rahima")]);
+        assert_eq!(
+            runs("বাড়ি ১২, রোড 4 - Mirpur"),
+            vec![(true, "বাড়ি ১২, রোড 4 - "), (false, "Mirpur")]
+        );
+        assert_eq!(
+            runs("NID ****1234 জাতীয়"),
+            vec![(false, "NID ****1234 "), (true, "জাতীয়")]
+        );
+        assert!((helvetica_width("Hi", 10.0, false) - 9.44).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_bangla_name_embeds_a_type0_font() {
+        let mut cv = Canvas::default();
+        text(&mut cv, 40.0, 700.0, 16.0, true, "রহিমা আক্তার (ক্ষমা)");
+        text(&mut cv, 40.0, 680.0, 9.0, false, "Rahima");
+        let pdf = assemble(&cv.c, None, &cv.used);
+        let s = String::from_utf8_lossy(&pdf);
+        for needle in [
+            "/Subtype /Type0",
+            "/Encoding /Identity-H",
+            "/Subtype /CIDFontType2",
+            "/CIDToGIDMap /Identity",
+            "/FontFile2 10 0 R",
+            "/F3 7 0 R",
+            "/ActualText <FEFF09B009B909BF",
+        ] {
+            assert!(s.contains(needle), "{needle} missing");
+        }
+        assert!(s.ends_with("%%EOF\n"));
+        // English-only pages stay small: no font is embedded.
+        let mut en = Canvas::default();
+        text(&mut en, 40.0, 700.0, 16.0, true, "Rahima");
+        let pdf = assemble(&en.c, None, &en.used);
+        assert!(!String::from_utf8_lossy(&pdf).contains("Type0"));
+        assert!(pdf.len() < 2000);
+    }
 }
