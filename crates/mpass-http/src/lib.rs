@@ -30,7 +30,6 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(ops::routes())
         .merge(web::routes())
-        .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Pages and JSON shrink to a fraction over slow mobile networks; images are left alone.
         .layer(tower_http::compression::CompressionLayer::new())

@@ -18,6 +18,26 @@ async fn health_readiness_metrics_and_reference() {
     let res = get("/healthz").await.expect("raw");
     assert_eq!(res.status, 200);
 
+    // An unknown path is a page for a browser and problem+json for an API client.
+    let missing = format!("{}/no-such-page", srv.client.base());
+    let page = reqwest::Client::new()
+        .get(&missing)
+        .header("accept", "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 404);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("text/html")
+    );
+    assert!(page.headers().contains_key("content-security-policy"));
+    let api = get("/api/v1/no-such-route").await.expect("raw");
+    assert_eq!(api.status, 404);
+    assert_eq!(api.headers["content-type"], "application/problem+json");
+
     // Pages are gzipped for clients that accept it (slow mobile networks), and not otherwise.
     let home = format!("{}/", srv.client.base());
     let http = reqwest::Client::new();

@@ -56,6 +56,7 @@ pub fn routes() -> Router<AppState> {
         .route("/applications/{id}/cancel", post(applications::cancel))
         .route("/passes/{id}", get(pass::page))
         .route("/passes/{id}/pass.pdf", get(pdf::download))
+        .fallback(not_found)
         .layer(axum::middleware::from_fn(session::finish));
     Router::new().merge(pages).route("/assets/{name}", get(assets::serve))
 }
@@ -112,6 +113,19 @@ pub(crate) fn error_page(session: &Session, err: &ApiError) -> Response {
     let mut page = Page::new(session, "/", title, body);
     page.status = messages::FormErrors::status(err);
     page.into_response()
+}
+
+/// Any unknown path: a page for browsers, problem+json for everything else (API clients).
+async fn not_found(session: Session, headers: axum::http::HeaderMap) -> Response {
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html {
+        error_page(&session, &ApiError::NotFound)
+    } else {
+        ApiError::NotFound.into_response()
+    }
 }
 
 #[derive(Deserialize)]
