@@ -150,6 +150,22 @@ pub struct NewApplication {
     pub idempotency: Option<(String, String)>,
 }
 
+impl NewApplication {
+    /// The application as it stands once stored: `submitted`, undecided.
+    pub fn submitted(&self) -> Application {
+        Application {
+            id: self.id,
+            user_id: self.user_id,
+            status: Status::Submitted,
+            details: self.details.clone(),
+            submitted_at: self.submitted_at,
+            updated_at: self.submitted_at,
+            decision: None,
+            pass_id: None,
+        }
+    }
+}
+
 /// What `submit_application` did.
 #[derive(Debug, Clone)]
 pub enum SubmitOutcome {
@@ -485,6 +501,14 @@ pub const JOB_SEND_SMS: &str = "send_sms";
 pub const JOB_ISSUE_REVIEWED_PASS: &str = "issue_reviewed_pass";
 
 impl NewJob {
+    /// The job that decides application `id`.
+    pub fn decide(id: ApplicationId) -> NewJob {
+        NewJob {
+            kind: JOB_DECIDE.into(),
+            payload: id.to_string(),
+        }
+    }
+
     /// The job that sends `body` to `to` by SMS.
     pub fn sms(to: &Phone, body: &str) -> NewJob {
         NewJob {

@@ -489,6 +489,27 @@ fn now_ms() -> OffsetDateTime {
         .unwrap_or(now)
 }
 
+/// A pass and its application, if `user` holds it or `staff` may read any; 404 otherwise
+/// (never revealing that someone else's pass exists).
+pub(crate) async fn visible_pass(
+    state: &AppState,
+    user: UserId,
+    staff: bool,
+    raw_id: &str,
+) -> Result<(PassRecord, Application), ApiError> {
+    let id = PassId::parse(raw_id).ok_or(ApiError::NotFound)?;
+    let pass = state.store.pass(id).await?.ok_or(ApiError::NotFound)?;
+    if pass.user_id != user && !staff {
+        return Err(ApiError::NotFound);
+    }
+    let app = state
+        .store
+        .application(pass.application_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((pass, app))
+}
+
 /// A pass's current status, derived from its application and the clock.
 pub(crate) fn pass_status(pass: &PassRecord, app_status: Status, now: OffsetDateTime) -> &'static str {
     match app_status {

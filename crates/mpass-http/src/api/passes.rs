@@ -22,16 +22,7 @@ use crate::state::AppState;
 
 /// Loads a pass the caller may see: the holder's own, or any for staff; 404 otherwise.
 async fn visible_pass(state: &AppState, caller: &Caller, raw_id: &str) -> Result<(PassRecord, Status), ApiError> {
-    let id = PassId::parse(raw_id).ok_or(ApiError::NotFound)?;
-    let pass = state.store.pass(id).await?.ok_or(ApiError::NotFound)?;
-    if pass.user_id != caller.user_id && !caller.is_staff() {
-        return Err(ApiError::NotFound);
-    }
-    let app = state
-        .store
-        .application(pass.application_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (pass, app) = service::visible_pass(state, caller.user_id, caller.is_staff(), raw_id).await?;
     Ok((pass, app.status))
 }
 

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use mpass_domain::application::{Application, Trip};
-use mpass_domain::ids::{PassId, UserId};
+use mpass_domain::ids::UserId;
 use mpass_domain::pass::qr_svg;
 use mpass_domain::ports::{PassRecord, StoredProfile};
 use time::OffsetDateTime;
@@ -34,16 +34,7 @@ pub struct PassView {
 
 /// Loads the caller's own pass; anybody else's is "not found".
 pub async fn load(state: &AppState, user: UserId, raw_id: &str) -> Result<PassView, ApiError> {
-    let id = PassId::parse(raw_id).ok_or(ApiError::NotFound)?;
-    let pass = state.store.pass(id).await?.ok_or(ApiError::NotFound)?;
-    if pass.user_id != user {
-        return Err(ApiError::NotFound);
-    }
-    let app = state
-        .store
-        .application(pass.application_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (pass, app) = service::visible_pass(state, user, false, raw_id).await?;
     let profile = state.store.profile(user).await?;
     let status = service::pass_status(&pass, app.status, OffsetDateTime::now_utc());
     Ok(PassView {

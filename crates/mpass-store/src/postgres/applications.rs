@@ -6,8 +6,8 @@ use mpass_domain::audit::{Actor, AuditEvent, action};
 use mpass_domain::ids::{ApplicationId, PassId, UserId};
 use mpass_domain::policy::Outcome;
 use mpass_domain::ports::{
-    ApplicantFacts, ClaimOutcome, DecideOutcome, DecisionRecord, JOB_DECIDE, NewApplication, NewJob, PassRecord,
-    ReviewDecision, ReviewedPass, Revocation, RevokeOutcome, SubmitOutcome,
+    ApplicantFacts, ClaimOutcome, DecideOutcome, DecisionRecord, NewApplication, NewJob, PassRecord, ReviewDecision,
+    ReviewedPass, Revocation, RevokeOutcome, SubmitOutcome,
 };
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -88,21 +88,9 @@ pub(super) async fn submit(c: &impl GenericClient, app: &NewApplication) -> Resu
         ],
     )
     .await?;
-    let job = NewJob {
-        kind: JOB_DECIDE.into(),
-        payload: app.id.to_string(),
-    };
+    let job = NewJob::decide(app.id);
     jobs::insert(c, &job, now).await?;
-    Ok(SubmitOutcome::Created(Application {
-        id: app.id,
-        user_id: app.user_id,
-        status: Status::Submitted,
-        details: app.details.clone(),
-        submitted_at: app.submitted_at,
-        updated_at: app.submitted_at,
-        decision: None,
-        pass_id: None,
-    }))
+    Ok(SubmitOutcome::Created(app.submitted()))
 }
 
 /// The user's applications, newest first (UUIDv7 order is time order).

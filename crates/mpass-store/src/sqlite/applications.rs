@@ -5,8 +5,8 @@ use mpass_domain::audit::{Actor, AuditEvent, action};
 use mpass_domain::ids::{ApplicationId, PassId, UserId};
 use mpass_domain::policy::Outcome;
 use mpass_domain::ports::{
-    ApplicantFacts, ClaimOutcome, DecideOutcome, DecisionRecord, JOB_DECIDE, NewApplication, NewJob, PassRecord,
-    ReviewDecision, ReviewedPass, Revocation, RevokeOutcome, SubmitOutcome,
+    ApplicantFacts, ClaimOutcome, DecideOutcome, DecisionRecord, NewApplication, NewJob, PassRecord, ReviewDecision,
+    ReviewedPass, Revocation, RevokeOutcome, SubmitOutcome,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -84,24 +84,8 @@ pub(super) fn submit(c: &Connection, app: &NewApplication) -> rusqlite::Result<S
         ms(app.details.end()),
         now
     ])?;
-    jobs::insert(
-        c,
-        &NewJob {
-            kind: JOB_DECIDE.into(),
-            payload: app.id.to_string(),
-        },
-        now,
-    )?;
-    Ok(SubmitOutcome::Created(Application {
-        id: app.id,
-        user_id: app.user_id,
-        status: Status::Submitted,
-        details: app.details.clone(),
-        submitted_at: app.submitted_at,
-        updated_at: app.submitted_at,
-        decision: None,
-        pass_id: None,
-    }))
+    jobs::insert(c, &NewJob::decide(app.id), now)?;
+    Ok(SubmitOutcome::Created(app.submitted()))
 }
 
 pub(super) fn list(
