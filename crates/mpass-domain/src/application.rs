@@ -158,6 +158,23 @@ pub struct Vehicle {
     pub driver: Option<Driver>,
 }
 
+impl Vehicle {
+    /// The registration as the fraud check compares it: letters and digits only, upper
+    /// case, so `DM-GA 11-1234` and `dmga111234` are the same vehicle.
+    pub fn registration_key(&self) -> String {
+        registration_key(&self.registration)
+    }
+}
+
+/// See [`Vehicle::registration_key`].
+pub fn registration_key(registration: &str) -> String {
+    registration
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Companion {
     pub name: String,

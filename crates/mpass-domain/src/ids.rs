@@ -27,6 +27,7 @@ macro_rules! id_type {
             pub fn as_bytes(&self) -> &[u8; 16] {
                 self.0.as_bytes()
             }
+
         }
 
         impl Default for $name {

@@ -314,6 +314,22 @@ pub struct ApplicantFacts {
     pub overlapping_approved: bool,
     pub passes_in_window: u32,
     pub document_on_other_phone: bool,
+    pub vehicle_overlapping_approved: bool,
+    pub applications_last_day: u32,
+}
+
+impl ApplicantFacts {
+    /// The facts as the policy takes them, for a decision at `now`.
+    pub fn at(self, now: OffsetDateTime) -> crate::policy::PolicyFacts {
+        crate::policy::PolicyFacts {
+            now,
+            overlapping_approved: self.overlapping_approved,
+            passes_in_window: self.passes_in_window,
+            document_on_other_phone: self.document_on_other_phone,
+            vehicle_overlapping_approved: self.vehicle_overlapping_approved,
+            applications_last_day: self.applications_last_day,
+        }
+    }
 }
 
 /// The system of record. Every write is durable (committed) before the call returns.

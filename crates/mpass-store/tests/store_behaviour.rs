@@ -196,6 +196,7 @@ stories!(
     list_pagination_newest_first,
     cancel_owner_only_with_revocation,
     applicant_facts_overlap_and_window,
+    applicant_facts_fraud_checks,
     record_decision_only_once,
     concurrent_decisions_record_one,
     revocations_since_deltas,

@@ -5,7 +5,8 @@ use time::{Time, UtcOffset};
 
 use super::curfew::CurfewHours;
 use super::rules::{
-    Companions, Curfew, DurationRange, HH_MM, ReasonReview, RestrictedAreas, Rule, Rules, StartWindow, WeeklyLimit,
+    Companions, Curfew, DailyApplications, DurationRange, HH_MM, ReasonReview, RestrictedAreas, Rule, Rules,
+    StartWindow, WeeklyLimit,
 };
 use super::template::Template;
 use super::{Category, Outcome, PolicyError};
@@ -41,6 +42,8 @@ pub(crate) struct RulesFile {
     reason_review: ReasonReviewFile,
     companions: CompanionsFile,
     document_on_other_phone: PlainRuleFile,
+    vehicle_overlap: PlainRuleFile,
+    daily_applications: DailyApplicationsFile,
 }
 
 /// What a rule hit may yield; approving is what happens when no rule hits.
@@ -105,6 +108,7 @@ rule_file!(CurfewFile {
 });
 rule_file!(ReasonReviewFile { reasons: Vec<String> });
 rule_file!(CompanionsFile { max_companions: u8 });
+rule_file!(DailyApplicationsFile { max_per_day: u32 });
 
 fn invalid(key: impl Into<String>, problem: impl Into<String>) -> PolicyError {
     PolicyError::Invalid {
@@ -313,6 +317,21 @@ impl RulesFile {
             .document_on_other_phone
             .rule("rules.document_on_other_phone", &[], ())?;
 
+        let vehicle_overlap = self.vehicle_overlap.rule("rules.vehicle_overlap", &[], ())?;
+
+        let f = &self.daily_applications;
+        let key = "rules.daily_applications";
+        if f.max_per_day == 0 || f.max_per_day > 1000 {
+            return Err(invalid(format!("{key}.max_per_day"), "must be between 1 and 1000"));
+        }
+        let daily_applications = f.rule(
+            key,
+            &["max_per_day"],
+            DailyApplications {
+                max_per_day: f.max_per_day,
+            },
+        )?;
+
         Ok(Rules {
             start_window,
             duration,
@@ -323,6 +342,8 @@ impl RulesFile {
             reason_review,
             companions,
             document_on_other_phone,
+            vehicle_overlap,
+            daily_applications,
         })
     }
 }

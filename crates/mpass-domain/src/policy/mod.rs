@@ -50,6 +50,10 @@ pub mod codes {
     pub const MANY_COMPANIONS: &str = "many_companions";
     /// The applicant's document number is registered on another phone.
     pub const DOCUMENT_ON_OTHER_PHONE: &str = "document_on_other_phone";
+    /// The declared vehicle has another person's approved pass for part of the same time.
+    pub const VEHICLE_OVERLAPPING_PASS: &str = "vehicle_overlapping_pass";
+    /// More applications from one phone in 24 hours than the policy lets through unreviewed.
+    pub const DAILY_APPLICATION_LIMIT: &str = "daily_application_limit";
     /// The reason is not a category of the policy in force (it was reloaded meanwhile).
     pub const UNKNOWN_REASON: &str = "unknown_reason";
 }
@@ -167,6 +171,12 @@ pub struct PolicyFacts {
     pub passes_in_window: u32,
     /// The applicant's document number is registered on another phone.
     pub document_on_other_phone: bool,
+    /// Another person's approved pass names the same vehicle registration and overlaps
+    /// `[start, end)` of this one.
+    pub vehicle_overlapping_approved: bool,
+    /// Applications sent from the same phone in the 24 hours before this one (not
+    /// counting it).
+    pub applications_last_day: u32,
 }
 
 /// A checked, ready-to-run policy.

@@ -73,6 +73,12 @@ pub(crate) struct Companions {
     pub(crate) max_companions: u8,
 }
 
+/// `[rules.daily_applications]`: applications one phone may send per rolling 24 hours.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DailyApplications {
+    pub(crate) max_per_day: u32,
+}
+
 /// All rules of a policy, in the order they are checked and reported.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Rules {
@@ -85,6 +91,8 @@ pub(crate) struct Rules {
     pub(crate) reason_review: Rule<ReasonReview>,
     pub(crate) companions: Rule<Companions>,
     pub(crate) document_on_other_phone: Rule<()>,
+    pub(crate) vehicle_overlap: Rule<()>,
+    pub(crate) daily_applications: Rule<DailyApplications>,
 }
 
 /// Time format for curfew hours in messages and in the file.
@@ -195,6 +203,18 @@ impl Rules {
 
         if self.document_on_other_phone.enabled && facts.document_on_other_phone {
             hits.push(self.document_on_other_phone.hit(codes::DOCUMENT_ON_OTHER_PHONE, &[]));
+        }
+
+        if self.vehicle_overlap.enabled && facts.vehicle_overlapping_approved {
+            hits.push(self.vehicle_overlap.hit(codes::VEHICLE_OVERLAPPING_PASS, &[]));
+        }
+
+        let r = &self.daily_applications;
+        if r.enabled && facts.applications_last_day >= r.params.max_per_day {
+            hits.push(r.hit(
+                codes::DAILY_APPLICATION_LIMIT,
+                &[Var::num("max_per_day", r.params.max_per_day)],
+            ));
         }
     }
 }

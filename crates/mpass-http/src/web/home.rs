@@ -24,6 +24,8 @@ fn rule_messages(policy: &Policy) -> Vec<RuleHit> {
         overlapping_approved: true,
         passes_in_window: 10_000,
         document_on_other_phone: false,
+        vehicle_overlapping_approved: false,
+        applications_last_day: 0,
     };
     let area = mpass_domain::geo::areas()
         .all()

@@ -76,8 +76,8 @@ pub(super) async fn submit(c: &impl GenericClient, app: &NewApplication) -> Resu
     }
     exec(
         c,
-        "INSERT INTO applications (id, user_id, status, details, start_at, end_at, submitted_at, updated_at)
-         VALUES ($1, $2, 'submitted', $3::text::jsonb, $4, $5, $6, $6)",
+        "INSERT INTO applications (id, user_id, status, details, start_at, end_at, submitted_at, updated_at, vehicle_reg)
+         VALUES ($1, $2, 'submitted', $3::text::jsonb, $4, $5, $6, $6, $7)",
         &[
             &app.id.0,
             &app.user_id.0,
@@ -85,6 +85,7 @@ pub(super) async fn submit(c: &impl GenericClient, app: &NewApplication) -> Resu
             &ms(app.details.start),
             &ms(app.details.end()),
             &now,
+            &app.details.vehicle.as_ref().map(|v| v.registration_key()),
         ],
     )
     .await?;
@@ -229,23 +230,32 @@ pub(super) async fn facts(
     window_start: i64,
     document: Option<(String, String)>,
 ) -> Result<ApplicantFacts, PgError> {
+    let vehicle = app.details.vehicle.as_ref().map(|v| v.registration_key());
     let row = query_one(
         c,
         "SELECT EXISTS (SELECT 1 FROM applications WHERE user_id = $1 AND status = 'approved' AND id <> $2
                  AND start_at < $3 AND end_at > $4),
              (SELECT count(*) FROM applications WHERE user_id = $1 AND status = 'approved' AND id <> $2
-                 AND start_at >= $5)",
+                 AND start_at >= $5),
+             (SELECT count(*) FROM applications WHERE user_id = $1 AND id < $2 AND submitted_at >= $6),
+             $7::text IS NOT NULL AND EXISTS (SELECT 1 FROM applications WHERE vehicle_reg = $7
+                 AND status = 'approved' AND vehicle_reg IS NOT NULL AND user_id <> $1
+                 AND start_at < $3 AND end_at > $4)",
         &[
             &app.user_id.0,
             &app.id.0,
             &ms(app.details.end()),
             &ms(app.details.start),
             &window_start,
+            &ms(app.submitted_at - time::Duration::DAY),
+            &vehicle,
         ],
     )
     .await?;
     let overlapping_approved: bool = row.try_get(0)?;
     let passes_in_window = u32::try_from(row.try_get::<_, i64>(1)?).unwrap_or(u32::MAX);
+    let applications_last_day = u32::try_from(row.try_get::<_, i64>(2)?).unwrap_or(u32::MAX);
+    let vehicle_overlapping_approved: bool = row.try_get(3)?;
     let document_on_other_phone = match document {
         Some((kind, number)) => query_one(
             c,
@@ -260,6 +270,8 @@ pub(super) async fn facts(
         overlapping_approved,
         passes_in_window,
         document_on_other_phone,
+        vehicle_overlapping_approved,
+        applications_last_day,
     })
 }
 

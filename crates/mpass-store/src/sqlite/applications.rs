@@ -73,8 +73,8 @@ pub(super) fn submit(c: &Connection, app: &NewApplication) -> rusqlite::Result<S
     }
     let now = ms(app.submitted_at);
     c.prepare_cached(
-        "INSERT INTO applications (id, user_id, status, details, start_at, end_at, submitted_at, updated_at)
-         VALUES (?1, ?2, 'submitted', ?3, ?4, ?5, ?6, ?6)",
+        "INSERT INTO applications (id, user_id, status, details, start_at, end_at, submitted_at, updated_at, vehicle_reg)
+         VALUES (?1, ?2, 'submitted', ?3, ?4, ?5, ?6, ?6, ?7)",
     )?
     .execute(params![
         app.id.to_string(),
@@ -82,7 +82,8 @@ pub(super) fn submit(c: &Connection, app: &NewApplication) -> rusqlite::Result<S
         to_json(&app.details),
         ms(app.details.start),
         ms(app.details.end()),
-        now
+        now,
+        app.details.vehicle.as_ref().map(|v| v.registration_key()),
     ])?;
     jobs::insert(c, &NewJob::decide(app.id), now)?;
     Ok(SubmitOutcome::Created(app.submitted()))
@@ -210,10 +211,27 @@ pub(super) fn facts(
         )?,
         None => false,
     };
+    // Earlier applications of the same user (ids are time-ordered), sent within the day.
+    let applications_last_day: u32 = c.query_row(
+        "SELECT count(*) FROM applications WHERE user_id = ?1 AND id < ?2 AND submitted_at >= ?3",
+        params![user, id, ms(app.submitted_at - time::Duration::DAY)],
+        |r| r.get(0),
+    )?;
+    let vehicle_overlapping_approved = match &app.details.vehicle {
+        Some(v) => c.query_row(
+            "SELECT EXISTS (SELECT 1 FROM applications WHERE vehicle_reg = ?1 AND status = 'approved'
+                 AND vehicle_reg IS NOT NULL AND user_id <> ?2 AND start_at < ?3 AND end_at > ?4)",
+            params![v.registration_key(), user, ms(app.details.end()), ms(app.details.start)],
+            |r| r.get(0),
+        )?,
+        None => false,
+    };
     Ok(ApplicantFacts {
         overlapping_approved,
         passes_in_window,
         document_on_other_phone,
+        vehicle_overlapping_approved,
+        applications_last_day,
     })
 }
 

@@ -146,6 +146,35 @@ ALTER TABLE applications ADD COLUMN review_outcome TEXT;
 CREATE INDEX applications_review ON applications (status, review_district, submitted_at, id);
 "#,
     ),
+    (
+        4,
+        r#"
+-- SPEC §6 fraud checks: vehicle_reg is the registration's letters and digits, upper case
+-- (Vehicle::registration_key); only approved passes are looked up by it.
+ALTER TABLE applications ADD COLUMN vehicle_reg TEXT;
+UPDATE applications SET vehicle_reg = upper(replace(replace(json_extract(details, '$.vehicle.registration'), '-', ''), ' ', ''))
+    WHERE json_extract(details, '$.vehicle.registration') IS NOT NULL;
+CREATE INDEX applications_vehicle_approved ON applications (vehicle_reg, start_at)
+    WHERE status = 'approved' AND vehicle_reg IS NOT NULL;
+-- SPEC §6 information requests: the thread between reviewers and the applicant.
+CREATE TABLE application_messages (
+    id TEXT PRIMARY KEY,
+    application_id TEXT NOT NULL,
+    author_id TEXT NOT NULL,
+    author_role TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX application_messages_app ON application_messages (application_id, created_at);
+-- SPEC §6 policy reload: every policy put in force, newest last; nodes poll the newest.
+CREATE TABLE policies (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    version TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.

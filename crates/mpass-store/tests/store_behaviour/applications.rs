@@ -3,10 +3,12 @@
 
 use std::sync::Arc;
 
-use mpass_domain::application::Status;
+use mpass_domain::application::{Application, Status, Vehicle};
 use mpass_domain::ids::ApplicationId;
+use mpass_domain::ids::UserId;
 use mpass_domain::policy::Outcome;
 use mpass_domain::ports::*;
+use time::OffsetDateTime;
 
 use super::fixtures::*;
 
@@ -187,7 +189,9 @@ pub(crate) async fn applicant_facts_overlap_and_window(store: Arc<dyn Store>) {
         ApplicantFacts {
             overlapping_approved: false,
             passes_in_window: 0,
-            document_on_other_phone: false
+            document_on_other_phone: false,
+            vehicle_overlapping_approved: false,
+            applications_last_day: 0,
         }
     );
     approve(&store, &a).await;
@@ -352,4 +356,93 @@ pub(crate) async fn outbox_newest_first(store: Arc<dyn Store>) {
         ]
     );
     assert_eq!(store.outbox_list(10).await.unwrap().len(), 3);
+}
+
+/// An application for a trip with this vehicle registration.
+async fn submit_with_vehicle(
+    store: &Arc<dyn Store>,
+    user: UserId,
+    at: OffsetDateTime,
+    start: OffsetDateTime,
+    registration: &str,
+) -> Application {
+    let mut new = new_app(user, at, start, None);
+    new.details.vehicle = Some(Vehicle {
+        kind: "car".into(),
+        registration: registration.into(),
+        self_driven: true,
+        driver: None,
+    });
+    match store.submit_application(new).await.unwrap() {
+        SubmitOutcome::Created(a) => a,
+        other => panic!("expected Created, got {other:?}"),
+    }
+}
+
+pub(crate) async fn applicant_facts_fraud_checks(store: Arc<dyn Store>) {
+    let hour = 3600;
+    let (owner, other) = (user(&store, 1).await, user(&store, 2).await);
+
+    // The vehicle of another person's approved pass, written differently, same time.
+    let first = submit_with_vehicle(&store, owner.id, t(0), t(10 * hour), "DM-GA-11-1234").await;
+    let same_time = submit_with_vehicle(&store, other.id, t(1), t(12 * hour), "dm ga 111234").await;
+    assert!(
+        !store
+            .applicant_facts(&same_time, t(0))
+            .await
+            .unwrap()
+            .vehicle_overlapping_approved
+    );
+    approve(&store, &first).await;
+    assert!(
+        store
+            .applicant_facts(&same_time, t(0))
+            .await
+            .unwrap()
+            .vehicle_overlapping_approved
+    );
+    // Not when the times only touch, the plate differs, or it is the owner's own vehicle.
+    let later = submit_with_vehicle(&store, other.id, t(2), t(18 * hour), "DM-GA-11-1234").await;
+    assert!(
+        !store
+            .applicant_facts(&later, t(0))
+            .await
+            .unwrap()
+            .vehicle_overlapping_approved
+    );
+    let other_plate = submit_with_vehicle(&store, other.id, t(3), t(12 * hour), "DM-GA-11-1235").await;
+    assert!(
+        !store
+            .applicant_facts(&other_plate, t(0))
+            .await
+            .unwrap()
+            .vehicle_overlapping_approved
+    );
+    let own = submit_with_vehicle(&store, owner.id, t(4), t(12 * hour), "DM-GA-11-1234").await;
+    assert!(
+        !store
+            .applicant_facts(&own, t(0))
+            .await
+            .unwrap()
+            .vehicle_overlapping_approved
+    );
+
+    // Applications from one phone in the 24 hours before this one, not counting it or
+    // anyone else's; older ones drop out.
+    let third = user(&store, 3).await;
+    let old = submit(&store, third.id, t(0), t(10 * hour)).await;
+    let mut latest = old.clone();
+    for i in 0..4 {
+        latest = submit(&store, third.id, t(30 * hour + i), t(40 * hour)).await;
+    }
+    let facts = store.applicant_facts(&latest, t(0)).await.unwrap();
+    assert_eq!(facts.applications_last_day, 3, "three earlier ones within the day");
+    assert_eq!(
+        store.applicant_facts(&old, t(0)).await.unwrap().applications_last_day,
+        0
+    );
+    assert_eq!(
+        store.applicant_facts(&own, t(0)).await.unwrap().applications_last_day,
+        1
+    );
 }

@@ -5,7 +5,7 @@
 use mpass_domain::application::{Application, Status, Trip};
 use mpass_domain::ids::{ApplicationId, PassId};
 use mpass_domain::pass::{PassClaims, abbreviate_holder_name, short_code, sign_pass};
-use mpass_domain::policy::{Decision, Outcome, PolicyFacts, PolicyInput};
+use mpass_domain::policy::{Decision, Outcome, PolicyInput};
 use mpass_domain::ports::{DecisionRecord, PassRecord, StoredProfile};
 use time::OffsetDateTime;
 
@@ -48,15 +48,7 @@ pub async fn run(ctx: &WorkerContext, payload: &str) -> Result<(), JobError> {
         companions: app.details.companions.len() as u8,
         has_vehicle: app.details.vehicle.is_some(),
     };
-    let decision = policy.evaluate(
-        &input,
-        &PolicyFacts {
-            now,
-            overlapping_approved: facts.overlapping_approved,
-            passes_in_window: facts.passes_in_window,
-            document_on_other_phone: facts.document_on_other_phone,
-        },
-    );
+    let decision = policy.evaluate(&input, &facts.at(now));
     let status = match decision.outcome {
         Outcome::Approve => Status::Approved,
         Outcome::Reject => Status::Rejected,

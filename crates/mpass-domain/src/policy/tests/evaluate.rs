@@ -337,6 +337,43 @@ fn any_datetime() -> impl Strategy<Value = OffsetDateTime> {
         })
 }
 
+#[test]
+fn vehicle_on_another_persons_overlapping_pass_goes_to_review() {
+    let f = PolicyFacts {
+        vehicle_overlapping_approved: true,
+        ..facts()
+    };
+    let d = decide(&input(), &f);
+    assert_eq!(
+        (d.outcome, codes_of(&d)),
+        (Outcome::Review, vec![codes::VEHICLE_OVERLAPPING_PASS])
+    );
+}
+
+#[test]
+fn many_applications_from_one_phone_in_a_day_go_to_review() {
+    let f = |n| PolicyFacts {
+        applications_last_day: n,
+        ..facts()
+    };
+    assert_eq!(decide(&input(), &f(4)).outcome, Outcome::Approve);
+    let d = decide(&input(), &f(5));
+    assert_eq!(
+        (d.outcome, codes_of(&d)),
+        (Outcome::Review, vec![codes::DAILY_APPLICATION_LIMIT])
+    );
+    assert!(
+        d.reasons[0].message_en.contains("More than 5 applications"),
+        "{}",
+        d.reasons[0].message_en
+    );
+    assert!(
+        d.reasons[0].message_bn.contains("৫টির বেশি"),
+        "{}",
+        d.reasons[0].message_bn
+    );
+}
+
 proptest! {
     #[test]
     fn evaluate_never_panics(
@@ -351,10 +388,12 @@ proptest! {
         overlapping_approved in any::<bool>(),
         passes_in_window in any::<u32>(),
         document_on_other_phone in any::<bool>(),
+        vehicle_overlapping_approved in any::<bool>(),
+        applications_last_day in any::<u32>(),
     ) {
         let p = edited(|t| rule(t, "restricted_area")["areas"] = toml::Value::Array(vec!["2003".into()])).unwrap();
         let i = PolicyInput { reason, from_area, to_area, start, duration_hours, companions, has_vehicle };
-        let f = PolicyFacts { now, overlapping_approved, passes_in_window, document_on_other_phone };
+        let f = PolicyFacts { now, overlapping_approved, passes_in_window, document_on_other_phone, vehicle_overlapping_approved, applications_last_day };
         let d = p.evaluate(&i, &f);
         prop_assert!(!d.reasons.is_empty());
         prop_assert_eq!(d.reasons[0].outcome, d.outcome);

@@ -28,6 +28,8 @@ fn facts() -> PolicyFacts {
         overlapping_approved: false,
         passes_in_window: 0,
         document_on_other_phone: false,
+        vehicle_overlapping_approved: false,
+        applications_last_day: 0,
     }
 }
 
