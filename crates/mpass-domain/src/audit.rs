@@ -28,6 +28,9 @@ pub mod action {
     pub const PASS_REVOKED: &str = "pass.revoked";
     pub const REVIEW_CLAIMED: &str = "review.claimed";
     pub const APPLICATION_REVIEWED: &str = "application.reviewed";
+    pub const INFO_REQUESTED: &str = "application.info_requested";
+    pub const INFO_PROVIDED: &str = "application.info_provided";
+    pub const POLICY_CHANGED: &str = "policy.changed";
 }
 
 /// Who did it: a user id, `system` (the worker, the policy) or `cli` (an operator at the console).
@@ -133,6 +136,53 @@ impl AuditEvent {
             action::REVIEW_CLAIMED,
             format!("application:{application}"),
             serde_json::json!({ "lease_until_ms": unix_ms(lease_until) }),
+        )
+    }
+
+    /// A reviewer asked the applicant for information (message `message`).
+    pub fn info_requested(
+        at: OffsetDateTime,
+        reviewer: UserId,
+        application: impl std::fmt::Display,
+        message: impl std::fmt::Display,
+    ) -> AuditEvent {
+        AuditEvent::new(
+            at,
+            Actor::user(reviewer),
+            action::INFO_REQUESTED,
+            format!("application:{application}"),
+            serde_json::json!({ "message_id": message.to_string() }),
+        )
+    }
+
+    /// The applicant answered; the application is back in the review queue.
+    pub fn info_provided(
+        at: OffsetDateTime,
+        applicant: UserId,
+        application: impl std::fmt::Display,
+        message: impl std::fmt::Display,
+    ) -> AuditEvent {
+        AuditEvent::new(
+            at,
+            Actor::user(applicant),
+            action::INFO_PROVIDED,
+            format!("application:{application}"),
+            serde_json::json!({ "message_id": message.to_string() }),
+        )
+    }
+
+    /// A policy put in force: its version, its place in the policy history and the
+    /// SHA-256 of its text (the text itself is kept in the policy history).
+    pub fn policy_changed(at: OffsetDateTime, actor: Actor, seq: i64, version: &str, source: &str) -> AuditEvent {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(source.as_bytes());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        AuditEvent::new(
+            at,
+            actor,
+            action::POLICY_CHANGED,
+            format!("policy:{seq}"),
+            serde_json::json!({ "version": version, "sha256": hex }),
         )
     }
 

@@ -52,3 +52,5 @@ id_type!(/// A signed pass; its 16 bytes are the credential's `cti`.
     PassId);
 id_type!(/// A unit of background work.
     JobId);
+id_type!(/// A message of an information-request thread.
+    MessageId);

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::application::{Application, ApplicationDetails, Status};
 use crate::audit::{Actor, AuditEntry, AuditEvent};
-use crate::ids::{ApplicationId, JobId, PassId, UserId};
+use crate::ids::{ApplicationId, JobId, MessageId, PassId, UserId};
 use crate::phone::Phone;
 use crate::policy::Decision;
 use crate::profile::Profile;
@@ -290,6 +290,73 @@ pub struct ReviewedPass {
     pub issued_at: OffsetDateTime,
 }
 
+/// Who wrote a message of an information-request thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadAuthor {
+    Reviewer,
+    Applicant,
+}
+
+impl ThreadAuthor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThreadAuthor::Reviewer => "reviewer",
+            ThreadAuthor::Applicant => "applicant",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ThreadAuthor> {
+        [ThreadAuthor::Reviewer, ThreadAuthor::Applicant]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
+/// One message between a reviewer and the applicant (SPEC §6 "request information").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadMessage {
+    pub id: MessageId,
+    pub application_id: ApplicationId,
+    pub author_id: UserId,
+    pub author: ThreadAuthor,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// A reviewer holding the lease asks the applicant for information.
+#[derive(Debug, Clone)]
+pub struct InfoRequest {
+    pub application_id: ApplicationId,
+    pub reviewer: UserId,
+    pub message: MessageId,
+    pub question: String,
+    /// The applicant's SMS, enqueued in the same transaction.
+    pub jobs: Vec<NewJob>,
+    pub at: OffsetDateTime,
+}
+
+/// What `info_reply` did.
+#[derive(Debug, Clone)]
+#[expect(clippy::large_enum_variant, reason = "one value per call, moved once")]
+pub enum ReplyOutcome {
+    /// Recorded; the application is back in review (`in_review`, unclaimed).
+    Replied(Application),
+    /// The caller's application, but no information is being asked for.
+    NotWaiting(Application),
+    /// Not the caller's application (or none).
+    NotFound,
+}
+
+/// A policy as put in force, with its place in the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPolicy {
+    pub seq: i64,
+    pub version: String,
+    pub source: String,
+    pub created_at: OffsetDateTime,
+}
+
 /// A revoked pass in the revocation list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
@@ -459,6 +526,40 @@ pub trait Store: Send + Sync + 'static {
     async fn jobs_depth(&self) -> StoreResult<(u64, u64)>;
     /// Counts of applications by status, for metrics.
     async fn status_counts(&self) -> StoreResult<Vec<(Status, u64)>>;
+
+    // --- information requests (SPEC §6)
+    /// The lease holder asks the applicant a question: the application becomes
+    /// `info_requested` and leaves the queue (its claim released); the question is the
+    /// thread's next message; jobs and the audit entry go in the same transaction.
+    async fn review_request_info(&self, r: InfoRequest) -> StoreResult<DecideOutcome>;
+    /// The applicant answers: the message is stored and the application returns to the
+    /// review queue (`in_review`, unclaimed, at its original place), audited.
+    async fn info_reply(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        message: MessageId,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<ReplyOutcome>;
+    /// The thread of an application, oldest first.
+    async fn thread(&self, app: ApplicationId) -> StoreResult<Vec<ThreadMessage>>;
+
+    // --- policy history (SPEC §6 reload without restart)
+    /// Puts a policy in force for every node (they poll [`Store::policy_latest`]); audited
+    /// as `policy.changed`. Returns its sequence number.
+    async fn policy_put(&self, version: &str, source: &str, actor: Actor, now: OffsetDateTime) -> StoreResult<i64>;
+    /// The newest policy put in force, if its sequence number is above `after_seq`.
+    async fn policy_latest(&self, after_seq: i64) -> StoreResult<Option<StoredPolicy>>;
+    /// Applications submitted in `[from, to)`, in id order after `after`, for replays
+    /// (`mpass policy test`). A scan: for the console, not for requests.
+    async fn applications_submitted_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        after: Option<ApplicationId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Application>>;
 }
 
 /// A delivered job. `attempt` counts from 1.

@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use super::{PgError, audit, big, count, exec, from_json, from_ms, jobs, ms, query, query_one, query_opt, to_json};
 
-const SELECT_APP: &str =
+pub(super) const SELECT_APP: &str =
     "SELECT id, user_id, status, details::text, decision::text, pass_id, submitted_at, updated_at FROM applications";
 
-fn app_from_row(r: &Row) -> Result<Application, PgError> {
+pub(super) fn app_from_row(r: &Row) -> Result<Application, PgError> {
     let status: String = r.try_get(2)?;
     let details: String = r.try_get(3)?;
     let decision: Option<String> = r.try_get(4)?;

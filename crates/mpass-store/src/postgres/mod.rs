@@ -24,6 +24,7 @@ mod identity;
 mod jobs;
 mod schema;
 mod store_impl;
+mod threads;
 
 use std::time::Duration;
 

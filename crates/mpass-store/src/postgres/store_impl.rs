@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use mpass_domain::application::{Application, Status};
 use mpass_domain::audit::{Actor, AuditEntry, AuditEvent};
-use mpass_domain::ids::{ApplicationId, JobId, PassId, UserId};
+use mpass_domain::ids::{ApplicationId, JobId, MessageId, PassId, UserId};
 use mpass_domain::phone::Phone;
 use mpass_domain::ports::*;
 use mpass_domain::profile::Profile;
@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use super::{
     PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, ms, query,
+    threads,
 };
 
 #[async_trait]
@@ -291,5 +292,52 @@ impl Store for PostgresStore {
         // Metrics only: replica lag is acceptable.
         let c = self.reader().await?;
         Ok(apps::status_counts(&c).await?)
+    }
+
+    async fn review_request_info(&self, r: InfoRequest) -> StoreResult<DecideOutcome> {
+        Ok(in_tx!(self, |tx| threads::request_info(&tx, &r))?)
+    }
+
+    async fn info_reply(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        message: MessageId,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<ReplyOutcome> {
+        Ok(in_tx!(self, |tx| threads::reply(&tx, app, user, message, body, now))?)
+    }
+
+    async fn thread(&self, app: ApplicationId) -> StoreResult<Vec<ThreadMessage>> {
+        // The primary: the author of a message expects to see it at once.
+        let c = self.primary().await?;
+        Ok(threads::thread(&c, app).await?)
+    }
+
+    async fn policy_put(&self, version: &str, source: &str, actor: Actor, now: OffsetDateTime) -> StoreResult<i64> {
+        Ok(in_tx!(self, |tx| threads::policy_put(
+            &tx,
+            version,
+            source,
+            actor.clone(),
+            now
+        ))?)
+    }
+
+    async fn policy_latest(&self, after_seq: i64) -> StoreResult<Option<StoredPolicy>> {
+        let c = self.primary().await?;
+        Ok(threads::policy_latest(&c, after_seq).await?)
+    }
+
+    async fn applications_submitted_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        after: Option<ApplicationId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Application>> {
+        let c = self.reader().await?;
+        Ok(threads::submitted_between(&c, ms(from), ms(to), after, limit).await?)
     }
 }

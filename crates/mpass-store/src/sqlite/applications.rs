@@ -12,13 +12,13 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{audit, from_ms, jobs, json_col, ms, to_json};
 
-const APP_COLUMNS: &str = "id, user_id, status, details, decision, pass_id, submitted_at, updated_at";
+pub(super) const APP_COLUMNS: &str = "id, user_id, status, details, decision, pass_id, submitted_at, updated_at";
 
-fn bad(what: &str) -> rusqlite::Error {
+pub(super) fn bad(what: &str) -> rusqlite::Error {
     rusqlite::Error::InvalidColumnName(format!("corrupt {what}"))
 }
 
-fn app_from_row(r: &Row<'_>) -> rusqlite::Result<Application> {
+pub(super) fn app_from_row(r: &Row<'_>) -> rusqlite::Result<Application> {
     let id: String = r.get(0)?;
     let user: String = r.get(1)?;
     let status: String = r.get(2)?;

@@ -3,14 +3,14 @@
 use async_trait::async_trait;
 use mpass_domain::application::{Application, Status};
 use mpass_domain::audit::{Actor, AuditEntry, AuditEvent};
-use mpass_domain::ids::{ApplicationId, JobId, PassId, UserId};
+use mpass_domain::ids::{ApplicationId, JobId, MessageId, PassId, UserId};
 use mpass_domain::phone::Phone;
 use mpass_domain::ports::*;
 use mpass_domain::profile::Profile;
 use rusqlite::params;
 use time::OffsetDateTime;
 
-use super::{SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, ms};
+use super::{SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, ms, threads};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -253,5 +253,47 @@ impl Store for SqliteStore {
 
     async fn status_counts(&self) -> StoreResult<Vec<(Status, u64)>> {
         self.read(apps::status_counts).await
+    }
+
+    async fn review_request_info(&self, r: InfoRequest) -> StoreResult<DecideOutcome> {
+        self.write(move |c| threads::request_info(c, &r, ms(r.at))).await
+    }
+
+    async fn info_reply(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        message: MessageId,
+        body: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<ReplyOutcome> {
+        let body = body.to_string();
+        self.write(move |c| threads::reply(c, app, user, message, &body, now))
+            .await
+    }
+
+    async fn thread(&self, app: ApplicationId) -> StoreResult<Vec<ThreadMessage>> {
+        self.read(move |c| threads::thread(c, app)).await
+    }
+
+    async fn policy_put(&self, version: &str, source: &str, actor: Actor, now: OffsetDateTime) -> StoreResult<i64> {
+        let (version, source) = (version.to_string(), source.to_string());
+        self.write(move |c| threads::policy_put(c, &version, &source, actor, now))
+            .await
+    }
+
+    async fn policy_latest(&self, after_seq: i64) -> StoreResult<Option<StoredPolicy>> {
+        self.read(move |c| threads::policy_latest(c, after_seq)).await
+    }
+
+    async fn applications_submitted_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        after: Option<ApplicationId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Application>> {
+        self.read(move |c| threads::submitted_between(c, ms(from), ms(to), after, limit))
+            .await
     }
 }

@@ -258,3 +258,165 @@ pub(crate) async fn concurrent_review_claims_one_wins(store: Arc<dyn Store>) {
     }
     assert_eq!((claimed, taken), (1, 7));
 }
+
+fn info_request(app: ApplicationId, reviewer: UserId, question: &str, at: i64) -> InfoRequest {
+    InfoRequest {
+        application_id: app,
+        reviewer,
+        message: mpass_domain::ids::MessageId::new(),
+        question: question.into(),
+        jobs: vec![NewJob {
+            kind: "test_job".into(),
+            payload: app.to_string(),
+        }],
+        at: t(at),
+    }
+}
+
+pub(crate) async fn information_request_thread(store: Arc<dyn Store>) {
+    let u = user(&store, 1).await;
+    let stranger = user(&store, 9).await.id;
+    let (r1, r2) = (user(&store, 2).await.id, user(&store, 3).await.id);
+    let a = in_review(&store, u.id, 10).await;
+    let b = in_review(&store, u.id, 11).await;
+    let districts = [district()];
+
+    // Only the lease holder may ask.
+    let ask = |r, at| info_request(a.id, r, "Please send the hospital's letter.", at);
+    assert!(matches!(
+        store.review_request_info(ask(r1, 20)).await.unwrap(),
+        DecideOutcome::NotHolder
+    ));
+    assert!(matches!(claim(&store, a.id, r1, 20).await, ClaimOutcome::Claimed(_)));
+    assert!(matches!(
+        store.review_request_info(ask(r2, 21)).await.unwrap(),
+        DecideOutcome::NotHolder
+    ));
+    drain_jobs(&store, t(21)).await;
+    let DecideOutcome::Decided(asked) = store.review_request_info(ask(r1, 22)).await.unwrap() else {
+        panic!("the holder asks");
+    };
+    assert_eq!(asked.status, Status::InfoRequested);
+    let jobs = drain_jobs(&store, t(22)).await;
+    assert_eq!(jobs.len(), 1, "the applicant's SMS is enqueued with the question");
+    // Out of the queue while the applicant is asked; the other item stays.
+    let queue: Vec<ApplicationId> = store
+        .review_queue(&districts, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(queue, vec![b.id]);
+    // Asking again, or deciding, is no longer possible: it is not in review.
+    assert!(matches!(
+        store.review_request_info(ask(r1, 23)).await.unwrap(),
+        DecideOutcome::NotFound
+    ));
+
+    // Only the owner answers, and only while asked.
+    let msg = mpass_domain::ids::MessageId::new;
+    assert!(matches!(
+        store.info_reply(a.id, stranger, msg(), "x", t(30)).await.unwrap(),
+        ReplyOutcome::NotFound
+    ));
+    assert!(matches!(
+        store.info_reply(b.id, u.id, msg(), "x", t(30)).await.unwrap(),
+        ReplyOutcome::NotWaiting(_)
+    ));
+    let ReplyOutcome::Replied(back) = store
+        .info_reply(a.id, u.id, msg(), "Letter attached: ref 42.", t(31))
+        .await
+        .unwrap()
+    else {
+        panic!("the owner answers");
+    };
+    assert_eq!(back.status, Status::InReview);
+    assert!(matches!(
+        store.info_reply(a.id, u.id, msg(), "again", t(32)).await.unwrap(),
+        ReplyOutcome::NotWaiting(_)
+    ));
+    // Back in the queue at its original place (oldest first), claimable by anyone.
+    let queue: Vec<ApplicationId> = store
+        .review_queue(&districts, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(queue, vec![a.id, b.id]);
+    assert!(matches!(claim(&store, a.id, r2, 33).await, ClaimOutcome::Claimed(_)));
+
+    let thread = store.thread(a.id).await.unwrap();
+    let said: Vec<(ThreadAuthor, &str)> = thread.iter().map(|m| (m.author, m.body.as_str())).collect();
+    assert_eq!(
+        said,
+        vec![
+            (ThreadAuthor::Reviewer, "Please send the hospital's letter."),
+            (ThreadAuthor::Applicant, "Letter attached: ref 42."),
+        ]
+    );
+    assert_eq!((thread[0].author_id, thread[1].author_id), (r1, u.id));
+    assert!(store.thread(b.id).await.unwrap().is_empty());
+
+    let actions: Vec<String> = store
+        .audit_list(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(actions.contains(&action::INFO_REQUESTED.to_string()), "{actions:?}");
+    assert!(actions.contains(&action::INFO_PROVIDED.to_string()), "{actions:?}");
+}
+
+pub(crate) async fn policy_history_newest_wins(store: Arc<dyn Store>) {
+    assert_eq!(store.policy_latest(0).await.unwrap(), None);
+    let one = store
+        .policy_put("v1#aa", "version = \"v1\"", mpass_domain::audit::Actor::cli(), t(1))
+        .await
+        .unwrap();
+    let two = store
+        .policy_put("v2#bb", "version = \"v2\"", mpass_domain::audit::Actor::cli(), t(2))
+        .await
+        .unwrap();
+    assert!(two > one);
+    let latest = store.policy_latest(0).await.unwrap().unwrap();
+    assert_eq!(
+        (latest.seq, latest.version.as_str(), latest.source.as_str()),
+        (two, "v2#bb", "version = \"v2\"")
+    );
+    assert_eq!(store.policy_latest(one).await.unwrap().map(|p| p.seq), Some(two));
+    assert_eq!(
+        store.policy_latest(two).await.unwrap(),
+        None,
+        "nothing newer than the one in force"
+    );
+    let changes = store
+        .audit_list(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == action::POLICY_CHANGED)
+        .count();
+    assert_eq!(changes, 2);
+}
+
+pub(crate) async fn applications_submitted_between_pages(store: Arc<dyn Store>) {
+    let u = user(&store, 1).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(submit(&store, u.id, t(100 + i), t(3600)).await.id);
+    }
+    submit(&store, u.id, t(10), t(3600)).await; // before the range
+    let first = store
+        .applications_submitted_between(t(100), t(104), None, 3)
+        .await
+        .unwrap();
+    let rest = store
+        .applications_submitted_between(t(100), t(104), first.last().map(|a| a.id), 3)
+        .await
+        .unwrap();
+    let got: Vec<ApplicationId> = first.iter().chain(rest.iter()).map(|a| a.id).collect();
+    assert_eq!(got, ids[..4].to_vec(), "[from, to), in id order, paged");
+}
