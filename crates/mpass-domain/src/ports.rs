@@ -338,7 +338,6 @@ pub struct InfoRequest {
 
 /// What `info_reply` did.
 #[derive(Debug, Clone)]
-#[expect(clippy::large_enum_variant, reason = "one value per call, moved once")]
 pub enum ReplyOutcome {
     /// Recorded; the application is back in review (`in_review`, unclaimed).
     Replied(Application),

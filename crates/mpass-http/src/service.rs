@@ -339,7 +339,11 @@ pub(crate) struct ReviewInput<'a> {
 
 /// The application `id` if it is in review in one of the reviewer's districts; 404
 /// otherwise, so other districts' work does not leak.
-async fn in_reviewers_districts(state: &AppState, caller: &Caller, id: ApplicationId) -> Result<Application, ApiError> {
+pub(crate) async fn in_reviewers_districts(
+    state: &AppState,
+    caller: &Caller,
+    id: ApplicationId,
+) -> Result<Application, ApiError> {
     let app = state.store.application(id).await?.ok_or(ApiError::NotFound)?;
     let district = mpass_domain::geo::areas()
         .district_of(&app.details.from.area)
@@ -396,8 +400,8 @@ fn parse_review(input: &ReviewInput<'_>) -> Result<(Outcome, String, String), Ap
             return Err(ApiError::field(
                 "outcome",
                 "invalid_outcome",
-                "The outcome is approve or reject.",
-                "সিদ্ধান্ত হবে approve অথবা reject।",
+                "The outcome is approve, reject or request_info.",
+                "সিদ্ধান্ত হবে approve, reject অথবা request_info।",
             ));
         }
     };
@@ -483,7 +487,7 @@ pub(crate) async fn review_decide(
 
 /// Now, to the millisecond: instants are stored to the millisecond, so answers made before
 /// and after a write agree.
-fn now_ms() -> OffsetDateTime {
+pub(crate) fn now_ms() -> OffsetDateTime {
     let now = OffsetDateTime::now_utc();
     now.replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
         .unwrap_or(now)

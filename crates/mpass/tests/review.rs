@@ -205,3 +205,115 @@ async fn a_reviewer_rejects_with_a_reason_and_the_citizen_sees_it() {
     assert_eq!(app.pass_id, None);
     srv.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_asks_for_information_and_the_answer_returns_it_to_the_queue() {
+    let srv = TestServer::start().await;
+    let (citizen, _) = srv.citizen(&phone(80)).await;
+    let (stranger, _) = srv.citizen(&phone(81)).await;
+    let mut body = default_application();
+    body.reason = "other".into();
+    body.reason_note = Some("Collecting documents".into());
+    let submitted = citizen.submit(&body, None).await.expect("202");
+    let app = citizen
+        .wait_decided(&submitted.id, DECIDE_TIMEOUT)
+        .await
+        .expect("decided");
+    assert_eq!(app.status, "in_review", "{app:?}");
+    let district = mpass_domain::geo::areas()
+        .district_of(THANA_A)
+        .expect("district")
+        .code
+        .clone();
+    let r = reviewer(&srv, 82, &district).await;
+    let id = submitted.id.as_str();
+    let messages = format!("/api/v1/applications/{id}/messages");
+    let ask = r#"{"outcome": "request_info", "note": "Which office are you collecting documents from?"}"#;
+
+    // Asking needs the lease and a question.
+    assert_problem(&decide(&r, id, ask).await, 409, "not_lease_holder");
+    assert_eq!(claim(&r, id).await.status, 200);
+    let empty = decide(&r, id, r#"{"outcome": "request_info", "note": "  "}"#).await;
+    assert_problem(&empty, 422, "validation_failed");
+    let res = decide(&r, id, ask).await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(res.json().expect("json")["status"], "info_requested");
+
+    // Out of the queue; the citizen is told by SMS and reads the question.
+    let items = queue(&r).await.json().expect("json")["items"]
+        .as_array()
+        .expect("items")
+        .clone();
+    assert!(items.is_empty(), "{items:?}");
+    let sms = eventually("the information-request SMS", DECIDE_TIMEOUT, || async {
+        let outbox = srv.client.dev_outbox().await.ok()?;
+        outbox
+            .messages
+            .into_iter()
+            .find(|m| m.to.ends_with(&phone(80)[1..]) && m.body.contains(&id[..8]))
+    })
+    .await;
+    assert!(sms.body.contains("more information"), "{}", sms.body);
+    let thread = call(&citizen, Method::GET, &messages, None).await;
+    assert_eq!(thread.status, 200, "{}", String::from_utf8_lossy(&thread.body));
+    let thread = thread.json().expect("json");
+    assert_eq!(thread["awaiting_answer"], true);
+    assert_eq!(thread["items"][0]["author"], "reviewer");
+    assert_eq!(
+        thread["items"][0]["body"],
+        "Which office are you collecting documents from?"
+    );
+
+    // Nobody else reads or answers it.
+    assert_problem(&call(&stranger, Method::GET, &messages, None).await, 404, "not_found");
+    let answer = r#"{"body": "The land office in Savar, ref 17."}"#;
+    assert_problem(
+        &call(&stranger, Method::POST, &messages, Some(answer)).await,
+        404,
+        "not_found",
+    );
+    assert_problem(
+        &call(&srv.client, Method::GET, &messages, None).await,
+        401,
+        "unauthorized",
+    );
+    let bad = call(&citizen, Method::POST, &messages, Some(r#"{"body": ""}"#)).await;
+    assert_problem(&bad, 422, "validation_failed");
+    let bad = call(&citizen, Method::POST, &messages, Some(r#"{"body": "x", "to": "y"}"#)).await;
+    assert_problem(&bad, 400, "invalid_json");
+
+    // The answer puts it back in the queue, where the reviewer reads the thread.
+    let res = call(&citizen, Method::POST, &messages, Some(answer)).await;
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    assert_eq!(res.json().expect("json")["status"], "in_review");
+    assert_problem(
+        &call(&citizen, Method::POST, &messages, Some(answer)).await,
+        409,
+        "no_information_requested",
+    );
+    let items = queue(&r).await.json().expect("json")["items"]
+        .as_array()
+        .expect("items")
+        .clone();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let thread = call(&r, Method::GET, &messages, None).await.json().expect("json");
+    assert_eq!(thread["awaiting_answer"], false);
+    let authors: Vec<&str> = thread["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|m| m["author"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(authors, ["reviewer", "applicant"]);
+
+    // The reviewer claims it again and approves; the pass follows.
+    assert_eq!(claim(&r, id).await.status, 200);
+    let approve = r#"{"outcome": "approve", "reason_code": "information_provided", "note": "Office confirmed."}"#;
+    assert_eq!(decide(&r, id, approve).await.status, 200);
+    eventually("the pass", DECIDE_TIMEOUT, || async {
+        let app = citizen.application(id).await.ok()?;
+        app.pass_id
+    })
+    .await;
+    srv.finish().await;
+}

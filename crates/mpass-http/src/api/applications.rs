@@ -145,3 +145,46 @@ pub async fn cancel(
     let app = service::cancel_application(&state, caller.user_id, parse_id(&id)?).await?;
     Ok(AxumJson(application_json(&app)))
 }
+
+fn message_json(m: &mpass_domain::ports::ThreadMessage) -> Value {
+    json!({
+        "id": m.id.to_string(),
+        "author": m.author.as_str(),
+        "body": m.body,
+        "created_at": rfc3339(m.created_at),
+    })
+}
+
+/// `GET /api/v1/applications/{id}/messages`: the information-request thread, oldest first,
+/// for the owner, reviewers of its district and admins; 404 for anyone else.
+pub async fn messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (app, thread) = crate::threads::thread(&state, &caller, parse_id(&id)?).await?;
+    let items: Vec<Value> = thread.iter().map(message_json).collect();
+    Ok(AxumJson(json!({
+        "items": items,
+        "awaiting_answer": crate::threads::awaiting_answer(&app),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyRequest {
+    body: String,
+}
+
+/// `POST /api/v1/applications/{id}/messages`: the owner answers an information request;
+/// the application returns to the review queue. 409 `no_information_requested` when
+/// nothing is being asked.
+pub async fn reply(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    crate::extract::Json(req): crate::extract::Json<ReplyRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let app = crate::threads::reply(&state, &caller, parse_id(&id)?, &req.body).await?;
+    Ok((StatusCode::CREATED, AxumJson(application_json(&app))))
+}

@@ -40,6 +40,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/applications/{id}", get(applications::get_one))
         .route("/api/v1/applications/{id}/cancel", post(applications::cancel))
+        .route(
+            "/api/v1/applications/{id}/messages",
+            get(applications::messages).post(applications::reply),
+        )
         .route("/api/v1/passes/{id}", get(passes::get_one))
         .route("/api/v1/passes/{id}/revoke", post(passes::revoke))
         .route("/api/v1/passes/{id}/qr.svg", get(passes::qr_svg))

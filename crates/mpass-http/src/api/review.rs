@@ -67,12 +67,15 @@ pub async fn claim(
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     outcome: String,
+    /// Required for `approve` and `reject`.
+    #[serde(default)]
     reason_code: String,
     #[serde(default)]
     note: String,
 }
 
-/// `POST /api/v1/review/{id}/decision`: the lease holder approves or rejects.
+/// `POST /api/v1/review/{id}/decision`: the lease holder approves, rejects, or asks the
+/// applicant for information (`request_info`, the question in `note`).
 pub async fn decide(
     State(state): State<AppState>,
     caller: Caller,
@@ -80,6 +83,10 @@ pub async fn decide(
     Json(req): Json<DecisionRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
+    if req.outcome == "request_info" {
+        let app = crate::threads::request_info(&state, &caller, id, &req.note).await?;
+        return Ok(AxumJson(item(&app)));
+    }
     let app = service::review_decide(
         &state,
         &caller,
