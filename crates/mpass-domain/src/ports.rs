@@ -546,8 +546,16 @@ pub trait Store: Send + Sync + 'static {
 
     // --- policy history (SPEC §6 reload without restart)
     /// Puts a policy in force for every node (they poll [`Store::policy_latest`]); audited
-    /// as `policy.changed`. Returns its sequence number.
-    async fn policy_put(&self, version: &str, source: &str, actor: Actor, now: OffsetDateTime) -> StoreResult<i64>;
+    /// as `policy.changed`. Returns its sequence number, or `None` (writing nothing) when
+    /// the newest policy already has this version: nodes and operators that adopt the same
+    /// file at once record it once.
+    async fn policy_put(
+        &self,
+        version: &str,
+        source: &str,
+        actor: Actor,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<i64>>;
     /// The newest policy put in force, if its sequence number is above `after_seq`.
     async fn policy_latest(&self, after_seq: i64) -> StoreResult<Option<StoredPolicy>>;
     /// Applications submitted in `[from, to)`, in id order after `after`, for replays

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod config;
 pub mod keys;
+pub mod policy;
 pub mod serve;
 pub mod telemetry;
 pub mod verify;

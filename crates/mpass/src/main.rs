@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mpass::serve::NodeKind;
-use mpass::{BackendArgs, DataArgs, admin, audit, config, keys, serve, telemetry, verify};
+use mpass::{BackendArgs, DataArgs, admin, audit, config, keys, policy, serve, telemetry, verify};
 
 #[derive(Parser)]
 #[command(name = "mpass", version, about = "Movement Pass: emergency movement permits")]
@@ -54,6 +54,15 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+    },
+    /// The decision policy: show, reload without restart, test a proposed one (dry run).
+    Policy {
+        #[command(subcommand)]
+        command: policy::PolicyCommand,
         #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
@@ -109,6 +118,14 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             });
         }
+        Command::Policy {
+            command,
+            data,
+            backends,
+        } => config::Settings::load_with(&data, None, &backends).and_then(|s| {
+            telemetry::init("pretty");
+            run_async(policy::run(s, command))
+        }),
         Command::Keys { command, data } => config::Settings::load(&data, None).and_then(|s| keys::run(&s, command)),
         Command::Verify(args) => {
             return run_async(verify::run(args)).unwrap_or_else(|e| {

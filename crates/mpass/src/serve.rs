@@ -3,12 +3,11 @@
 //! HTTP server, and shuts both down gracefully.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use mpass_domain::policy::Policy;
-use mpass_domain::ports::{ObjectStore, Queue, SharedPolicy, Store};
+use mpass_domain::ports::{ObjectStore, Queue, Store};
 use mpass_domain::token::TokenKeys;
 use mpass_http::{AppState, HttpSettings, Services, metrics::Metrics};
 use mpass_queue::EmbeddedQueue;
@@ -39,16 +38,6 @@ impl Running {
     pub async fn wait(self) -> anyhow::Result<()> {
         let _keep_switch = self.stop;
         self.task.await?
-    }
-}
-
-fn load_policy(settings: &Settings) -> anyhow::Result<Policy> {
-    match &settings.policy_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            Policy::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-        }
-        None => Ok(Policy::default_policy()),
     }
 }
 
@@ -128,7 +117,8 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     let store = open_store(&settings).await?;
     let objects = open_objects(&settings)?;
     let keys = Keyring::load_or_create(&settings)?;
-    let policy: SharedPolicy = Arc::new(RwLock::new(Arc::new(load_policy(&settings)?)));
+    let (policy, policy_seq) = crate::policy::start(&settings, &store).await?;
+    let (policy_store, policy_watched) = (store.clone(), policy.clone());
     let queue = open_queue(&settings, store.clone(), kind).await?;
     let metrics = Arc::new(Metrics::default());
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
@@ -195,6 +185,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     });
     let mut worker_stop = stopped.clone();
     let mut http_stop = stopped.clone();
+    crate::policy::watch(&settings, policy_store, policy_watched, policy_seq, stopped.clone());
     let mut idle_stop = stopped;
     let task = tokio::spawn(async move {
         let worker = runner.map(|r| {

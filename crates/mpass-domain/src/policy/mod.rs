@@ -56,6 +56,23 @@ pub mod codes {
     pub const DAILY_APPLICATION_LIMIT: &str = "daily_application_limit";
     /// The reason is not a category of the policy in force (it was reloaded meanwhile).
     pub const UNKNOWN_REASON: &str = "unknown_reason";
+
+    /// Every code a policy decision can carry.
+    pub const ALL: [&str; 13] = [
+        AUTO_APPROVED,
+        START_OUT_OF_WINDOW,
+        DURATION_OUT_OF_RANGE,
+        OVERLAPPING_PASS,
+        WEEKLY_LIMIT_EXCEEDED,
+        RESTRICTED_AREA,
+        CURFEW,
+        REASON_NEEDS_REVIEW,
+        MANY_COMPANIONS,
+        DOCUMENT_ON_OTHER_PHONE,
+        VEHICLE_OVERLAPPING_PASS,
+        DAILY_APPLICATION_LIMIT,
+        UNKNOWN_REASON,
+    ];
 }
 
 /// Why a policy file was refused.

@@ -315,7 +315,13 @@ impl Store for PostgresStore {
         Ok(threads::thread(&c, app).await?)
     }
 
-    async fn policy_put(&self, version: &str, source: &str, actor: Actor, now: OffsetDateTime) -> StoreResult<i64> {
+    async fn policy_put(
+        &self,
+        version: &str,
+        source: &str,
+        actor: Actor,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<i64>> {
         Ok(in_tx!(self, |tx| threads::policy_put(
             &tx,
             version,

@@ -115,7 +115,15 @@ pub(super) async fn policy_put(
     source: &str,
     actor: Actor,
     at: OffsetDateTime,
-) -> Result<i64, PgError> {
+) -> Result<Option<i64>, PgError> {
+    // One writer at a time, so two nodes adopting the same file record it once.
+    exec(c, "LOCK TABLE policies IN EXCLUSIVE MODE", &[]).await?;
+    let newest = query_opt(c, "SELECT version FROM policies ORDER BY seq DESC LIMIT 1", &[]).await?;
+    if let Some(row) = newest
+        && row.try_get::<_, String>(0)? == version
+    {
+        return Ok(None);
+    }
     let seq: i64 = query_one(
         c,
         "INSERT INTO policies (version, source, created_at) VALUES ($1, $2, $3) RETURNING seq",
@@ -124,7 +132,7 @@ pub(super) async fn policy_put(
     .await?
     .try_get(0)?;
     audit::append(c, AuditEvent::policy_changed(at, actor, seq, version, source)).await?;
-    Ok(seq)
+    Ok(Some(seq))
 }
 
 pub(super) async fn policy_latest(c: &impl GenericClient, after: i64) -> Result<Option<StoredPolicy>, PgError> {

@@ -276,7 +276,13 @@ impl Store for SqliteStore {
         self.read(move |c| threads::thread(c, app)).await
     }
 
-    async fn policy_put(&self, version: &str, source: &str, actor: Actor, now: OffsetDateTime) -> StoreResult<i64> {
+    async fn policy_put(
+        &self,
+        version: &str,
+        source: &str,
+        actor: Actor,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<i64>> {
         let (version, source) = (version.to_string(), source.to_string());
         self.write(move |c| threads::policy_put(c, &version, &source, actor, now))
             .await

@@ -108,14 +108,22 @@ pub(super) fn policy_put(
     source: &str,
     actor: Actor,
     at: time::OffsetDateTime,
-) -> rusqlite::Result<i64> {
+) -> rusqlite::Result<Option<i64>> {
+    let newest: Option<String> = c
+        .query_row("SELECT version FROM policies ORDER BY seq DESC LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    if newest.as_deref() == Some(version) {
+        return Ok(None);
+    }
     c.execute(
         "INSERT INTO policies (version, source, created_at) VALUES (?1, ?2, ?3)",
         params![version, source, super::ms(at)],
     )?;
     let seq = c.last_insert_rowid();
     audit::append(c, AuditEvent::policy_changed(at, actor, seq, version, source))?;
-    Ok(seq)
+    Ok(Some(seq))
 }
 
 pub(super) fn policy_latest(c: &Connection, after: i64) -> rusqlite::Result<Option<StoredPolicy>> {

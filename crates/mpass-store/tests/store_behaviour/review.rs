@@ -372,19 +372,28 @@ pub(crate) async fn information_request_thread(store: Arc<dyn Store>) {
 
 pub(crate) async fn policy_history_newest_wins(store: Arc<dyn Store>) {
     assert_eq!(store.policy_latest(0).await.unwrap(), None);
-    let one = store
-        .policy_put("v1#aa", "version = \"v1\"", mpass_domain::audit::Actor::cli(), t(1))
-        .await
-        .unwrap();
-    let two = store
-        .policy_put("v2#bb", "version = \"v2\"", mpass_domain::audit::Actor::cli(), t(2))
-        .await
-        .unwrap();
+    let put = |version: &'static str, at| {
+        let store = store.clone();
+        async move {
+            let source = format!("version = \"{version}\"");
+            store
+                .policy_put(version, &source, mpass_domain::audit::Actor::cli(), t(at))
+                .await
+                .unwrap()
+        }
+    };
+    let one = put("v1#aa", 1).await.expect("new");
+    let two = put("v2#bb", 2).await.expect("new");
+    assert_eq!(
+        put("v2#bb", 3).await,
+        None,
+        "the policy in force again: nothing written"
+    );
     assert!(two > one);
     let latest = store.policy_latest(0).await.unwrap().unwrap();
     assert_eq!(
         (latest.seq, latest.version.as_str(), latest.source.as_str()),
-        (two, "v2#bb", "version = \"v2\"")
+        (two, "v2#bb", "version = \"v2#bb\"")
     );
     assert_eq!(store.policy_latest(one).await.unwrap().map(|p| p.seq), Some(two));
     assert_eq!(
