@@ -417,3 +417,130 @@ async fn citizen_gets_a_pass_in_the_browser_and_reads_it_in_bangla() {
     let _ = b.close().await;
     server.finish().await;
 }
+
+/// Makes the browser's session the user of `tokens` (the web session cookie carries the
+/// same tokens the API issues: `access~refresh`).
+async fn act_as(b: &Browser, base: &str, tokens: &mpass_client::Tokens) {
+    b.goto(&format!("{base}/")).await.expect("home");
+    b.delete_all_cookies().await.expect("clear cookies");
+    b.execute(
+        "document.cookie = 'mp_auth=' + arguments[0] + '; path=/; samesite=lax';",
+        vec![json!(format!("{}~{}", tokens.access_token, tokens.refresh_token))],
+    )
+    .await
+    .expect("set the session cookie");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_asks_the_citizen_answers_in_the_browser_and_the_reviewer_approves() {
+    let Some(mut driver) = start_browser().await else {
+        return;
+    };
+    let server = TestServer::start().await;
+    let base = server.client.base().trim_end_matches('/').to_string();
+    let b = driver.browser.take().expect("a browser session");
+
+    // A citizen's application that the policy sends to review.
+    let (citizen, citizen_tokens) = server.citizen(&common::phone(30)).await;
+    let mut body = common::default_application();
+    body.reason = "other".into();
+    body.reason_note = Some("Bringing medicine to my father".into());
+    let submitted = citizen.submit(&body, None).await.expect("202");
+    let app = citizen
+        .wait_decided(&submitted.id, common::DECIDE_TIMEOUT)
+        .await
+        .expect("decided");
+    assert_eq!(app.status, "in_review");
+
+    // A reviewer of that district.
+    let district = mpass_domain::geo::areas()
+        .district_of(THANA_A)
+        .expect("district")
+        .code
+        .clone();
+    let (_, tokens) = server.citizen(&common::phone(31)).await;
+    mpass::admin::run(
+        server.settings.clone(),
+        mpass::admin::AdminCommand::Grant {
+            phone: common::phone(31),
+            role: "reviewer".into(),
+            districts: vec![district],
+        },
+    )
+    .await
+    .expect("grant");
+    let reviewer_tokens = server.client.refresh(&tokens.refresh_token).await.expect("refresh");
+
+    // The queue, with the rule that sent the application there; "next" claims it.
+    act_as(&b, &base, &reviewer_tokens).await;
+    b.goto(&format!("{base}/review")).await.expect("queue");
+    assert_eq!(text_of(&b, "h1").await, "Review queue");
+    let row = text_of(&b, "table.queue tbody").await;
+    assert!(row.contains("reason_needs_review"), "{row}");
+    let focused = b
+        .execute("return document.activeElement.textContent", vec![])
+        .await
+        .expect("focus");
+    assert_eq!(focused, "Claim the next application", "the next action has the focus");
+    shot(&b, "13-review-queue").await;
+    click(&b, "form[action='/review/next'] button").await;
+    wait_for_text(&b, "h1", "Review an application", Duration::from_secs(10)).await;
+    let page = text_of(&b, "main").await;
+    assert!(page.contains("Bringing medicine to my father"), "{page}");
+    assert!(page.contains(&common::profile_for(&common::phone(30)).name), "{page}");
+
+    // Ask for information.
+    fill(&b, "f-note", "Which pharmacy, and your father's address?").await;
+    shot(&b, "14-review-item").await;
+    click(&b, "button[value=request_info]").await;
+    wait_for_text(&b, "main .notice", "question was sent", Duration::from_secs(10)).await;
+    assert!(text_of(&b, "main").await.contains("The queue is empty"));
+
+    // The citizen reads the question in the web app and answers it.
+    act_as(&b, &base, &citizen_tokens).await;
+    b.goto(&format!("{base}/applications")).await.expect("applications");
+    let card = text_of(&b, "main .cards").await;
+    assert!(card.contains("More information requested"), "{card}");
+    assert!(card.contains("Which pharmacy, and your father's address?"), "{card}");
+    b.find(Locator::Css("form.reply textarea"))
+        .await
+        .expect("the answer box")
+        .send_keys("Lazz Pharma, Kalabagan. Father lives at House 5, Road 2.")
+        .await
+        .expect("type");
+    shot(&b, "15-citizen-answers").await;
+    click(&b, "form.reply button").await;
+    wait_for_text(&b, "main .notice", "answer was sent", Duration::from_secs(10)).await;
+
+    // Back in the queue: the reviewer reads the thread and approves.
+    act_as(&b, &base, &reviewer_tokens).await;
+    b.goto(&format!("{base}/review")).await.expect("queue");
+    click(&b, "form[action='/review/next'] button").await;
+    wait_for_text(&b, "h1", "Review an application", Duration::from_secs(10)).await;
+    let thread = text_of(&b, "section.thread").await;
+    assert!(
+        thread.contains("Which pharmacy") && thread.contains("Lazz Pharma"),
+        "{thread}"
+    );
+    choose(&b, "f-reason_code", "information_provided").await;
+    fill(&b, "f-note", "Pharmacy and address confirmed.").await;
+    click(&b, "button[value=approve]").await;
+    wait_for_text(&b, "main .notice", "Decision recorded", Duration::from_secs(10)).await;
+
+    // The worker signs the pass; the citizen's application is approved.
+    let approved = common::eventually("the reviewed pass", common::DECIDE_TIMEOUT, || async {
+        let app = citizen.application(&submitted.id).await.ok()?;
+        (app.status == "approved").then_some(app)
+    })
+    .await;
+    assert!(approved.pass_id.is_some());
+    act_as(&b, &base, &citizen_tokens).await;
+    b.goto(&format!("{base}/applications")).await.expect("applications");
+    wait_for_text(&b, "main .cards", "Open the pass", Duration::from_secs(10)).await;
+
+    // A citizen who is not a reviewer is refused the queue.
+    b.goto(&format!("{base}/review")).await.expect("queue");
+    assert_ne!(text_of(&b, "h1").await, "Review queue");
+    let _ = b.close().await;
+    server.finish().await;
+}

@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use mpass_domain::application::{Application, Status};
 use mpass_domain::ids::ApplicationId;
+use mpass_domain::ports::ThreadMessage;
 
 use super::areas::place_name;
 use super::form::Fields;
@@ -40,7 +41,27 @@ pub fn status_label(lang: Lang, s: &str) -> &'static str {
     }
 }
 
-fn card(session: &Session, reason_label: &str, app: &Application) -> String {
+/// The information thread and, while a question waits, the answer form.
+fn thread_part(session: &Session, app: &Application, thread: &[ThreadMessage]) -> String {
+    let l = session.lang;
+    let mut h = super::review::thread_section(l, thread);
+    if app.status == Status::InfoRequested {
+        let _ = write!(
+            h,
+            "<form method=\"post\" action=\"/applications/{id}/reply\" class=\"reply\">{csrf}\
+             <div class=\"field\"><label for=\"f-reply-{id}\">{label}</label>\
+             <textarea id=\"f-reply-{id}\" name=\"body\" rows=\"3\" maxlength=\"1000\" required></textarea></div>\
+             <button type=\"submit\">{send}</button></form>",
+            id = app.id,
+            csrf = csrf_field(session),
+            label = l.t("Your answer", "আপনার উত্তর"),
+            send = l.t("Send the answer", "উত্তর পাঠান"),
+        );
+    }
+    h
+}
+
+fn card(session: &Session, reason_label: &str, app: &Application, thread: &[ThreadMessage]) -> String {
     let l = session.lang;
     let d = &app.details;
     let status = app.status.as_str();
@@ -65,6 +86,7 @@ fn card(session: &Session, reason_label: &str, app: &Application) -> String {
         }
         h.push_str("</ul>");
     }
+    h.push_str(&thread_part(session, app, thread));
     h.push_str("<div class=\"actions\">");
     if let (Some(pass), Status::Approved) = (app.pass_id, app.status) {
         let _ = write!(
@@ -127,7 +149,16 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
                 .category(&app.details.reason)
                 .map(|c| l.pick(&c.label_en, &c.label_bn).to_string())
                 .unwrap_or_else(|| app.details.reason.clone());
-            b.push_str(&card(&session, &label, app));
+            // Only applications that went to a reviewer can have a thread.
+            let thread = if matches!(app.status, Status::InfoRequested | Status::InReview) {
+                match state.store.thread(app.id).await {
+                    Ok(t) => t,
+                    Err(e) => return error_page(&session, &ApiError::from(e)),
+                }
+            } else {
+                Vec::new()
+            };
+            b.push_str(&card(&session, &label, app, &thread));
         }
         b.push_str("</ul>");
     }
@@ -153,6 +184,27 @@ pub async fn cancel(State(state): State<AppState>, session: Session, Path(id): P
     match service::cancel_application(&state, user, id).await {
         Ok(_) => {
             session.flash("cancelled");
+            see_other("/applications")
+        }
+        Err(e) => error_page(&session, &e),
+    }
+}
+
+/// `POST /applications/{id}/reply`: the citizen answers an official's question.
+pub async fn reply(State(state): State<AppState>, session: Session, Path(id): Path<String>, body: Bytes) -> Response {
+    let Some(caller) = session.caller.clone() else {
+        return login_first();
+    };
+    let f = Fields::parse(&body);
+    if !session.csrf_ok(f.get("csrf").unwrap_or("")) {
+        return csrf_failed(&session);
+    }
+    let Some(id) = ApplicationId::parse(&id) else {
+        return error_page(&session, &ApiError::NotFound);
+    };
+    match crate::threads::reply(&state, &caller, id, &f.text("body")).await {
+        Ok(_) => {
+            session.flash("answer_sent");
             see_other("/applications")
         }
         Err(e) => error_page(&session, &e),

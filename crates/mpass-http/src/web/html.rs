@@ -84,6 +84,9 @@ impl<'a> Page<'a> {
             brand = l.t("Movement Pass", "মুভমেন্ট পাস"),
             menu = l.t("Main menu", "প্রধান মেনু"),
         );
+        if self.session.with_role("reviewer").is_some() {
+            let _ = write!(h, "<a href=\"/review\">{}</a>", l.t("Review queue", "যাচাইয়ের তালিকা"));
+        }
         if self.session.user.is_some() {
             let _ = write!(
                 h,

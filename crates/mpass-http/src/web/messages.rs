@@ -183,6 +183,19 @@ pub fn flash_text(lang: Lang, code: &str) -> Option<&'static str> {
         ),
         "cancelled" => lang.t("The application was cancelled.", "আবেদনটি বাতিল করা হয়েছে।"),
         "logged_in" => lang.t("You are logged in.", "আপনি লগ ইন করেছেন।"),
+        "answer_sent" => lang.t(
+            "Your answer was sent. An official will look at your application again.",
+            "আপনার উত্তর পাঠানো হয়েছে। একজন কর্মকর্তা আবার আপনার আবেদনটি দেখবেন।",
+        ),
+        "review_decided" => lang.t("Decision recorded.", "সিদ্ধান্ত সংরক্ষিত হয়েছে।"),
+        "info_asked" => lang.t(
+            "Your question was sent to the applicant.",
+            "আপনার প্রশ্ন আবেদনকারীকে পাঠানো হয়েছে।",
+        ),
+        "queue_empty" => lang.t(
+            "No application is free to claim right now.",
+            "এই মুহূর্তে নেওয়ার মতো কোনো আবেদন নেই।",
+        ),
         _ => return None,
     })
 }

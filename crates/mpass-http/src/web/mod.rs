@@ -19,6 +19,7 @@ mod messages;
 mod pass;
 mod pdf;
 mod profile;
+mod review;
 mod session;
 
 use axum::Router;
@@ -54,6 +55,13 @@ pub fn routes() -> Router<AppState> {
         .route("/apply", get(apply::page).post(apply::submit))
         .route("/applications", get(applications::list))
         .route("/applications/{id}/cancel", post(applications::cancel))
+        .route("/applications/{id}/reply", post(applications::reply))
+        .route("/review", get(review::queue))
+        .route("/review/next", post(review::next))
+        .route("/review/{id}", get(review::item))
+        .route("/review/{id}/claim", post(review::claim))
+        .route("/review/{id}/decide", post(review::decide))
+        .route("/review/{id}/photo", get(review::photo))
         .route("/passes/{id}", get(pass::page))
         .route("/passes/{id}/pass.pdf", get(pdf::download))
         .fallback(not_found)

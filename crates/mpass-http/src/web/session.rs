@@ -21,6 +21,7 @@ use mpass_domain::token::new_refresh_token;
 use time::OffsetDateTime;
 
 use super::i18n::Lang;
+use crate::auth::Caller;
 use crate::service::{self, Tokens};
 use crate::state::AppState;
 
@@ -58,6 +59,8 @@ pub struct Session {
     pub lang: Lang,
     /// The logged-in citizen, if any.
     pub user: Option<UserId>,
+    /// Who is logged in, with their roles and districts (as of their last login).
+    pub caller: Option<Caller>,
     /// The CSRF token for this session's forms.
     pub csrf: String,
     /// The refresh token, for logout.
@@ -90,12 +93,16 @@ fn valid_sid(s: &str) -> bool {
     (20..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn user_of(state: &AppState, access: &str) -> Option<UserId> {
+fn caller_of(state: &AppState, access: &str) -> Option<Caller> {
     let claims = state
         .tokens
         .verify_access(access, OffsetDateTime::now_utc().unix_timestamp())
         .ok()?;
-    UserId::parse(&claims.sub)
+    Some(Caller {
+        user_id: UserId::parse(&claims.sub)?,
+        roles: claims.roles,
+        districts: claims.districts,
+    })
 }
 
 impl Session {
@@ -128,7 +135,7 @@ impl Session {
         let sid = new_refresh_token().0;
         self.csrf = csrf_for(state, &sid);
         self.set_cookie(SID, &sid, Some(MONTH));
-        self.user = user_of(state, &tokens.access);
+        self.set_caller(caller_of(state, &tokens.access));
     }
 
     fn store_tokens(&mut self, tokens: &Tokens) {
@@ -139,8 +146,18 @@ impl Session {
     /// Ends the session in this browser.
     pub fn log_out(&mut self) {
         self.clear_cookie(AUTH);
-        self.user = None;
+        self.set_caller(None);
         self.refresh_token = None;
+    }
+
+    fn set_caller(&mut self, caller: Option<Caller>) {
+        self.user = caller.as_ref().map(|c| c.user_id);
+        self.caller = caller;
+    }
+
+    /// The logged-in user with `role`, if that is who this is.
+    pub fn with_role(&self, role: &str) -> Option<&Caller> {
+        self.caller.as_ref().filter(|c| c.has_role(role))
     }
 
     /// Whether a submitted CSRF token belongs to this session (constant-time compare).
@@ -165,6 +182,7 @@ impl FromRequestParts<AppState> for Session {
         let mut session = Session {
             lang,
             user: None,
+            caller: None,
             csrf: String::new(),
             refresh_token: None,
             login_phone: cookie(h, LOGIN_PHONE).filter(|p| !p.is_empty()).map(str::to_string),
@@ -188,12 +206,12 @@ impl FromRequestParts<AppState> for Session {
         }
         if let Some((access, refresh)) = cookie(h, AUTH).and_then(|v| v.split_once('~')) {
             session.refresh_token = Some(refresh.to_string());
-            session.user = user_of(state, access);
+            session.set_caller(caller_of(state, access));
             if session.user.is_none() {
                 match service::refresh(state, refresh).await {
                     Ok(tokens) => {
                         session.store_tokens(&tokens);
-                        session.user = user_of(state, &tokens.access);
+                        session.set_caller(caller_of(state, &tokens.access));
                     }
                     Err(_) => session.log_out(),
                 }
