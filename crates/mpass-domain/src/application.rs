@@ -158,6 +158,21 @@ pub struct Vehicle {
     pub driver: Option<Driver>,
 }
 
+impl ApplicationDetails {
+    /// The application as the policy sees it.
+    pub fn policy_input(&self) -> crate::policy::PolicyInput {
+        crate::policy::PolicyInput {
+            reason: self.reason.clone(),
+            from_area: self.from.area.clone(),
+            to_area: self.to.area.clone(),
+            start: self.start,
+            duration_hours: self.duration_hours,
+            companions: u8::try_from(self.companions.len()).unwrap_or(u8::MAX),
+            has_vehicle: self.vehicle.is_some(),
+        }
+    }
+}
+
 impl Vehicle {
     /// The registration as the fraud check compares it: letters and digits only, upper
     /// case, so `DM-GA 11-1234` and `dmga111234` are the same vehicle.

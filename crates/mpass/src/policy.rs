@@ -17,7 +17,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use mpass_domain::audit::Actor;
-use mpass_domain::policy::{Outcome, Policy, PolicyInput, codes};
+use mpass_domain::policy::{Outcome, Policy, codes};
 use mpass_domain::ports::{SharedPolicy, Store};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -282,15 +282,7 @@ pub async fn replay(
             let facts = store
                 .applicant_facts(app, app.details.start - proposed.weekly_window())
                 .await?;
-            let input = PolicyInput {
-                reason: app.details.reason.clone(),
-                from_area: app.details.from.area.clone(),
-                to_area: app.details.to.area.clone(),
-                start: app.details.start,
-                duration_hours: app.details.duration_hours,
-                companions: u8::try_from(app.details.companions.len()).unwrap_or(u8::MAX),
-                has_vehicle: app.details.vehicle.is_some(),
-            };
+            let input = app.details.policy_input();
             let new = proposed.evaluate(&input, &facts.at(app.submitted_at));
             let new_codes: Vec<String> = new.reasons.iter().map(|r| r.code.clone()).collect();
             report.replayed += 1;

@@ -290,9 +290,14 @@ pub async fn upload(State(state): State<AppState>, session: Session, headers: He
 
 /// `GET /profile/photo`: the citizen's own photo.
 pub async fn photo(State(state): State<AppState>, session: Session) -> Response {
-    let Some(user) = session.user else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
+    match session.user {
+        Some(user) => serve_photo(&state, user, "private, max-age=86400").await,
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The profile photo of `user` with `cache_control`, or 404.
+pub(crate) async fn serve_photo(state: &AppState, user: mpass_domain::ids::UserId, cache_control: &str) -> Response {
     let Ok(Some(p)) = state.store.profile(user).await else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -303,7 +308,7 @@ pub async fn photo(State(state): State<AppState>, session: Session) -> Response 
         Ok(Some(bytes)) => (
             [
                 (header::CONTENT_TYPE, ct),
-                (header::CACHE_CONTROL, "private, max-age=86400".into()),
+                (header::CACHE_CONTROL, cache_control.to_string()),
             ],
             bytes,
         )

@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use mpass_domain::application::{Application, Status};
 use mpass_domain::ids::ApplicationId;
@@ -44,7 +44,10 @@ const REVIEW_REASONS: [(&str, &str, &str); 7] = [
 ];
 
 /// The logged-in reviewer, or the page a visitor without the role gets.
-#[expect(clippy::result_large_err, reason = "the error is the response itself, built once per request")]
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the response itself, built once per request"
+)]
 fn reviewer(session: &Session) -> Result<&Caller, Response> {
     match (&session.caller, session.with_role("reviewer")) {
         (None, _) => Err(login_first()),
@@ -466,21 +469,5 @@ pub async fn photo(State(state): State<AppState>, session: Session, Path(id): Pa
     let Ok(app) = reviewable(&state, caller, &id).await else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let Ok(Some(p)) = state.store.profile(app.user_id).await else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let (Some(key), Some(ct)) = (p.photo_key, p.photo_content_type) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    match state.objects.get(&key).await {
-        Ok(Some(bytes)) => (
-            [
-                (header::CONTENT_TYPE, ct),
-                (header::CACHE_CONTROL, "private, no-store".into()),
-            ],
-            bytes,
-        )
-            .into_response(),
-        _ => StatusCode::NOT_FOUND.into_response(),
-    }
+    super::profile::serve_photo(&state, app.user_id, "private, no-store").await
 }

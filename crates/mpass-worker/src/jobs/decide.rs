@@ -5,7 +5,7 @@
 use mpass_domain::application::{Application, Status, Trip};
 use mpass_domain::ids::{ApplicationId, PassId};
 use mpass_domain::pass::{PassClaims, abbreviate_holder_name, short_code, sign_pass};
-use mpass_domain::policy::{Decision, Outcome, PolicyInput};
+use mpass_domain::policy::{Decision, Outcome};
 use mpass_domain::ports::{DecisionRecord, PassRecord, StoredProfile};
 use time::OffsetDateTime;
 
@@ -39,15 +39,7 @@ pub async fn run(ctx: &WorkerContext, payload: &str) -> Result<(), JobError> {
         .store
         .applicant_facts(&app, app.details.start - policy.weekly_window())
         .await?;
-    let input = PolicyInput {
-        reason: app.details.reason.clone(),
-        from_area: app.details.from.area.clone(),
-        to_area: app.details.to.area.clone(),
-        start: app.details.start,
-        duration_hours: app.details.duration_hours,
-        companions: app.details.companions.len() as u8,
-        has_vehicle: app.details.vehicle.is_some(),
-    };
+    let input = app.details.policy_input();
     let decision = policy.evaluate(&input, &facts.at(now));
     let status = match decision.outcome {
         Outcome::Approve => Status::Approved,
