@@ -28,6 +28,7 @@ pub mod action {
     pub const PASS_REVOKED: &str = "pass.revoked";
     pub const REVIEW_CLAIMED: &str = "review.claimed";
     pub const APPLICATION_REVIEWED: &str = "application.reviewed";
+    pub const DLQ_REPLAYED: &str = "dlq.replayed";
 }
 
 /// Who did it: a user id, `system` (the worker, the policy) or `cli` (an operator at the console).
@@ -161,6 +162,23 @@ impl AuditEvent {
             action::PASS_REVOKED,
             format!("pass:{pass}"),
             serde_json::json!({ "reason": reason, "application_id": application.to_string() }),
+        )
+    }
+
+    /// A dead job put back in the queue as job `replayed_as`.
+    pub fn dlq_replayed(
+        at: OffsetDateTime,
+        actor: Actor,
+        dead: impl std::fmt::Display,
+        replayed_as: impl std::fmt::Display,
+        kind: &str,
+    ) -> AuditEvent {
+        AuditEvent::new(
+            at,
+            actor,
+            action::DLQ_REPLAYED,
+            format!("job:{dead}"),
+            serde_json::json!({ "kind": kind, "replayed_as": replayed_as.to_string() }),
         )
     }
 

@@ -15,6 +15,8 @@ mod fixtures;
 mod identity;
 #[path = "store_behaviour/jobs.rs"]
 mod jobs;
+#[path = "store_behaviour/notify.rs"]
+mod notify;
 #[path = "store_behaviour/review.rs"]
 mod review;
 #[path = "store_behaviour/revocation.rs"]
@@ -29,6 +31,7 @@ use identity::*;
 use jobs::*;
 use mpass_domain::ports::Store;
 use mpass_store::{PostgresStore, SqliteStore};
+use notify::*;
 use review::*;
 use revocation::*;
 
@@ -157,7 +160,7 @@ async fn postgres_nodes_starting_together_migrate_once() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(applied, 3, "every migration applied once");
+    assert_eq!(applied, 4, "every migration applied once");
 }
 
 /// Declares each story once per backend: `sqlite::NAME` and `postgres::NAME`.
@@ -208,4 +211,7 @@ stories!(
     concurrent_revokes_revoke_once,
     review_queue_claim_and_decide,
     concurrent_review_claims_one_wins,
+    user_language_default_and_choice,
+    dead_jobs_list_and_replay_once,
+    concurrent_replays_of_one_dead_job_make_one_job,
 );
