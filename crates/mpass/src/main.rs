@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mpass::serve::NodeKind;
-use mpass::{BackendArgs, DataArgs, admin, audit, config, keys, serve, telemetry, verify};
+use mpass::{BackendArgs, DataArgs, admin, audit, config, dlq, keys, serve, telemetry, verify};
 
 #[derive(Parser)]
 #[command(name = "mpass", version, about = "Movement Pass: emergency movement permits")]
@@ -59,6 +59,15 @@ enum Command {
         #[command(flatten)]
         backends: BackendArgs,
     },
+    /// The dead-letter queue: `mpass dlq list [--json]`, `mpass dlq replay ID... | --all [--kind K]`.
+    Dlq {
+        #[command(subcommand)]
+        command: dlq::DlqCommand,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+    },
     /// Signing keys.
     Keys {
         #[command(subcommand)]
@@ -103,6 +112,20 @@ fn main() -> ExitCode {
             let run = config::Settings::load_with(&data, None, &backends).and_then(|s| {
                 telemetry::init("pretty");
                 run_async(audit::run(s, command))
+            });
+            return run.unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            });
+        }
+        Command::Dlq {
+            command,
+            data,
+            backends,
+        } => {
+            let run = config::Settings::load_with(&data, None, &backends).and_then(|s| {
+                telemetry::init("pretty");
+                run_async(dlq::run(s, command))
             });
             return run.unwrap_or_else(|e| {
                 eprintln!("error: {e:#}");
