@@ -133,7 +133,10 @@ mod tests {
     fn bangla_dates_use_bangla_digits_and_months() {
         assert_eq!(Language::Bn.date(date!(1990 - 04 - 12)), "১২ এপ্রিল ১৯৯০");
         assert_eq!(Language::En.date(date!(1990 - 04 - 12)), "12 Apr 1990");
-        assert_eq!(Language::En.datetime(datetime!(2026-11-22 04:00 UTC)), "22 Nov 2026, 10:00");
+        assert_eq!(
+            Language::En.datetime(datetime!(2026-11-22 04:00 UTC)),
+            "22 Nov 2026, 10:00"
+        );
         assert_eq!(
             Language::Bn.datetime(datetime!(2026-11-22 04:05 UTC)),
             "২২ নভেম্বর ২০২৬, ১০:০৫"
@@ -142,7 +145,10 @@ mod tests {
 
     #[test]
     fn accept_language_picks_the_first_of_ours() {
-        assert_eq!(Language::from_accept_language("bn-BD,bn;q=0.9,en;q=0.8"), Some(Language::Bn));
+        assert_eq!(
+            Language::from_accept_language("bn-BD,bn;q=0.9,en;q=0.8"),
+            Some(Language::Bn)
+        );
         assert_eq!(Language::from_accept_language("en-US,en;q=0.9"), Some(Language::En));
         assert_eq!(Language::from_accept_language("fr-FR, bn;q=0.5"), Some(Language::Bn));
         assert_eq!(Language::from_accept_language("fr, de"), None);

@@ -100,9 +100,9 @@ pub fn approved(lang: Language, short_code: &str, valid_from: OffsetDateTime, va
             "Movement Pass approved. Pass code {short_code}, valid {when}. Show the QR code in the app \
              or this code at checkpoints."
         ),
-        Language::Bn => format!(
-            "মুভমেন্ট পাস অনুমোদিত। পাস কোড {short_code}, বৈধ {when}। চেকপোস্টে অ্যাপের QR কোড বা এই কোড দেখান।"
-        ),
+        Language::Bn => {
+            format!("মুভমেন্ট পাস অনুমোদিত। পাস কোড {short_code}, বৈধ {when}। চেকপোস্টে অ্যাপের QR কোড বা এই কোড দেখান।")
+        }
     }
 }
 
@@ -134,9 +134,7 @@ pub fn in_review(lang: Language, app_ref: &str) -> String {
             "Movement Pass application {app_ref} is being reviewed by an officer. We will send an SMS \
              when it is decided."
         ),
-        Language::Bn => format!(
-            "মুভমেন্ট পাস আবেদন {app_ref} একজন কর্মকর্তা পর্যালোচনা করছেন। সিদ্ধান্ত হলে SMS পাঠানো হবে।"
-        ),
+        Language::Bn => format!("মুভমেন্ট পাস আবেদন {app_ref} একজন কর্মকর্তা পর্যালোচনা করছেন। সিদ্ধান্ত হলে SMS পাঠানো হবে।"),
     }
 }
 
@@ -250,7 +248,14 @@ mod tests {
         assert_eq!(segments(&"€".repeat(80)).units, 160);
         assert_eq!(segments(&"€".repeat(81)).count, 2);
         let bn = |n| "ক".repeat(n);
-        assert_eq!(segments(&bn(70)), Segments { encoding: Encoding::Ucs2, units: 70, count: 1 });
+        assert_eq!(
+            segments(&bn(70)),
+            Segments {
+                encoding: Encoding::Ucs2,
+                units: 70,
+                count: 1
+            }
+        );
         assert_eq!(segments(&bn(71)).count, 2);
         assert_eq!(segments(&bn(134)).count, 2);
         assert_eq!(segments(&bn(135)).count, 3);
@@ -266,8 +271,8 @@ mod tests {
         let long_en = "The applicant gave a destination that is outside the district named in the form and \
                        no medical document was attached although the reason given was medical treatment. "
             .repeat(20);
-        let long_bn = "আবেদনকারী ফর্মে উল্লেখিত জেলার বাইরের গন্তব্য দিয়েছেন এবং চিকিৎসার কারণ দেখালেও কোনো কাগজ দেননি। "
-            .repeat(20);
+        let long_bn =
+            "আবেদনকারী ফর্মে উল্লেখিত জেলার বাইরের গন্তব্য দিয়েছেন এবং চিকিৎসার কারণ দেখালেও কোনো কাগজ দেননি। ".repeat(20);
         let from = datetime!(2026-11-22 04:00 UTC);
         let next_day = datetime!(2026-11-23 17:59 UTC);
         for lang in LANGS {
@@ -285,7 +290,11 @@ mod tests {
             }
             for msg in all {
                 let s = segments(&msg);
-                assert!(s.count <= MAX_SEGMENTS, "{lang:?} message takes {} segments: {msg}", s.count);
+                assert!(
+                    s.count <= MAX_SEGMENTS,
+                    "{lang:?} message takes {} segments: {msg}",
+                    s.count
+                );
                 assert!(!msg.contains('\n'), "one line: {msg}");
             }
         }

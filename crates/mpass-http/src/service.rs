@@ -12,7 +12,6 @@ use mpass_domain::application::{Application, ApplicationInput, Status};
 use mpass_domain::audit::Actor;
 use mpass_domain::ids::{ApplicationId, PassId, UserId};
 use mpass_domain::language::Language;
-use mpass_domain::{notify, otp};
 use mpass_domain::phone::Phone;
 use mpass_domain::photo::{Photo, PhotoError, sanitize_photo};
 use mpass_domain::policy::Outcome;
@@ -22,6 +21,7 @@ use mpass_domain::ports::{
 };
 use mpass_domain::profile::ProfileInput;
 use mpass_domain::token::{REFRESH_TTL_SECS, hash_refresh_token, new_refresh_token};
+use mpass_domain::{notify, otp};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
@@ -173,7 +173,8 @@ pub(crate) async fn language_of(state: &AppState, user: UserId) -> Result<Langua
 
 /// Parses an optional `language` field of a request body (`en` or `bn`).
 pub(crate) fn parse_language(raw: &str) -> Result<Language, ApiError> {
-    Language::parse(raw).ok_or_else(|| ApiError::field("language", "invalid", "Must be en or bn.", "en অথবা bn হতে হবে।"))
+    Language::parse(raw)
+        .ok_or_else(|| ApiError::field("language", "invalid", "Must be en or bn.", "en অথবা bn হতে হবে।"))
 }
 
 /// Remembers the language of the user's messages.

@@ -11,10 +11,10 @@ pub mod twilio;
 
 use std::sync::Arc;
 
-use mpass_domain::pass::PassSigningKey;
-use mpass_domain::policy::Policy;
 use mpass_domain::ids::UserId;
 use mpass_domain::language::Language;
+use mpass_domain::pass::PassSigningKey;
+use mpass_domain::policy::Policy;
 use mpass_domain::ports::{SharedPolicy, Sms, SmsError, Store, StoreResult};
 
 pub use runner::{MAX_ATTEMPTS, RetryPolicy, Runner, backoff};

@@ -252,7 +252,9 @@ impl Settings {
     pub fn twilio(&self) -> anyhow::Result<mpass_worker::TwilioConfig> {
         let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
         let (Some(sid), Some(token)) = (
-            self.twilio_account_sid.clone().filter(|_| present(&self.twilio_account_sid)),
+            self.twilio_account_sid
+                .clone()
+                .filter(|_| present(&self.twilio_account_sid)),
             self.twilio_auth_token.clone().filter(|t| !t.0.is_empty()),
         ) else {
             bail!("sms_provider \"twilio\" needs twilio_account_sid and twilio_auth_token");

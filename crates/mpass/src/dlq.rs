@@ -81,7 +81,10 @@ pub async fn run(settings: Settings, cmd: DlqCommand) -> anyhow::Result<ExitCode
             };
             let mut missing = 0;
             for id in &targets {
-                match store.dead_job_replay(*id, Actor::cli(), OffsetDateTime::now_utc()).await? {
+                match store
+                    .dead_job_replay(*id, Actor::cli(), OffsetDateTime::now_utc())
+                    .await?
+                {
                     Some(new_id) => println!("replayed {id} as job {new_id}"),
                     None => {
                         eprintln!("no dead job {id} (never dead, or already replayed)");

@@ -63,24 +63,37 @@ async fn dead_sms_listed_replayed_and_sent(fake: &FakeTwilio, srv: &TestServer, 
     let id = job["id"].as_str().expect("id").to_string();
     assert_eq!(job["kind"], "send_sms");
     assert_eq!(job["attempts"], 1);
-    assert!(job["last_error"].as_str().expect("error").contains("code 21211"), "{job}");
+    assert!(
+        job["last_error"].as_str().expect("error").contains("code 21211"),
+        "{job}"
+    );
     assert!(job["failed_at"].as_str().is_some_and(|t| t.len() >= 20), "{job}");
     assert!(job["payload"].as_str().expect("payload").contains(&e164(60)), "{job}");
     // The table names the same job.
     let table = dlq(srv, backend, &["list"]).await;
     let text = stdout(&table);
-    assert!(table.status.success() && text.contains(&id) && text.contains("send_sms"), "{text}");
+    assert!(
+        table.status.success() && text.contains(&id) && text.contains("send_sms"),
+        "{text}"
+    );
     assert!(text.contains("code 21211"), "{text}");
 
     // Replay: the running worker sends it (the fake now accepts).
     let out = dlq(srv, backend, &["replay", &id]).await;
     assert!(out.status.success(), "{out:?}");
-    assert!(stdout(&out).contains(&format!("replayed {id} as job ")), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!("replayed {id} as job ")),
+        "{}",
+        stdout(&out)
+    );
     let sent = fake.wait_for(&e164(60), 2, WAIT).await;
     assert!(sent[1].delivered(), "{sent:?}");
     assert_eq!(sent[1].body, sent[0].body, "the same message");
     let code = sent[1].code().expect("code");
-    srv.client.token(&phone(60), &code).await.expect("the replayed code logs in");
+    srv.client
+        .token(&phone(60), &code)
+        .await
+        .expect("the replayed code logs in");
     assert!(listed(srv, backend).await.is_empty());
 
     // Replaying it again is an error (exit 1); no id at all is a usage error (exit 2).
@@ -143,7 +156,9 @@ async fn dlq_list_and_replay_on_postgres_and_nats() {
         .await
         .expect("PostgreSQL reachable");
     tokio::spawn(conn);
-    pg.batch_execute(&format!("CREATE SCHEMA {schema}")).await.expect("schema");
+    pg.batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .expect("schema");
     let sep = if db_base.contains('?') { '&' } else { '?' };
     let db = format!("{db_base}{sep}options=-csearch_path%3D{schema}");
 
@@ -158,7 +173,9 @@ async fn dlq_list_and_replay_on_postgres_and_nats() {
     dead_sms_listed_replayed_and_sent(&fake, &srv, &["--database-url".into(), db.clone()]).await;
     srv.finish().await;
 
-    pg.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).await.expect("drop schema");
+    pg.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .expect("drop schema");
     if let Ok(nc) = async_nats::connect(&nats).await {
         let js = async_nats::jetstream::new(nc);
         let upper = prefix.to_ascii_uppercase();

@@ -28,7 +28,11 @@ async fn login_via(fake: &FakeTwilio, srv: &TestServer, n: u32) -> (Client, Toke
     srv.client.request_otp_in(&phone(n), "en").await.expect("202");
     let sms = fake.wait_for(&e164(n), 1, WAIT).await;
     let code = sms.last().and_then(|r| r.code()).expect("a code in the SMS");
-    let tokens = srv.client.token(&phone(n), &code).await.expect("login with the SMS code");
+    let tokens = srv
+        .client
+        .token(&phone(n), &code)
+        .await
+        .expect("login with the SMS code");
     (srv.as_user(&tokens.access_token), tokens)
 }
 
@@ -66,7 +70,11 @@ async fn codes_and_decisions_reach_twilio_in_the_citizens_language() {
     let otp = &fake.to(&e164(1))[0];
     assert_eq!((otp.from.as_str(), otp.status), (fake_twilio::FROM, 201));
     assert!(otp.body.starts_with("Movement Pass login code: "), "{}", otp.body);
-    assert!(!otp.body.chars().any(|c| ('\u{0980}'..='\u{09FF}').contains(&c)), "English only: {}", otp.body);
+    assert!(
+        !otp.body.chars().any(|c| ('\u{0980}'..='\u{09FF}').contains(&c)),
+        "English only: {}",
+        otp.body
+    );
 
     // ... else Accept-Language ...
     let http = reqwest::Client::new();
@@ -80,9 +88,16 @@ async fn codes_and_decisions_reach_twilio_in_the_citizens_language() {
     assert_eq!(res.status(), 202);
     let bn = fake.wait_for(&e164(2), 1, WAIT).await;
     assert!(bn[0].body.starts_with("মুভমেন্ট পাস লগইন কোড: "), "{}", bn[0].body);
-    assert!(bn[0].body.contains("৫ মিনিট"), "Bangla digits for minutes: {}", bn[0].body);
+    assert!(
+        bn[0].body.contains("৫ মিনিট"),
+        "Bangla digits for minutes: {}",
+        bn[0].body
+    );
     let code = bn[0].code().expect("ASCII code");
-    srv.client.token(&phone(2), &code).await.expect("the Bangla SMS code logs in");
+    srv.client
+        .token(&phone(2), &code)
+        .await
+        .expect("the Bangla SMS code logs in");
 
     // ... else Bangla; and an unknown language is refused.
     let res = http
@@ -114,11 +129,18 @@ async fn codes_and_decisions_reach_twilio_in_the_citizens_language() {
     let pass = en_user.pass(app.pass_id.as_deref().expect("pass")).await.expect("pass");
     let sms = fake.wait_for(&e164(1), 2, WAIT).await;
     assert!(
-        sms[1].body.starts_with(&format!("Movement Pass approved. Pass code {}, valid ", pass.short_code)),
+        sms[1].body.starts_with(&format!(
+            "Movement Pass approved. Pass code {}, valid ",
+            pass.short_code
+        )),
         "{}",
         sms[1].body
     );
-    assert!(sms[1].body.contains("10:00-12:00"), "validity in Dhaka time: {}", sms[1].body);
+    assert!(
+        sms[1].body.contains("10:00-12:00"),
+        "validity in Dhaka time: {}",
+        sms[1].body
+    );
 
     // ... Bangla by default (citizen 3 never chose), with Bangla digits for the validity.
     let (bn_user, bn_tokens) = {
@@ -154,7 +176,11 @@ async fn codes_and_decisions_reach_twilio_in_the_citizens_language() {
         .expect("revoke");
     assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
     let sms = fake.wait_for(&e164(1), 3, WAIT).await;
-    assert!(sms[2].body.contains("has been revoked: Documents were forged."), "{}", sms[2].body);
+    assert!(
+        sms[2].body.contains("has been revoked: Documents were forged."),
+        "{}",
+        sms[2].body
+    );
 
     // Switching the web pages' language switches a logged-in citizen's SMS language too.
     let (_, web_tokens) = login_via(&fake, &srv, 5).await;
@@ -167,7 +193,11 @@ async fn codes_and_decisions_reach_twilio_in_the_citizens_language() {
         .send()
         .await
         .expect("switch");
-    assert!(res.status().is_redirection() || res.status().is_success(), "{}", res.status());
+    assert!(
+        res.status().is_redirection() || res.status().is_success(),
+        "{}",
+        res.status()
+    );
     let me = srv.as_user(&web_tokens.access_token).me().await.expect("me");
     assert_eq!((me.language.as_deref(), me.language_chosen), (Some("bn"), true));
 
@@ -176,25 +206,44 @@ async fn codes_and_decisions_reach_twilio_in_the_citizens_language() {
     body["language"] = "en".into();
     let web_user = srv.as_user(&web_tokens.access_token);
     let res = web_user
-        .raw(Method::PUT, "/api/v1/me/profile", Some("application/json"), body.to_string().into_bytes())
+        .raw(
+            Method::PUT,
+            "/api/v1/me/profile",
+            Some("application/json"),
+            body.to_string().into_bytes(),
+        )
         .await
         .expect("profile");
     assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
     assert_eq!(web_user.me().await.expect("me").language.as_deref(), Some("en"));
     body["language"] = "fr".into();
     let res = web_user
-        .raw(Method::PUT, "/api/v1/me/profile", Some("application/json"), body.to_string().into_bytes())
+        .raw(
+            Method::PUT,
+            "/api/v1/me/profile",
+            Some("application/json"),
+            body.to_string().into_bytes(),
+        )
         .await
         .expect("profile");
     let problem = assert_problem(&res, 422, "validation_failed");
     assert!(format!("{problem:?}").contains("language"), "{problem:?}");
     let res = web_user
-        .raw(Method::PUT, "/api/v1/me/language", Some("application/json"), br#"{"language": "bn", "x": 1}"#.to_vec())
+        .raw(
+            Method::PUT,
+            "/api/v1/me/language",
+            Some("application/json"),
+            br#"{"language": "bn", "x": 1}"#.to_vec(),
+        )
         .await
         .expect("language");
     assert_problem(&res, 400, "invalid_json");
 
-    assert!(fake.problems().is_empty(), "every request was well-formed: {:?}", fake.problems());
+    assert!(
+        fake.problems().is_empty(),
+        "every request was well-formed: {:?}",
+        fake.problems()
+    );
     assert!(fake.received().iter().all(|r| r.status == 201), "{:?}", fake.received());
     srv.finish().await;
 }
@@ -219,11 +268,18 @@ async fn transient_failures_are_retried_with_backoff_and_delivered_once() {
         tries.iter().map(|r| (r.status, r.stalled)).collect::<Vec<_>>(),
         [(503, false), (201, true), (429, false), (201, false)]
     );
-    assert!(tries.windows(2).all(|w| w[0].body == w[1].body), "the same message each time");
+    assert!(
+        tries.windows(2).all(|w| w[0].body == w[1].body),
+        "the same message each time"
+    );
     // Back-off: 50 ms, then 100 ms (after the 500 ms timeout), then 200 ms.
     let gap = |i: usize| tries[i + 1].at.duration_since(tries[i].at);
     assert!(gap(0) >= Duration::from_millis(50), "{:?}", gap(0));
-    assert!(gap(1) >= Duration::from_millis(500 + 100), "timeout then back-off: {:?}", gap(1));
+    assert!(
+        gap(1) >= Duration::from_millis(500 + 100),
+        "timeout then back-off: {:?}",
+        gap(1)
+    );
     assert!(gap(2) >= Duration::from_millis(200), "{:?}", gap(2));
 
     // Delivered once: nothing more arrives, nothing is dead, and the code works.
@@ -256,7 +312,9 @@ async fn permanent_errors_dead_letter_at_once_and_endless_transients_after_max_a
     .await;
     assert_eq!((dead[0].kind.as_str(), dead[0].attempts), ("send_sms", 1));
     assert!(
-        dead[0].last_error.contains("HTTP 400, code 21211: The 'To' number <to> is not a valid phone number."),
+        dead[0]
+            .last_error
+            .contains("HTTP 400, code 21211: The 'To' number <to> is not a valid phone number."),
         "{}",
         dead[0].last_error
     );
@@ -271,7 +329,11 @@ async fn permanent_errors_dead_letter_at_once_and_endless_transients_after_max_a
     })
     .await;
     assert_eq!(dead[0].attempts, 3, "{dead:?}");
-    assert!(dead[0].last_error.starts_with("twilio: HTTP 503, code 20503"), "{}", dead[0].last_error);
+    assert!(
+        dead[0].last_error.starts_with("twilio: HTTP 503, code 20503"),
+        "{}",
+        dead[0].last_error
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(fake.to(&e164(31)).len(), 3, "no fourth attempt");
 
@@ -335,7 +397,11 @@ async fn wrong_credentials_are_refused_by_the_api_and_dead_lettered_at_once() {
     })
     .await;
     assert_eq!(dead[0].attempts, 1, "a 401 is not retried");
-    assert!(dead[0].last_error.contains("HTTP 401, code 20003: Authenticate"), "{}", dead[0].last_error);
+    assert!(
+        dead[0].last_error.contains("HTTP 401, code 20003: Authenticate"),
+        "{}",
+        dead[0].last_error
+    );
     assert!(!dead[0].last_error.contains("wrong-token"));
     assert_eq!(fake.problems().len(), 1, "{:?}", fake.problems());
     assert!(fake.received().is_empty(), "nothing got past authentication");

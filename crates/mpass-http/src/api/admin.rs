@@ -61,7 +61,9 @@ pub async fn dead_jobs(
         });
     }
     let items = state.store.dead_jobs(q.kind.as_deref(), limit).await?;
-    Ok(AxumJson(json!({ "items": items.iter().map(dead_job_json).collect::<Vec<_>>() })))
+    Ok(AxumJson(
+        json!({ "items": items.iter().map(dead_job_json).collect::<Vec<_>>() }),
+    ))
 }
 
 /// `POST /api/v1/admin/dead-jobs/{id}/replay`: moves the dead job back into the queue as a

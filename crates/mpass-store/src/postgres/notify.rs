@@ -82,10 +82,6 @@ pub(super) async fn dead_job_replay(
         &[&new_id.0, &dead.kind, &dead.payload, &now],
     )
     .await?;
-    audit::append(
-        c,
-        AuditEvent::dlq_replayed(from_ms(now), actor, id, new_id, &dead.kind),
-    )
-    .await?;
+    audit::append(c, AuditEvent::dlq_replayed(from_ms(now), actor, id, new_id, &dead.kind)).await?;
     Ok(Some(new_id))
 }

@@ -11,7 +11,8 @@ use mpass_domain::profile::Profile;
 use time::OffsetDateTime;
 
 use super::{
-    PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, ms, notify, query,
+    PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, ms, notify,
+    query,
 };
 
 #[async_trait]
@@ -311,6 +312,11 @@ impl Store for PostgresStore {
     }
 
     async fn dead_job_replay(&self, id: JobId, actor: Actor, now: OffsetDateTime) -> StoreResult<Option<JobId>> {
-        Ok(in_tx!(self, |tx| notify::dead_job_replay(&tx, id, actor.clone(), ms(now)))?)
+        Ok(in_tx!(self, |tx| notify::dead_job_replay(
+            &tx,
+            id,
+            actor.clone(),
+            ms(now)
+        ))?)
     }
 }

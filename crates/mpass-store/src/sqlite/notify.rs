@@ -65,9 +65,6 @@ pub(super) fn dead_job_replay(c: &Connection, id: JobId, actor: Actor, now: i64)
         params![new_id.to_string(), dead.kind, dead.payload, now],
     )?;
     c.execute("DELETE FROM dead_jobs WHERE id = ?1", [id.to_string()])?;
-    audit::append(
-        c,
-        AuditEvent::dlq_replayed(from_ms(now), actor, id, new_id, &dead.kind),
-    )?;
+    audit::append(c, AuditEvent::dlq_replayed(from_ms(now), actor, id, new_id, &dead.kind))?;
     Ok(Some(new_id))
 }

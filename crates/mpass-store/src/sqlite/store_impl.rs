@@ -269,6 +269,7 @@ impl Store for SqliteStore {
     }
 
     async fn dead_job_replay(&self, id: JobId, actor: Actor, now: OffsetDateTime) -> StoreResult<Option<JobId>> {
-        self.write(move |c| notify::dead_job_replay(c, id, actor, ms(now))).await
+        self.write(move |c| notify::dead_job_replay(c, id, actor, ms(now)))
+            .await
     }
 }

@@ -17,7 +17,11 @@ pub(crate) async fn user_language_default_and_choice(store: Arc<dyn Store>) {
     assert_eq!(store.user_language(a.id).await.unwrap(), Some(Language::En));
     assert_eq!(store.user_language(b.id).await.unwrap(), None, "only that user");
     store.set_user_language(a.id, Language::Bn).await.unwrap();
-    assert_eq!(store.user_language(a.id).await.unwrap(), Some(Language::Bn), "changed again");
+    assert_eq!(
+        store.user_language(a.id).await.unwrap(),
+        Some(Language::Bn),
+        "changed again"
+    );
     // An unknown user has no language, and setting one creates nobody.
     let ghost = UserId::new();
     store.set_user_language(ghost, Language::En).await.unwrap();
@@ -70,8 +74,14 @@ pub(crate) async fn dead_jobs_list_and_replay_once(store: Arc<dyn Store>) {
     assert_eq!(all[0].last_error, "policy exploded");
     assert_eq!((all[0].attempts, all[0].failed_at), (1, t(200)));
     let sms = store.dead_jobs(Some(JOB_SEND_SMS), 10).await.unwrap();
-    assert_eq!(sms.iter().map(|d| d.id).collect::<Vec<_>>(), ids.iter().rev().copied().collect::<Vec<_>>());
-    assert!(sms.iter().all(|d| d.kind == JOB_SEND_SMS && d.last_error.starts_with("provider said no")));
+    assert_eq!(
+        sms.iter().map(|d| d.id).collect::<Vec<_>>(),
+        ids.iter().rev().copied().collect::<Vec<_>>()
+    );
+    assert!(
+        sms.iter()
+            .all(|d| d.kind == JOB_SEND_SMS && d.last_error.starts_with("provider said no"))
+    );
     assert_eq!(store.dead_jobs(Some(JOB_SEND_SMS), 2).await.unwrap().len(), 2, "limit");
     assert!(store.dead_jobs(Some("no_such_kind"), 10).await.unwrap().is_empty());
 
@@ -82,21 +92,43 @@ pub(crate) async fn dead_jobs_list_and_replay_once(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .expect("replayed");
-    assert_ne!(new_id, target.id, "a new job id, so a broker's duplicate window cannot drop it");
+    assert_ne!(
+        new_id, target.id,
+        "a new job id, so a broker's duplicate window cannot drop it"
+    );
     assert_eq!(store.jobs_depth().await.unwrap(), (1, 3));
-    assert!(store.dead_jobs(None, 10).await.unwrap().iter().all(|d| d.id != target.id));
+    assert!(
+        store
+            .dead_jobs(None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|d| d.id != target.id)
+    );
     // Replaying it again finds nothing: one replay, one new job.
-    assert_eq!(store.dead_job_replay(target.id, Actor::cli(), t(301)).await.unwrap(), None);
-    assert_eq!(store.dead_job_replay(JobId::new(), Actor::cli(), t(301)).await.unwrap(), None);
+    assert_eq!(
+        store.dead_job_replay(target.id, Actor::cli(), t(301)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.dead_job_replay(JobId::new(), Actor::cli(), t(301)).await.unwrap(),
+        None
+    );
     assert_eq!(store.jobs_depth().await.unwrap(), (1, 3));
 
     // The new job is due now, with fresh attempts and the same work.
-    assert!(store.jobs_lease(10, t(299), 60).await.unwrap().is_empty(), "not due before the replay");
+    assert!(
+        store.jobs_lease(10, t(299), 60).await.unwrap().is_empty(),
+        "not due before the replay"
+    );
     let again = store.jobs_lease(10, t(300), 60).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, new_id);
     assert_eq!(again[0].attempts, 1);
-    assert_eq!((again[0].kind.as_str(), again[0].payload.as_str()), (JOB_SEND_SMS, target.payload.as_str()));
+    assert_eq!(
+        (again[0].kind.as_str(), again[0].payload.as_str()),
+        (JOB_SEND_SMS, target.payload.as_str())
+    );
 
     let entries = store.audit_list(0, 1000).await.unwrap();
     assert_eq!(entries.len(), audit_before + 1, "one entry per replay, none for a miss");

@@ -201,10 +201,16 @@ async fn messages(
             r#"{"code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}"#.into(),
         );
     }
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !ct.starts_with("application/x-www-form-urlencoded") {
         problem(format!("content type {ct:?}"));
-        return json(400, r#"{"code": 20001, "message": "Unsupported content type", "status": 400}"#.into());
+        return json(
+            400,
+            r#"{"code": 20001, "message": "Unsupported content type", "status": 400}"#.into(),
+        );
     }
     let Some(form) = form_decode(&body) else {
         problem("undecodable form".into());
@@ -215,12 +221,22 @@ async fn messages(
     names.sort_unstable();
     if names != ["Body", "From", "To"] {
         problem(format!("form fields {names:?}"));
-        return json(400, r#"{"code": 21603, "message": "Fields To, From and Body are required", "status": 400}"#.into());
+        return json(
+            400,
+            r#"{"code": 21603, "message": "Fields To, From and Body are required", "status": 400}"#.into(),
+        );
     }
-    let (to, from, text) = (field("To").unwrap_or_default(), field("From").unwrap_or_default(), field("Body").unwrap_or_default());
+    let (to, from, text) = (
+        field("To").unwrap_or_default(),
+        field("From").unwrap_or_default(),
+        field("Body").unwrap_or_default(),
+    );
     let e164 = to.len() == 14 && to.starts_with("+8801") && to[1..].bytes().all(|b| b.is_ascii_digit());
     if !e164 || from != FROM || text.is_empty() {
-        problem(format!("bad values to={to:?} from={from:?} body empty={}", text.is_empty()));
+        problem(format!(
+            "bad values to={to:?} from={from:?} body empty={}",
+            text.is_empty()
+        ));
         return json(400, INVALID_NUMBER.replace("{to}", &to));
     }
     let answer = inner
