@@ -40,9 +40,10 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Delay before attempt `attempt + 1`: base, 2 × base, 4 × base, ... capped at the max.
+    /// Delay before attempt `attempt + 1`: base, 2 × base, 4 × base, ... up to 256 × base,
+    /// and never more than the max.
     pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = 1u32 << attempt.saturating_sub(1).min(16);
+        let factor = 1u32 << attempt.saturating_sub(1).min(8);
         self.backoff_base.saturating_mul(factor).min(self.backoff_max)
     }
 }
