@@ -156,6 +156,15 @@ impl Client {
             .await
     }
 
+    /// Asks for a code sent in `language` (`en` or `bn`).
+    pub async fn request_otp_in(&self, phone: &str, language: &str) -> Result<OtpSent> {
+        self.post(
+            "/api/v1/auth/otp",
+            &serde_json::json!({ "phone": phone, "language": language }),
+        )
+        .await
+    }
+
     pub async fn token(&self, phone: &str, code: &str) -> Result<Tokens> {
         self.post(
             "/api/v1/auth/token",
@@ -224,6 +233,15 @@ impl Client {
     pub async fn put_profile(&self, profile: &ProfileBody) -> Result<serde_json::Value> {
         self.send(self.request(Method::PUT, "/api/v1/me/profile").json(profile))
             .await
+    }
+
+    /// Chooses the language of the caller's SMS (`en` or `bn`).
+    pub async fn set_language(&self, language: &str) -> Result<serde_json::Value> {
+        self.send(
+            self.request(Method::PUT, "/api/v1/me/language")
+                .json(&serde_json::json!({ "language": language })),
+        )
+        .await
     }
 
     pub async fn put_photo(&self, bytes: Vec<u8>, content_type: &str) -> Result<serde_json::Value> {
@@ -325,6 +343,24 @@ impl Client {
             return Err(ClientError::Unexpected(format!("{url} is larger than 16 MiB")));
         }
         Ok(res.text().await?)
+    }
+
+    // --- dead letters (admin)
+
+    /// Dead jobs, most recently failed first (of `kind` when given).
+    pub async fn dead_jobs(&self, kind: Option<&str>) -> Result<Vec<DeadJob>> {
+        let path = match kind {
+            Some(k) => format!("/api/v1/admin/dead-jobs?kind={k}"),
+            None => "/api/v1/admin/dead-jobs".to_string(),
+        };
+        let page: Page<DeadJob> = self.get(&path).await?;
+        Ok(page.items)
+    }
+
+    /// Puts a dead job back in the queue; answers with the new job's id.
+    pub async fn replay_dead_job(&self, id: &str) -> Result<Replayed> {
+        self.send(self.request(Method::POST, &format!("/api/v1/admin/dead-jobs/{id}/replay")))
+            .await
     }
 
     pub async fn healthz(&self) -> Result<()> {

@@ -60,6 +60,29 @@ pub struct Me {
     pub roles: Vec<String>,
     #[serde(default)]
     pub profile: Option<serde_json::Value>,
+    /// The language of the user's SMS (`en` or `bn`).
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Whether the user chose it (else it is the default, `bn`).
+    #[serde(default)]
+    pub language_chosen: bool,
+}
+
+/// A dead job, as `GET /api/v1/admin/dead-jobs` lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeadJob {
+    pub id: String,
+    pub kind: String,
+    pub attempts: u32,
+    pub last_error: String,
+    pub failed_at: String,
+}
+
+/// What replaying a dead job did.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Replayed {
+    pub id: String,
+    pub replayed_as: String,
 }
 
 /// `PUT /api/v1/me/profile`.

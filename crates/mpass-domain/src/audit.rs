@@ -31,6 +31,7 @@ pub mod action {
     pub const INFO_REQUESTED: &str = "application.info_requested";
     pub const INFO_PROVIDED: &str = "application.info_provided";
     pub const POLICY_CHANGED: &str = "policy.changed";
+    pub const DLQ_REPLAYED: &str = "dlq.replayed";
 }
 
 /// Who did it: a user id, `system` (the worker, the policy) or `cli` (an operator at the console).
@@ -211,6 +212,23 @@ impl AuditEvent {
             action::PASS_REVOKED,
             format!("pass:{pass}"),
             serde_json::json!({ "reason": reason, "application_id": application.to_string() }),
+        )
+    }
+
+    /// A dead job put back in the queue as job `replayed_as`.
+    pub fn dlq_replayed(
+        at: OffsetDateTime,
+        actor: Actor,
+        dead: impl std::fmt::Display,
+        replayed_as: impl std::fmt::Display,
+        kind: &str,
+    ) -> AuditEvent {
+        AuditEvent::new(
+            at,
+            actor,
+            action::DLQ_REPLAYED,
+            format!("job:{dead}"),
+            serde_json::json!({ "kind": kind, "replayed_as": replayed_as.to_string() }),
         )
     }
 

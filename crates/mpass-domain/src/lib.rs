@@ -11,6 +11,8 @@ pub mod audit;
 pub mod error;
 pub mod geo;
 pub mod ids;
+pub mod language;
+pub mod notify;
 pub mod otp;
 pub mod pass;
 pub mod phone;

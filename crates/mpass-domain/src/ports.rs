@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use crate::application::{Application, ApplicationDetails, Status};
 use crate::audit::{Actor, AuditEntry, AuditEvent};
 use crate::ids::{ApplicationId, JobId, MessageId, PassId, UserId};
+use crate::language::Language;
 use crate::phone::Phone;
 use crate::policy::Decision;
 use crate::profile::Profile;
@@ -365,6 +366,18 @@ pub struct Revocation {
     pub revoked_at: OffsetDateTime,
 }
 
+/// A job parked in the dead-letter store after it failed for good.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadJob {
+    pub id: JobId,
+    pub kind: String,
+    pub payload: String,
+    pub attempts: u32,
+    pub last_error: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub failed_at: OffsetDateTime,
+}
+
 /// A message in the development SMS outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxMessage {
@@ -567,6 +580,19 @@ pub trait Store: Send + Sync + 'static {
         after: Option<ApplicationId>,
         limit: u32,
     ) -> StoreResult<Vec<Application>>;
+    // --- notifications: the citizen's language and the dead-letter tools (SPEC §11)
+    /// The language the user chose for messages; `None` until they choose one.
+    async fn user_language(&self, user: UserId) -> StoreResult<Option<Language>>;
+    /// Remembers the user's language for messages (nothing happens for an unknown user).
+    async fn set_user_language(&self, user: UserId, language: Language) -> StoreResult<()>;
+    /// Dead jobs (of `kind` when given), most recently failed first.
+    async fn dead_jobs(&self, kind: Option<&str>, limit: u32) -> StoreResult<Vec<DeadJob>>;
+    /// Moves a dead job back into the job table, in one transaction with its audit entry
+    /// (`dlq.replayed`, by `actor`): a new job with the same kind and payload, a new id and
+    /// no attempts, due at `now`, so every queue backend runs it again (on NATS the relay
+    /// publishes it; a new id keeps the stream's duplicate window from dropping it).
+    /// Returns the new job's id; `None` when there is no such dead job.
+    async fn dead_job_replay(&self, id: JobId, actor: Actor, now: OffsetDateTime) -> StoreResult<Option<JobId>>;
 }
 
 /// A delivered job. `attempt` counts from 1.
@@ -598,10 +624,21 @@ pub trait Queue: Send + Sync + 'static {
     }
 }
 
+/// Why a message was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SmsError {
+    /// Worth trying again later: the provider was down, busy (429, 5xx) or did not answer.
+    #[error("{0}")]
+    Transient(String),
+    /// Will never work as asked (a bad number, bad credentials, a refused sender).
+    #[error("{0}")]
+    Permanent(String),
+}
+
 /// Sends SMS messages.
 #[async_trait]
 pub trait Sms: Send + Sync + 'static {
-    async fn send(&self, to: &Phone, body: &str) -> Result<(), String>;
+    async fn send(&self, to: &Phone, body: &str) -> Result<(), SmsError>;
 }
 
 /// Stores photos and other blobs.
@@ -623,6 +660,10 @@ pub const JOB_SEND_SMS: &str = "send_sms";
 /// Job kind: sign and attach the pass of an application a reviewer approved (payload: the
 /// application id).
 pub const JOB_ISSUE_REVIEWED_PASS: &str = "issue_reviewed_pass";
+
+/// Every job kind there is: each queue backend must carry all of them (JetStream has a
+/// stream per kind).
+pub const JOB_KINDS: [&str; 3] = [JOB_DECIDE, JOB_SEND_SMS, JOB_ISSUE_REVIEWED_PASS];
 
 impl NewJob {
     /// The job that decides application `id`.

@@ -70,6 +70,16 @@ pub struct ProfileInput {
     pub id_type: Option<String>,
     pub id_number: Option<String>,
     pub home_area: Option<String>,
+    /// The language of the citizen's SMS, `en` or `bn` (optional; stored with the user,
+    /// not in the profile).
+    pub language: Option<String>,
+}
+
+impl ProfileInput {
+    /// The language the input asks for, when it names a valid one.
+    pub fn language(&self) -> Option<crate::language::Language> {
+        self.language.as_deref().and_then(crate::language::Language::parse)
+    }
 }
 
 /// A complete, valid profile.
@@ -162,6 +172,9 @@ impl ProfileInput {
                 Some(d) => Some(d),
             },
         };
+        if self.language.is_some() && self.language().is_none() {
+            e.add("language", "invalid", "Must be en or bn.", "en অথবা bn হতে হবে।");
+        }
         let gender = match self.gender.as_deref() {
             None => {
                 e.missing("gender");

@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use mpass_domain::application::{Application, ApplicationInput, Status};
 use mpass_domain::audit::Actor;
 use mpass_domain::ids::{ApplicationId, PassId, UserId};
-use mpass_domain::otp;
+use mpass_domain::language::Language;
 use mpass_domain::phone::Phone;
 use mpass_domain::photo::{Photo, PhotoError, sanitize_photo};
 use mpass_domain::policy::Outcome;
@@ -21,6 +21,7 @@ use mpass_domain::ports::{
 };
 use mpass_domain::profile::ProfileInput;
 use mpass_domain::token::{REFRESH_TTL_SECS, hash_refresh_token, new_refresh_token};
+use mpass_domain::{notify, otp};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
@@ -74,8 +75,9 @@ pub(crate) fn parse_phone(raw: &str) -> Result<Phone, ApiError> {
     })
 }
 
-/// Sends a login code to `raw_phone` (rate-limited per client address and per phone).
-pub(crate) async fn send_otp(state: &AppState, raw_phone: &str, ip: IpAddr) -> Result<(), ApiError> {
+/// Sends a login code to `raw_phone` in `lang`, the language of the request (the person
+/// may have no account yet); rate-limited per client address and per phone.
+pub(crate) async fn send_otp(state: &AppState, raw_phone: &str, ip: IpAddr, lang: Language) -> Result<(), ApiError> {
     let phone = parse_phone(raw_phone)?;
     state
         .otp_ip_limit
@@ -83,7 +85,7 @@ pub(crate) async fn send_otp(state: &AppState, raw_phone: &str, ip: IpAddr) -> R
         .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
     let code = otp::generate_code();
     let hash = otp::hash_code(&state.settings.otp_key, phone.as_str(), &code);
-    let body = format!("Movement Pass code: {code}. Valid 5 minutes. / মুভমেন্ট পাস কোড: {code}। ৫ মিনিট বৈধ।");
+    let body = notify::otp(lang, &code, otp::CODE_TTL_SECS / 60);
     let sms = NewJob::sms(&phone, &body);
     match state
         .store
@@ -160,7 +162,30 @@ pub(crate) async fn refresh(state: &AppState, refresh_token: &str) -> Result<Tok
     })
 }
 
-/// Validates and saves the caller's profile; returns it as stored.
+/// The language of `user`'s messages: their choice, else Bangla.
+pub(crate) async fn language_of(state: &AppState, user: UserId) -> Result<Language, ApiError> {
+    Ok(state
+        .store
+        .user_language(user)
+        .await?
+        .unwrap_or(Language::NOTIFICATION_DEFAULT))
+}
+
+/// Parses an optional `language` field of a request body (`en` or `bn`).
+pub(crate) fn parse_language(raw: &str) -> Result<Language, ApiError> {
+    Language::parse(raw)
+        .ok_or_else(|| ApiError::field("language", "invalid", "Must be en or bn.", "en অথবা bn হতে হবে।"))
+}
+
+/// Remembers the language of the user's messages.
+pub(crate) async fn set_language(state: &AppState, user: UserId, lang: Language) -> Result<(), ApiError> {
+    state.store.set_user_language(user, lang).await?;
+    tracing::info!(user.id = %user, language = lang.code(), "user.language_set");
+    Ok(())
+}
+
+/// Validates and saves the caller's profile (and the language of their messages, when
+/// the input names one); returns the profile as stored.
 pub(crate) async fn save_profile(
     state: &AppState,
     user_id: UserId,
@@ -169,6 +194,9 @@ pub(crate) async fn save_profile(
     let now = OffsetDateTime::now_utc();
     let profile = input.validate(now.date()).map_err(ApiError::Validation)?;
     state.store.put_profile(user_id, &profile, now).await?;
+    if let Some(lang) = input.language() {
+        state.store.set_user_language(user_id, lang).await?;
+    }
     state
         .store
         .profile(user_id)
@@ -305,9 +333,7 @@ pub(crate) async fn revoke_pass(
         .user(pass.user_id)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("holder of pass {pass_id} not found")))?;
-    let code = &pass.short_code;
-    let body =
-        format!("Your Movement Pass {code} has been revoked: {reason} / আপনার মুভমেন্ট পাস {code} বাতিল করা হয়েছে: {reason}");
+    let body = notify::revoked(language_of(state, holder.id).await?, &pass.short_code, reason);
     let sms = NewJob::sms(&holder.phone, &body);
     match state
         .store
@@ -457,8 +483,9 @@ pub(crate) async fn review_decide(
                 .user(app.user_id)
                 .await?
                 .ok_or_else(|| ApiError::Internal(format!("applicant of {id} not found")))?;
-            let body = "Movement Pass application rejected. See the app for reasons. / আবেদন প্রত্যাখ্যাত। কারণ অ্যাপে দেখুন।";
-            vec![NewJob::sms(&holder.phone, body)]
+            let lang = language_of(state, holder.id).await?;
+            let body = notify::rejected(lang, &notify::app_ref(id), &note);
+            vec![NewJob::sms(&holder.phone, &body)]
         }
     };
     let decision = ReviewDecision {

@@ -4,6 +4,7 @@
 
 use mpass_domain::application::{Application, Status};
 use mpass_domain::ids::{ApplicationId, MessageId};
+use mpass_domain::notify;
 use mpass_domain::ports::{DecideOutcome, InfoRequest, NewJob, ReplyOutcome, ThreadMessage};
 
 use crate::auth::Caller;
@@ -30,15 +31,6 @@ fn parse_message(field: &str, raw: &str) -> Result<String, ApiError> {
     Ok(text)
 }
 
-/// The SMS that tells the applicant a question is waiting.
-fn info_requested_sms(app: &Application) -> String {
-    let reference = &app.id.to_string()[..8];
-    format!(
-        "Movement Pass: an official needs more information about application {reference}. Please answer in the app. / \
-         মুভমেন্ট পাস: আবেদন {reference} সম্পর্কে একজন কর্মকর্তা আরও তথ্য চেয়েছেন। অ্যাপে উত্তর দিন।"
-    )
-}
-
 /// The lease holder asks the applicant `question`. 409 `not_lease_holder` without a lease.
 pub(crate) async fn request_info(
     state: &AppState,
@@ -60,8 +52,15 @@ pub(crate) async fn request_info(
         application_id: id,
         reviewer: caller.user_id,
         message: MessageId::new(),
-        question,
-        jobs: vec![NewJob::sms(&holder.phone, &info_requested_sms(&app))],
+        question: question.clone(),
+        jobs: vec![NewJob::sms(
+            &holder.phone,
+            &notify::info_requested(
+                crate::service::language_of(state, holder.id).await?,
+                &notify::app_ref(id),
+                &question,
+            ),
+        )],
         at: now_ms(),
     };
     match state.store.review_request_info(request).await? {

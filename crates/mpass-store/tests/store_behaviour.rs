@@ -15,6 +15,8 @@ mod fixtures;
 mod identity;
 #[path = "store_behaviour/jobs.rs"]
 mod jobs;
+#[path = "store_behaviour/notify.rs"]
+mod notify;
 #[path = "store_behaviour/review.rs"]
 mod review;
 #[path = "store_behaviour/revocation.rs"]
@@ -29,6 +31,7 @@ use identity::*;
 use jobs::*;
 use mpass_domain::ports::Store;
 use mpass_store::{PostgresStore, SqliteStore};
+use notify::*;
 use review::*;
 use revocation::*;
 
@@ -222,4 +225,7 @@ stories!(
     information_request_thread,
     policy_history_newest_wins,
     applications_submitted_between_pages,
+    user_language_default_and_choice,
+    dead_jobs_list_and_replay_once,
+    concurrent_replays_of_one_dead_job_make_one_job,
 );

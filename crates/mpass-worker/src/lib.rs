@@ -7,14 +7,18 @@
 
 pub mod jobs;
 mod runner;
+pub mod twilio;
 
 use std::sync::Arc;
 
+use mpass_domain::ids::UserId;
+use mpass_domain::language::Language;
 use mpass_domain::pass::PassSigningKey;
 use mpass_domain::policy::Policy;
-use mpass_domain::ports::{SharedPolicy, Sms, Store};
+use mpass_domain::ports::{SharedPolicy, Sms, SmsError, Store, StoreResult};
 
-pub use runner::{MAX_ATTEMPTS, Runner, backoff};
+pub use runner::{MAX_ATTEMPTS, RetryPolicy, Runner, backoff};
+pub use twilio::{TwilioConfig, TwilioSender, TwilioSms};
 
 /// What jobs need to do their work.
 pub struct WorkerContext {
@@ -31,6 +35,15 @@ impl WorkerContext {
     pub fn policy(&self) -> Arc<Policy> {
         self.policy.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// The language of `user`'s messages: their choice, else Bangla.
+    pub async fn language_of(&self, user: UserId) -> StoreResult<Language> {
+        Ok(self
+            .store
+            .user_language(user)
+            .await?
+            .unwrap_or(Language::NOTIFICATION_DEFAULT))
+    }
 }
 
 /// The `dev` SMS provider: messages go to the outbox shown at `/dev/outbox`.
@@ -38,10 +51,10 @@ pub struct DevOutboxSms(pub Arc<dyn Store>);
 
 #[async_trait::async_trait]
 impl Sms for DevOutboxSms {
-    async fn send(&self, to: &mpass_domain::phone::Phone, body: &str) -> Result<(), String> {
+    async fn send(&self, to: &mpass_domain::phone::Phone, body: &str) -> Result<(), SmsError> {
         self.0
             .outbox_push(to.as_str(), body, time::OffsetDateTime::now_utc())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| SmsError::Transient(e.to_string()))
     }
 }

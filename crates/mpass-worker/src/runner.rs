@@ -15,7 +15,37 @@ pub const MAX_ATTEMPTS: u32 = 5;
 
 /// Delay before attempt `attempt + 1`: 1 s, 2 s, 4 s, ... capped at 5 minutes.
 pub fn backoff(attempt: u32) -> Duration {
-    Duration::from_secs(1u64 << attempt.saturating_sub(1).min(8)).min(Duration::from_secs(300))
+    RetryPolicy::default().delay(attempt)
+}
+
+/// When a failing job is tried again, and when it is given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Deliveries before a job that keeps failing transiently is dead-lettered.
+    pub max_attempts: u32,
+    /// Delay after the first failure; it doubles after each further one.
+    pub backoff_base: Duration,
+    /// The longest delay.
+    pub backoff_max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: MAX_ATTEMPTS,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before attempt `attempt + 1`: base, 2 × base, 4 × base, ... up to 256 × base,
+    /// and never more than the max.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(8);
+        self.backoff_base.saturating_mul(factor).min(self.backoff_max)
+    }
 }
 
 /// Runs jobs until shut down. Counters are exported as metrics.
@@ -25,15 +55,32 @@ pub struct Runner {
     /// Jobs fetched at once, and so run at once.
     batch: u32,
     counters: Arc<JobCounters>,
+    retry: RetryPolicy,
 }
 
 impl Runner {
+    /// A runner with the default retry policy.
     pub fn new(ctx: Arc<WorkerContext>, queue: Arc<dyn Queue>, batch: u32, counters: Arc<JobCounters>) -> Arc<Runner> {
+        Runner::with_retry(ctx, queue, batch, counters, RetryPolicy::default())
+    }
+
+    /// A runner that retries and gives up as `retry` says.
+    pub fn with_retry(
+        ctx: Arc<WorkerContext>,
+        queue: Arc<dyn Queue>,
+        batch: u32,
+        counters: Arc<JobCounters>,
+        retry: RetryPolicy,
+    ) -> Arc<Runner> {
         Arc::new(Runner {
             ctx,
             queue,
             batch: batch.max(1),
             counters,
+            retry: RetryPolicy {
+                max_attempts: retry.max_attempts.max(1),
+                ..retry
+            },
         })
     }
 
@@ -84,14 +131,14 @@ impl Runner {
                 tracing::error!(job.id = %d.job.id, job.kind = %d.job.kind, error = %e, "job.dead_letter");
                 self.queue.dead_letter(&d, &e).await
             }
-            Err(JobError::Transient(e)) if d.attempt >= MAX_ATTEMPTS => {
+            Err(JobError::Transient(e)) if d.attempt >= self.retry.max_attempts => {
                 self.counters.dead.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(job.id = %d.job.id, job.kind = %d.job.kind, attempt = d.attempt, error = %e, "job.dead_letter");
                 self.queue.dead_letter(&d, &e).await
             }
             Err(JobError::Transient(e)) => {
                 self.counters.retried.fetch_add(1, Ordering::Relaxed);
-                let delay = backoff(d.attempt);
+                let delay = self.retry.delay(d.attempt);
                 tracing::warn!(job.id = %d.job.id, job.kind = %d.job.kind, attempt = d.attempt, retry_in_ms = delay.as_millis() as u64, error = %e, "job.retry");
                 self.queue.retry(&d, delay, &e).await
             }
@@ -113,5 +160,14 @@ mod tests {
         assert_eq!(backoff(2), Duration::from_secs(2));
         assert_eq!(backoff(4), Duration::from_secs(8));
         assert_eq!(backoff(30), Duration::from_secs(256));
+        let quick = RetryPolicy {
+            max_attempts: 3,
+            backoff_base: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(300),
+        };
+        assert_eq!(quick.delay(1), Duration::from_millis(50));
+        assert_eq!(quick.delay(3), Duration::from_millis(200));
+        assert_eq!(quick.delay(4), Duration::from_millis(300));
+        assert_eq!(quick.delay(u32::MAX), Duration::from_millis(300));
     }
 }

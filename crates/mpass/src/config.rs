@@ -23,8 +23,26 @@ pub struct Settings {
     pub listen: String,
     pub data_dir: PathBuf,
     pub profile: Profile,
-    /// `dev` (outbox shown at /dev/outbox) is the only provider in this build.
+    /// `dev` (outbox shown at /dev/outbox) or `twilio` (a Twilio-compatible Messages API).
     pub sms_provider: String,
+    /// Base URL of the Twilio-compatible API (`twilio` provider).
+    pub twilio_base_url: String,
+    /// Account SID: the user name of HTTP Basic authentication and part of the URL.
+    pub twilio_account_sid: Option<String>,
+    /// Auth token: the password of HTTP Basic authentication.
+    pub twilio_auth_token: Option<Secret>,
+    /// Sender number or alphanumeric id (`From`); or else a messaging service below.
+    pub twilio_from: Option<String>,
+    /// Messaging service that picks the sender (`MessagingServiceSid`), instead of `twilio_from`.
+    pub twilio_messaging_service_sid: Option<String>,
+    /// Milliseconds one request to the SMS provider may take before it counts as failed
+    /// (and is retried).
+    pub sms_timeout_ms: u64,
+    /// Deliveries of a job before one that keeps failing is parked in the dead letters.
+    pub job_max_attempts: u32,
+    /// Milliseconds before the first retry of a failed job; doubled for each further one,
+    /// up to five minutes.
+    pub job_backoff_base_ms: u64,
     /// `iss` of passes and tokens.
     pub issuer: String,
     /// A policy file to use instead of the built-in default.
@@ -59,6 +77,14 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             profile: Profile::Development,
             sms_provider: "dev".into(),
+            twilio_base_url: "https://api.twilio.com".into(),
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+            twilio_messaging_service_sid: None,
+            sms_timeout_ms: 10_000,
+            job_max_attempts: 5,
+            job_backoff_base_ms: 1000,
             issuer: "mpass".into(),
             policy_file: None,
             otp_per_ip_per_minute: 60,
@@ -76,11 +102,40 @@ impl Default for Settings {
     }
 }
 
-const KEYS: [&str; 17] = [
+/// A secret setting: never printed (`Debug` shows `<redacted>`).
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Keys whose environment value is always text, even when it looks like a number
+/// (`MPASS_TWILIO_FROM=+15005550006`, a token of digits).
+const TEXT_KEYS: [&str; 5] = [
+    "twilio_base_url",
+    "twilio_account_sid",
+    "twilio_auth_token",
+    "twilio_from",
+    "twilio_messaging_service_sid",
+];
+
+const KEYS: [&str; 25] = [
     "listen",
     "data_dir",
     "profile",
     "sms_provider",
+    "twilio_base_url",
+    "twilio_account_sid",
+    "twilio_auth_token",
+    "twilio_from",
+    "twilio_messaging_service_sid",
+    "sms_timeout_ms",
+    "job_max_attempts",
+    "job_backoff_base_ms",
     "issuer",
     "policy_file",
     "otp_per_ip_per_minute",
@@ -127,7 +182,12 @@ impl Settings {
         };
         for key in KEYS {
             if let Ok(v) = std::env::var(format!("MPASS_{}", key.to_ascii_uppercase())) {
-                table.insert(key.into(), env_value(&v));
+                let value = if TEXT_KEYS.contains(&key) {
+                    toml::Value::String(v)
+                } else {
+                    env_value(&v)
+                };
+                table.insert(key.into(), value);
             }
         }
         if let Some(dir) = &args.data_dir {
@@ -151,11 +211,18 @@ impl Settings {
     }
 
     fn check(&self) -> anyhow::Result<()> {
-        if self.sms_provider != "dev" {
-            bail!(
-                "sms_provider {:?} is not available in this build; use \"dev\"",
-                self.sms_provider
-            );
+        match self.sms_provider.as_str() {
+            "dev" => {}
+            "twilio" => {
+                self.twilio()?;
+            }
+            other => bail!("sms_provider {other:?} is not known; use \"dev\" or \"twilio\""),
+        }
+        if self.job_max_attempts == 0 {
+            bail!("job_max_attempts must be at least 1");
+        }
+        if self.sms_timeout_ms == 0 {
+            bail!("sms_timeout_ms must be at least 1");
         }
         if self.profile == Profile::Production && self.sms_provider == "dev" {
             bail!("the dev SMS provider shows codes to anyone and is refused in the production profile");
@@ -179,6 +246,45 @@ impl Settings {
             bail!("log_format must be json or pretty");
         }
         Ok(())
+    }
+
+    /// The settings of the `twilio` SMS provider, checked.
+    pub fn twilio(&self) -> anyhow::Result<mpass_worker::TwilioConfig> {
+        let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let (Some(sid), Some(token)) = (
+            self.twilio_account_sid
+                .clone()
+                .filter(|_| present(&self.twilio_account_sid)),
+            self.twilio_auth_token.clone().filter(|t| !t.0.is_empty()),
+        ) else {
+            bail!("sms_provider \"twilio\" needs twilio_account_sid and twilio_auth_token");
+        };
+        let sender = match (present(&self.twilio_from), present(&self.twilio_messaging_service_sid)) {
+            (true, false) => mpass_worker::TwilioSender::From(self.twilio_from.clone().unwrap_or_default()),
+            (false, true) => mpass_worker::TwilioSender::MessagingService(
+                self.twilio_messaging_service_sid.clone().unwrap_or_default(),
+            ),
+            _ => bail!("sms_provider \"twilio\" needs exactly one of twilio_from and twilio_messaging_service_sid"),
+        };
+        let config = mpass_worker::TwilioConfig {
+            base_url: self.twilio_base_url.clone(),
+            account_sid: sid,
+            auth_token: token.0,
+            sender,
+            timeout: std::time::Duration::from_millis(self.sms_timeout_ms),
+        };
+        // Checks the URL and the SID now, so a bad setting stops the start, not the first SMS.
+        mpass_worker::TwilioSms::new(config.clone()).map_err(|e| anyhow::anyhow!(e))?;
+        Ok(config)
+    }
+
+    /// When failed jobs are retried and given up.
+    pub fn retry_policy(&self) -> mpass_worker::RetryPolicy {
+        mpass_worker::RetryPolicy {
+            max_attempts: self.job_max_attempts.max(1),
+            backoff_base: std::time::Duration::from_millis(self.job_backoff_base_ms),
+            ..mpass_worker::RetryPolicy::default()
+        }
     }
 
     /// The SQLite database of the embedded default.
@@ -215,6 +321,62 @@ mod tests {
         assert_eq!(s.listen, "127.0.0.1:1");
         std::fs::write(&file, "lisen = 1\n").unwrap();
         assert!(Settings::load(&args, None).is_err(), "unknown keys are refused");
+    }
+
+    #[test]
+    fn twilio_needs_credentials_and_one_sender() {
+        let base = Settings {
+            sms_provider: "twilio".into(),
+            twilio_account_sid: Some("AC123".into()),
+            twilio_auth_token: Some(Secret("s3cr3t-value".into())),
+            twilio_from: Some("+15005550006".into()),
+            ..Settings::default()
+        };
+        base.check().unwrap();
+        assert_eq!(
+            base.twilio().unwrap().sender,
+            mpass_worker::TwilioSender::From("+15005550006".into())
+        );
+        assert!(!format!("{base:?}").contains("s3cr3t"), "the token is redacted");
+        for bad in [
+            Settings {
+                twilio_auth_token: None,
+                ..base.clone()
+            },
+            Settings {
+                twilio_account_sid: Some(" ".into()),
+                ..base.clone()
+            },
+            Settings {
+                twilio_messaging_service_sid: Some("MG1".into()),
+                ..base.clone()
+            },
+            Settings {
+                twilio_from: None,
+                ..base.clone()
+            },
+            Settings {
+                twilio_base_url: "api.twilio.com".into(),
+                ..base.clone()
+            },
+            Settings {
+                sms_provider: "carrier-pigeon".into(),
+                ..base.clone()
+            },
+        ] {
+            assert!(bad.check().is_err(), "{bad:?}");
+        }
+        let by_service = Settings {
+            twilio_from: None,
+            twilio_messaging_service_sid: Some("MG1".into()),
+            ..base.clone()
+        };
+        by_service.check().unwrap();
+        let prod = Settings {
+            profile: Profile::Production,
+            ..base
+        };
+        prod.check().expect("the twilio provider is allowed in production");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit;
 pub mod config;
+pub mod dlq;
 pub mod keys;
 pub mod policy;
 pub mod serve;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mpass::serve::NodeKind;
-use mpass::{BackendArgs, DataArgs, admin, audit, config, keys, policy, serve, telemetry, verify};
+use mpass::{BackendArgs, DataArgs, admin, audit, config, dlq, keys, policy, serve, telemetry, verify};
 
 #[derive(Parser)]
 #[command(name = "mpass", version, about = "Movement Pass: emergency movement permits")]
@@ -63,6 +63,15 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: policy::PolicyCommand,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+    },
+    /// The dead-letter queue: `mpass dlq list [--json]`, `mpass dlq replay ID... | --all [--kind K]`.
+    Dlq {
+        #[command(subcommand)]
+        command: dlq::DlqCommand,
         #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
@@ -126,6 +135,20 @@ fn main() -> ExitCode {
             telemetry::init("pretty");
             run_async(policy::run(s, command))
         }),
+        Command::Dlq {
+            command,
+            data,
+            backends,
+        } => {
+            let run = config::Settings::load_with(&data, None, &backends).and_then(|s| {
+                telemetry::init("pretty");
+                run_async(dlq::run(s, command))
+            });
+            return run.unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            });
+        }
         Command::Keys { command, data } => config::Settings::load(&data, None).and_then(|s| keys::run(&s, command)),
         Command::Verify(args) => {
             return run_async(verify::run(args)).unwrap_or_else(|e| {

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use mpass_domain::ports::{ObjectStore, Queue, Store};
+use mpass_domain::ports::{ObjectStore, Queue, Sms, Store};
 use mpass_domain::token::TokenKeys;
 use mpass_http::{AppState, HttpSettings, Services, metrics::Metrics};
 use mpass_queue::EmbeddedQueue;
 use mpass_queue::nats::{NatsOptions, NatsQueue};
 use mpass_store::{LocalObjectStore, PostgresStore, S3ObjectStore, SqliteStore};
-use mpass_worker::{DevOutboxSms, Runner, WorkerContext};
+use mpass_worker::{DevOutboxSms, Runner, TwilioSms, WorkerContext};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -83,6 +83,15 @@ fn open_objects(settings: &Settings) -> anyhow::Result<Arc<dyn ObjectStore>> {
     })
 }
 
+/// The SMS provider the configuration names: `twilio` (a Twilio-compatible Messages API)
+/// or `dev` (the outbox shown at /dev/outbox).
+fn open_sms(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<Arc<dyn Sms>> {
+    Ok(match settings.sms_provider.as_str() {
+        "twilio" => Arc::new(TwilioSms::new(settings.twilio()?).map_err(|e| anyhow::anyhow!(e))?),
+        _ => Arc::new(DevOutboxSms(store)),
+    })
+}
+
 /// Opens the queue the configuration names: NATS JetStream when `queue_url` is set,
 /// otherwise the in-process queue over the store's job table.
 ///
@@ -92,9 +101,15 @@ fn open_objects(settings: &Settings) -> anyhow::Result<Arc<dyn ObjectStore>> {
 async fn open_queue(settings: &Settings, store: Arc<dyn Store>, kind: NodeKind) -> anyhow::Result<Arc<dyn Queue>> {
     Ok(match &settings.queue_url {
         Some(url) => {
+            let defaults = NatsOptions::default();
+            // JetStream must not give up before the worker does (it parks a job itself after
+            // `job_max_attempts`); it needs one more delivery than it has redelivery steps.
+            let max_deliver =
+                i64::from(settings.job_max_attempts).max(i64::try_from(defaults.redelivery.len()).unwrap_or(0) + 1);
             let opts = NatsOptions {
                 relay: kind != NodeKind::Worker,
-                ..NatsOptions::default()
+                max_deliver,
+                ..defaults
             };
             Arc::new(
                 NatsQueue::connect_with(url, &settings.queue_prefix, store, opts)
@@ -128,14 +143,15 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
             store: store.clone(),
             policy: policy.clone(),
             pass_key: Arc::new(keys.pass_signing_key()?),
-            sms: Arc::new(DevOutboxSms(store.clone())),
+            sms: open_sms(&settings, store.clone())?,
             issuer: settings.issuer.clone(),
         });
-        Some(Runner::new(
+        Some(Runner::with_retry(
             ctx,
             queue.clone(),
             settings.worker_concurrency,
             metrics.jobs.clone(),
+            settings.retry_policy(),
         ))
     } else {
         None
@@ -248,13 +264,15 @@ pub async fn serve(settings: Settings, kind: NodeKind) -> anyhow::Result<()> {
                 .with_context(|| format!("listening on {}", settings.listen))?,
         )
     };
+    let dev_outbox = settings.sms_provider == "dev";
     let running = start_node(settings, kind, listener).await?;
     match kind {
         NodeKind::Worker => eprintln!("Movement Pass worker is running"),
-        _ => eprintln!(
+        _ if dev_outbox => eprintln!(
             "Movement Pass is running at http://{}  (dev SMS outbox: http://{}/dev/outbox)",
             running.addr, running.addr
         ),
+        _ => eprintln!("Movement Pass is running at http://{}", running.addr),
     }
     running.wait().await
 }

@@ -175,6 +175,7 @@ async fn health_readiness_metrics_and_reference() {
     let res = get("/dev/outbox").await.expect("raw");
     assert_eq!(res.status, 200);
     let page = String::from_utf8(res.body).expect("utf-8");
-    assert!(page.contains("Movement Pass code"), "{page}");
+    // (In Bangla: the citizen's login request named no language.)
+    assert!(page.contains("মুভমেন্ট পাস লগইন কোড"), "{page}");
     srv.finish().await;
 }

@@ -228,6 +228,7 @@ async fn a_reviewer_asks_for_information_and_the_answer_returns_it_to_the_queue(
     let r = reviewer(&srv, 82, &district).await;
     let id = submitted.id.as_str();
     let messages = format!("/api/v1/applications/{id}/messages");
+    let reference = mpass_domain::notify::app_ref(mpass_domain::ids::ApplicationId::parse(id).expect("an id"));
     let ask = r#"{"outcome": "request_info", "note": "Which office are you collecting documents from?"}"#;
 
     // Asking needs the lease and a question.
@@ -250,10 +251,14 @@ async fn a_reviewer_asks_for_information_and_the_answer_returns_it_to_the_queue(
         outbox
             .messages
             .into_iter()
-            .find(|m| m.to.ends_with(&phone(80)[1..]) && m.body.contains(&id[..8]))
+            .find(|m| m.to.ends_with(&phone(80)[1..]) && m.body.contains("Which office are you collecting"))
     })
     .await;
-    assert!(sms.body.contains("more information"), "{}", sms.body);
+    assert!(
+        sms.body.contains(&reference),
+        "the application's reference: {}",
+        sms.body
+    );
     let thread = call(&citizen, Method::GET, &messages, None).await;
     assert_eq!(thread.status, 200, "{}", String::from_utf8_lossy(&thread.body));
     let thread = thread.json().expect("json");

@@ -4,6 +4,7 @@ use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use mpass_domain::language::Language;
 use mpass_domain::otp;
 use mpass_domain::token::{ACCESS_TTL_SECS, hash_refresh_token};
 use serde::Deserialize;
@@ -20,6 +21,8 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub struct OtpRequest {
     phone: String,
+    /// The language of the SMS (`en` or `bn`); else `Accept-Language`, else Bangla.
+    language: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -35,7 +38,8 @@ pub struct RefreshRequest {
     refresh_token: String,
 }
 
-/// `POST /api/v1/auth/otp`: sends a code. Answers the same whether or not the phone is known.
+/// `POST /api/v1/auth/otp`: sends a code, in the language the request asks for. Answers the
+/// same whether or not the phone is known.
 pub async fn send_otp(
     State(state): State<AppState>,
     Peer(peer): Peer,
@@ -43,7 +47,15 @@ pub async fn send_otp(
     Json(req): Json<OtpRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let ip = service::client_ip(&state, &headers, peer);
-    service::send_otp(&state, &req.phone, ip).await?;
+    let lang = match &req.language {
+        Some(raw) => service::parse_language(raw)?,
+        None => headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Language::from_accept_language)
+            .unwrap_or(Language::NOTIFICATION_DEFAULT),
+    };
+    service::send_otp(&state, &req.phone, ip, lang).await?;
     Ok((
         StatusCode::ACCEPTED,
         AxumJson(json!({ "expires_in": otp::CODE_TTL_SECS, "retry_after": otp::RESEND_AFTER_SECS })),

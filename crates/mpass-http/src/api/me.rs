@@ -4,8 +4,10 @@ use axum::Json as AxumJson;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use mpass_domain::language::Language;
 use mpass_domain::ports::StoredProfile;
 use mpass_domain::profile::ProfileInput;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -32,11 +34,15 @@ pub fn profile_json(p: &StoredProfile) -> Value {
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<impl IntoResponse, ApiError> {
     let user = state.store.user(caller.user_id).await?.ok_or(ApiError::Unauthorized)?;
     let profile = state.store.profile(caller.user_id).await?;
+    let language = state.store.user_language(caller.user_id).await?;
     let mut body = json!({
         "id": user.id.to_string(),
         "phone": user.phone.as_str(),
         "roles": user.role_names(),
         "grants": user.grants,
+        // The language of the user's SMS, and whether they chose it (else the default).
+        "language": language.unwrap_or(Language::NOTIFICATION_DEFAULT).code(),
+        "language_chosen": language.is_some(),
     });
     if let Some(p) = &profile {
         body["profile"] = profile_json(p);
@@ -52,6 +58,23 @@ pub async fn put_profile(
 ) -> Result<impl IntoResponse, ApiError> {
     let stored = service::save_profile(&state, caller.user_id, &input).await?;
     Ok(AxumJson(profile_json(&stored)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageRequest {
+    language: String,
+}
+
+/// `PUT /api/v1/me/language`: the language of the caller's SMS (`en` or `bn`).
+pub async fn put_language(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<LanguageRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let lang = service::parse_language(&req.language)?;
+    service::set_language(&state, caller.user_id, lang).await?;
+    Ok(AxumJson(json!({ "language": lang.code() })))
 }
 
 /// `PUT /api/v1/me/photo`: raw JPEG or PNG; checked by content, metadata stripped.

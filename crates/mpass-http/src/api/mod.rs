@@ -1,5 +1,6 @@
 //! The native JSON API under `/api/v1` (SPEC §14), one module per resource.
 
+mod admin;
 mod applications;
 mod areas;
 mod audit;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dev/outbox", get(dev::outbox_page))
         .route("/api/v1/me", get(me::me))
         .route("/api/v1/me/profile", put(me::put_profile))
+        .route("/api/v1/me/language", put(me::put_language))
         .route(
             "/api/v1/me/photo",
             put(me::put_photo)
@@ -54,6 +56,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/review/queue", get(review::queue))
         .route("/api/v1/review/{id}/claim", post(review::claim))
         .route("/api/v1/review/{id}/decision", post(review::decide))
+        .route("/api/v1/admin/dead-jobs", get(admin::dead_jobs))
+        .route("/api/v1/admin/dead-jobs/{id}/replay", post(admin::replay))
 }
 
 /// RFC 3339 text of an instant.

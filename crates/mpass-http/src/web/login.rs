@@ -86,7 +86,7 @@ pub async fn send_code(
     }
     let raw = ascii_digits(f.get("phone").unwrap_or(""));
     let ip = service::client_ip(&state, &headers, peer);
-    let result = service::send_otp(&state, &raw, ip).await;
+    let result = service::send_otp(&state, &raw, ip, session.lang).await;
     if let Some(phone) = Phone::parse(&raw) {
         session.set_cookie(LOGIN_PHONE, phone.as_str(), Some(600));
     }

@@ -23,13 +23,14 @@ mod review;
 mod session;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, Query};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::error::ApiError;
+use crate::service;
 use crate::state::AppState;
 use html::Page;
 use session::Session;
@@ -141,10 +142,22 @@ struct LangQuery {
     next: Option<String>,
 }
 
-/// `GET /lang/{en|bn}?next=/path`: remembers the language and goes back to the page.
-async fn switch_lang(session: Session, Path(code): Path<String>, Query(q): Query<LangQuery>) -> Response {
+/// `GET /lang/{en|bn}?next=/path`: remembers the language and goes back to the page. A
+/// logged-in citizen's SMS follow the switch too (their stored language).
+async fn switch_lang(
+    State(state): State<AppState>,
+    session: Session,
+    Path(code): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> Response {
     if let Some(lang) = i18n::Lang::parse(&code) {
         session.set_cookie(session::LANG, lang.code(), Some(365 * 24 * 3600));
+        if let Some(user) = session.user
+            && let Err(e) = service::set_language(&state, user, lang).await
+        {
+            // The page language still switches; the SMS language is tried again next time.
+            messages::log_failure(&e);
+        }
     }
     // Only paths of this site, never another host (`//host`, `/\host`).
     let next = q

@@ -234,6 +234,7 @@ pub async fn save(State(state): State<AppState>, session: Session, body: Bytes) 
         id_type: f.get("id_type").map(String::from),
         id_number: f.get("id_number").map(String::from),
         home_area: f.get("home_area").map(String::from),
+        language: None,
     };
     match service::save_profile(&state, user, &input).await {
         Ok(_) => {

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mpass_domain::ports::{JOB_DECIDE, JOB_SEND_SMS, StoreError, StoreResult};
+use mpass_domain::ports::{JOB_KINDS, StoreError, StoreResult};
 
 /// Timing and sizing of the JetStream queue. Defaults suit production; tests shorten them.
 #[derive(Debug, Clone)]
@@ -40,7 +40,7 @@ pub struct NatsOptions {
 impl Default for NatsOptions {
     fn default() -> Self {
         NatsOptions {
-            kinds: vec![JOB_DECIDE.to_string(), JOB_SEND_SMS.to_string()],
+            kinds: JOB_KINDS.iter().map(|k| k.to_string()).collect(),
             lease_secs: 300,
             ack_wait: Duration::from_secs(15),
             // With max_deliver 5: answers awaited 15 + 30 + 60 + 60 + 60 s = 225 s < lease.

@@ -11,8 +11,8 @@ use mpass_domain::profile::Profile;
 use time::OffsetDateTime;
 
 use super::{
-    PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, ms, query,
-    threads,
+    PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, ms, notify,
+    query, threads,
 };
 
 #[async_trait]
@@ -345,5 +345,31 @@ impl Store for PostgresStore {
     ) -> StoreResult<Vec<Application>> {
         let c = self.reader().await?;
         Ok(threads::submitted_between(&c, ms(from), ms(to), after, limit).await?)
+    }
+
+    async fn user_language(&self, user: UserId) -> StoreResult<Option<mpass_domain::language::Language>> {
+        // The primary: a choice just made must be the one the next message uses.
+        let c = self.primary().await?;
+        Ok(notify::user_language(&c, user).await?)
+    }
+
+    async fn set_user_language(&self, user: UserId, language: mpass_domain::language::Language) -> StoreResult<()> {
+        let c = self.primary().await?;
+        Ok(notify::set_user_language(&c, user, language).await?)
+    }
+
+    async fn dead_jobs(&self, kind: Option<&str>, limit: u32) -> StoreResult<Vec<DeadJob>> {
+        // The primary: an admin replays what this lists.
+        let c = self.primary().await?;
+        Ok(notify::dead_jobs(&c, kind, limit).await?)
+    }
+
+    async fn dead_job_replay(&self, id: JobId, actor: Actor, now: OffsetDateTime) -> StoreResult<Option<JobId>> {
+        Ok(in_tx!(self, |tx| notify::dead_job_replay(
+            &tx,
+            id,
+            actor.clone(),
+            ms(now)
+        ))?)
     }
 }

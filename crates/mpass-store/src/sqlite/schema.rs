@@ -175,6 +175,15 @@ CREATE TABLE policies (
 );
 "#,
     ),
+    (
+        6,
+        r#"
+-- SPEC §11: the language of a citizen's SMS ('en' or 'bn'); NULL until they choose one,
+-- and then messages go out in Bangla. Dead jobs are listed newest failure first.
+ALTER TABLE users ADD COLUMN language TEXT;
+CREATE INDEX dead_jobs_failed ON dead_jobs (failed_at DESC, id DESC);
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.

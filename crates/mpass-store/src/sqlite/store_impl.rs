@@ -10,7 +10,7 @@ use mpass_domain::profile::Profile;
 use rusqlite::params;
 use time::OffsetDateTime;
 
-use super::{SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, ms, threads};
+use super::{SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, ms, notify, threads};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -300,6 +300,24 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<Application>> {
         self.read(move |c| threads::submitted_between(c, ms(from), ms(to), after, limit))
+            .await
+    }
+
+    async fn user_language(&self, user: UserId) -> StoreResult<Option<mpass_domain::language::Language>> {
+        self.read(move |c| notify::user_language(c, user)).await
+    }
+
+    async fn set_user_language(&self, user: UserId, language: mpass_domain::language::Language) -> StoreResult<()> {
+        self.write(move |c| notify::set_user_language(c, user, language)).await
+    }
+
+    async fn dead_jobs(&self, kind: Option<&str>, limit: u32) -> StoreResult<Vec<DeadJob>> {
+        let kind = kind.map(str::to_string);
+        self.read(move |c| notify::dead_jobs(c, kind.as_deref(), limit)).await
+    }
+
+    async fn dead_job_replay(&self, id: JobId, actor: Actor, now: OffsetDateTime) -> StoreResult<Option<JobId>> {
+        self.write(move |c| notify::dead_job_replay(c, id, actor, ms(now)))
             .await
     }
 }

@@ -4,6 +4,8 @@
 
 use mpass_domain::application::{Application, Status, Trip};
 use mpass_domain::ids::{ApplicationId, PassId};
+use mpass_domain::language::Language;
+use mpass_domain::notify;
 use mpass_domain::pass::{PassClaims, abbreviate_holder_name, short_code, sign_pass};
 use mpass_domain::policy::{Decision, Outcome};
 use mpass_domain::ports::{DecisionRecord, PassRecord, StoredProfile};
@@ -51,7 +53,8 @@ pub async fn run(ctx: &WorkerContext, payload: &str) -> Result<(), JobError> {
     } else {
         None
     };
-    let message = notification(&decision, pass.as_ref());
+    let lang = ctx.language_of(user.id).await?;
+    let message = notification(lang, &app, &decision, pass.as_ref());
     let record = DecisionRecord {
         application_id: app.id,
         decision,
@@ -111,16 +114,21 @@ pub(crate) fn issue_pass(
     })
 }
 
-/// The SMS that tells the citizen the outcome, in English and Bangla.
-fn notification(decision: &Decision, pass: Option<&PassRecord>) -> String {
+/// The SMS that tells the citizen the outcome, in their language.
+fn notification(lang: Language, app: &Application, decision: &Decision, pass: Option<&PassRecord>) -> String {
+    let app_ref = notify::app_ref(app.id);
     match (decision.outcome, pass) {
-        (Outcome::Approve, Some(p)) => format!(
-            "Movement Pass approved. Code {}. / মুভমেন্ট পাস অনুমোদিত। কোড {}।",
-            p.short_code, p.short_code
-        ),
+        (Outcome::Approve, Some(p)) => notify::approved(lang, &p.short_code, p.valid_from, p.valid_until),
         (Outcome::Reject, _) => {
-            "Movement Pass application rejected. See the app for reasons. / আবেদন প্রত্যাখ্যাত। কারণ অ্যাপে দেখুন।".into()
+            // The first rule that rejected: the reason the citizen most needs.
+            let first = decision
+                .reasons
+                .iter()
+                .find(|h| h.outcome == Outcome::Reject)
+                .or(decision.reasons.first());
+            let reason = first.map_or("", |h| lang.pick(&h.message_en, &h.message_bn));
+            notify::rejected(lang, &app_ref, reason)
         }
-        _ => "Movement Pass application is under review. / আবেদনটি পর্যালোচনায় আছে।".into(),
+        _ => notify::in_review(lang, &app_ref),
     }
 }

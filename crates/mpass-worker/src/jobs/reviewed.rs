@@ -4,6 +4,7 @@
 
 use mpass_domain::application::Status;
 use mpass_domain::ids::ApplicationId;
+use mpass_domain::notify;
 use mpass_domain::ports::ReviewedPass;
 use time::OffsetDateTime;
 
@@ -33,10 +34,8 @@ pub async fn run(ctx: &WorkerContext, payload: &str) -> Result<(), JobError> {
         .ok_or_else(|| JobError::Permanent("applicant not found".into()))?;
     let now = OffsetDateTime::now_utc();
     let pass = decide::issue_pass(ctx, &app, &profile, now)?;
-    let message = format!(
-        "Movement Pass approved. Code {}. / মুভমেন্ট পাস অনুমোদিত। কোড {}।",
-        pass.short_code, pass.short_code
-    );
+    let lang = ctx.language_of(user.id).await?;
+    let message = notify::approved(lang, &pass.short_code, pass.valid_from, pass.valid_until);
     let attached = ctx
         .store
         .review_issue_pass(ReviewedPass {

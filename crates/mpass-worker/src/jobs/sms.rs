@@ -1,7 +1,7 @@
 //! `send_sms`: delivers one text message through the configured provider.
 
 use mpass_domain::phone::Phone;
-use mpass_domain::ports::NewJob;
+use mpass_domain::ports::{NewJob, SmsError};
 use serde::Deserialize;
 
 use super::JobError;
@@ -25,5 +25,8 @@ pub async fn run(ctx: &WorkerContext, payload: &str) -> Result<(), JobError> {
     let to = Phone::parse(&p.to).ok_or_else(|| JobError::Permanent("bad phone".into()))?;
     // Sending twice on a redelivery is possible (the provider has no idempotency key);
     // a duplicate SMS is a nuisance, a lost one is worse.
-    ctx.sms.send(&to, &p.body).await.map_err(JobError::Transient)
+    ctx.sms.send(&to, &p.body).await.map_err(|e| match e {
+        SmsError::Transient(e) => JobError::Transient(e),
+        SmsError::Permanent(e) => JobError::Permanent(e),
+    })
 }
