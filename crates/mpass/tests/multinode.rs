@@ -160,6 +160,74 @@ async fn two_apis_two_workers_one_killed_every_application_decided_once() {
     assert_eq!(distinct, passes, "no application has two passes");
     assert_eq!(dead, 0, "no job dead-lettered");
 
+    // A reviewer's approval is signed by a worker too: through its own job stream.
+    let p = phone(900_100);
+    let (applicant, _) = c1.login_dev(&p).await.expect("login");
+    applicant.put_profile(&profile_for(&p)).await.expect("profile");
+    let mut body = application(common::THANA_A, common::THANA_B, tomorrow_at(9, 0));
+    body.reason = "other".into();
+    body.reason_note = Some("Visiting family".into());
+    let id = applicant.submit(&body, None).await.expect("202").id;
+    let app = applicant
+        .wait_decided(&id, Duration::from_secs(60))
+        .await
+        .expect("decided");
+    assert_eq!(app.status, "in_review");
+    let reviewer_phone = phone(900_101);
+    let (_, first) = c2.login_dev(&reviewer_phone).await.expect("reviewer's login");
+    let district = mpass_domain::geo::areas()
+        .district_of(common::THANA_A)
+        .expect("district")
+        .code
+        .clone();
+    let granted = Command::new(env!("CARGO_BIN_EXE_mpass"))
+        .args([
+            "admin",
+            "grant",
+            &reviewer_phone,
+            "reviewer",
+            "--district",
+            &district,
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("MPASS_DATABASE_URL", &db)
+        .env("RUST_LOG", "warn")
+        .status()
+        .expect("mpass admin grant");
+    assert!(granted.success());
+    // The role is in the next token.
+    let fresh = c2.refresh(&first.refresh_token).await.expect("refresh");
+    let reviewer = c2.with_token(&fresh.access_token);
+    let claim = reviewer
+        .raw(
+            reqwest::Method::POST,
+            &format!("/api/v1/review/{id}/claim"),
+            None,
+            Vec::new(),
+        )
+        .await
+        .expect("claim");
+    assert_eq!(claim.status, 200, "{}", String::from_utf8_lossy(&claim.body));
+    let approve = br#"{"outcome": "approve", "reason_code": "documents_verified"}"#.to_vec();
+    let decided = reviewer
+        .raw(
+            reqwest::Method::POST,
+            &format!("/api/v1/review/{id}/decision"),
+            Some("application/json"),
+            approve,
+        )
+        .await
+        .expect("decide");
+    assert_eq!(decided.status, 200, "{}", String::from_utf8_lossy(&decided.body));
+    let signed = eventually("the reviewed pass", Duration::from_secs(60), || {
+        let applicant = applicant.clone();
+        let id = id.clone();
+        async move { applicant.application(&id).await.ok().filter(|a| a.status == "approved") }
+    })
+    .await;
+    assert!(signed.pass_id.is_some());
+
     drop((api1, api2, worker1, worker2));
     pg.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .await
@@ -170,6 +238,7 @@ async fn two_apis_two_workers_one_killed_every_application_decided_once() {
         for name in [
             format!("{upper}_JOBS_decide_application"),
             format!("{upper}_JOBS_send_sms"),
+            format!("{upper}_JOBS_issue_reviewed_pass"),
             format!("{upper}_DLQ"),
         ] {
             let _ = js.delete_stream(&name).await;
