@@ -19,6 +19,8 @@ mod jobs;
 mod review;
 #[path = "store_behaviour/revocation.rs"]
 mod revocation;
+#[path = "store_behaviour/stats.rs"]
+mod stats;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,6 +33,7 @@ use mpass_domain::ports::Store;
 use mpass_store::{PostgresStore, SqliteStore};
 use review::*;
 use revocation::*;
+use stats::*;
 
 // ---------------------------------------------------------------- backends
 
@@ -222,4 +225,6 @@ stories!(
     information_request_thread,
     policy_history_newest_wins,
     applications_submitted_between_pages,
+    stats_counters_match_direct_counts_and_rebuild,
+    stats_bulk_insert_then_rebuild,
 );

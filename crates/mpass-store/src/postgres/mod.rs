@@ -23,6 +23,7 @@ mod audit;
 mod identity;
 mod jobs;
 mod schema;
+mod stats;
 mod store_impl;
 mod threads;
 
