@@ -46,14 +46,14 @@ impl Dialect {
         }
     }
 
-    fn from_area(self) -> &'static str {
+    fn thana_expr(self) -> &'static str {
         match self {
             Dialect::Sqlite => "json_extract(details, '$.from.area')",
             Dialect::Postgres => "(details->'from'->>'area')",
         }
     }
 
-    fn reason(self) -> &'static str {
+    fn reason_expr(self) -> &'static str {
         match self {
             Dialect::Sqlite => "json_extract(details, '$.reason')",
             Dialect::Postgres => "(details->>'reason')",
@@ -67,8 +67,8 @@ impl Dialect {
                      CASE WHEN pass_id IS NULL THEN 0 ELSE 1 END AS has_pass, 1 AS n
               FROM applications) s",
             h = mpass_domain::stats::HOUR_MS,
-            area = self.from_area(),
-            reason = self.reason()
+            area = self.thana_expr(),
+            reason = self.reason_expr()
         )
     }
 
@@ -78,7 +78,7 @@ impl Dialect {
             "(SELECT decided_at / {h} AS hour, substr({area}, 1, 4) AS area, {bucket} AS bucket, 1 AS n
               FROM applications WHERE decided_at IS NOT NULL) s",
             h = mpass_domain::stats::HOUR_MS,
-            area = self.from_area(),
+            area = self.thana_expr(),
             bucket = latency_bucket_sql("(decided_at - submitted_at)")
         )
     }

@@ -208,7 +208,7 @@ fn filter_form(b: &mut String, l: Lang, q: &StatsParams, f: &Filters) {
 }
 
 fn headline(b: &mut String, l: Lang, s: &stats::Summary) {
-    let ms = |v: Option<i64>| v.map_or("—".to_string(), |m| latency_text(m));
+    let ms = |v: Option<i64>| v.map_or("—".to_string(), latency_text);
     let tiles = [
         (l.t("Applications", "আবেদন"), s.total.to_string()),
         (l.t("Approved", "অনুমোদিত"), s.status(Status::Approved).to_string()),
@@ -233,13 +233,12 @@ fn headline(b: &mut String, l: Lang, s: &stats::Summary) {
 }
 
 fn latency_text(ms: i64) -> String {
-    let label = latency_bucket_label(
+    latency_bucket_label(
         mpass_domain::stats::LATENCY_BOUNDS_MS
             .iter()
             .position(|b| *b == ms)
             .unwrap_or(0),
-    );
-    label
+    )
 }
 
 /// Bars per hour, approved overlaid, with hour ticks in Bangladesh time.
