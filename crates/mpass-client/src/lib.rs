@@ -363,6 +363,39 @@ impl Client {
             .await
     }
 
+    /// `GET /api/v1/stats/summary` (analyst, admin) with filters such as
+    /// `[("district", "3026"), ("from", "2025-01-01T00:00:00Z")]`.
+    pub async fn stats_summary(&self, filters: &[(&str, &str)]) -> Result<StatsSummary> {
+        self.send(self.request(Method::GET, "/api/v1/stats/summary").query(filters))
+            .await
+    }
+
+    /// Any `GET /api/v1/stats/{name}` (`by-area`, `timeseries`, `latency`, `backlog`, ...)
+    /// answer as JSON.
+    pub async fn stats(&self, name: &str, params: &[(&str, &str)]) -> Result<serde_json::Value> {
+        self.send(
+            self.request(Method::GET, &format!("/api/v1/stats/{name}"))
+                .query(params),
+        )
+        .await
+    }
+
+    /// The CSV export of `GET /api/v1/stats/{name}` (`format=csv`).
+    pub async fn stats_csv(&self, name: &str, params: &[(&str, &str)]) -> Result<String> {
+        let res = self
+            .request(Method::GET, &format!("/api/v1/stats/{name}"))
+            .query(params)
+            .query(&[("format", "csv")])
+            .send()
+            .await?;
+        let status = res.status();
+        if status.is_success() {
+            return Ok(res.text().await?);
+        }
+        let problem = res.json::<Problem>().await.unwrap_or_default();
+        Err(ClientError::Api { status, problem })
+    }
+
     pub async fn healthz(&self) -> Result<()> {
         self.send_empty(self.request(Method::GET, "/healthz")).await
     }

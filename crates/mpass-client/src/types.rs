@@ -220,3 +220,25 @@ pub struct Revocations {
     pub seq: i64,
     pub revoked: Vec<RevokedPass>,
 }
+
+/// `GET /api/v1/stats/summary`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsSummary {
+    pub applications: StatsApplications,
+    pub passes: StatsPasses,
+    pub review_backlog: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsApplications {
+    pub total: i64,
+    pub by_status: std::collections::BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsPasses {
+    pub issued: i64,
+    pub active: i64,
+    pub revoked: i64,
+    pub cancelled: i64,
+}

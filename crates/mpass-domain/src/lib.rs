@@ -20,4 +20,5 @@ pub mod photo;
 pub mod policy;
 pub mod ports;
 pub mod profile;
+pub mod stats;
 pub mod token;

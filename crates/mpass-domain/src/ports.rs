@@ -12,6 +12,7 @@ use crate::language::Language;
 use crate::phone::Phone;
 use crate::policy::Decision;
 use crate::profile::Profile;
+use crate::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
 
 /// A failure of a backend. Callers map it to an opaque 500/503; the detail is logged once.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -593,6 +594,24 @@ pub trait Store: Send + Sync + 'static {
     /// publishes it; a new id keeps the stream's duplicate window from dropping it).
     /// Returns the new job's id; `None` when there is no such dead job.
     async fn dead_job_replay(&self, id: JobId, actor: Actor, now: OffsetDateTime) -> StoreResult<Option<JobId>>;
+
+    // --- statistics (issue 7, SPEC §9): counters moved in the transaction of every status
+    // change (submit, decisions, reviews, information requests, cancel, revoke), so they
+    // always agree with the rows; reads never touch the applications table.
+    /// Sums of the counters for `q`.
+    async fn stats_counts(&self, q: &CountQuery) -> StoreResult<Vec<CountRow>>;
+    /// The same answer counted directly from the applications table: a scan, for checks
+    /// (`mpass stats check`, tests), never for requests.
+    async fn stats_counts_direct(&self, q: &CountQuery) -> StoreResult<Vec<CountRow>>;
+    /// First-decision latencies for `q`, from the histogram counters.
+    async fn stats_latency(&self, q: &LatencyQuery) -> StoreResult<LatencyHistogram>;
+    /// The same histogram computed from the applications table (a scan, for checks).
+    async fn stats_latency_direct(&self, q: &LatencyQuery) -> StoreResult<LatencyHistogram>;
+    /// Recomputes every counter from the source tables, in one transaction.
+    async fn stats_rebuild(&self) -> StoreResult<RebuildReport>;
+    /// Stores synthetic applications (with their users and passes) as they are, in one
+    /// transaction, without moving the counters: `mpass demo` rebuilds them afterwards.
+    async fn bulk_insert_applications(&self, batch: Vec<BulkApplication>) -> StoreResult<()>;
 }
 
 /// A delivered job. `attempt` counts from 1.

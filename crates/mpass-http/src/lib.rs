@@ -13,6 +13,7 @@ mod ops;
 mod ratelimit;
 mod service;
 mod state;
+mod stats;
 mod threads;
 pub mod web;
 

@@ -11,6 +11,7 @@ mod objects;
 mod postgres;
 mod s3;
 mod sqlite;
+mod stats_sql;
 
 pub use objects::LocalObjectStore;
 pub use postgres::PostgresStore;

@@ -21,6 +21,8 @@ mod notify;
 mod review;
 #[path = "store_behaviour/revocation.rs"]
 mod revocation;
+#[path = "store_behaviour/stats.rs"]
+mod stats;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,6 +36,7 @@ use mpass_store::{PostgresStore, SqliteStore};
 use notify::*;
 use review::*;
 use revocation::*;
+use stats::*;
 
 // ---------------------------------------------------------------- backends
 
@@ -228,4 +231,6 @@ stories!(
     user_language_default_and_choice,
     dead_jobs_list_and_replay_once,
     concurrent_replays_of_one_dead_job_make_one_job,
+    stats_counters_match_direct_counts_and_rebuild,
+    stats_bulk_insert_then_rebuild,
 );

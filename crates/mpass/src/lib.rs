@@ -4,10 +4,12 @@
 pub mod admin;
 pub mod audit;
 pub mod config;
+pub mod demo;
 pub mod dlq;
 pub mod keys;
 pub mod policy;
 pub mod serve;
+pub mod stats;
 pub mod telemetry;
 pub mod verify;
 

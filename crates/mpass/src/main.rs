@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mpass::serve::NodeKind;
-use mpass::{BackendArgs, DataArgs, admin, audit, config, dlq, keys, policy, serve, telemetry, verify};
+use mpass::{BackendArgs, DataArgs, admin, audit, config, demo, dlq, keys, policy, serve, stats, telemetry, verify};
 
 #[derive(Parser)]
 #[command(name = "mpass", version, about = "Movement Pass: emergency movement permits")]
@@ -72,6 +72,24 @@ enum Command {
     Dlq {
         #[command(subcommand)]
         command: dlq::DlqCommand,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+    },
+    /// Statistics counters: `rebuild` recomputes them, `check` compares them with a direct count.
+    Stats {
+        #[command(subcommand)]
+        command: stats::StatsCommand,
+        #[command(flatten)]
+        data: DataArgs,
+        #[command(flatten)]
+        backends: BackendArgs,
+    },
+    /// Fill a fresh data directory with a synthetic day (for the dashboard), with progress.
+    Demo {
+        #[command(flatten)]
+        args: demo::DemoArgs,
         #[command(flatten)]
         data: DataArgs,
         #[command(flatten)]
@@ -149,6 +167,24 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             });
         }
+        Command::Stats {
+            command,
+            data,
+            backends,
+        } => {
+            let run = config::Settings::load_with(&data, None, &backends).and_then(|s| {
+                telemetry::init("pretty");
+                run_async(stats::run(s, command))
+            });
+            return run.unwrap_or_else(|e| {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            });
+        }
+        Command::Demo { args, data, backends } => config::Settings::load_with(&data, None, &backends).and_then(|s| {
+            telemetry::init("pretty");
+            run_async(demo::run(s, args))
+        }),
         Command::Keys { command, data } => config::Settings::load(&data, None).and_then(|s| keys::run(&s, command)),
         Command::Verify(args) => {
             return run_async(verify::run(args)).unwrap_or_else(|e| {

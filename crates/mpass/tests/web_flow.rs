@@ -544,3 +544,82 @@ async fn a_reviewer_asks_the_citizen_answers_in_the_browser_and_the_reviewer_app
     let _ = b.close().await;
     server.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analyst_reads_the_dashboard_in_the_browser_in_english_and_bangla() {
+    let Some(mut driver) = start_browser().await else {
+        return;
+    };
+    let server = TestServer::start().await;
+    let base = server.client.base().trim_end_matches('/').to_string();
+    let b = driver.browser.take().expect("a browser session");
+
+    // Two approved applications from one district.
+    let (citizen, citizen_tokens) = server.citizen(&common::phone(40)).await;
+    for hour in [9, 11] {
+        let app = citizen
+            .submit(&common::application(THANA_A, THANA_B, tomorrow_at(hour, 0)), None)
+            .await
+            .expect("202");
+        citizen
+            .wait_decided(&app.id, common::DECIDE_TIMEOUT)
+            .await
+            .expect("decided");
+    }
+
+    // A citizen is refused the page.
+    act_as(&b, &base, &citizen_tokens).await;
+    b.goto(&format!("{base}/dashboard")).await.expect("dashboard");
+    assert_ne!(text_of(&b, "h1").await, "Dashboard");
+
+    let (_, tokens) = server.citizen(&common::phone(41)).await;
+    mpass::admin::run(
+        server.settings.clone(),
+        mpass::admin::AdminCommand::Grant {
+            phone: common::phone(41),
+            role: "analyst".into(),
+            districts: vec![],
+        },
+    )
+    .await
+    .expect("grant");
+    let analyst = server.client.refresh(&tokens.refresh_token).await.expect("refresh");
+    act_as(&b, &base, &analyst).await;
+    b.goto(&format!("{base}/dashboard")).await.expect("dashboard");
+    assert_eq!(text_of(&b, "h1").await, "Dashboard");
+    let tiles = text_of(&b, "#headline").await;
+    assert!(tiles.contains("Applications\n2"), "{tiles}");
+    assert!(tiles.contains("Approved\n2"), "{tiles}");
+    let paths = b.find_all(Locator::Css("svg.map path")).await.expect("map");
+    assert_eq!(paths.len(), 64, "every district drawn");
+    let district = &THANA_A[..4];
+    let shaded = b
+        .find(Locator::Css(&format!("svg.map path[data-district='{district}']")))
+        .await
+        .expect("the district on the map")
+        .attr("fill")
+        .await
+        .expect("fill");
+    assert_eq!(
+        shaded.as_deref(),
+        Some("#08519c"),
+        "the only district with applications is darkest"
+    );
+    let refresh = b
+        .find(Locator::Css("meta[http-equiv='refresh']"))
+        .await
+        .expect("auto-refresh")
+        .attr("content")
+        .await
+        .expect("content");
+    assert_eq!(refresh.as_deref(), Some("60"));
+    shot(&b, "dashboard-en").await;
+
+    b.goto(&format!("{base}/lang/bn?next=/dashboard"))
+        .await
+        .expect("Bangla");
+    assert_eq!(text_of(&b, "h1").await, "ড্যাশবোর্ড");
+    assert!(text_of(&b, "#headline").await.contains("অনুমোদিত"));
+    shot(&b, "dashboard-bn").await;
+    server.finish().await;
+}

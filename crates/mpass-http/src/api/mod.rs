@@ -9,6 +9,7 @@ mod dev;
 mod me;
 mod passes;
 mod review;
+mod stats;
 
 use axum::Router;
 use axum::routing::{get, post, put};
@@ -58,6 +59,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/review/{id}/decision", post(review::decide))
         .route("/api/v1/admin/dead-jobs", get(admin::dead_jobs))
         .route("/api/v1/admin/dead-jobs/{id}/replay", post(admin::replay))
+        .route("/api/v1/stats/summary", get(stats::summary))
+        .route("/api/v1/stats/by-area", get(stats::by_area))
+        .route("/api/v1/stats/timeseries", get(stats::timeseries))
+        .route("/api/v1/stats/latency", get(stats::latency))
+        .route("/api/v1/stats/backlog", get(stats::backlog))
 }
 
 /// RFC 3339 text of an instant.

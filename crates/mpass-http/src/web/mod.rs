@@ -10,6 +10,7 @@ mod apply;
 mod apply_form;
 mod areas;
 mod assets;
+mod dashboard;
 mod form;
 mod home;
 mod html;
@@ -57,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .route("/applications", get(applications::list))
         .route("/applications/{id}/cancel", post(applications::cancel))
         .route("/applications/{id}/reply", post(applications::reply))
+        .route("/dashboard", get(dashboard::page))
         .route("/review", get(review::queue))
         .route("/review/next", post(review::next))
         .route("/review/{id}", get(review::item))

@@ -12,7 +12,11 @@ use mpass_domain::ports::{
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::{PgError, audit, big, count, exec, from_json, from_ms, jobs, ms, query, query_one, query_opt, to_json};
+use mpass_domain::stats::{AppKey, Standing};
+
+use super::{
+    PgError, audit, big, count, exec, from_json, from_ms, jobs, ms, query, query_one, query_opt, stats, to_json,
+};
 
 pub(super) const SELECT_APP: &str =
     "SELECT id, user_id, status, details::text, decision::text, pass_id, submitted_at, updated_at FROM applications";
@@ -89,9 +93,18 @@ pub(super) async fn submit(c: &impl GenericClient, app: &NewApplication) -> Resu
         ],
     )
     .await?;
+    let created = app.submitted();
+    stats::shift(
+        c,
+        app.id,
+        &AppKey::of(&created),
+        None,
+        Some(Standing::new(Status::Submitted, false)),
+    )
+    .await?;
     let job = NewJob::decide(app.id);
     jobs::insert(c, &job, now).await?;
-    Ok(SubmitOutcome::Created(app.submitted()))
+    Ok(SubmitOutcome::Created(created))
 }
 
 /// The user's applications, newest first (UUIDv7 order is time order).
@@ -158,6 +171,15 @@ pub(super) async fn cancel(
         &[&id.0, &now],
     )
     .await?;
+    let has_pass = app.pass_id.is_some();
+    stats::shift(
+        c,
+        id,
+        &AppKey::of(&app),
+        Some(Standing::new(app.status, has_pass)),
+        Some(Standing::new(Status::Cancelled, has_pass)),
+    )
+    .await?;
     if let Some(pass) = app.pass_id {
         // Officers offline learn of the cancellation through the revocation list.
         revoke(c, pass, "cancelled", now).await?;
@@ -210,6 +232,15 @@ pub(super) async fn revoke_pass(
         c,
         "UPDATE applications SET status = 'revoked', updated_at = $2 WHERE id = $1",
         &[&app.id.0, &now],
+    )
+    .await?;
+    let has_pass = app.pass_id.is_some();
+    stats::shift(
+        c,
+        app.id,
+        &AppKey::of(&app),
+        Some(Standing::new(app.status, has_pass)),
+        Some(Standing::new(Status::Revoked, has_pass)),
     )
     .await?;
     for job in jobs {
@@ -282,7 +313,8 @@ pub(super) async fn record_decision(c: &impl GenericClient, d: &DecisionRecord) 
     let now = ms(d.decided_at);
     let changed = exec(
         c,
-        "UPDATE applications SET status = $2, decision = $3::text::jsonb, pass_id = $4, updated_at = $5
+        "UPDATE applications SET status = $2, decision = $3::text::jsonb, pass_id = $4, updated_at = $5,
+             decided_at = $5
          WHERE id = $1 AND status = 'submitted'",
         &[
             &d.application_id.0,
@@ -296,6 +328,16 @@ pub(super) async fn record_decision(c: &impl GenericClient, d: &DecisionRecord) 
     if changed == 0 {
         return Ok(false);
     }
+    let (key, submitted_ms) = stats::key_of(c, d.application_id).await?;
+    stats::shift(
+        c,
+        d.application_id,
+        &key,
+        Some(Standing::new(Status::Submitted, false)),
+        Some(Standing::new(d.status, d.pass.is_some())),
+    )
+    .await?;
+    stats::decided(c, d.application_id, &key, submitted_ms, now).await?;
     if d.status == Status::InReview {
         let district = get(c, d.application_id)
             .await?
@@ -329,7 +371,7 @@ pub(super) async fn record_decision(c: &impl GenericClient, d: &DecisionRecord) 
     Ok(true)
 }
 
-async fn insert_pass(c: &impl GenericClient, p: &PassRecord) -> Result<(), PgError> {
+pub(super) async fn insert_pass(c: &impl GenericClient, p: &PassRecord) -> Result<(), PgError> {
     exec(
         c,
         "INSERT INTO passes (id, application_id, user_id, short_code, data) VALUES ($1, $2, $3, $4, $5::text::jsonb)",
@@ -433,6 +475,14 @@ pub(super) async fn review_decide(c: &impl GenericClient, d: &ReviewDecision) ->
     if changed == 0 {
         return Ok(DecideOutcome::NotHolder);
     }
+    stats::shift(
+        c,
+        id,
+        &AppKey::of(&app),
+        Some(Standing::new(Status::InReview, false)),
+        Some(Standing::new(status, d.pass.is_some())),
+    )
+    .await?;
     if let Some(p) = &d.pass {
         insert_pass(c, p).await?;
     }
@@ -470,6 +520,14 @@ pub(super) async fn review_issue_pass(c: &impl GenericClient, p: &ReviewedPass) 
     if changed == 0 {
         return Ok(false);
     }
+    stats::shift(
+        c,
+        id,
+        &stats::key_of(c, id).await?.0,
+        Some(Standing::new(Status::InReview, false)),
+        Some(Standing::new(Status::Approved, true)),
+    )
+    .await?;
     insert_pass(c, &p.pass).await?;
     for job in &p.jobs {
         jobs::insert(c, job, now).await?;

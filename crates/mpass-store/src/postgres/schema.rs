@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0004_fraud_messages_policies.sql"),
     ),
     (6, include_str!("../../migrations/postgres/0006_notifications.sql")),
+    (7, include_str!("../../migrations/postgres/0007_stats.sql")),
 ];
 
 /// First key of the advisory lock that serialises migrations; the second is the schema,

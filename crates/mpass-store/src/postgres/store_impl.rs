@@ -12,8 +12,10 @@ use time::OffsetDateTime;
 
 use super::{
     PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, ms, notify,
-    query, threads,
+    query, stats, threads,
 };
+use crate::stats_sql::Source;
+use mpass_domain::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -371,5 +373,35 @@ impl Store for PostgresStore {
             actor.clone(),
             ms(now)
         ))?)
+    }
+
+    // Statistics read the reader pool (a replica when configured): dashboards never load
+    // the primary that citizens' requests write to.
+    async fn stats_counts(&self, q: &CountQuery) -> StoreResult<Vec<CountRow>> {
+        let c = self.reader().await?;
+        Ok(stats::counts(&c, q, Source::Counters).await?)
+    }
+
+    async fn stats_counts_direct(&self, q: &CountQuery) -> StoreResult<Vec<CountRow>> {
+        let c = self.reader().await?;
+        Ok(stats::counts(&c, q, Source::Direct).await?)
+    }
+
+    async fn stats_latency(&self, q: &LatencyQuery) -> StoreResult<LatencyHistogram> {
+        let c = self.reader().await?;
+        Ok(stats::latency(&c, q, Source::Counters).await?)
+    }
+
+    async fn stats_latency_direct(&self, q: &LatencyQuery) -> StoreResult<LatencyHistogram> {
+        let c = self.reader().await?;
+        Ok(stats::latency(&c, q, Source::Direct).await?)
+    }
+
+    async fn stats_rebuild(&self) -> StoreResult<RebuildReport> {
+        Ok(in_tx!(self, |tx| stats::rebuild(&tx))?)
+    }
+
+    async fn bulk_insert_applications(&self, batch: Vec<BulkApplication>) -> StoreResult<()> {
+        Ok(in_tx!(self, |tx| stats::bulk_insert(&tx, &batch))?)
     }
 }

@@ -5,6 +5,7 @@ use mpass_domain::application::{Application, Status};
 use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::ids::{ApplicationId, MessageId, UserId};
 use mpass_domain::ports::{DecideOutcome, InfoRequest, ReplyOutcome, StoredPolicy, ThreadAuthor, ThreadMessage};
+use mpass_domain::stats::{AppKey, Standing};
 use time::OffsetDateTime;
 
 use super::applications::{SELECT_APP, app_from_row, get};
@@ -36,9 +37,9 @@ fn vanished() -> PgError {
 pub(super) async fn request_info(c: &impl GenericClient, r: &InfoRequest) -> Result<DecideOutcome, PgError> {
     let now = ms(r.at);
     let id = r.application_id;
-    if get(c, id).await?.filter(|a| a.status == Status::InReview).is_none() {
+    let Some(before) = get(c, id).await?.filter(|a| a.status == Status::InReview) else {
         return Ok(DecideOutcome::NotFound);
-    }
+    };
     let changed = exec(
         c,
         "UPDATE applications SET status = 'info_requested', review_claimed_by = NULL, review_lease_until = NULL,
@@ -51,6 +52,14 @@ pub(super) async fn request_info(c: &impl GenericClient, r: &InfoRequest) -> Res
     if changed == 0 {
         return Ok(DecideOutcome::NotHolder);
     }
+    super::stats::shift(
+        c,
+        id,
+        &AppKey::of(&before),
+        Some(Standing::new(Status::InReview, false)),
+        Some(Standing::new(Status::InfoRequested, false)),
+    )
+    .await?;
     add_message(c, r.message, id, r.reviewer, ThreadAuthor::Reviewer, &r.question, now).await?;
     for job in &r.jobs {
         jobs::insert(c, job, now).await?;
@@ -81,6 +90,14 @@ pub(super) async fn reply(
     if changed == 0 {
         return Ok(ReplyOutcome::NotWaiting(app));
     }
+    super::stats::shift(
+        c,
+        id,
+        &AppKey::of(&app),
+        Some(Standing::new(Status::InfoRequested, false)),
+        Some(Standing::new(Status::InReview, false)),
+    )
+    .await?;
     add_message(c, message, id, user, ThreadAuthor::Applicant, body, now).await?;
     audit::append(c, AuditEvent::info_provided(at, user, id, message)).await?;
     Ok(ReplyOutcome::Replied(get(c, id).await?.ok_or_else(vanished)?))

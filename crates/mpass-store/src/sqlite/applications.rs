@@ -10,7 +10,9 @@ use mpass_domain::ports::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{audit, from_ms, jobs, json_col, ms, to_json};
+use mpass_domain::stats::{AppKey, Standing};
+
+use super::{audit, from_ms, jobs, json_col, ms, stats, to_json};
 
 pub(super) const APP_COLUMNS: &str = "id, user_id, status, details, decision, pass_id, submitted_at, updated_at";
 
@@ -86,7 +88,14 @@ pub(super) fn submit(c: &Connection, app: &NewApplication) -> rusqlite::Result<S
         app.details.vehicle.as_ref().map(|v| v.registration_key()),
     ])?;
     jobs::insert(c, &NewJob::decide(app.id), now)?;
-    Ok(SubmitOutcome::Created(app.submitted()))
+    let created = app.submitted();
+    stats::shift(
+        c,
+        &AppKey::of(&created),
+        None,
+        Some(Standing::new(Status::Submitted, false)),
+    )?;
+    Ok(SubmitOutcome::Created(created))
 }
 
 pub(super) fn list(
@@ -119,6 +128,13 @@ pub(super) fn cancel(
         c.execute(
             "UPDATE applications SET status = 'cancelled', updated_at = ?2 WHERE id = ?1",
             params![id.to_string(), now],
+        )?;
+        let has_pass = app.pass_id.is_some();
+        stats::shift(
+            c,
+            &AppKey::of(&app),
+            Some(Standing::new(app.status, has_pass)),
+            Some(Standing::new(Status::Cancelled, has_pass)),
         )?;
         if let Some(pass) = app.pass_id {
             // Officers offline learn of the cancellation through the revocation list.
@@ -168,6 +184,13 @@ pub(super) fn revoke(
     c.execute(
         "UPDATE applications SET status = 'revoked', updated_at = ?2 WHERE id = ?1",
         params![id.to_string(), now],
+    )?;
+    let has_pass = app.pass_id.is_some();
+    stats::shift(
+        c,
+        &AppKey::of(&app),
+        Some(Standing::new(app.status, has_pass)),
+        Some(Standing::new(Status::Revoked, has_pass)),
     )?;
     c.execute(
         "INSERT INTO revocations (pass_id, reason, revoked_at) VALUES (?1, ?2, ?3)",
@@ -238,12 +261,20 @@ pub(super) fn facts(
 pub(super) fn record_decision(c: &Connection, d: &DecisionRecord) -> rusqlite::Result<bool> {
     let now = ms(d.decided_at);
     let changed = c.execute(
-        "UPDATE applications SET status = ?2, decision = ?3, pass_id = ?4, updated_at = ?5 WHERE id = ?1 AND status = 'submitted'",
+        "UPDATE applications SET status = ?2, decision = ?3, pass_id = ?4, updated_at = ?5, decided_at = ?5 WHERE id = ?1 AND status = 'submitted'",
         params![d.application_id.to_string(), d.status.as_str(), to_json(&d.decision), d.pass.as_ref().map(|p| p.id.to_string()), now],
     )?;
     if changed == 0 {
         return Ok(false);
     }
+    let (key, submitted_ms) = stats::key_of(c, d.application_id)?;
+    stats::shift(
+        c,
+        &key,
+        Some(Standing::new(Status::Submitted, false)),
+        Some(Standing::new(d.status, d.pass.is_some())),
+    )?;
+    stats::decided(c, &key, submitted_ms, now)?;
     if d.status == Status::InReview {
         let district = get(c, d.application_id)?.as_ref().and_then(crate::review_district);
         c.execute(
@@ -271,7 +302,7 @@ pub(super) fn record_decision(c: &Connection, d: &DecisionRecord) -> rusqlite::R
     Ok(true)
 }
 
-fn insert_pass(c: &Connection, p: &PassRecord) -> rusqlite::Result<()> {
+pub(super) fn insert_pass(c: &Connection, p: &PassRecord) -> rusqlite::Result<()> {
     c.execute(
         "INSERT INTO passes (id, application_id, user_id, short_code, data) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -369,6 +400,12 @@ pub(super) fn review_decide(c: &Connection, d: &ReviewDecision) -> rusqlite::Res
     if changed == 0 {
         return Ok(DecideOutcome::NotHolder);
     }
+    stats::shift(
+        c,
+        &AppKey::of(&app),
+        Some(Standing::new(Status::InReview, false)),
+        Some(Standing::new(status, d.pass.is_some())),
+    )?;
     if let Some(p) = &d.pass {
         insert_pass(c, p)?;
     }
@@ -401,6 +438,12 @@ pub(super) fn review_issue_pass(c: &Connection, p: &ReviewedPass) -> rusqlite::R
     if changed == 0 {
         return Ok(false);
     }
+    stats::shift(
+        c,
+        &stats::key_of(c, id)?.0,
+        Some(Standing::new(Status::InReview, false)),
+        Some(Standing::new(Status::Approved, true)),
+    )?;
     insert_pass(c, &p.pass)?;
     for job in &p.jobs {
         jobs::insert(c, job, now)?;

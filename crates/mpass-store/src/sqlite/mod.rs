@@ -6,6 +6,7 @@ mod identity;
 mod jobs;
 mod notify;
 mod schema;
+mod stats;
 mod store_impl;
 mod threads;
 

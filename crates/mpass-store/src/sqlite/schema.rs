@@ -184,6 +184,46 @@ ALTER TABLE users ADD COLUMN language TEXT;
 CREATE INDEX dead_jobs_failed ON dead_jobs (failed_at DESC, id DESC);
 "#,
     ),
+    (
+        7,
+        r#"
+-- SPEC §9 statistics (see stats_sql.rs): counters moved in the transaction of every status
+-- change. decided_at is when the policy's first decision was recorded (latency histogram).
+ALTER TABLE applications ADD COLUMN decided_at INTEGER;
+CREATE TABLE stats_thana_hourly (
+    hour INTEGER NOT NULL,
+    area TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL,
+    has_pass INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (hour, area, reason, status, has_pass)
+) WITHOUT ROWID;
+CREATE TABLE stats_district_hourly (
+    hour INTEGER NOT NULL,
+    area TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL,
+    has_pass INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (hour, area, reason, status, has_pass)
+) WITHOUT ROWID;
+CREATE TABLE stats_latency_hourly (
+    hour INTEGER NOT NULL,
+    area TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (hour, area, bucket)
+) WITHOUT ROWID;
+-- Count what is already there, so an upgraded database starts with true counters.
+INSERT INTO stats_thana_hourly (hour, area, reason, status, has_pass, n)
+    SELECT submitted_at / 3600000, json_extract(details, '$.from.area'), json_extract(details, '$.reason'), status,
+           CASE WHEN pass_id IS NULL THEN 0 ELSE 1 END, count(*)
+    FROM applications GROUP BY 1, 2, 3, 4, 5;
+INSERT INTO stats_district_hourly (hour, area, reason, status, has_pass, n)
+    SELECT hour, substr(area, 1, 4), reason, status, has_pass, sum(n) FROM stats_thana_hourly GROUP BY 1, 2, 3, 4, 5;
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.

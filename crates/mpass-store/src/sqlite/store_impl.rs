@@ -10,7 +10,10 @@ use mpass_domain::profile::Profile;
 use rusqlite::params;
 use time::OffsetDateTime;
 
-use super::{SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, ms, notify, threads};
+use mpass_domain::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
+
+use super::{SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, ms, notify, stats, threads};
+use crate::stats_sql::Source;
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -319,5 +322,33 @@ impl Store for SqliteStore {
     async fn dead_job_replay(&self, id: JobId, actor: Actor, now: OffsetDateTime) -> StoreResult<Option<JobId>> {
         self.write(move |c| notify::dead_job_replay(c, id, actor, ms(now)))
             .await
+    }
+
+    async fn stats_counts(&self, q: &CountQuery) -> StoreResult<Vec<CountRow>> {
+        let q = q.clone();
+        self.read(move |c| stats::counts(c, &q, Source::Counters)).await
+    }
+
+    async fn stats_counts_direct(&self, q: &CountQuery) -> StoreResult<Vec<CountRow>> {
+        let q = q.clone();
+        self.read(move |c| stats::counts(c, &q, Source::Direct)).await
+    }
+
+    async fn stats_latency(&self, q: &LatencyQuery) -> StoreResult<LatencyHistogram> {
+        let q = q.clone();
+        self.read(move |c| stats::latency(c, &q, Source::Counters)).await
+    }
+
+    async fn stats_latency_direct(&self, q: &LatencyQuery) -> StoreResult<LatencyHistogram> {
+        let q = q.clone();
+        self.read(move |c| stats::latency(c, &q, Source::Direct)).await
+    }
+
+    async fn stats_rebuild(&self) -> StoreResult<RebuildReport> {
+        self.write(stats::rebuild).await
+    }
+
+    async fn bulk_insert_applications(&self, batch: Vec<BulkApplication>) -> StoreResult<()> {
+        self.write(move |c| stats::bulk_insert(c, &batch)).await
     }
 }

@@ -4,6 +4,7 @@ use mpass_domain::application::Status;
 use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::ids::{ApplicationId, MessageId, UserId};
 use mpass_domain::ports::{DecideOutcome, InfoRequest, ReplyOutcome, StoredPolicy, ThreadAuthor, ThreadMessage};
+use mpass_domain::stats::{AppKey, Standing};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::applications::{APP_COLUMNS, app_from_row, bad, get};
@@ -35,9 +36,9 @@ fn add_message(
 
 pub(super) fn request_info(c: &Connection, r: &InfoRequest, now: i64) -> rusqlite::Result<DecideOutcome> {
     let id = r.application_id;
-    if get(c, id)?.filter(|a| a.status == Status::InReview).is_none() {
+    let Some(before) = get(c, id)?.filter(|a| a.status == Status::InReview) else {
         return Ok(DecideOutcome::NotFound);
-    }
+    };
     let changed = c.execute(
         "UPDATE applications SET status = 'info_requested', review_claimed_by = NULL, review_lease_until = NULL,
              updated_at = ?3
@@ -48,6 +49,12 @@ pub(super) fn request_info(c: &Connection, r: &InfoRequest, now: i64) -> rusqlit
     if changed == 0 {
         return Ok(DecideOutcome::NotHolder);
     }
+    super::stats::shift(
+        c,
+        &AppKey::of(&before),
+        Some(Standing::new(Status::InReview, false)),
+        Some(Standing::new(Status::InfoRequested, false)),
+    )?;
     add_message(c, r.message, id, r.reviewer, ThreadAuthor::Reviewer, &r.question, now)?;
     for job in &r.jobs {
         jobs::insert(c, job, now)?;
@@ -77,6 +84,12 @@ pub(super) fn reply(
     if changed == 0 {
         return Ok(ReplyOutcome::NotWaiting(app));
     }
+    super::stats::shift(
+        c,
+        &AppKey::of(&app),
+        Some(Standing::new(Status::InfoRequested, false)),
+        Some(Standing::new(Status::InReview, false)),
+    )?;
     add_message(c, message, id, user, ThreadAuthor::Applicant, body, now)?;
     audit::append(c, AuditEvent::info_provided(at, user, id, message))?;
     let app = get(c, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;

@@ -1,0 +1,633 @@
+//! Statistics for analysts and admins (SPEC §9), shared by the JSON/CSV API and the
+//! dashboard pages: filters parsed strictly, answers built from the store's counters only
+//! (never the applications table), and no personal data anywhere: only counts by area,
+//! reason, status and hour.
+
+use mpass_domain::application::Status;
+use mpass_domain::geo::areas;
+use mpass_domain::ports::Store;
+use mpass_domain::stats::{
+    CountQuery, CountRow, Dim, LATENCY_BOUNDS_MS, LatencyHistogram, LatencyQuery, hour_of, hour_start,
+    latency_bucket_label,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::ApiError;
+
+/// The longest time range any statistics question may cover.
+pub const MAX_RANGE_HOURS: i64 = 366 * 24;
+/// The longest hourly series (31 days).
+pub const MAX_SERIES_HOURS: i64 = 31 * 24;
+/// Default range when none is given: the last 24 hours.
+pub const DEFAULT_RANGE_HOURS: i64 = 24;
+
+/// Query parameters of every `/api/v1/stats/...` route and the dashboard; each route
+/// refuses the ones it does not use.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatsParams {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub district: Option<String>,
+    pub reason: Option<String>,
+    pub status: Option<String>,
+    pub level: Option<String>,
+    pub measure: Option<String>,
+    pub bucket: Option<String>,
+    pub format: Option<String>,
+    /// Dashboard only: the language and the map's measure.
+    pub lang: Option<String>,
+}
+
+/// Parsed, validated filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filters {
+    pub from_hour: i64,
+    pub to_hour: i64,
+    pub district: Option<String>,
+    pub reason: Option<String>,
+    pub status: Option<Status>,
+}
+
+fn bad(code: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::BadRequest {
+        code,
+        detail: detail.into(),
+    }
+}
+
+fn instant(name: &str, v: &str) -> Result<OffsetDateTime, ApiError> {
+    OffsetDateTime::parse(v, &Rfc3339).map_err(|_| {
+        bad(
+            "invalid_query",
+            format!("{name} must be an RFC 3339 instant (2025-01-31T06:00:00Z)."),
+        )
+    })
+}
+
+impl StatsParams {
+    /// Refuses parameters the route does not use (strict parsing, route by route).
+    pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        let given = [
+            ("from", self.from.is_some()),
+            ("to", self.to.is_some()),
+            ("district", self.district.is_some()),
+            ("reason", self.reason.is_some()),
+            ("status", self.status.is_some()),
+            ("level", self.level.is_some()),
+            ("measure", self.measure.is_some()),
+            ("bucket", self.bucket.is_some()),
+            ("format", self.format.is_some()),
+            ("lang", self.lang.is_some()),
+        ];
+        match given.iter().find(|(name, set)| *set && !allowed.contains(name)) {
+            Some((name, _)) => Err(bad(
+                "invalid_query",
+                format!("{name} is not a parameter of this route."),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The filters, with the range defaulting to the last 24 hours up to now and capped.
+    pub fn filters(&self, now: OffsetDateTime, max_hours: i64) -> Result<Filters, ApiError> {
+        let to_hour = match &self.to {
+            Some(v) => {
+                let t = instant("to", v)?;
+                // An instant inside an hour includes that hour.
+                hour_of(t) + i64::from(hour_start(hour_of(t)) != t)
+            }
+            None => hour_of(now) + 1,
+        };
+        let from_hour = match &self.from {
+            Some(v) => hour_of(instant("from", v)?),
+            None => to_hour - DEFAULT_RANGE_HOURS,
+        };
+        if from_hour >= to_hour {
+            return Err(bad("invalid_range", "from must be before to."));
+        }
+        if to_hour - from_hour > max_hours {
+            return Err(bad(
+                "invalid_range",
+                format!("The range may cover at most {max_hours} hours."),
+            ));
+        }
+        let district = match self.district.as_deref() {
+            None | Some("") => None,
+            Some(d) if areas().district(d).is_some() || (d.len() == 2 && areas().get(d).is_some()) => {
+                Some(d.to_string())
+            }
+            Some(_) => {
+                return Err(bad(
+                    "invalid_query",
+                    "district must be a district (4 digits) or division (2 digits) code of GET /api/v1/areas.",
+                ));
+            }
+        };
+        let reason = match self.reason.as_deref() {
+            None | Some("") => None,
+            Some(r) if (1..=40).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') => {
+                Some(r.to_string())
+            }
+            Some(_) => return Err(bad("invalid_query", "reason must be a reason code such as medical.")),
+        };
+        let status = match self.status.as_deref() {
+            None | Some("") => None,
+            Some(s) => {
+                Some(Status::parse(s).ok_or_else(|| bad("invalid_query", "status must be an application status."))?)
+            }
+        };
+        Ok(Filters {
+            from_hour,
+            to_hour,
+            district,
+            reason,
+            status,
+        })
+    }
+
+    /// Whether the answer is wanted as CSV.
+    pub fn csv(&self) -> Result<bool, ApiError> {
+        match self.format.as_deref() {
+            None | Some("json") => Ok(false),
+            Some("csv") => Ok(true),
+            Some(_) => Err(bad("invalid_query", "format must be json or csv.")),
+        }
+    }
+}
+
+impl Filters {
+    fn counts(&self, group: Vec<Dim>) -> CountQuery {
+        CountQuery {
+            from_hour: Some(self.from_hour),
+            to_hour: Some(self.to_hour),
+            area: self.district.clone(),
+            reason: self.reason.clone(),
+            status: self.status,
+            group,
+        }
+    }
+
+    pub fn from(&self) -> OffsetDateTime {
+        hour_start(self.from_hour)
+    }
+
+    pub fn to(&self) -> OffsetDateTime {
+        hour_start(self.to_hour)
+    }
+
+    fn echo(&self) -> Value {
+        json!({
+            "from": crate::api::rfc3339(self.from()),
+            "to": crate::api::rfc3339(self.to()),
+            "district": self.district,
+            "reason": self.reason,
+            "status": self.status,
+        })
+    }
+}
+
+/// The headline numbers.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub total: i64,
+    pub by_status: Vec<(Status, i64)>,
+    pub passes_issued: i64,
+    pub passes_active: i64,
+    pub passes_revoked: i64,
+    pub passes_cancelled: i64,
+    pub latency: LatencyHistogram,
+}
+
+impl Summary {
+    pub fn status(&self, s: Status) -> i64 {
+        self.by_status.iter().find(|(x, _)| *x == s).map_or(0, |(_, n)| *n)
+    }
+
+    pub fn backlog(&self) -> i64 {
+        self.status(Status::InReview) + self.status(Status::InfoRequested)
+    }
+}
+
+pub async fn summary(store: &dyn Store, f: &Filters) -> Result<Summary, ApiError> {
+    let rows = store.stats_counts(&f.counts(vec![Dim::Status])).await?;
+    let latency = store
+        .stats_latency(&LatencyQuery {
+            from_hour: Some(f.from_hour),
+            to_hour: Some(f.to_hour),
+            area: f.district.clone(),
+        })
+        .await?;
+    let get = |s: Status| rows.iter().find(|r| r.status == Some(s));
+    let with_pass = |s: Status| get(s).map_or(0, |r| r.with_pass);
+    Ok(Summary {
+        total: rows.iter().map(|r| r.n).sum(),
+        by_status: Status::ALL.iter().map(|s| (*s, get(*s).map_or(0, |r| r.n))).collect(),
+        passes_issued: rows.iter().map(|r| r.with_pass).sum(),
+        passes_active: with_pass(Status::Approved),
+        passes_revoked: with_pass(Status::Revoked),
+        passes_cancelled: with_pass(Status::Cancelled),
+        latency,
+    })
+}
+
+pub fn summary_json(f: &Filters, s: &Summary) -> Value {
+    let by_status: serde_json::Map<String, Value> = s
+        .by_status
+        .iter()
+        .map(|(st, n)| (st.as_str().to_string(), json!(n)))
+        .collect();
+    json!({
+        "filters": f.echo(),
+        "applications": { "total": s.total, "by_status": by_status },
+        "passes": {
+            "issued": s.passes_issued,
+            "active": s.passes_active,
+            "revoked": s.passes_revoked,
+            "cancelled": s.passes_cancelled,
+        },
+        "decisions": {
+            "total": s.latency.total(),
+            "latency_p50_ms_at_most": s.latency.quantile_bound_ms(0.5),
+            "latency_p90_ms_at_most": s.latency.quantile_bound_ms(0.9),
+            "latency_p99_ms_at_most": s.latency.quantile_bound_ms(0.99),
+        },
+        "review_backlog": s.backlog(),
+        "scans": {},
+    })
+}
+
+/// The level of an area breakdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Division,
+    District,
+    Thana,
+}
+
+impl Level {
+    pub fn parse(v: Option<&str>) -> Result<Level, ApiError> {
+        match v {
+            None | Some("district") => Ok(Level::District),
+            Some("division") => Ok(Level::Division),
+            Some("thana") => Ok(Level::Thana),
+            Some(_) => Err(bad("invalid_query", "level must be division, district or thana.")),
+        }
+    }
+
+    fn dim(self) -> Dim {
+        match self {
+            Level::Division => Dim::Division,
+            Level::District => Dim::District,
+            Level::Thana => Dim::Thana,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Division => "division",
+            Level::District => "district",
+            Level::Thana => "thana",
+        }
+    }
+}
+
+/// One area's counts.
+#[derive(Debug, Clone, Default)]
+pub struct AreaCounts {
+    pub code: String,
+    pub name_en: String,
+    pub name_bn: String,
+    pub total: i64,
+    pub by_status: Vec<(Status, i64)>,
+    pub with_pass: i64,
+}
+
+impl AreaCounts {
+    pub fn status(&self, s: Status) -> i64 {
+        self.by_status.iter().find(|(x, _)| *x == s).map_or(0, |(_, n)| *n)
+    }
+}
+
+/// Counts per area of `level` (every area of that level within the filter, zeros included).
+pub async fn by_area(store: &dyn Store, f: &Filters, level: Level) -> Result<Vec<AreaCounts>, ApiError> {
+    let rows = store.stats_counts(&f.counts(vec![level.dim(), Dim::Status])).await?;
+    let kind = match level {
+        Level::Division => mpass_domain::geo::AreaKind::Division,
+        Level::District => mpass_domain::geo::AreaKind::District,
+        Level::Thana => mpass_domain::geo::AreaKind::Thana,
+    };
+    let within = |code: &str| {
+        f.district
+            .as_deref()
+            .is_none_or(|d| code.starts_with(d) || d.starts_with(code))
+    };
+    let mut out: Vec<AreaCounts> = areas()
+        .all()
+        .iter()
+        .filter(|a| a.kind == kind && within(&a.code))
+        .map(|a| AreaCounts {
+            code: a.code.clone(),
+            name_en: a.name_en.clone(),
+            name_bn: a.name_bn.clone(),
+            by_status: Status::ALL.iter().map(|s| (*s, 0)).collect(),
+            ..AreaCounts::default()
+        })
+        .collect();
+    for r in rows {
+        let (Some(code), Some(status)) = (r.area.as_deref(), r.status) else {
+            continue;
+        };
+        let Some(a) = out.iter_mut().find(|a| a.code == code) else {
+            continue;
+        };
+        a.total += r.n;
+        a.with_pass += r.with_pass;
+        if let Some(slot) = a.by_status.iter_mut().find(|(s, _)| *s == status) {
+            slot.1 += r.n;
+        }
+    }
+    Ok(out)
+}
+
+pub fn by_area_json(f: &Filters, level: Level, items: &[AreaCounts]) -> Value {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|a| {
+            let by_status: serde_json::Map<String, Value> = a
+                .by_status
+                .iter()
+                .map(|(s, n)| (s.as_str().to_string(), json!(n)))
+                .collect();
+            json!({
+                "code": a.code, "name_en": a.name_en, "name_bn": a.name_bn,
+                "total": a.total, "by_status": by_status, "passes_issued": a.with_pass,
+            })
+        })
+        .collect();
+    json!({ "filters": f.echo(), "level": level.as_str(), "items": items })
+}
+
+pub fn by_area_csv(items: &[AreaCounts]) -> String {
+    let mut out = String::from("code,name_en,total");
+    for s in Status::ALL {
+        out.push(',');
+        out.push_str(s.as_str());
+    }
+    out.push_str(",passes_issued\n");
+    for a in items {
+        out.push_str(&format!("{},{},{}", a.code, csv_field(&a.name_en), a.total));
+        for s in Status::ALL {
+            out.push_str(&format!(",{}", a.status(s)));
+        }
+        out.push_str(&format!(",{}\n", a.with_pass));
+    }
+    out
+}
+
+/// Quotes a CSV field when it needs it, and defuses spreadsheet formulas.
+fn csv_field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+/// What an hourly series counts: applications submitted per hour, or those of them now in
+/// one status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Submitted,
+    Now(Status),
+    PassesIssued,
+}
+
+impl Measure {
+    pub fn parse(v: Option<&str>) -> Result<Measure, ApiError> {
+        match v {
+            None | Some("submitted") => Ok(Measure::Submitted),
+            Some("passes_issued") => Ok(Measure::PassesIssued),
+            Some(s) => Status::parse(s).map(Measure::Now).ok_or_else(|| {
+                bad(
+                    "invalid_query",
+                    "measure must be submitted, passes_issued or an application status.",
+                )
+            }),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::Submitted => "submitted",
+            Measure::PassesIssued => "passes_issued",
+            Measure::Now(s) => s.as_str(),
+        }
+    }
+}
+
+/// Per hour of submission in the range (every hour, zeros included).
+pub async fn timeseries(store: &dyn Store, f: &Filters, m: Measure) -> Result<Vec<(i64, i64)>, ApiError> {
+    let mut q = f.counts(vec![Dim::Hour]);
+    if let Measure::Now(s) = m {
+        q.status = Some(s);
+    }
+    let rows: Vec<CountRow> = store.stats_counts(&q).await?;
+    Ok((f.from_hour..f.to_hour)
+        .map(|h| {
+            let r = rows.iter().find(|r| r.hour == Some(h));
+            let n = r.map_or(0, |r| if m == Measure::PassesIssued { r.with_pass } else { r.n });
+            (h, n)
+        })
+        .collect())
+}
+
+pub fn timeseries_json(f: &Filters, m: Measure, points: &[(i64, i64)]) -> Value {
+    let points: Vec<Value> = points
+        .iter()
+        .map(|(h, n)| json!({ "hour": crate::api::rfc3339(hour_start(*h)), "n": n }))
+        .collect();
+    json!({ "filters": f.echo(), "measure": m.as_str(), "bucket": "hour", "points": points })
+}
+
+pub fn timeseries_csv(m: Measure, points: &[(i64, i64)]) -> String {
+    let mut out = format!("hour,{}\n", m.as_str());
+    for (h, n) in points {
+        out.push_str(&format!("{},{n}\n", crate::api::rfc3339(hour_start(*h))));
+    }
+    out
+}
+
+pub async fn latency(store: &dyn Store, f: &Filters) -> Result<LatencyHistogram, ApiError> {
+    Ok(store
+        .stats_latency(&LatencyQuery {
+            from_hour: Some(f.from_hour),
+            to_hour: Some(f.to_hour),
+            area: f.district.clone(),
+        })
+        .await?)
+}
+
+pub fn latency_json(f: &Filters, h: &LatencyHistogram) -> Value {
+    let buckets: Vec<Value> = h
+        .counts
+        .iter()
+        .enumerate()
+        .map(|(i, n)| json!({ "le_ms": LATENCY_BOUNDS_MS.get(i), "label": latency_bucket_label(i), "n": n }))
+        .collect();
+    json!({
+        "filters": f.echo(),
+        "total": h.total(),
+        "buckets": buckets,
+        "p50_ms_at_most": h.quantile_bound_ms(0.5),
+        "p90_ms_at_most": h.quantile_bound_ms(0.9),
+        "p99_ms_at_most": h.quantile_bound_ms(0.99),
+    })
+}
+
+pub fn latency_csv(h: &LatencyHistogram) -> String {
+    let mut out = String::from("le_ms,n\n");
+    for (i, n) in h.counts.iter().enumerate() {
+        let le = LATENCY_BOUNDS_MS.get(i).map_or("inf".to_string(), |b| b.to_string());
+        out.push_str(&format!("{le},{n}\n"));
+    }
+    out
+}
+
+/// The review backlog (in review + waiting for information) per district, largest first,
+/// of applications submitted in the range.
+pub async fn backlog(store: &dyn Store, f: &Filters) -> Result<Vec<(AreaCounts, i64)>, ApiError> {
+    let mut items: Vec<(AreaCounts, i64)> = by_area(store, f, Level::District)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let n = a.status(Status::InReview) + a.status(Status::InfoRequested);
+            (a, n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    items.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.code.cmp(&b.0.code)));
+    Ok(items)
+}
+
+pub fn backlog_json(f: &Filters, items: &[(AreaCounts, i64)]) -> Value {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(a, n)| {
+            json!({
+                "district": a.code, "name_en": a.name_en, "name_bn": a.name_bn,
+                "in_review": a.status(Status::InReview), "info_requested": a.status(Status::InfoRequested),
+                "backlog": n,
+            })
+        })
+        .collect();
+    json!({ "filters": f.echo(), "items": items })
+}
+
+pub fn backlog_csv(items: &[(AreaCounts, i64)]) -> String {
+    let mut out = String::from("district,name_en,in_review,info_requested,backlog\n");
+    for (a, n) in items {
+        out.push_str(&format!(
+            "{},{},{},{},{n}\n",
+            a.code,
+            csv_field(&a.name_en),
+            a.status(Status::InReview),
+            a.status(Status::InfoRequested)
+        ));
+    }
+    out
+}
+
+pub fn summary_csv(s: &Summary) -> String {
+    let mut out = String::from("measure,n\napplications_total,");
+    out.push_str(&format!("{}\n", s.total));
+    for (st, n) in &s.by_status {
+        out.push_str(&format!("applications_{},{n}\n", st.as_str()));
+    }
+    out.push_str(&format!(
+        "passes_issued,{}\npasses_active,{}\npasses_revoked,{}\npasses_cancelled,{}\ndecisions,{}\nreview_backlog,{}\n",
+        s.passes_issued,
+        s.passes_active,
+        s.passes_revoked,
+        s.passes_cancelled,
+        s.latency.total(),
+        s.backlog()
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap()
+    }
+
+    #[test]
+    fn ranges_default_to_a_day_and_are_capped() {
+        let f = StatsParams::default().filters(now(), MAX_RANGE_HOURS).unwrap();
+        assert_eq!(f.to_hour - f.from_hour, 24);
+        assert_eq!(f.to_hour, hour_of(now()) + 1);
+        let long = StatsParams {
+            from: Some("2020-01-01T00:00:00Z".into()),
+            to: Some("2025-01-01T00:00:00Z".into()),
+            ..StatsParams::default()
+        };
+        assert!(long.filters(now(), MAX_RANGE_HOURS).is_err());
+        let exact = StatsParams {
+            from: Some("2025-01-01T00:30:00Z".into()),
+            to: Some("2025-01-01T02:00:00Z".into()),
+            ..StatsParams::default()
+        };
+        let f = exact.filters(now(), MAX_RANGE_HOURS).unwrap();
+        assert_eq!(
+            f.to_hour - f.from_hour,
+            2,
+            "the hour holding `from`, up to `to` exclusive"
+        );
+    }
+
+    #[test]
+    fn filters_are_checked() {
+        for (district, ok) in [
+            ("3026", true),
+            ("30", true),
+            ("99", false),
+            ("302602", false),
+            ("x", false),
+        ] {
+            let p = StatsParams {
+                district: Some(district.into()),
+                ..StatsParams::default()
+            };
+            assert_eq!(p.filters(now(), MAX_RANGE_HOURS).is_ok(), ok, "{district}");
+        }
+        let p = StatsParams {
+            status: Some("bogus".into()),
+            ..StatsParams::default()
+        };
+        assert!(p.filters(now(), MAX_RANGE_HOURS).is_err());
+        let p = StatsParams {
+            level: Some("thana".into()),
+            ..StatsParams::default()
+        };
+        assert!(p.only(&["from"]).is_err());
+        assert!(p.only(&["level"]).is_ok());
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_and_defused() {
+        assert_eq!(csv_field("Cox's Bazar"), "Cox's Bazar");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("=1+1"), "'=1+1");
+    }
+}

@@ -1,0 +1,224 @@
+//! Statistics counters on PostgreSQL: moved inside the transaction of every status change,
+//! read from the rollups, rebuilt from the source tables.
+//!
+//! Concurrent transactions that count under the same key (same hour, district, reason and
+//! status) would queue on one row lock until each commits. Each application therefore
+//! counts in one of [`SHARDS`] rows, chosen by its id, so at most that many such
+//! transactions meet. Every transaction upserts its rows in one statement per table, in
+//! a fixed order (thana table, district table, latency; rows sorted by status), right
+//! after its `applications` UPDATE and before the audit lock, so two transitions never
+//! wait for each other in opposite orders.
+
+use deadpool_postgres::GenericClient;
+use mpass_domain::application::{Application, Status};
+use mpass_domain::ids::ApplicationId;
+use mpass_domain::stats::{
+    AppKey, BulkApplication, CountQuery, CountRow, Dim, LatencyHistogram, LatencyQuery, RebuildReport, Standing,
+    deltas, hour_of_ms, latency_bucket,
+};
+use tokio_postgres::types::ToSql;
+
+use super::{PgError, exec, ms, query, query_one, to_json};
+use crate::stats_sql::{self, Arg, Built, Dialect, Source};
+
+/// Rows per counter key.
+const SHARDS: u8 = 8;
+
+fn shard(id: ApplicationId) -> i16 {
+    i16::from(id.0.as_bytes()[15] % SHARDS)
+}
+
+/// The key and submission time (unix ms) of a stored application, read by id.
+pub(super) async fn key_of(c: &impl GenericClient, id: ApplicationId) -> Result<(AppKey, i64), PgError> {
+    let r = query_one(
+        c,
+        "SELECT submitted_at, details->'from'->>'area', details->>'reason' FROM applications WHERE id = $1",
+        &[&id.0],
+    )
+    .await?;
+    let submitted: i64 = r.try_get(0)?;
+    Ok((
+        AppKey {
+            hour: hour_of_ms(submitted),
+            thana: r.try_get(1)?,
+            reason: r.try_get(2)?,
+        },
+        submitted,
+    ))
+}
+
+/// Moves application `id`'s count from `from` to `to` in both counter tables.
+pub(super) async fn shift(
+    c: &impl GenericClient,
+    id: ApplicationId,
+    key: &AppKey,
+    from: Option<Standing>,
+    to: Option<Standing>,
+) -> Result<(), PgError> {
+    let d = deltas(from, to);
+    if d.is_empty() {
+        return Ok(());
+    }
+    let shard = shard(id);
+    let statuses: Vec<&'static str> = d.iter().map(|(s, _)| s.status.as_str()).collect();
+    let has: Vec<i16> = d.iter().map(|(s, _)| i16::from(s.has_pass)).collect();
+    for (table, area) in [
+        ("stats_thana_hourly", key.thana.as_str()),
+        ("stats_district_hourly", key.district()),
+    ] {
+        let sql = stats_sql::upsert_counts(Dialect::Postgres, table, d.len());
+        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(7 * d.len());
+        for (i, (_, n)) in d.iter().enumerate() {
+            params.extend([
+                &key.hour as &(dyn ToSql + Sync),
+                &area,
+                &key.reason,
+                &statuses[i],
+                &has[i],
+                &shard,
+                n,
+            ]);
+        }
+        exec(c, &sql, &params).await?;
+    }
+    Ok(())
+}
+
+/// Counts a first decision in the latency histogram.
+pub(super) async fn decided(
+    c: &impl GenericClient,
+    id: ApplicationId,
+    key: &AppKey,
+    submitted_ms: i64,
+    decided_ms: i64,
+) -> Result<(), PgError> {
+    exec(
+        c,
+        &stats_sql::upsert_latency(Dialect::Postgres),
+        &[
+            &hour_of_ms(decided_ms),
+            &key.district(),
+            &latency_bucket(decided_ms - submitted_ms),
+            &shard(id),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+fn params(args: &[Arg]) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    args.iter()
+        .map(|a| -> Box<dyn ToSql + Sync + Send> {
+            match a {
+                Arg::Int(i) => Box::new(*i),
+                Arg::Text(t) => Box::new(t.clone()),
+            }
+        })
+        .collect()
+}
+
+async fn run(c: &impl GenericClient, b: &Built) -> Result<Vec<tokio_postgres::Row>, PgError> {
+    let boxed = params(&b.args);
+    let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+    query(c, &b.sql, &refs).await
+}
+
+pub(super) async fn counts(c: &impl GenericClient, q: &CountQuery, source: Source) -> Result<Vec<CountRow>, PgError> {
+    let b = stats_sql::counts(Dialect::Postgres, q, source);
+    let rows = run(c, &b).await?;
+    rows.iter()
+        .map(|r| {
+            let mut row = CountRow::default();
+            for (i, dim) in b.dims.iter().enumerate() {
+                match dim {
+                    Dim::Hour => row.hour = Some(r.try_get(i)?),
+                    Dim::Division | Dim::District | Dim::Thana => row.area = Some(r.try_get(i)?),
+                    Dim::Reason => row.reason = Some(r.try_get(i)?),
+                    Dim::Status => {
+                        let s: String = r.try_get(i)?;
+                        row.status = Some(Status::parse(&s).ok_or_else(|| PgError::Corrupt(format!("status {s}")))?);
+                    }
+                }
+            }
+            row.n = r.try_get(b.dims.len())?;
+            row.with_pass = r.try_get(b.dims.len() + 1)?;
+            Ok(row)
+        })
+        .collect()
+}
+
+pub(super) async fn latency(
+    c: &impl GenericClient,
+    q: &LatencyQuery,
+    source: Source,
+) -> Result<LatencyHistogram, PgError> {
+    let b = stats_sql::latency(Dialect::Postgres, q, source);
+    let rows = run(c, &b).await?;
+    let rows: Vec<(i16, i64)> = rows
+        .iter()
+        .map(|r| Ok((r.try_get::<_, i64>(0)? as i16, r.try_get::<_, i64>(1)?)))
+        .collect::<Result<_, PgError>>()?;
+    Ok(LatencyHistogram::from_rows(&rows))
+}
+
+/// Recomputes every counter in the caller's transaction. The exclusive table locks wait
+/// for transitions that have already counted and make later ones wait until the commit;
+/// a transition that changed its row but has not counted yet is invisible to the rebuild
+/// (not committed) and counts after it: either way it is counted exactly once.
+pub(super) async fn rebuild(c: &impl GenericClient) -> Result<RebuildReport, PgError> {
+    c.batch_execute("LOCK TABLE stats_thana_hourly, stats_district_hourly, stats_latency_hourly IN EXCLUSIVE MODE")
+        .await?;
+    for sql in stats_sql::rebuild(Dialect::Postgres) {
+        c.batch_execute(&sql).await?;
+    }
+    let one = |sql: &'static str| async move {
+        query_one(c, sql, &[])
+            .await?
+            .try_get::<_, i64>(0)
+            .map_err(PgError::from)
+    };
+    Ok(RebuildReport {
+        applications: one("SELECT count(*) FROM applications").await?,
+        count_rows: one("SELECT count(*) FROM stats_thana_hourly").await?,
+        latency_rows: one("SELECT count(*) FROM stats_latency_hourly").await?,
+    })
+}
+
+/// Stores synthetic applications and their users as they are (counters left to a rebuild).
+pub(super) async fn bulk_insert(c: &impl GenericClient, batch: &[BulkApplication]) -> Result<(), PgError> {
+    for b in batch {
+        let a: &Application = &b.app;
+        exec(
+            c,
+            "INSERT INTO users (id, phone, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&a.user_id.0, &b.phone.as_str(), &ms(a.submitted_at)],
+        )
+        .await?;
+        exec(
+            c,
+            "INSERT INTO applications (id, user_id, status, details, start_at, end_at, decision, pass_id, submitted_at,
+                 updated_at, vehicle_reg, review_district, decided_at)
+             VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7::text::jsonb, $8, $9, $10, $11, $12, $13)",
+            &[
+                &a.id.0,
+                &a.user_id.0,
+                &a.status.as_str(),
+                &to_json(&a.details),
+                &ms(a.details.start),
+                &ms(a.details.end()),
+                &a.decision.as_ref().map(to_json),
+                &a.pass_id.map(|p| p.0),
+                &ms(a.submitted_at),
+                &ms(a.updated_at),
+                &a.details.vehicle.as_ref().map(|v| v.registration_key()),
+                &b.review_district,
+                &b.decided_at.map(ms),
+            ],
+        )
+        .await?;
+        if let Some(p) = &b.pass {
+            super::applications::insert_pass(c, p).await?;
+        }
+    }
+    Ok(())
+}

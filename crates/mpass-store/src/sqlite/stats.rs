@@ -1,0 +1,168 @@
+//! Statistics counters on SQLite: moved inside the writer's transaction of every status
+//! change, read from the rollups, rebuilt from the source tables.
+
+use mpass_domain::application::Application;
+use mpass_domain::ids::ApplicationId;
+use mpass_domain::stats::{
+    AppKey, BulkApplication, CountQuery, CountRow, Dim, LatencyHistogram, LatencyQuery, RebuildReport, Standing,
+    deltas, hour_of_ms, latency_bucket,
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, params};
+
+use super::applications::bad;
+use super::{ms, to_json};
+use crate::stats_sql::{self, Arg, Built, Dialect, Source};
+
+/// The key and submission time (unix ms) of a stored application, read by id (for
+/// transitions that do not load it).
+pub(super) fn key_of(c: &Connection, id: ApplicationId) -> rusqlite::Result<(AppKey, i64)> {
+    c.prepare_cached(
+        "SELECT submitted_at, json_extract(details, '$.from.area'), json_extract(details, '$.reason')
+         FROM applications WHERE id = ?1",
+    )?
+    .query_row([id.to_string()], |r| {
+        let submitted: i64 = r.get(0)?;
+        let key = AppKey {
+            hour: hour_of_ms(submitted),
+            thana: r.get(1)?,
+            reason: r.get(2)?,
+        };
+        Ok((key, submitted))
+    })
+}
+
+/// Moves the application's count from `from` to `to` in both counter tables.
+pub(super) fn shift(
+    c: &Connection,
+    key: &AppKey,
+    from: Option<Standing>,
+    to: Option<Standing>,
+) -> rusqlite::Result<()> {
+    let d = deltas(from, to);
+    if d.is_empty() {
+        return Ok(());
+    }
+    for (table, area) in [
+        ("stats_thana_hourly", key.thana.as_str()),
+        ("stats_district_hourly", key.district()),
+    ] {
+        let sql = stats_sql::upsert_counts(Dialect::Sqlite, table, d.len());
+        let mut args: Vec<Value> = Vec::with_capacity(6 * d.len());
+        for (s, n) in &d {
+            args.extend([
+                Value::Integer(key.hour),
+                Value::Text(area.to_string()),
+                Value::Text(key.reason.clone()),
+                Value::Text(s.status.as_str().to_string()),
+                Value::Integer(i64::from(s.has_pass)),
+                Value::Integer(*n),
+            ]);
+        }
+        c.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(args))?;
+    }
+    Ok(())
+}
+
+/// Counts a first decision in the latency histogram.
+pub(super) fn decided(c: &Connection, key: &AppKey, submitted_ms: i64, decided_ms: i64) -> rusqlite::Result<()> {
+    c.prepare_cached(&stats_sql::upsert_latency(Dialect::Sqlite))?
+        .execute(params![
+            hour_of_ms(decided_ms),
+            key.district(),
+            latency_bucket(decided_ms - submitted_ms),
+        ])?;
+    Ok(())
+}
+
+fn bind(args: &[Arg]) -> Vec<Value> {
+    args.iter()
+        .map(|a| match a {
+            Arg::Int(i) => Value::Integer(*i),
+            Arg::Text(t) => Value::Text(t.clone()),
+        })
+        .collect()
+}
+
+fn run_counts(c: &Connection, b: &Built) -> rusqlite::Result<Vec<CountRow>> {
+    let mut st = c.prepare_cached(&b.sql)?;
+    let rows = st.query_map(rusqlite::params_from_iter(bind(&b.args)), |r| {
+        let mut row = CountRow::default();
+        for (i, dim) in b.dims.iter().enumerate() {
+            match dim {
+                Dim::Hour => row.hour = Some(r.get(i)?),
+                Dim::Division | Dim::District | Dim::Thana => row.area = Some(r.get(i)?),
+                Dim::Reason => row.reason = Some(r.get(i)?),
+                Dim::Status => {
+                    let s: String = r.get(i)?;
+                    row.status = Some(mpass_domain::application::Status::parse(&s).ok_or_else(|| bad("status"))?);
+                }
+            }
+        }
+        row.n = r.get(b.dims.len())?;
+        row.with_pass = r.get(b.dims.len() + 1)?;
+        Ok(row)
+    })?;
+    rows.collect()
+}
+
+pub(super) fn counts(c: &Connection, q: &CountQuery, source: Source) -> rusqlite::Result<Vec<CountRow>> {
+    run_counts(c, &stats_sql::counts(Dialect::Sqlite, q, source))
+}
+
+pub(super) fn latency(c: &Connection, q: &LatencyQuery, source: Source) -> rusqlite::Result<LatencyHistogram> {
+    let b = stats_sql::latency(Dialect::Sqlite, q, source);
+    let mut st = c.prepare_cached(&b.sql)?;
+    let rows = st.query_map(rusqlite::params_from_iter(bind(&b.args)), |r| {
+        Ok((r.get::<_, i64>(0)? as i16, r.get::<_, i64>(1)?))
+    })?;
+    let rows: Vec<(i16, i64)> = rows.collect::<rusqlite::Result<_>>()?;
+    Ok(LatencyHistogram::from_rows(&rows))
+}
+
+/// Recomputes every counter (inside the writer's transaction: nothing else writes meanwhile).
+pub(super) fn rebuild(c: &Connection) -> rusqlite::Result<RebuildReport> {
+    for sql in stats_sql::rebuild(Dialect::Sqlite) {
+        c.execute(&sql, [])?;
+    }
+    let one = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0));
+    Ok(RebuildReport {
+        applications: one("SELECT count(*) FROM applications")?,
+        count_rows: one("SELECT count(*) FROM stats_thana_hourly")?,
+        latency_rows: one("SELECT count(*) FROM stats_latency_hourly")?,
+    })
+}
+
+/// Stores synthetic applications and their users as they are (the counters are left to
+/// a rebuild).
+pub(super) fn bulk_insert(c: &Connection, batch: &[BulkApplication]) -> rusqlite::Result<()> {
+    let mut user = c.prepare_cached("INSERT OR IGNORE INTO users (id, phone, created_at) VALUES (?1, ?2, ?3)")?;
+    let mut app = c.prepare_cached(
+        "INSERT INTO applications (id, user_id, status, details, start_at, end_at, decision, pass_id, submitted_at,
+             updated_at, vehicle_reg, review_district, decided_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?;
+    for b in batch {
+        let a: &Application = &b.app;
+        user.execute(params![a.user_id.to_string(), b.phone.as_str(), ms(a.submitted_at)])?;
+        app.execute(params![
+            a.id.to_string(),
+            a.user_id.to_string(),
+            a.status.as_str(),
+            to_json(&a.details),
+            ms(a.details.start),
+            ms(a.details.end()),
+            a.decision.as_ref().map(to_json),
+            a.pass_id.map(|p| p.to_string()),
+            ms(a.submitted_at),
+            ms(a.updated_at),
+            a.details.vehicle.as_ref().map(|v| v.registration_key()),
+            b.review_district,
+            b.decided_at.map(ms),
+        ])?;
+        if let Some(p) = &b.pass {
+            super::applications::insert_pass(c, p)?;
+        }
+    }
+    Ok(())
+}

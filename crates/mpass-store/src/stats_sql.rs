@@ -1,0 +1,307 @@
+//! The SQL of the statistics counters (SPEC §9), shared by both backends: the tables, the
+//! queries over them, the same queries counted directly from `applications`, and the
+//! rebuild. Only the placeholders and the JSON accessors differ between SQLite and PostgreSQL.
+//!
+//! Tables (migration 7):
+//! - `stats_thana_hourly (hour, area, reason, status, has_pass, n)`: applications by
+//!   submission hour and from-thana (`area`, 8 digits).
+//! - `stats_district_hourly`: the same rolled up to districts (`area`, 4 digits). Its size
+//!   is bounded by hours × 64 × reasons × statuses, whatever the number of applications,
+//!   so most questions sum a few thousand rows per day asked.
+//! - `stats_latency_hourly (hour, area, bucket, n)`: first decisions by decision hour,
+//!   district and latency bucket.
+//!
+//! On PostgreSQL every table has a `shard` column too (see `postgres/stats.rs`); sums do
+//! not care.
+
+use mpass_domain::stats::{CountQuery, Dim, LatencyQuery, latency_bucket_sql};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A bound value of a built query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// A query ready to run: its text, its arguments, and the dimensions of its first columns
+/// (then `n` and `with_pass`).
+#[derive(Debug, Clone)]
+pub(crate) struct Built {
+    pub sql: String,
+    pub args: Vec<Arg>,
+    pub dims: Vec<Dim>,
+}
+
+impl Dialect {
+    fn placeholder(self, i: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("?{i}"),
+            Dialect::Postgres => format!("${i}"),
+        }
+    }
+
+    fn thana_expr(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "json_extract(details, '$.from.area')",
+            Dialect::Postgres => "(details->'from'->>'area')",
+        }
+    }
+
+    fn reason_expr(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "json_extract(details, '$.reason')",
+            Dialect::Postgres => "(details->>'reason')",
+        }
+    }
+
+    /// Applications as rows of the thana table, counted one by one.
+    pub(crate) fn direct_counts_source(self) -> String {
+        format!(
+            "(SELECT submitted_at / {h} AS hour, {area} AS area, {reason} AS reason, status,
+                     CASE WHEN pass_id IS NULL THEN 0 ELSE 1 END AS has_pass, 1 AS n
+              FROM applications) s",
+            h = mpass_domain::stats::HOUR_MS,
+            area = self.thana_expr(),
+            reason = self.reason_expr()
+        )
+    }
+
+    /// First decisions as rows of the latency table, one by one.
+    pub(crate) fn direct_latency_source(self) -> String {
+        format!(
+            "(SELECT decided_at / {h} AS hour, substr({area}, 1, 4) AS area, {bucket} AS bucket, 1 AS n
+              FROM applications WHERE decided_at IS NOT NULL) s",
+            h = mpass_domain::stats::HOUR_MS,
+            area = self.thana_expr(),
+            bucket = latency_bucket_sql("(decided_at - submitted_at)")
+        )
+    }
+}
+
+/// Where a count query reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The maintained counters (the district rollup unless thana detail is needed).
+    Counters,
+    /// The applications table itself.
+    Direct,
+}
+
+fn area_filter(area: &str, level_len: usize, p: &str) -> String {
+    if area.len() == level_len {
+        format!("area = {p}")
+    } else {
+        format!("substr(area, 1, {}) = {p}", area.len())
+    }
+}
+
+/// A count query over the counters or the applications table.
+pub(crate) fn counts(d: Dialect, q: &CountQuery, source: Source) -> Built {
+    let (from, level_len) = match source {
+        Source::Direct => (d.direct_counts_source(), 8),
+        Source::Counters if q.needs_thana() => ("stats_thana_hourly".to_string(), 8),
+        Source::Counters => ("stats_district_hourly".to_string(), 4),
+    };
+    let mut args = Vec::new();
+    let mut wheres = Vec::new();
+    let arg = |a: Arg, args: &mut Vec<Arg>| {
+        args.push(a);
+        d.placeholder(args.len())
+    };
+    if let Some(h) = q.from_hour {
+        let p = arg(Arg::Int(h), &mut args);
+        wheres.push(format!("hour >= {p}"));
+    }
+    if let Some(h) = q.to_hour {
+        let p = arg(Arg::Int(h), &mut args);
+        wheres.push(format!("hour < {p}"));
+    }
+    if let Some(a) = &q.area {
+        let p = arg(Arg::Text(a.clone()), &mut args);
+        wheres.push(area_filter(a, level_len, &p));
+    }
+    if let Some(r) = &q.reason {
+        let p = arg(Arg::Text(r.clone()), &mut args);
+        wheres.push(format!("reason = {p}"));
+    }
+    if let Some(s) = q.status {
+        let p = arg(Arg::Text(s.as_str().to_string()), &mut args);
+        wheres.push(format!("status = {p}"));
+    }
+    let cols: Vec<&str> = q
+        .group
+        .iter()
+        .map(|dim| match dim {
+            Dim::Hour => "hour",
+            Dim::Division => "substr(area, 1, 2)",
+            Dim::District => "substr(area, 1, 4)",
+            Dim::Thana => "area",
+            Dim::Reason => "reason",
+            Dim::Status => "status",
+        })
+        .collect();
+    let mut sql = String::from("SELECT ");
+    for c in &cols {
+        sql.push_str(c);
+        sql.push_str(", ");
+    }
+    sql.push_str(
+        "CAST(coalesce(sum(n), 0) AS BIGINT), CAST(coalesce(sum(CASE WHEN has_pass = 1 THEN n ELSE 0 END), 0) AS BIGINT) FROM ",
+    );
+    sql.push_str(&from);
+    if !wheres.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&wheres.join(" AND "));
+    }
+    if !cols.is_empty() {
+        let idx: Vec<String> = (1..=cols.len()).map(|i| i.to_string()).collect();
+        sql.push_str(&format!(" GROUP BY {0} ORDER BY {0}", idx.join(", ")));
+    }
+    Built {
+        sql,
+        args,
+        dims: q.group.clone(),
+    }
+}
+
+/// A latency query: `(bucket, n)` rows.
+pub(crate) fn latency(d: Dialect, q: &LatencyQuery, source: Source) -> Built {
+    let from = match source {
+        Source::Direct => d.direct_latency_source(),
+        Source::Counters => "stats_latency_hourly".to_string(),
+    };
+    let mut args = Vec::new();
+    let mut wheres = Vec::new();
+    if let Some(h) = q.from_hour {
+        args.push(Arg::Int(h));
+        wheres.push(format!("hour >= {}", d.placeholder(args.len())));
+    }
+    if let Some(h) = q.to_hour {
+        args.push(Arg::Int(h));
+        wheres.push(format!("hour < {}", d.placeholder(args.len())));
+    }
+    if let Some(a) = &q.area {
+        args.push(Arg::Text(a.clone()));
+        wheres.push(area_filter(a, 4, &d.placeholder(args.len())));
+    }
+    let mut sql = format!("SELECT CAST(bucket AS BIGINT), CAST(coalesce(sum(n), 0) AS BIGINT) FROM {from}");
+    if !wheres.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&wheres.join(" AND "));
+    }
+    sql.push_str(" GROUP BY 1 ORDER BY 1");
+    Built {
+        sql,
+        args,
+        dims: Vec::new(),
+    }
+}
+
+/// Statements that recompute every counter from the source tables (run in one
+/// transaction by each backend).
+pub(crate) fn rebuild(d: Dialect) -> Vec<String> {
+    vec![
+        "DELETE FROM stats_thana_hourly".into(),
+        "DELETE FROM stats_district_hourly".into(),
+        "DELETE FROM stats_latency_hourly".into(),
+        format!(
+            "INSERT INTO stats_thana_hourly (hour, area, reason, status, has_pass, n)
+             SELECT hour, area, reason, status, has_pass, count(*) FROM {} GROUP BY 1, 2, 3, 4, 5",
+            d.direct_counts_source()
+        ),
+        "INSERT INTO stats_district_hourly (hour, area, reason, status, has_pass, n)
+         SELECT hour, substr(area, 1, 4), reason, status, has_pass, sum(n) FROM stats_thana_hourly
+         GROUP BY 1, 2, 3, 4, 5"
+            .into(),
+        format!(
+            "INSERT INTO stats_latency_hourly (hour, area, bucket, n)
+             SELECT hour, area, bucket, count(*) FROM {} GROUP BY 1, 2, 3",
+            d.direct_latency_source()
+        ),
+    ]
+}
+
+/// The upsert of `rows` counter deltas into `table` (`stats_thana_hourly` or
+/// `stats_district_hourly`), with a `shard` column on PostgreSQL.
+pub(crate) fn upsert_counts(d: Dialect, table: &str, rows: usize) -> String {
+    let (cols, per_row, key) = match d {
+        Dialect::Sqlite => (
+            "hour, area, reason, status, has_pass, n",
+            6,
+            "hour, area, reason, status, has_pass",
+        ),
+        Dialect::Postgres => (
+            "hour, area, reason, status, has_pass, shard, n",
+            7,
+            "hour, area, reason, status, has_pass, shard",
+        ),
+    };
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let ps: Vec<String> = (1..=per_row).map(|i| d.placeholder(r * per_row + i)).collect();
+            format!("({})", ps.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table} ({cols}) VALUES {} ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n",
+        values.join(", ")
+    )
+}
+
+/// The upsert of one decision into the latency histogram.
+pub(crate) fn upsert_latency(d: Dialect) -> String {
+    match d {
+        Dialect::Sqlite => "INSERT INTO stats_latency_hourly (hour, area, bucket, n) VALUES (?1, ?2, ?3, 1)
+             ON CONFLICT (hour, area, bucket) DO UPDATE SET n = stats_latency_hourly.n + 1"
+            .into(),
+        Dialect::Postgres => {
+            "INSERT INTO stats_latency_hourly (hour, area, bucket, shard, n) VALUES ($1, $2, $3, $4, 1)
+             ON CONFLICT (hour, area, bucket, shard) DO UPDATE SET n = stats_latency_hourly.n + 1"
+                .into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mpass_domain::application::Status;
+
+    #[test]
+    fn district_questions_read_the_rollup_and_thana_ones_the_detail() {
+        let q = CountQuery {
+            from_hour: Some(10),
+            to_hour: Some(20),
+            area: Some("3026".into()),
+            status: Some(Status::Approved),
+            group: vec![Dim::Hour],
+            ..CountQuery::default()
+        };
+        let b = counts(Dialect::Postgres, &q, Source::Counters);
+        assert!(
+            b.sql
+                .contains("FROM stats_district_hourly WHERE hour >= $1 AND hour < $2 AND area = $3")
+        );
+        assert_eq!(b.args.len(), 4);
+        let q = CountQuery {
+            group: vec![Dim::Thana],
+            area: Some("30".into()),
+            ..CountQuery::default()
+        };
+        let b = counts(Dialect::Sqlite, &q, Source::Counters);
+        assert!(b.sql.contains("FROM stats_thana_hourly WHERE substr(area, 1, 2) = ?1"));
+        assert!(b.sql.ends_with("GROUP BY 1 ORDER BY 1"));
+    }
+
+    #[test]
+    fn upserts_number_their_placeholders_across_rows() {
+        let s = upsert_counts(Dialect::Postgres, "stats_thana_hourly", 2);
+        assert!(s.contains("($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)"));
+    }
+}
