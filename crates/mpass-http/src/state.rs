@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use mpass_domain::pass::PassKeySource;
 use mpass_domain::policy::Policy;
 use mpass_domain::ports::{ObjectStore, Queue, SharedPolicy, Store};
 use mpass_domain::token::TokenKeys;
@@ -33,8 +34,8 @@ pub struct AppState {
     pub objects: Arc<dyn ObjectStore>,
     pub policy: SharedPolicy,
     pub tokens: Arc<TokenKeys>,
-    /// The pass trust list (JWK Set), rendered once.
-    pub trust_list: Arc<serde_json::Value>,
+    /// The pass keys: the trust list served to verifiers and used by online verification.
+    pub pass_keys: Arc<dyn PassKeySource>,
     pub settings: Arc<HttpSettings>,
     pub metrics: Arc<Metrics>,
     pub(crate) otp_ip_limit: Arc<RateLimiter>,
@@ -47,7 +48,7 @@ pub struct Services {
     pub objects: Arc<dyn ObjectStore>,
     pub policy: SharedPolicy,
     pub tokens: Arc<TokenKeys>,
-    pub trust_list: serde_json::Value,
+    pub pass_keys: Arc<dyn PassKeySource>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -60,7 +61,7 @@ impl AppState {
             objects: s.objects,
             policy: s.policy,
             tokens: s.tokens,
-            trust_list: Arc::new(s.trust_list),
+            pass_keys: s.pass_keys,
             settings: Arc::new(settings),
             metrics: s.metrics,
             otp_ip_limit,

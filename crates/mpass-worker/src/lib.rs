@@ -10,7 +10,7 @@ mod runner;
 
 use std::sync::Arc;
 
-use mpass_domain::pass::PassSigningKey;
+use mpass_domain::pass::PassKeySource;
 use mpass_domain::policy::Policy;
 use mpass_domain::ports::{SharedPolicy, Sms, Store};
 
@@ -20,7 +20,8 @@ pub use runner::{MAX_ATTEMPTS, Runner, backoff};
 pub struct WorkerContext {
     pub store: Arc<dyn Store>,
     pub policy: SharedPolicy,
-    pub pass_key: Arc<PassSigningKey>,
+    /// The pass-signing key in force (re-read when the key file changes).
+    pub pass_key: Arc<dyn PassKeySource>,
     pub sms: Arc<dyn Sms>,
     /// `iss` of the passes.
     pub issuer: String,
