@@ -28,6 +28,8 @@ pub mod action {
     pub const PASS_REVOKED: &str = "pass.revoked";
     pub const REVIEW_CLAIMED: &str = "review.claimed";
     pub const APPLICATION_REVIEWED: &str = "application.reviewed";
+    pub const CHECKPOINT_CREATED: &str = "checkpoint.created";
+    pub const CHECKPOINT_DELETED: &str = "checkpoint.deleted";
 }
 
 /// Who did it: a user id, `system` (the worker, the policy) or `cli` (an operator at the console).
@@ -161,6 +163,33 @@ impl AuditEvent {
             action::PASS_REVOKED,
             format!("pass:{pass}"),
             serde_json::json!({ "reason": reason, "application_id": application.to_string() }),
+        )
+    }
+
+    /// A checkpoint created by an admin.
+    pub fn checkpoint_created(actor: Actor, checkpoint: &crate::checkpoint::Checkpoint) -> AuditEvent {
+        AuditEvent::new(
+            checkpoint.created_at,
+            actor,
+            action::CHECKPOINT_CREATED,
+            format!("checkpoint:{}", checkpoint.id),
+            serde_json::json!({
+                "name": checkpoint.name,
+                "area": checkpoint.area,
+                // Text, not JSON numbers: every backend stores it digit for digit.
+                "position": format!("{:.6},{:.6}", checkpoint.lat, checkpoint.lon),
+            }),
+        )
+    }
+
+    /// A checkpoint deleted by an admin.
+    pub fn checkpoint_deleted(at: OffsetDateTime, actor: Actor, checkpoint: impl std::fmt::Display) -> AuditEvent {
+        AuditEvent::new(
+            at,
+            actor,
+            action::CHECKPOINT_DELETED,
+            format!("checkpoint:{checkpoint}"),
+            serde_json::json!({}),
         )
     }
 

@@ -51,3 +51,7 @@ id_type!(/// A signed pass; its 16 bytes are the credential's `cti`.
     PassId);
 id_type!(/// A unit of background work.
     JobId);
+id_type!(/// A named police checkpoint.
+    CheckpointId);
+id_type!(/// One logged verification of a pass by an officer.
+    ScanId);

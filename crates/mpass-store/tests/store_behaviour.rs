@@ -19,6 +19,8 @@ mod jobs;
 mod review;
 #[path = "store_behaviour/revocation.rs"]
 mod revocation;
+#[path = "store_behaviour/verification.rs"]
+mod verification;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,6 +33,7 @@ use mpass_domain::ports::Store;
 use mpass_store::{PostgresStore, SqliteStore};
 use review::*;
 use revocation::*;
+use verification::*;
 
 // ---------------------------------------------------------------- backends
 
@@ -157,7 +160,7 @@ async fn postgres_nodes_starting_together_migrate_once() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(applied, 3, "every migration applied once");
+    assert_eq!(applied, 4, "every migration applied once");
 }
 
 /// Declares each story once per backend: `sqlite::NAME` and `postgres::NAME`.
@@ -208,4 +211,6 @@ stories!(
     concurrent_revokes_revoke_once,
     review_queue_claim_and_decide,
     concurrent_review_claims_one_wins,
+    checkpoints_create_list_delete_audited,
+    scans_log_idempotent_uploads_and_lists,
 );

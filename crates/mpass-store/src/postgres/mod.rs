@@ -24,6 +24,7 @@ mod identity;
 mod jobs;
 mod schema;
 mod store_impl;
+mod verification;
 
 use std::time::Duration;
 

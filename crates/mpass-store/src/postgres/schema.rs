@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (2, include_str!("../../migrations/postgres/0002_audit_log.sql")),
     (3, include_str!("../../migrations/postgres/0003_review_queue.sql")),
+    (5, include_str!("../../migrations/postgres/0005_checkpoints_scans.sql")),
 ];
 
 /// First key of the advisory lock that serialises migrations; the second is the schema,

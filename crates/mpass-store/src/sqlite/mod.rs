@@ -6,6 +6,7 @@ mod identity;
 mod jobs;
 mod schema;
 mod store_impl;
+mod verification;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
