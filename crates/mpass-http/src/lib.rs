@@ -13,6 +13,7 @@ mod ops;
 mod ratelimit;
 mod service;
 mod state;
+mod verification;
 pub mod web;
 
 pub use error::ApiError;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use mpass_domain::ids::UserId;
 use mpass_domain::pass::PassKeySource;
 use mpass_domain::policy::Policy;
 use mpass_domain::ports::{ObjectStore, Queue, SharedPolicy, Store};
@@ -39,6 +40,8 @@ pub struct AppState {
     pub settings: Arc<HttpSettings>,
     pub metrics: Arc<Metrics>,
     pub(crate) otp_ip_limit: Arc<RateLimiter>,
+    /// Verifications and scan uploads per officer (see `verification`).
+    pub(crate) verify_limit: Arc<RateLimiter<UserId>>,
 }
 
 /// The backends and keys a node was composed with (the binary builds this).
@@ -65,6 +68,9 @@ impl AppState {
             settings: Arc::new(settings),
             metrics: s.metrics,
             otp_ip_limit,
+            verify_limit: Arc::new(RateLimiter::per_minute(
+                crate::verification::VERIFY_PER_OFFICER_PER_MINUTE,
+            )),
         }
     }
 

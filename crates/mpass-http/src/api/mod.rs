@@ -8,9 +8,10 @@ mod dev;
 mod me;
 mod passes;
 mod review;
+mod verification;
 
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 use crate::state::AppState;
 
@@ -50,6 +51,18 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/review/queue", get(review::queue))
         .route("/api/v1/review/{id}/claim", post(review::claim))
         .route("/api/v1/review/{id}/decision", post(review::decide))
+        .route("/api/v1/verify", post(verification::verify))
+        .route(
+            "/api/v1/scans",
+            post(verification::upload)
+                .get(verification::list)
+                .layer(axum::extract::DefaultBodyLimit::max(verification::MAX_SCANS_BODY)),
+        )
+        .route(
+            "/api/v1/checkpoints",
+            post(verification::create_checkpoint).get(verification::list_checkpoints),
+        )
+        .route("/api/v1/checkpoints/{id}", delete(verification::delete_checkpoint))
 }
 
 /// RFC 3339 text of an instant.
