@@ -15,6 +15,8 @@ use axum::routing::{delete, get, post, put};
 
 use crate::state::AppState;
 
+pub use verification::MAX_SCANS_BODY;
+
 /// Every `/api/v1` route and the well-known JWKS.
 pub fn routes() -> Router<AppState> {
     Router::new()
