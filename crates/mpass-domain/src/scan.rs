@@ -155,6 +155,23 @@ mod tests {
         assert!(!impossible_travel(&dhaka, &at(23.75, 90.43, 0)));
     }
 
+    proptest::proptest! {
+        /// Symmetric in its two scans, never flags one place twice, and more time between
+        /// two scans never turns a possible trip into an impossible one.
+        #[test]
+        fn travel_is_symmetric_and_time_only_helps(
+            lat1 in 20.5f64..26.5, lon1 in 88.0f64..92.5, lat2 in 20.5f64..26.5, lon2 in 88.0f64..92.5,
+            minutes in 0i64..600, extra in 0i64..600,
+        ) {
+            let (a, b) = (at(lat1, lon1, 0), at(lat2, lon2, minutes));
+            proptest::prop_assert_eq!(impossible_travel(&a, &b), impossible_travel(&b, &a));
+            proptest::prop_assert!(!impossible_travel(&a, &at(lat1, lon1, minutes)));
+            if !impossible_travel(&a, &b) {
+                proptest::prop_assert!(!impossible_travel(&a, &at(lat2, lon2, minutes + extra)));
+            }
+        }
+    }
+
     #[test]
     fn adding_a_reason_drops_valid_and_keeps_the_worst_colour() {
         let mut reasons = vec![ReasonCode::Valid];

@@ -25,11 +25,15 @@ async fn pass_valid_now(me: &Client) -> mpass_client::Pass {
 
 /// `mpass verify QR --trust-list URL --json`: the exit code and the JSON verdict.
 fn cli_verify(base: &str, qr_text: &str) -> (i32, serde_json::Value) {
+    cli_verify_with(base, qr_text, &format!("{base}/api/v1/revocations"))
+}
+
+fn cli_verify_with(base: &str, qr_text: &str, revocations: &str) -> (i32, serde_json::Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_mpass"))
         .args(["verify", qr_text, "--json", "--trust-list"])
         .arg(format!("{base}/api/v1/trust-list"))
         .arg("--revocations")
-        .arg(format!("{base}/api/v1/revocations"))
+        .arg(revocations)
         .output()
         .expect("mpass verify runs");
     let json = serde_json::from_slice(&out.stdout)
@@ -64,6 +68,18 @@ async fn a_compromised_key_turns_its_passes_red_and_a_new_key_signs() {
     assert_eq!(status, "active");
     let (code, v) = cli_verify(&base, &old_pass.qr_text);
     assert_eq!((code, v["result"].as_str()), (0, Some("green")), "{v}");
+
+    // A saved revocation list two days old: the CLI reports its age as stale (amber).
+    let stale = srv.dir.path().join("revocations.json");
+    let generated = common::rfc3339(OffsetDateTime::now_utc() - time::Duration::days(2));
+    std::fs::write(
+        &stale,
+        format!(r#"{{"seq": 0, "revoked": [], "generated_at": "{generated}"}}"#),
+    )
+    .expect("write");
+    let (code, v) = cli_verify_with(&base, &old_pass.qr_text, &stale.display().to_string());
+    assert_eq!((code, v["result"].as_str()), (1, Some("amber")), "{v}");
+    assert_eq!(v["reasons"], serde_json::json!(["revocation_list_stale"]));
 
     // An unknown kid is refused and changes nothing.
     let err = mpass::keys::run(
