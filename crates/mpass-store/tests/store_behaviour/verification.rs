@@ -52,7 +52,7 @@ pub(crate) async fn checkpoints_create_list_delete_audited(store: Arc<dyn Store>
             .unwrap()
     );
     assert_eq!(store.checkpoint(b.id).await.unwrap(), None);
-    assert_eq!(store.checkpoints().await.unwrap(), [a.clone()]);
+    assert_eq!(store.checkpoints().await.unwrap(), std::slice::from_ref(&a));
 
     let log = store.audit_list(0, 100).await.unwrap();
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
@@ -131,13 +131,19 @@ pub(crate) async fn scans_log_idempotent_uploads_and_lists(store: Arc<dyn Store>
         store.scans_of_pass(pass, 10).await.unwrap(),
         [online.clone(), offline.clone()]
     );
-    assert_eq!(store.scans_of_pass(pass, 1).await.unwrap(), [online.clone()]);
+    assert_eq!(
+        store.scans_of_pass(pass, 1).await.unwrap(),
+        std::slice::from_ref(&online)
+    );
     assert!(store.scans_of_pass(PassId::new(), 10).await.unwrap().is_empty());
 
     let all = store.scans_list(false, None, 10).await.unwrap();
     assert_eq!(all, [others.clone(), offline.clone(), online.clone()]);
     let page = store.scans_list(false, Some(offline.id), 10).await.unwrap();
-    assert_eq!(page, [online.clone()]);
-    assert_eq!(store.scans_list(true, None, 10).await.unwrap(), [online.clone()]);
+    assert_eq!(page, std::slice::from_ref(&online));
+    assert_eq!(
+        store.scans_list(true, None, 10).await.unwrap(),
+        std::slice::from_ref(&online)
+    );
     assert_eq!(store.scans_list(false, None, 1).await.unwrap(), [others]);
 }
