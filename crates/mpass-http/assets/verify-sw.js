@@ -29,7 +29,8 @@ self.addEventListener("fetch", function (event) {
   }
   event.respondWith(
     fetch(req).then(function (res) {
-      if (res.ok) {
+      // Never keep a redirect's target (the login page after a logout) as the app.
+      if (res.ok && !res.redirected) {
         var copy = res.clone();
         caches.open(CACHE).then(function (cache) { return cache.put(url.pathname, copy); });
       }

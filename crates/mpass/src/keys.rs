@@ -7,7 +7,8 @@
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
@@ -233,7 +234,11 @@ impl LoadedPassKeys {
 /// list). A file that cannot be read or parsed is logged and the keys in force are kept.
 pub struct ReloadingPassKeys {
     path: PathBuf,
-    state: Mutex<(Instant, Arc<LoadedPassKeys>)>,
+    started: Instant,
+    /// Milliseconds after `started` when the file is looked at next; the one caller that
+    /// moves it forward does the check, every other caller just reads the keys in force.
+    next_check_ms: AtomicU64,
+    loaded: RwLock<Arc<LoadedPassKeys>>,
 }
 
 /// How often the trust list is rebuilt even when the key file did not change.
@@ -246,20 +251,32 @@ impl ReloadingPassKeys {
         let loaded = LoadedPassKeys::read(&path)?;
         Ok(ReloadingPassKeys {
             path,
-            state: Mutex::new((Instant::now(), Arc::new(loaded))),
+            started: Instant::now(),
+            next_check_ms: AtomicU64::new(KEY_FILE_CHECK_SECS * 1000),
+            loaded: RwLock::new(Arc::new(loaded)),
         })
     }
 
+    fn in_force(&self) -> Arc<LoadedPassKeys> {
+        self.loaded.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     fn current(&self) -> Arc<LoadedPassKeys> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let (checked, loaded) = &mut *state;
-        if checked.elapsed() < Duration::from_secs(KEY_FILE_CHECK_SECS) {
-            return loaded.clone();
+        let now_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let due = self.next_check_ms.load(Ordering::Relaxed);
+        let next = now_ms.saturating_add(KEY_FILE_CHECK_SECS * 1000);
+        if now_ms < due
+            || self
+                .next_check_ms
+                .compare_exchange(due, next, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return self.in_force();
         }
-        *checked = Instant::now();
+        let loaded = self.in_force();
         let modified = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
         if modified == loaded.modified && loaded.loaded_at.elapsed() < TRUST_LIST_REFRESH {
-            return loaded.clone();
+            return loaded;
         }
         match LoadedPassKeys::read(&self.path) {
             Ok(fresh) => {
@@ -270,11 +287,15 @@ impl ReloadingPassKeys {
                         "keys.reloaded"
                     );
                 }
-                *loaded = Arc::new(fresh);
+                let fresh = Arc::new(fresh);
+                *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+                fresh
             }
-            Err(e) => tracing::warn!(error = %format!("{e:#}"), "keys.reload_failed"),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "keys.reload_failed");
+                loaded
+            }
         }
-        loaded.clone()
     }
 }
 
