@@ -46,6 +46,7 @@ async fn raw_verify(who: &Client, body: &str) -> mpass_client::RawResponse {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_catches_every_bad_pass_and_the_python_verifier_agrees() {
     let srv = TestServer::start().await;
+    let base = srv.client.base().trim_end_matches('/').to_string();
     let (holder, _) = srv.citizen(&phone(80)).await;
     let pass = pass_valid_now(&holder).await;
     let police = staff(&srv, 81, "police").await;
@@ -147,7 +148,17 @@ async fn server_catches_every_bad_pass_and_the_python_verifier_agrees() {
         if let Some((code, py)) = python_verify(&trust_file, text) {
             assert_eq!((code, &py["valid"]), (1, &json!(false)), "python on {what}: {py}");
         }
+        // The CLI, offline with the published lists, says the same.
+        let (code, cli) = cli_verify(&base, text);
+        assert_eq!((code, cli["result"].as_str()), (1, Some("red")), "CLI on {what}: {cli}");
+        assert!(cli_reasons(&cli).iter().any(|r| r == reason), "CLI on {what}: {cli}");
     }
+    let (code, cli) = cli_verify(&base, &pass.qr_text);
+    assert_eq!(
+        (code, cli["result"].as_str()),
+        (0, Some("green")),
+        "CLI on the genuine pass: {cli}"
+    );
 
     // Short codes are looked up online, in any case and with separators.
     let code = &pass.short_code;
@@ -191,6 +202,12 @@ async fn server_catches_every_bad_pass_and_the_python_verifier_agrees() {
         .await
         .expect("revoke");
     assert_eq!(res.status, 200);
+    let (code, cli) = cli_verify(&base, &pass.qr_text);
+    assert_eq!(
+        (code, cli_reasons(&cli)),
+        (1, vec!["revoked".to_string()]),
+        "CLI: {cli}"
+    );
     let v = verify(&police, &qr(&pass.qr_text)).await;
     assert_eq!(
         (v.result.as_str(), v.codes(), v.status.as_deref()),

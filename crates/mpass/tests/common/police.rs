@@ -135,3 +135,26 @@ pub fn python_verify(trust_file: &std::path::Path, qr_text: &str) -> Option<(i32
     });
     Some((out.status.code().unwrap_or(-1), json))
 }
+
+/// `mpass verify QR --trust-list URL --revocations URL --json` against a running server:
+/// the exit code and the JSON verdict.
+pub fn cli_verify(base: &str, qr_text: &str) -> (i32, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mpass"))
+        .args(["verify", qr_text, "--json", "--trust-list"])
+        .arg(format!("{base}/api/v1/trust-list"))
+        .arg("--revocations")
+        .arg(format!("{base}/api/v1/revocations?since=0"))
+        .output()
+        .expect("mpass verify runs");
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("JSON verdict ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code().unwrap_or(-1), json)
+}
+
+/// The reason codes of a `mpass verify --json` verdict.
+pub fn cli_reasons(v: &serde_json::Value) -> Vec<String> {
+    v["reasons"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
