@@ -1,6 +1,6 @@
 //! Online verification by police (SPEC §8, issue 6): `POST /api/v1/verify` catches
 //! forged, altered, expired, not-yet-valid, revoked, wrong-key and compromised-key passes
-//! (and the independent Python verifier agrees), shows only the minimal holder data, looks
+//! (and so do the CLI and the independent Python verifier), shows only the minimal holder data, looks
 //! up short codes, checks the checkpoint against the route, flags impossible travel,
 //! accepts offline scans idempotently, enforces roles and survives hostile input.
 

@@ -2,7 +2,8 @@
 //! stopped: an officer logs in through the web login, visits `/verify` once, checks a pass
 //! online; then the server process is shut down, the page is reloaded from the service
 //! worker and verifies in the browser (WebCrypto Ed25519, cached trust list and
-//! revocations) a good pass green and revoked, expired and forged passes red; the server
+//! revocations) a good pass green and revoked, expired, not-yet-valid, forged, altered,
+//! wrong-key, garbage and oversized passes red; the server
 //! comes back on the same address and the queued scans are uploaded (checked through the
 //! API). Screenshots go to `target/screenshots/verify-*.png`.
 //!
