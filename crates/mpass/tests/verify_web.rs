@@ -3,7 +3,7 @@
 //! online; then the server process is shut down, the page is reloaded from the service
 //! worker and verifies in the browser (WebCrypto Ed25519, cached trust list and
 //! revocations) a good pass green and revoked, expired, not-yet-valid, forged, altered,
-//! wrong-key, garbage and oversized passes red; the server
+//! wrong-key, garbage and oversized passes red and a checkpoint off the route amber; the server
 //! comes back on the same address and the queued scans are uploaded (checked through the
 //! API). Screenshots go to `target/screenshots/verify-*.png`.
 //!
@@ -224,6 +224,17 @@ async fn police_app_verifies_offline_after_one_visit_and_uploads_later() {
     let stranger = signed_by_stranger(&claims);
     let huge = format!("MP1:{}", "A".repeat(10_000));
 
+    // A checkpoint far from the route (Chattogram), for the route check on the device.
+    let far = admin
+        .create_checkpoint(&mpass_client::CheckpointBody {
+            name: "Chattogram".into(),
+            lat: 22.3350,
+            lon: 91.8325,
+            area: None,
+        })
+        .await
+        .expect("checkpoint");
+
     // The officer: the police role, then the ordinary web login with the SMS code.
     let officer_phone = phone(123);
     mpass::admin::run(
@@ -360,7 +371,20 @@ async fn police_app_verifies_offline_after_one_visit_and_uploads_later() {
         );
         shot(&b, &format!("verify-03-offline-{what}")).await;
     }
-    let queued = 1 + bad_ones.len();
+    // At a checkpoint off the route: amber, from the cached checkpoint list.
+    b.execute(
+        "document.getElementById('v-checkpoint').value = arguments[0]; return true",
+        vec![json!(far.id)],
+    )
+    .await
+    .expect("choose the checkpoint");
+    let (colour, codes, _) = check(&b, &good.qr_text, "device").await;
+    assert_eq!(
+        (colour.as_str(), codes),
+        ("amber", vec!["checkpoint_off_route".to_string()])
+    );
+    shot(&b, "verify-03-offline-off-route").await;
+    let queued = 2 + bad_ones.len();
     assert_eq!(
         js(
             &b,
@@ -392,7 +416,7 @@ async fn police_app_verifies_offline_after_one_visit_and_uploads_later() {
         .map(|s| (s.result.as_str(), s.device_result.as_deref()))
         .collect();
     results.sort_unstable();
-    let mut want = vec![("green", Some("green"))];
+    let mut want = vec![("amber", Some("amber")), ("green", Some("green"))];
     want.extend(std::iter::repeat_n(("red", Some("red")), bad_ones.len()));
     assert_eq!(results, want, "the server agrees with what the device showed");
 
