@@ -347,15 +347,17 @@
     return e;
   }
   function minutesAgo(ms) { return ms ? Math.max(0, Math.round((Date.now() - ms) / 60000)) : null; }
+  function num(n) { return LANG === "bn" ? Number(n).toLocaleString("bn-BD", { useGrouping: false }) : String(n); }
+  function reasonLabel(code) { return (cfg.categories || {})[code] || code; }
   function showSync() {
     var trust = load(KEY.trust), rev = load(KEY.revoked);
     var line = function (label, ms) {
       var m = minutesAgo(ms);
-      return label + ": " + (m === null ? T.never : T.updated + " " + m + " " + T.ago_min);
+      return label + ": " + (m === null ? T.never : T.updated + " " + num(m) + " " + T.ago_min);
     };
     $("v-sync").textContent = line(T.trust, trust && trust.fetched) + " · " + line(T.revocations, rev && rev.synced);
     var n = queue().length;
-    $("v-queue").textContent = n ? n + " " + T.queued : "";
+    $("v-queue").textContent = n ? num(n) + " " + T.queued : "";
     $("v-queue").setAttribute("data-count", String(n));
   }
   function areaName(code) {
@@ -385,10 +387,10 @@
     dl.textContent = "";
     if (holder) {
       [
-        [T.holder, holder.name], [T.document, "…" + holder.last4], [T.born, String(holder.born)],
+        [T.holder, holder.name], [T.document, "…" + holder.last4], [T.born, num(holder.born)],
         [T.route, holder.from + " → " + holder.to], [T.window, fmtTime(holder.from_time) + " – " + fmtTime(holder.until)],
-        [T.vehicle, holder.vehicle || T.none], [T.companions, String(holder.companions)], [T.reason, holder.reason]
-      ].concat(status ? [[T.status, status]] : []).forEach(function (row) {
+        [T.vehicle, holder.vehicle || T.none], [T.companions, num(holder.companions)], [T.reason, reasonLabel(holder.reason)]
+      ].concat(status ? [[T.status, T["st_" + status] || status]] : []).forEach(function (row) {
         dl.appendChild(el("dt", row[0]));
         dl.appendChild(el("dd", row[1]));
       });

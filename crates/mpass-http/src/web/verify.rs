@@ -54,7 +54,7 @@ async fn officer(state: &AppState, session: &Session) -> Result<Officer, ApiErro
 }
 
 fn texts(l: Lang) -> Value {
-    let pairs: [(&str, &str, &str); 24] = [
+    let pairs: [(&str, &str, &str); 29] = [
         ("green", "VALID", "বৈধ"),
         ("amber", "CHECK", "যাচাই করুন"),
         ("red", "STOP", "থামান"),
@@ -91,6 +91,11 @@ fn texts(l: Lang) -> Value {
         ("never", "never loaded", "কখনও লোড হয়নি"),
         ("queued", "scans waiting to upload", "টি স্ক্যান আপলোডের অপেক্ষায়"),
         ("offline", "Offline", "অফলাইন"),
+        ("st_active", "active", "সক্রিয়"),
+        ("st_not_yet_valid", "not valid yet", "এখনও কার্যকর নয়"),
+        ("st_expired", "expired", "মেয়াদ শেষ"),
+        ("st_cancelled", "cancelled by the holder", "ধারক বাতিল করেছেন"),
+        ("st_revoked", "revoked", "প্রত্যাহার করা হয়েছে"),
     ];
     let mut map = Map::new();
     for (key, en, bn) in pairs {
@@ -144,6 +149,9 @@ pub async fn page(State(state): State<AppState>, session: Session) -> Response {
         "sw": "/verify/sw.js",
         "reasons": reasons(),
         "t": texts(l),
+        "categories": state.policy().categories().iter().map(|c| {
+            (c.code.clone(), json!(l.pick(&c.label_en, &c.label_bn)))
+        }).collect::<Map<String, Value>>(),
         "checkpoints": checkpoints.iter().map(|c| json!({
             "id": c.id.to_string(), "name": c.name, "area": c.area, "lat": c.lat, "lon": c.lon,
         })).collect::<Vec<_>>(),
