@@ -328,6 +328,42 @@ impl Client {
         self.get(&format!("/api/v1/revocations?since={since}")).await
     }
 
+    /// `POST /api/v1/verify` (police): the verdict, logged as a scan.
+    pub async fn verify(&self, body: &VerifyBody) -> Result<Verdict> {
+        self.post("/api/v1/verify", body).await
+    }
+
+    /// `POST /api/v1/scans` (police): scans made offline; the per-scan results.
+    pub async fn upload_scans(&self, scans: &[OfflineScanBody]) -> Result<serde_json::Value> {
+        self.post("/api/v1/scans", &serde_json::json!({ "scans": scans })).await
+    }
+
+    /// `GET /api/v1/scans` (police supervisors, admins), newest first.
+    pub async fn scans(&self, flagged_only: bool, limit: u32) -> Result<ScanPage> {
+        self.get(&format!("/api/v1/scans?flagged={flagged_only}&limit={limit}"))
+            .await
+    }
+
+    /// `POST /api/v1/checkpoints` (admins).
+    pub async fn create_checkpoint(&self, body: &CheckpointBody) -> Result<Checkpoint> {
+        self.post("/api/v1/checkpoints", body).await
+    }
+
+    /// `GET /api/v1/checkpoints` (police, supervisors, admins).
+    pub async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        #[derive(serde::Deserialize)]
+        struct Items {
+            items: Vec<Checkpoint>,
+        }
+        Ok(self.get::<Items>("/api/v1/checkpoints").await?.items)
+    }
+
+    /// `DELETE /api/v1/checkpoints/{id}` (admins).
+    pub async fn delete_checkpoint(&self, id: &str) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/checkpoints/{id}")))
+            .await
+    }
+
     /// A public document by absolute URL (a trust list or revocation list published by any
     /// node or mirror), as text; capped at 16 MiB.
     pub async fn fetch_document(&self, url: &str) -> Result<String> {

@@ -242,3 +242,142 @@ pub struct StatsPasses {
     pub revoked: i64,
     pub cancelled: i64,
 }
+
+/// A position: a checkpoint's, or where an officer stands.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct PositionBody {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// `POST /api/v1/verify`: exactly one of `qr_text` and `short_code`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qr_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub short_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<PositionBody>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scanned_at: Option<String>,
+}
+
+/// One reason of a verdict.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VerdictReason {
+    pub code: String,
+    pub message_en: String,
+    pub message_bn: String,
+}
+
+/// An area named in a verified pass.
+#[derive(Debug, Clone, Deserialize)]
+pub struct VerifiedArea {
+    pub area: String,
+    pub name_en: Option<String>,
+    pub name_bn: Option<String>,
+}
+
+/// The holder data an officer sees (SPEC §8).
+#[derive(Debug, Clone, Deserialize)]
+pub struct VerifiedPass {
+    pub id: String,
+    pub holder_name: String,
+    pub document_last4: String,
+    pub birth_year: u16,
+    pub from: VerifiedArea,
+    pub to: VerifiedArea,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub round_trip: bool,
+    pub vehicle: Option<String>,
+    pub companions: u8,
+    pub reason: String,
+}
+
+/// The answer of `POST /api/v1/verify`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Verdict {
+    pub result: String,
+    pub reasons: Vec<VerdictReason>,
+    pub pass: Option<VerifiedPass>,
+    pub status: Option<String>,
+    pub scan_id: String,
+}
+
+impl Verdict {
+    /// The reason codes, for assertions and logs.
+    pub fn codes(&self) -> Vec<&str> {
+        self.reasons.iter().map(|r| r.code.as_str()).collect()
+    }
+}
+
+/// `POST /api/v1/checkpoints`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointBody {
+    pub name: String,
+    pub lat: f64,
+    pub lon: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area: Option<String>,
+}
+
+/// A checkpoint.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Checkpoint {
+    pub id: String,
+    pub name: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub area: String,
+    pub area_name_en: Option<String>,
+    pub area_name_bn: Option<String>,
+    pub created_at: String,
+}
+
+/// One scan made offline, for `POST /api/v1/scans`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OfflineScanBody {
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub qr_text: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub short_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lat: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lon: Option<f64>,
+    pub scanned_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+}
+
+/// A logged scan, as supervisors see it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScanRow {
+    pub id: String,
+    pub pass_id: Option<String>,
+    pub officer: String,
+    pub checkpoint_id: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub result: String,
+    pub reasons: Vec<String>,
+    pub device_result: Option<String>,
+    pub scanned_at: String,
+    pub received_at: String,
+    pub source: String,
+    pub flagged: bool,
+}
+
+/// A page of the scan log.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScanPage {
+    pub items: Vec<ScanRow>,
+    pub next_cursor: Option<String>,
+}

@@ -32,6 +32,8 @@ pub mod action {
     pub const INFO_PROVIDED: &str = "application.info_provided";
     pub const POLICY_CHANGED: &str = "policy.changed";
     pub const DLQ_REPLAYED: &str = "dlq.replayed";
+    pub const CHECKPOINT_CREATED: &str = "checkpoint.created";
+    pub const CHECKPOINT_DELETED: &str = "checkpoint.deleted";
 }
 
 /// Who did it: a user id, `system` (the worker, the policy) or `cli` (an operator at the console).
@@ -229,6 +231,33 @@ impl AuditEvent {
             action::DLQ_REPLAYED,
             format!("job:{dead}"),
             serde_json::json!({ "kind": kind, "replayed_as": replayed_as.to_string() }),
+        )
+    }
+
+    /// A checkpoint created by an admin.
+    pub fn checkpoint_created(actor: Actor, checkpoint: &crate::checkpoint::Checkpoint) -> AuditEvent {
+        AuditEvent::new(
+            checkpoint.created_at,
+            actor,
+            action::CHECKPOINT_CREATED,
+            format!("checkpoint:{}", checkpoint.id),
+            serde_json::json!({
+                "name": checkpoint.name,
+                "area": checkpoint.area,
+                // Text, not JSON numbers: every backend stores it digit for digit.
+                "position": format!("{:.6},{:.6}", checkpoint.lat, checkpoint.lon),
+            }),
+        )
+    }
+
+    /// A checkpoint deleted by an admin.
+    pub fn checkpoint_deleted(at: OffsetDateTime, actor: Actor, checkpoint: impl std::fmt::Display) -> AuditEvent {
+        AuditEvent::new(
+            at,
+            actor,
+            action::CHECKPOINT_DELETED,
+            format!("checkpoint:{checkpoint}"),
+            serde_json::json!({}),
         )
     }
 

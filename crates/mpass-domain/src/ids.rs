@@ -54,3 +54,7 @@ id_type!(/// A unit of background work.
     JobId);
 id_type!(/// A message of an information-request thread.
     MessageId);
+id_type!(/// A named police checkpoint.
+    CheckpointId);
+id_type!(/// One logged verification of a pass by an officer.
+    ScanId);

@@ -8,6 +8,7 @@
 
 pub mod application;
 pub mod audit;
+pub mod checkpoint;
 pub mod error;
 pub mod geo;
 pub mod ids;
@@ -20,5 +21,6 @@ pub mod photo;
 pub mod policy;
 pub mod ports;
 pub mod profile;
+pub mod scan;
 pub mod stats;
 pub mod token;

@@ -7,11 +7,13 @@ use time::OffsetDateTime;
 
 use crate::application::{Application, ApplicationDetails, Status};
 use crate::audit::{Actor, AuditEntry, AuditEvent};
-use crate::ids::{ApplicationId, JobId, MessageId, PassId, UserId};
+use crate::checkpoint::Checkpoint;
+use crate::ids::{ApplicationId, CheckpointId, JobId, MessageId, PassId, ScanId, UserId};
 use crate::language::Language;
 use crate::phone::Phone;
 use crate::policy::Decision;
 use crate::profile::Profile;
+use crate::scan::{Scan, ScanRecorded};
 use crate::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
 
 /// A failure of a backend. Callers map it to an opaque 500/503; the detail is logged once.
@@ -612,6 +614,23 @@ pub trait Store: Send + Sync + 'static {
     /// Stores synthetic applications (with their users and passes) as they are, in one
     /// transaction, without moving the counters: `mpass demo` rebuilds them afterwards.
     async fn bulk_insert_applications(&self, batch: Vec<BulkApplication>) -> StoreResult<()>;
+    // --- police verification: checkpoints and scans (SPEC §8, issue 6)
+    /// Stores a new checkpoint, audited `checkpoint.created` with `actor`.
+    async fn checkpoint_create(&self, checkpoint: &Checkpoint, actor: Actor) -> StoreResult<()>;
+    /// Every checkpoint not deleted, by name.
+    async fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>>;
+    /// One checkpoint, unless deleted.
+    async fn checkpoint(&self, id: CheckpointId) -> StoreResult<Option<Checkpoint>>;
+    /// Deletes a checkpoint (scans keep its id), audited `checkpoint.deleted`; false if it
+    /// did not exist or was already deleted.
+    async fn checkpoint_delete(&self, id: CheckpointId, actor: Actor, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Logs a scan. A scan with a `client_id` the same officer uploaded before is not
+    /// logged again: the first one is returned.
+    async fn scan_record(&self, scan: &Scan) -> StoreResult<ScanRecorded>;
+    /// The latest scans of a pass (by scan time, newest first), for impossible travel.
+    async fn scans_of_pass(&self, pass: PassId, limit: u32) -> StoreResult<Vec<Scan>>;
+    /// Scans newest first (by id), only flagged ones if asked, strictly older than `before`.
+    async fn scans_list(&self, flagged_only: bool, before: Option<ScanId>, limit: u32) -> StoreResult<Vec<Scan>>;
 }
 
 /// A delivered job. `attempt` counts from 1.

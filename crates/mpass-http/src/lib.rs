@@ -15,6 +15,7 @@ mod service;
 mod state;
 mod stats;
 mod threads;
+mod verification;
 pub mod web;
 
 pub use error::ApiError;

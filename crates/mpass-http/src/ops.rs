@@ -32,7 +32,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     let objects = state.objects.ping().await;
     // API nodes verify tokens and publish the pass keys; without them nothing can be trusted.
     let keys_ok = !state.tokens.jwks()["keys"].as_array().is_none_or(Vec::is_empty)
-        && !state.trust_list["keys"].as_array().is_none_or(Vec::is_empty);
+        && !state.pass_keys.trust_list().keys.is_empty();
     let keys = if keys_ok { "ok" } else { "no signing keys loaded" };
     let ok = db.is_ok() && queue.is_ok() && objects.is_ok() && keys_ok;
     let body = json!({

@@ -1,6 +1,7 @@
 //! A keyed token-bucket rate limiter in memory, pruned so its state cannot grow without bound.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -10,14 +11,15 @@ const IDLE_SECS: f64 = 120.0;
 /// Prune when the map grows past this many keys.
 const PRUNE_AT: usize = 100_000;
 
-/// `capacity` requests, refilled evenly over a minute, per key.
-pub struct RateLimiter {
+/// `capacity` requests, refilled evenly over a minute, per key (a client address by
+/// default; officers' user ids for verification).
+pub struct RateLimiter<K = IpAddr> {
     capacity: f64,
     per_sec: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
 }
 
-impl RateLimiter {
+impl<K: Hash + Eq> RateLimiter<K> {
     pub fn per_minute(n: u32) -> Self {
         let capacity = f64::from(n.max(1));
         RateLimiter {
@@ -28,7 +30,7 @@ impl RateLimiter {
     }
 
     /// Takes one token for `key`; `Err(seconds to wait)` when empty.
-    pub fn check(&self, key: IpAddr) -> Result<(), i64> {
+    pub fn check(&self, key: K) -> Result<(), i64> {
         let now = Instant::now();
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= PRUNE_AT {
@@ -52,7 +54,7 @@ mod tests {
 
     #[test]
     fn limits_per_key() {
-        let rl = RateLimiter::per_minute(3);
+        let rl: RateLimiter = RateLimiter::per_minute(3);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         assert!(rl.check(a).is_ok() && rl.check(a).is_ok() && rl.check(a).is_ok());

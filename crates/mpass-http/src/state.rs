@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use mpass_domain::ids::UserId;
+use mpass_domain::pass::PassKeySource;
 use mpass_domain::policy::Policy;
 use mpass_domain::ports::{ObjectStore, Queue, SharedPolicy, Store};
 use mpass_domain::token::TokenKeys;
@@ -33,11 +35,13 @@ pub struct AppState {
     pub objects: Arc<dyn ObjectStore>,
     pub policy: SharedPolicy,
     pub tokens: Arc<TokenKeys>,
-    /// The pass trust list (JWK Set), rendered once.
-    pub trust_list: Arc<serde_json::Value>,
+    /// The pass keys: the trust list served to verifiers and used by online verification.
+    pub pass_keys: Arc<dyn PassKeySource>,
     pub settings: Arc<HttpSettings>,
     pub metrics: Arc<Metrics>,
     pub(crate) otp_ip_limit: Arc<RateLimiter>,
+    /// Verifications and scan uploads per officer (see `verification`).
+    pub(crate) verify_limit: Arc<RateLimiter<UserId>>,
 }
 
 /// The backends and keys a node was composed with (the binary builds this).
@@ -47,7 +51,7 @@ pub struct Services {
     pub objects: Arc<dyn ObjectStore>,
     pub policy: SharedPolicy,
     pub tokens: Arc<TokenKeys>,
-    pub trust_list: serde_json::Value,
+    pub pass_keys: Arc<dyn PassKeySource>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -60,10 +64,13 @@ impl AppState {
             objects: s.objects,
             policy: s.policy,
             tokens: s.tokens,
-            trust_list: Arc::new(s.trust_list),
+            pass_keys: s.pass_keys,
             settings: Arc::new(settings),
             metrics: s.metrics,
             otp_ip_limit,
+            verify_limit: Arc::new(RateLimiter::per_minute(
+                crate::verification::VERIFY_PER_OFFICER_PER_MINUTE,
+            )),
         }
     }
 

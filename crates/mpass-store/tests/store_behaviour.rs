@@ -23,6 +23,8 @@ mod review;
 mod revocation;
 #[path = "store_behaviour/stats.rs"]
 mod stats;
+#[path = "store_behaviour/verification.rs"]
+mod verification;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,6 +39,7 @@ use notify::*;
 use review::*;
 use revocation::*;
 use stats::*;
+use verification::*;
 
 // ---------------------------------------------------------------- backends
 
@@ -233,4 +236,6 @@ stories!(
     concurrent_replays_of_one_dead_job_make_one_job,
     stats_counters_match_direct_counts_and_rebuild,
     stats_bulk_insert_then_rebuild,
+    checkpoints_create_list_delete_audited,
+    scans_log_idempotent_uploads_and_lists,
 );

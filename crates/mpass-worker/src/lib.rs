@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use mpass_domain::ids::UserId;
 use mpass_domain::language::Language;
-use mpass_domain::pass::PassSigningKey;
+use mpass_domain::pass::PassKeySource;
 use mpass_domain::policy::Policy;
 use mpass_domain::ports::{SharedPolicy, Sms, SmsError, Store, StoreResult};
 
@@ -24,7 +24,8 @@ pub use twilio::{TwilioConfig, TwilioSender, TwilioSms};
 pub struct WorkerContext {
     pub store: Arc<dyn Store>,
     pub policy: SharedPolicy,
-    pub pass_key: Arc<PassSigningKey>,
+    /// The pass-signing key in force (re-read when the key file changes).
+    pub pass_key: Arc<dyn PassKeySource>,
     pub sms: Arc<dyn Sms>,
     /// `iss` of the passes.
     pub issuer: String,

@@ -1,15 +1,21 @@
 //! Signing keys kept in the data directory: the pass-signing keys, the access-token keys
-//! and the OTP hashing secret. Generated on first start; `mpass keys` lists and rotates.
+//! and the OTP hashing secret. Generated on first start; `mpass keys` lists, rotates and
+//! marks keys compromised. Running servers pick up pass-key changes without a restart:
+//! [`ReloadingPassKeys`] re-reads the file when its modification time changes, looking
+//! at most every [`KEY_FILE_CHECK_SECS`] seconds.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use clap::Subcommand;
 use ed25519_dalek::SigningKey;
-use mpass_domain::pass::{PassSigningKey, TrustList, TrustedKey};
+use mpass_domain::pass::{PassKeySource, PassSigningKey, TrustList, TrustedKey};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
@@ -24,7 +30,16 @@ pub enum KeysCommand {
     List,
     /// Start signing passes with a new key; the old one stays trusted until its passes expire.
     Rotate,
+    /// Mark a pass key compromised (it leaked): every pass it signed verifies red from now
+    /// on, it stays published as `compromised`, and if it was signing, a new key takes over.
+    Compromise {
+        /// The key id, base64url, as `mpass keys list` prints it.
+        kid: String,
+    },
 }
+
+/// How often, at most, a running server looks at the key file's modification time.
+pub const KEY_FILE_CHECK_SECS: u64 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredKey {
@@ -69,21 +84,27 @@ pub struct Keyring {
     pass_keys: Vec<StoredKey>,
 }
 
-fn key_path(settings: &Settings) -> PathBuf {
+/// The key file of a data directory.
+pub fn key_path(settings: &Settings) -> PathBuf {
     settings.data_dir.join("keys.json")
 }
 
 impl Keyring {
+    /// Reads an existing key file.
+    pub fn load(path: &Path) -> anyhow::Result<Keyring> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let ring: Keyring = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        if ring.pass_keys.iter().all(|k| k.retired_at.is_some() || k.compromised) || ring.token_keys.is_empty() {
+            bail!("{} has no active signing key", path.display());
+        }
+        Ok(ring)
+    }
+
     /// Loads the key file, creating it with fresh keys on first start.
     pub fn load_or_create(settings: &Settings) -> anyhow::Result<Keyring> {
         let path = key_path(settings);
         if path.exists() {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            let ring: Keyring = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-            if ring.pass_keys.iter().all(|k| k.retired_at.is_some()) || ring.token_keys.is_empty() {
-                bail!("{} has no active signing key", path.display());
-            }
-            return Ok(ring);
+            return Keyring::load(&path);
         }
         let now = now();
         let mut secret = [0u8; 32];
@@ -140,6 +161,31 @@ impl Keyring {
         Ok((SigningKey::from_bytes(&current.seed()?), older))
     }
 
+    /// Marks every pass key with this kid (base64url) compromised; returns whether one of
+    /// them was the signing key, in which case a new key now signs.
+    pub fn compromise(&mut self, kid: &str, now: i64) -> anyhow::Result<bool> {
+        let mut found = false;
+        let mut was_active = false;
+        for k in &mut self.pass_keys {
+            let public = PassSigningKey::from_bytes(&k.seed()?).verifying_key();
+            if B64.encode(mpass_domain::pass::kid_of(&public)) != kid {
+                continue;
+            }
+            found = true;
+            was_active |= k.retired_at.is_none() && !k.compromised;
+            k.compromised = true;
+            k.retired_at.get_or_insert(now);
+        }
+        if !found {
+            bail!("no pass key has kid {kid} (see `mpass keys list`)");
+        }
+        if was_active || self.pass_keys.iter().all(|k| k.retired_at.is_some() || k.compromised) {
+            self.pass_keys.push(StoredKey::generate(now)?);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     /// Every pass key a verifier should know, with its validity.
     pub fn trust_list(&self) -> anyhow::Result<TrustList> {
         let mut keys = Vec::new();
@@ -162,6 +208,107 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// What a node derived from the key file the last time it read it.
+struct LoadedPassKeys {
+    modified: Option<SystemTime>,
+    loaded_at: Instant,
+    signing: Arc<PassSigningKey>,
+    trust: Arc<TrustList>,
+}
+
+impl LoadedPassKeys {
+    fn read(path: &Path) -> anyhow::Result<LoadedPassKeys> {
+        let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        let ring = Keyring::load(path)?;
+        Ok(LoadedPassKeys {
+            modified,
+            loaded_at: Instant::now(),
+            signing: Arc::new(ring.pass_signing_key()?),
+            trust: Arc::new(ring.trust_list()?),
+        })
+    }
+}
+
+/// The pass keys of a running node, re-read from `keys.json` when the file changes (and
+/// every [`TRUST_LIST_REFRESH`], so keys whose grace has ended drop out of the trust
+/// list). A file that cannot be read or parsed is logged and the keys in force are kept.
+pub struct ReloadingPassKeys {
+    path: PathBuf,
+    started: Instant,
+    /// Milliseconds after `started` when the file is looked at next; the one caller that
+    /// moves it forward does the check, every other caller just reads the keys in force.
+    next_check_ms: AtomicU64,
+    loaded: RwLock<Arc<LoadedPassKeys>>,
+}
+
+/// How often the trust list is rebuilt even when the key file did not change.
+const TRUST_LIST_REFRESH: Duration = Duration::from_secs(600);
+
+impl ReloadingPassKeys {
+    /// Loads the keys of `settings`' data directory (which must exist by now).
+    pub fn open(settings: &Settings) -> anyhow::Result<ReloadingPassKeys> {
+        let path = key_path(settings);
+        let loaded = LoadedPassKeys::read(&path)?;
+        Ok(ReloadingPassKeys {
+            path,
+            started: Instant::now(),
+            next_check_ms: AtomicU64::new(KEY_FILE_CHECK_SECS * 1000),
+            loaded: RwLock::new(Arc::new(loaded)),
+        })
+    }
+
+    fn in_force(&self) -> Arc<LoadedPassKeys> {
+        self.loaded.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn current(&self) -> Arc<LoadedPassKeys> {
+        let now_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let due = self.next_check_ms.load(Ordering::Relaxed);
+        let next = now_ms.saturating_add(KEY_FILE_CHECK_SECS * 1000);
+        if now_ms < due
+            || self
+                .next_check_ms
+                .compare_exchange(due, next, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return self.in_force();
+        }
+        let loaded = self.in_force();
+        let modified = std::fs::metadata(&self.path).and_then(|m| m.modified()).ok();
+        if modified == loaded.modified && loaded.loaded_at.elapsed() < TRUST_LIST_REFRESH {
+            return loaded;
+        }
+        match LoadedPassKeys::read(&self.path) {
+            Ok(fresh) => {
+                if fresh.signing.kid() != loaded.signing.kid() || fresh.trust != loaded.trust {
+                    tracing::info!(
+                        keys.signing_kid = %B64.encode(fresh.signing.kid()),
+                        keys.trusted = fresh.trust.keys.len(),
+                        "keys.reloaded"
+                    );
+                }
+                let fresh = Arc::new(fresh);
+                *self.loaded.write().unwrap_or_else(|p| p.into_inner()) = fresh.clone();
+                fresh
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "keys.reload_failed");
+                loaded
+            }
+        }
+    }
+}
+
+impl PassKeySource for ReloadingPassKeys {
+    fn signing_key(&self) -> Arc<PassSigningKey> {
+        self.current().signing.clone()
+    }
+
+    fn trust_list(&self) -> Arc<TrustList> {
+        self.current().trust.clone()
+    }
+}
+
 /// `mpass keys ...`.
 pub fn run(settings: &Settings, cmd: KeysCommand) -> anyhow::Result<()> {
     let path = key_path(settings);
@@ -175,7 +322,15 @@ pub fn run(settings: &Settings, cmd: KeysCommand) -> anyhow::Result<()> {
             }
             ring.pass_keys.push(StoredKey::generate(now)?);
             ring.save(&path)?;
-            println!("rotated: new passes are signed with the new key after the server restarts");
+            println!("rotated: running servers sign new passes with the new key within a few seconds");
+        }
+        KeysCommand::Compromise { kid } => {
+            let replaced = ring.compromise(&kid, now())?;
+            ring.save(&path)?;
+            println!("compromised: every pass signed by {kid} now verifies red");
+            if replaced {
+                println!("it was the signing key: a new key signs new passes from now on");
+            }
         }
     }
     for k in &ring.pass_keys {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use mpass_domain::pass::PassKeySource;
 use mpass_domain::ports::{ObjectStore, Queue, Sms, Store};
 use mpass_domain::token::TokenKeys;
 use mpass_http::{AppState, HttpSettings, Services, metrics::Metrics};
@@ -18,7 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Settings;
-use crate::keys::Keyring;
+use crate::keys::{Keyring, ReloadingPassKeys};
 
 /// A running server: its address, and how to stop it.
 pub struct Running {
@@ -132,6 +133,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     let store = open_store(&settings).await?;
     let objects = open_objects(&settings)?;
     let keys = Keyring::load_or_create(&settings)?;
+    let pass_keys: Arc<dyn PassKeySource> = Arc::new(ReloadingPassKeys::open(&settings)?);
     let (policy, policy_seq) = crate::policy::start(&settings, &store).await?;
     let (policy_store, policy_watched) = (store.clone(), policy.clone());
     let queue = open_queue(&settings, store.clone(), kind).await?;
@@ -142,7 +144,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
         let ctx = Arc::new(WorkerContext {
             store: store.clone(),
             policy: policy.clone(),
-            pass_key: Arc::new(keys.pass_signing_key()?),
+            pass_key: pass_keys.clone(),
             sms: open_sms(&settings, store.clone())?,
             issuer: settings.issuer.clone(),
         });
@@ -167,7 +169,6 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
                 &settings.issuer,
                 &format!("{}-api", settings.issuer),
             ));
-            let trust_list: serde_json::Value = serde_json::from_str(&keys.trust_list()?.to_jwks_json())?;
             let http = HttpSettings {
                 dev_outbox: settings.sms_provider == "dev",
                 otp_per_ip_per_minute: settings.otp_per_ip_per_minute,
@@ -181,7 +182,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
                 objects,
                 policy,
                 tokens,
-                trust_list,
+                pass_keys,
                 metrics,
             };
             Some((listener, mpass_http::router(AppState::new(services, http))))

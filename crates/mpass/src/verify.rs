@@ -50,7 +50,13 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
                 revoked.push(id);
             }
         }
-        opts.revocation_list_age_secs = Some(0);
+        // The list's age is how long ago the server generated it (a saved file may be old).
+        let now = time::OffsetDateTime::now_utc();
+        let age = doc["generated_at"]
+            .as_str()
+            .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+            .map_or(0, |t| (now - t).whole_seconds().max(0));
+        opts.revocation_list_age_secs = Some(age);
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let v = verify_pass(&qr_text, &trust, &|id| revoked.contains(id), now, &opts);
@@ -63,6 +69,10 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             VerdictColour::Red => "RED",
         };
         println!("{colour}");
+        match opts.revocation_list_age_secs {
+            Some(age) => println!("  revocation list: {} entries, {} min old", revoked.len(), age / 60),
+            None => println!("  revocation list: none given (--revocations), revocation not checked"),
+        }
         for r in &v.reasons {
             println!("  {}: {}", r.as_str(), r.message_en());
         }

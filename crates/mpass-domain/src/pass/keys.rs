@@ -66,6 +66,32 @@ impl fmt::Debug for PassSigningKey {
     }
 }
 
+/// Where a node gets its pass keys: the key that signs new passes and the trust list that
+/// verifies them. The binary's implementation re-reads the key file when it changes, so a
+/// rotation or a compromised key takes effect without a restart.
+pub trait PassKeySource: Send + Sync + 'static {
+    /// The key that signs new passes now.
+    fn signing_key(&self) -> std::sync::Arc<PassSigningKey>;
+    /// Every key a verifier should know, with its validity and status.
+    fn trust_list(&self) -> std::sync::Arc<super::TrustList>;
+}
+
+/// A fixed key and trust list (tests, and tools that never reload).
+pub struct FixedPassKeys {
+    pub signing: std::sync::Arc<PassSigningKey>,
+    pub trust: std::sync::Arc<super::TrustList>,
+}
+
+impl PassKeySource for FixedPassKeys {
+    fn signing_key(&self) -> std::sync::Arc<PassSigningKey> {
+        self.signing.clone()
+    }
+
+    fn trust_list(&self) -> std::sync::Arc<super::TrustList> {
+        self.trust.clone()
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

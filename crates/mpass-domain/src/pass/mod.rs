@@ -38,7 +38,7 @@ mod verify_tests;
 pub use claims::{MAX_ISSUER_BYTES, MAX_REASON_BYTES, MAX_TIME, MAX_VEHICLE_BYTES, PassClaims};
 pub use credential::{MAX_INPUT_TEXT_LEN, MAX_PASS_TEXT_LEN, TEXT_PREFIX, TYPICAL_PASS_TEXT_LEN, sign_pass};
 pub use error::PassError;
-pub use keys::{PassSigningKey, kid_of};
+pub use keys::{FixedPassKeys, PassKeySource, PassSigningKey, kid_of};
 pub use name::{MAX_HOLDER_NAME_BYTES, abbreviate_holder_name};
 pub use qr::{MAX_PNG_SCALE, QUIET_ZONE_MODULES, qr_png, qr_svg};
 pub use reason::{ReasonCode, VerdictColour};

@@ -47,11 +47,16 @@ pub enum ReasonCode {
     RevocationListMissing,
     /// The checkpoint's district is on neither end of the route (amber).
     CheckpointOffRoute,
+    /// Seen at another checkpoint that no vehicle could have come from in the time
+    /// between (online check only; amber, reported to supervisors).
+    ImpossibleTravel,
+    /// No pass has this short code (online check only).
+    UnknownShortCode,
 }
 
 impl ReasonCode {
     /// Every code, in declaration order.
-    pub const ALL: [ReasonCode; 13] = [
+    pub const ALL: [ReasonCode; 15] = [
         ReasonCode::Valid,
         ReasonCode::Malformed,
         ReasonCode::TooLarge,
@@ -65,6 +70,8 @@ impl ReasonCode {
         ReasonCode::RevocationListStale,
         ReasonCode::RevocationListMissing,
         ReasonCode::CheckpointOffRoute,
+        ReasonCode::ImpossibleTravel,
+        ReasonCode::UnknownShortCode,
     ];
 
     /// The stable snake_case code, as serialised.
@@ -83,6 +90,8 @@ impl ReasonCode {
             ReasonCode::RevocationListStale => "revocation_list_stale",
             ReasonCode::RevocationListMissing => "revocation_list_missing",
             ReasonCode::CheckpointOffRoute => "checkpoint_off_route",
+            ReasonCode::ImpossibleTravel => "impossible_travel",
+            ReasonCode::UnknownShortCode => "unknown_short_code",
         }
     }
 
@@ -90,9 +99,10 @@ impl ReasonCode {
     pub fn colour(&self) -> VerdictColour {
         match self {
             ReasonCode::Valid => VerdictColour::Green,
-            ReasonCode::RevocationListStale | ReasonCode::RevocationListMissing | ReasonCode::CheckpointOffRoute => {
-                VerdictColour::Amber
-            }
+            ReasonCode::RevocationListStale
+            | ReasonCode::RevocationListMissing
+            | ReasonCode::CheckpointOffRoute
+            | ReasonCode::ImpossibleTravel => VerdictColour::Amber,
             _ => VerdictColour::Red,
         }
     }
@@ -113,6 +123,8 @@ impl ReasonCode {
             ReasonCode::RevocationListStale => "Revocation list is out of date; sync when possible.",
             ReasonCode::RevocationListMissing => "No revocation list loaded; revocation not checked.",
             ReasonCode::CheckpointOffRoute => "Checkpoint is not on the pass's route.",
+            ReasonCode::ImpossibleTravel => "Seen elsewhere too recently to have travelled here: check identity.",
+            ReasonCode::UnknownShortCode => "No pass has this short code.",
         }
     }
 
@@ -132,6 +144,8 @@ impl ReasonCode {
             ReasonCode::RevocationListStale => "বাতিল-তালিকা পুরনো; সুযোগ পেলে হালনাগাদ করুন।",
             ReasonCode::RevocationListMissing => "বাতিল-তালিকা লোড করা হয়নি; বাতিল কিনা যাচাই হয়নি।",
             ReasonCode::CheckpointOffRoute => "চেকপোস্টটি পাসের যাত্রাপথে নেই।",
+            ReasonCode::ImpossibleTravel => "এত অল্প সময় আগে অন্য জায়গায় দেখা গেছে যে এখানে আসা সম্ভব নয়: পরিচয় যাচাই করুন।",
+            ReasonCode::UnknownShortCode => "এই সংক্ষিপ্ত কোডের কোনো পাস নেই।",
         }
     }
 }

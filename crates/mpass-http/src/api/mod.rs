@@ -10,11 +10,14 @@ mod me;
 mod passes;
 mod review;
 mod stats;
+mod verification;
 
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 use crate::state::AppState;
+
+pub use verification::MAX_SCANS_BODY;
 
 /// Every `/api/v1` route and the well-known JWKS.
 pub fn routes() -> Router<AppState> {
@@ -64,6 +67,18 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/stats/timeseries", get(stats::timeseries))
         .route("/api/v1/stats/latency", get(stats::latency))
         .route("/api/v1/stats/backlog", get(stats::backlog))
+        .route("/api/v1/verify", post(verification::verify))
+        .route(
+            "/api/v1/scans",
+            post(verification::upload)
+                .get(verification::list)
+                .layer(axum::extract::DefaultBodyLimit::max(verification::MAX_SCANS_BODY)),
+        )
+        .route(
+            "/api/v1/checkpoints",
+            post(verification::create_checkpoint).get(verification::list_checkpoints),
+        )
+        .route("/api/v1/checkpoints/{id}", delete(verification::delete_checkpoint))
 }
 
 /// RFC 3339 text of an instant.

@@ -87,8 +87,11 @@ pub async fn qr_png(
 /// `GET /api/v1/trust-list`: the pass-signing public keys as a JWK Set.
 pub async fn trust_list(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CACHE_CONTROL, "public, max-age=300")],
-        AxumJson((*state.trust_list).clone()),
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        state.pass_keys.trust_list().to_jwks_json(),
     )
 }
 

@@ -1,5 +1,7 @@
-//! The one stylesheet and the one script, compiled in and served under content-hashed
-//! names, so browsers keep them for a year and a new release is fetched at once.
+//! The stylesheet and the scripts (the pages' one and the police app's), compiled in and
+//! served under content-hashed names, so browsers keep them for a year and a new release
+//! is fetched at once. The police app's service worker is generated from a template that
+//! names the current files, so a release also replaces the worker and its cache.
 
 use std::sync::OnceLock;
 
@@ -10,10 +12,14 @@ use sha2::{Digest, Sha256};
 
 const CSS: &str = include_str!("../../assets/app.css");
 const JS: &str = include_str!("../../assets/app.js");
+const VERIFY_JS: &str = include_str!("../../assets/verify.js");
+const VERIFY_SW: &str = include_str!("../../assets/verify-sw.js");
 
 struct Hashed {
     css: String,
     js: String,
+    verify_js: String,
+    sw: String,
 }
 
 fn short_hash(text: &str) -> String {
@@ -22,10 +28,28 @@ fn short_hash(text: &str) -> String {
 
 fn names() -> &'static Hashed {
     static NAMES: OnceLock<Hashed> = OnceLock::new();
-    NAMES.get_or_init(|| Hashed {
-        css: format!("app.{}.css", short_hash(CSS)),
-        js: format!("app.{}.js", short_hash(JS)),
+    NAMES.get_or_init(|| {
+        let css = format!("app.{}.css", short_hash(CSS));
+        let js = format!("app.{}.js", short_hash(JS));
+        let verify_js = format!("verify.{}.js", short_hash(VERIFY_JS));
+        let version = short_hash(&format!("{css}{js}{verify_js}{VERIFY_SW}"));
+        let sw = VERIFY_SW
+            .replace("{{VERSION}}", &version)
+            .replace("{{CSS}}", &format!("/assets/{css}"))
+            .replace("{{APP_JS}}", &format!("/assets/{js}"))
+            .replace("{{VERIFY_JS}}", &format!("/assets/{verify_js}"));
+        Hashed { css, js, verify_js, sw }
     })
+}
+
+/// The police app's script URL.
+pub fn verify_js_url() -> String {
+    format!("/assets/{}", names().verify_js)
+}
+
+/// The police app's service worker, naming the current asset files.
+pub fn verify_sw() -> &'static str {
+    &names().sw
 }
 
 /// The stylesheet's URL.
@@ -45,6 +69,8 @@ pub async fn serve(Path(name): Path<String>) -> Response {
         (CSS, "text/css; charset=utf-8", name == names().css)
     } else if name.ends_with(".js") && name.starts_with("app.") {
         (JS, "text/javascript; charset=utf-8", name == names().js)
+    } else if name.ends_with(".js") && name.starts_with("verify.") {
+        (VERIFY_JS, "text/javascript; charset=utf-8", name == names().verify_js)
     } else {
         return StatusCode::NOT_FOUND.into_response();
     };

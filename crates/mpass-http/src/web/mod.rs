@@ -22,6 +22,7 @@ mod pdf;
 mod profile;
 mod review;
 mod session;
+mod verify;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -67,9 +68,18 @@ pub fn routes() -> Router<AppState> {
         .route("/review/{id}/photo", get(review::photo))
         .route("/passes/{id}", get(pass::page))
         .route("/passes/{id}/pass.pdf", get(pdf::download))
+        .route("/verify", get(verify::page))
+        .route("/verify/check", post(verify::check))
+        .route(
+            "/verify/scans",
+            post(verify::upload).layer(DefaultBodyLimit::max(crate::api::MAX_SCANS_BODY)),
+        )
         .fallback(not_found)
         .layer(axum::middleware::from_fn(session::finish));
-    Router::new().merge(pages).route("/assets/{name}", get(assets::serve))
+    Router::new()
+        .merge(pages)
+        .route("/assets/{name}", get(assets::serve))
+        .route("/verify/sw.js", get(verify::service_worker))
 }
 
 /// A `303 See Other` to a path of this site.

@@ -27,6 +27,7 @@ mod schema;
 mod stats;
 mod store_impl;
 mod threads;
+mod verification;
 
 use std::time::Duration;
 

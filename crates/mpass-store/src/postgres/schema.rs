@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/postgres/0004_fraud_messages_policies.sql"),
     ),
+    (5, include_str!("../../migrations/postgres/0005_checkpoints_scans.sql")),
     (6, include_str!("../../migrations/postgres/0006_notifications.sql")),
     (7, include_str!("../../migrations/postgres/0007_stats.sql")),
 ];

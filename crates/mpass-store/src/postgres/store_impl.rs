@@ -4,15 +4,17 @@
 use async_trait::async_trait;
 use mpass_domain::application::{Application, Status};
 use mpass_domain::audit::{Actor, AuditEntry, AuditEvent};
-use mpass_domain::ids::{ApplicationId, JobId, MessageId, PassId, UserId};
+use mpass_domain::checkpoint::Checkpoint;
+use mpass_domain::ids::{ApplicationId, CheckpointId, JobId, MessageId, PassId, ScanId, UserId};
 use mpass_domain::phone::Phone;
 use mpass_domain::ports::*;
 use mpass_domain::profile::Profile;
+use mpass_domain::scan::{Scan, ScanRecorded};
 use time::OffsetDateTime;
 
 use super::{
     PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, ms, notify,
-    query, stats, threads,
+    query, stats, threads, verification,
 };
 use crate::stats_sql::Source;
 use mpass_domain::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
@@ -403,5 +405,49 @@ impl Store for PostgresStore {
 
     async fn bulk_insert_applications(&self, batch: Vec<BulkApplication>) -> StoreResult<()> {
         Ok(in_tx!(self, |tx| stats::bulk_insert(&tx, &batch))?)
+    }
+
+    // --- police verification: checkpoints and scans
+    async fn checkpoint_create(&self, checkpoint: &Checkpoint, actor: Actor) -> StoreResult<()> {
+        Ok(in_tx!(self, |tx| verification::checkpoint_create(
+            &tx,
+            checkpoint,
+            actor.clone()
+        ))?)
+    }
+
+    async fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>> {
+        let c = self.reader().await?;
+        Ok(verification::checkpoints(&c).await?)
+    }
+
+    async fn checkpoint(&self, id: CheckpointId) -> StoreResult<Option<Checkpoint>> {
+        let c = self.reader().await?;
+        Ok(verification::checkpoint(&c, id).await?)
+    }
+
+    async fn checkpoint_delete(&self, id: CheckpointId, actor: Actor, now: OffsetDateTime) -> StoreResult<bool> {
+        Ok(in_tx!(self, |tx| verification::checkpoint_delete(
+            &tx,
+            id,
+            actor.clone(),
+            ms(now)
+        ))?)
+    }
+
+    async fn scan_record(&self, scan: &Scan) -> StoreResult<ScanRecorded> {
+        let c = self.primary().await?;
+        Ok(verification::scan_record(&c, scan).await?)
+    }
+
+    async fn scans_of_pass(&self, pass: PassId, limit: u32) -> StoreResult<Vec<Scan>> {
+        // The primary: the scan logged a moment ago at the other checkpoint must be seen.
+        let c = self.primary().await?;
+        Ok(verification::scans_of_pass(&c, pass, limit).await?)
+    }
+
+    async fn scans_list(&self, flagged_only: bool, before: Option<ScanId>, limit: u32) -> StoreResult<Vec<Scan>> {
+        let c = self.reader().await?;
+        Ok(verification::scans_list(&c, flagged_only, before, limit).await?)
     }
 }

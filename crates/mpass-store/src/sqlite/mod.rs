@@ -9,6 +9,7 @@ mod schema;
 mod stats;
 mod store_impl;
 mod threads;
+mod verification;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};

@@ -176,6 +176,42 @@ CREATE TABLE policies (
 "#,
     ),
     (
+        5,
+        r#"
+-- SPEC §8, issue 6: police checkpoints and the scan log. A deleted checkpoint keeps its
+-- row (deleted_at) so old scans still name it. client_id makes offline uploads idempotent
+-- per officer; reasons is a JSON array of reason codes; flagged marks impossible travel.
+CREATE TABLE checkpoints (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    area TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    deleted_at INTEGER
+);
+CREATE TABLE scans (
+    id TEXT PRIMARY KEY,
+    client_id TEXT,
+    officer TEXT NOT NULL,
+    pass_id TEXT,
+    checkpoint_id TEXT,
+    lat REAL,
+    lon REAL,
+    result TEXT NOT NULL,
+    reasons TEXT NOT NULL,
+    device_result TEXT,
+    scanned_at INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    flagged INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX scans_client ON scans (officer, client_id) WHERE client_id IS NOT NULL;
+CREATE INDEX scans_pass ON scans (pass_id, scanned_at) WHERE pass_id IS NOT NULL;
+CREATE INDEX scans_flagged ON scans (id) WHERE flagged = 1;
+"#,
+    ),
+    (
         6,
         r#"
 -- SPEC §11: the language of a citizen's SMS ('en' or 'bn'); NULL until they choose one,

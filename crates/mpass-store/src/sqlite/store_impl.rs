@@ -3,16 +3,20 @@
 use async_trait::async_trait;
 use mpass_domain::application::{Application, Status};
 use mpass_domain::audit::{Actor, AuditEntry, AuditEvent};
-use mpass_domain::ids::{ApplicationId, JobId, MessageId, PassId, UserId};
+use mpass_domain::checkpoint::Checkpoint;
+use mpass_domain::ids::{ApplicationId, CheckpointId, JobId, MessageId, PassId, ScanId, UserId};
 use mpass_domain::phone::Phone;
 use mpass_domain::ports::*;
 use mpass_domain::profile::Profile;
+use mpass_domain::scan::{Scan, ScanRecorded};
 use rusqlite::params;
 use time::OffsetDateTime;
 
 use mpass_domain::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
 
-use super::{SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, ms, notify, stats, threads};
+use super::{
+    SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, ms, notify, stats, threads, verification,
+};
 use crate::stats_sql::Source;
 
 #[async_trait]
@@ -350,5 +354,39 @@ impl Store for SqliteStore {
 
     async fn bulk_insert_applications(&self, batch: Vec<BulkApplication>) -> StoreResult<()> {
         self.write(move |c| stats::bulk_insert(c, &batch)).await
+    }
+
+    // --- police verification: checkpoints and scans
+    async fn checkpoint_create(&self, checkpoint: &Checkpoint, actor: Actor) -> StoreResult<()> {
+        let cp = checkpoint.clone();
+        self.write(move |c| verification::checkpoint_create(c, &cp, actor))
+            .await
+    }
+
+    async fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>> {
+        self.read(verification::checkpoints).await
+    }
+
+    async fn checkpoint(&self, id: CheckpointId) -> StoreResult<Option<Checkpoint>> {
+        self.read(move |c| verification::checkpoint(c, id)).await
+    }
+
+    async fn checkpoint_delete(&self, id: CheckpointId, actor: Actor, now: OffsetDateTime) -> StoreResult<bool> {
+        self.write(move |c| verification::checkpoint_delete(c, id, actor, ms(now)))
+            .await
+    }
+
+    async fn scan_record(&self, scan: &Scan) -> StoreResult<ScanRecorded> {
+        let scan = scan.clone();
+        self.write(move |c| verification::scan_record(c, &scan)).await
+    }
+
+    async fn scans_of_pass(&self, pass: PassId, limit: u32) -> StoreResult<Vec<Scan>> {
+        self.read(move |c| verification::scans_of_pass(c, pass, limit)).await
+    }
+
+    async fn scans_list(&self, flagged_only: bool, before: Option<ScanId>, limit: u32) -> StoreResult<Vec<Scan>> {
+        self.read(move |c| verification::scans_list(c, flagged_only, before, limit))
+            .await
     }
 }

@@ -99,15 +99,15 @@ pub(crate) fn issue_pass(
         vehicle_registration: app.details.vehicle.as_ref().map(|v| v.registration.clone()),
         companions: app.details.companions.len() as u8,
     };
-    let qr_text =
-        sign_pass(&claims, &ctx.pass_key).map_err(|e| JobError::Permanent(format!("cannot sign pass: {e}")))?;
+    let key = ctx.pass_key.signing_key();
+    let qr_text = sign_pass(&claims, &key).map_err(|e| JobError::Permanent(format!("cannot sign pass: {e}")))?;
     Ok(PassRecord {
         id,
         application_id: app.id,
         user_id: app.user_id,
         qr_text,
         short_code: short_code(id.as_bytes()),
-        kid: mpass_domain::otp::hex(&ctx.pass_key.kid()),
+        kid: mpass_domain::otp::hex(&key.kid()),
         valid_from,
         valid_until,
         issued_at: now,

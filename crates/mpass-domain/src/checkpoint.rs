@@ -1,0 +1,185 @@
+//! Police checkpoints (SPEC §8): named places with a position, so scans carry where they
+//! were made and the verifier can check the checkpoint's area against a pass's route.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::ValidationErrors;
+use crate::geo::{self, Area, AreaKind};
+use crate::ids::CheckpointId;
+
+/// Longest checkpoint name, in characters.
+pub const MAX_CHECKPOINT_NAME_CHARS: usize = 80;
+
+/// Bangladesh's bounding box with a margin: positions outside it are typing errors.
+const LAT_RANGE: (f64, f64) = (20.0, 27.0);
+const LON_RANGE: (f64, f64) = (87.5, 93.0);
+
+/// Mean Earth radius used for great-circle distances, km.
+const EARTH_RADIUS_KM: f64 = 6371.0;
+
+/// A checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub id: CheckpointId,
+    pub name: String,
+    pub lat: f64,
+    pub lon: f64,
+    /// Geocode of the thana the checkpoint is in (given, or the nearest thana centroid).
+    pub area: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// What an admin sends to create a checkpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointInput {
+    pub name: String,
+    pub lat: f64,
+    pub lon: f64,
+    #[serde(default)]
+    pub area: Option<String>,
+}
+
+/// Whether a position is a plausible one in Bangladesh (finite, inside the bounding box).
+pub fn valid_position(lat: f64, lon: f64) -> bool {
+    lat.is_finite()
+        && lon.is_finite()
+        && (LAT_RANGE.0..=LAT_RANGE.1).contains(&lat)
+        && (LON_RANGE.0..=LON_RANGE.1).contains(&lon)
+}
+
+/// Adds errors for a position's fields (`{prefix}lat`, `{prefix}lon`) to `errors`.
+pub fn check_position(errors: &mut ValidationErrors, prefix: &str, lat: f64, lon: f64) {
+    if !lat.is_finite() || !(LAT_RANGE.0..=LAT_RANGE.1).contains(&lat) {
+        errors.add(
+            format!("{prefix}lat"),
+            "out_of_range",
+            "The latitude must be inside Bangladesh (20 to 27 degrees north).",
+            "অক্ষাংশ বাংলাদেশের ভেতরে হতে হবে (উত্তরে ২০ থেকে ২৭ ডিগ্রি)।",
+        );
+    }
+    if !lon.is_finite() || !(LON_RANGE.0..=LON_RANGE.1).contains(&lon) {
+        errors.add(
+            format!("{prefix}lon"),
+            "out_of_range",
+            "The longitude must be inside Bangladesh (87.5 to 93 degrees east).",
+            "দ্রাঘিমাংশ বাংলাদেশের ভেতরে হতে হবে (পূর্বে ৮৭.৫ থেকে ৯৩ ডিগ্রি)।",
+        );
+    }
+}
+
+/// Great-circle (haversine) distance between two positions, km.
+pub fn distance_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
+}
+
+/// The thana whose centroid is nearest to a position.
+pub fn nearest_thana(lat: f64, lon: f64) -> Option<&'static Area> {
+    geo::areas()
+        .all()
+        .iter()
+        .filter(|a| a.kind == AreaKind::Thana)
+        .min_by(|a, b| distance_km(lat, lon, a.lat, a.lon).total_cmp(&distance_km(lat, lon, b.lat, b.lon)))
+}
+
+impl CheckpointInput {
+    /// Checks every field and builds the checkpoint; the area defaults to the nearest thana.
+    pub fn validate(self, id: CheckpointId, now: OffsetDateTime) -> Result<Checkpoint, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let name = self.name.trim().to_string();
+        if name.is_empty() {
+            errors.missing("name");
+        } else if name.chars().count() > MAX_CHECKPOINT_NAME_CHARS || name.chars().any(char::is_control) {
+            errors.add(
+                "name",
+                "invalid",
+                format!("Use 1 to {MAX_CHECKPOINT_NAME_CHARS} characters, no control characters."),
+                "১ থেকে ৮০টি অক্ষর ব্যবহার করুন, নিয়ন্ত্রণ-অক্ষর ছাড়া।",
+            );
+        }
+        check_position(&mut errors, "", self.lat, self.lon);
+        let area = match self.area.as_deref().map(str::trim) {
+            Some(code) => match geo::areas().thana(code) {
+                Some(a) => Some(a.code.clone()),
+                None => {
+                    errors.add(
+                        "area",
+                        "unknown_area",
+                        "Not a known thana code.",
+                        "এটি পরিচিত থানা কোড নয়।",
+                    );
+                    None
+                }
+            },
+            None if valid_position(self.lat, self.lon) => nearest_thana(self.lat, self.lon).map(|a| a.code.clone()),
+            None => None,
+        };
+        errors.into_result(|| Checkpoint {
+            id,
+            name,
+            lat: self.lat,
+            lon: self.lon,
+            area: area.unwrap_or_default(),
+            created_at: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, lat: f64, lon: f64, area: Option<&str>) -> CheckpointInput {
+        CheckpointInput {
+            name: name.into(),
+            lat,
+            lon,
+            area: area.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn distance_is_great_circle() {
+        // Dhaka (Zero Point) to Chattogram is about 215 km as the crow flies.
+        let d = distance_km(23.7286, 90.4106, 22.3350, 91.8325);
+        assert!((200.0..230.0).contains(&d), "{d}");
+        assert!(distance_km(23.7, 90.4, 23.7, 90.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn area_defaults_to_the_nearest_thana() {
+        let areas = geo::areas();
+        let thana = areas.all().iter().find(|a| a.kind == AreaKind::Thana).unwrap();
+        let cp = input("Gate", thana.lat + 0.001, thana.lon, None)
+            .validate(CheckpointId::new(), OffsetDateTime::UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(cp.area, thana.code);
+        let given = input(" Gate ", 23.7, 90.4, Some(&thana.code))
+            .validate(CheckpointId::new(), OffsetDateTime::UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(
+            (given.area.as_str(), given.name.as_str()),
+            (thana.code.as_str(), "Gate")
+        );
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let e = input("", 0.0, f64::NAN, Some("99"))
+            .validate(CheckpointId::new(), OffsetDateTime::UNIX_EPOCH)
+            .unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["name", "lat", "lon", "area"]);
+        assert!(
+            input(&"x".repeat(81), 23.7, 90.4, None)
+                .validate(CheckpointId::new(), OffsetDateTime::UNIX_EPOCH)
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! Scans (SPEC §8): every verification an officer makes is logged, online or uploaded
+//! later from a device that was offline, and a pass seen at two places that no vehicle
+//! could connect in the time between is flagged.
+//!
+//! Impossible travel: two scans of one pass are impossible when the great-circle
+//! distance between them exceeds [`TRAVEL_ALLOWANCE_KM`] plus [`MAX_TRAVEL_KMH`] times
+//! the hours between them. The allowance covers position error (a phone's GPS, a
+//! checkpoint that spans a junction) so two scans at the same checkpoint a minute apart
+//! are never flagged. 120 km/h is faster than any road journey in the country averages.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::checkpoint::distance_km;
+use crate::ids::{CheckpointId, PassId, ScanId, UserId};
+use crate::pass::{ReasonCode, VerdictColour};
+
+/// Fastest average speed between two checkpoints considered possible, km/h.
+pub const MAX_TRAVEL_KMH: f64 = 120.0;
+/// Distance always considered possible between two scans, km (position error).
+pub const TRAVEL_ALLOWANCE_KM: f64 = 10.0;
+/// Most scans in one offline upload.
+pub const MAX_SCAN_BATCH: usize = 500;
+/// Earlier scans of the same pass compared with a new one.
+pub const TRAVEL_HISTORY: u32 = 20;
+
+/// How a scan reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanSource {
+    /// `POST /api/v1/verify`: checked by the server while the officer waited.
+    Online,
+    /// Checked on the device without a network, uploaded later and checked again.
+    Offline,
+}
+
+impl ScanSource {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ScanSource::Online => "online",
+            ScanSource::Offline => "offline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ScanSource> {
+        match s {
+            "online" => Some(ScanSource::Online),
+            "offline" => Some(ScanSource::Offline),
+            _ => None,
+        }
+    }
+}
+
+/// One logged verification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scan {
+    pub id: ScanId,
+    /// The device's id for an offline scan, which makes uploads idempotent per officer.
+    pub client_id: Option<Uuid>,
+    /// The pass, when the scanned text or short code named one.
+    pub pass_id: Option<PassId>,
+    pub officer: UserId,
+    pub checkpoint_id: Option<CheckpointId>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// The server's verdict (for offline scans, after checking again).
+    pub result: VerdictColour,
+    pub reasons: Vec<ReasonCode>,
+    /// What the device showed the officer, for offline scans.
+    pub device_result: Option<VerdictColour>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub scanned_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    pub source: ScanSource,
+    /// Impossible travel against an earlier or later scan of the same pass.
+    pub flagged: bool,
+}
+
+impl Scan {
+    /// Where and when, if the scan has a position.
+    pub fn point(&self) -> Option<ScanPoint> {
+        Some(ScanPoint {
+            lat: self.lat?,
+            lon: self.lon?,
+            at: self.scanned_at,
+        })
+    }
+}
+
+/// A position at an instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScanPoint {
+    pub lat: f64,
+    pub lon: f64,
+    pub at: OffsetDateTime,
+}
+
+/// Whether no vehicle could have gone from `a` to `b` in the time between them.
+pub fn impossible_travel(a: &ScanPoint, b: &ScanPoint) -> bool {
+    let km = distance_km(a.lat, a.lon, b.lat, b.lon);
+    let hours = (b.at - a.at).abs().as_seconds_f64() / 3600.0;
+    km > TRAVEL_ALLOWANCE_KM + MAX_TRAVEL_KMH * hours
+}
+
+/// The earlier (or later) scan that `point` cannot be reconciled with, if any.
+pub fn first_impossible<'a>(point: &ScanPoint, others: &'a [Scan]) -> Option<&'a Scan> {
+    others
+        .iter()
+        .find(|s| s.point().is_some_and(|p| impossible_travel(&p, point)))
+}
+
+/// What `Store::scan_record` did.
+#[derive(Debug, Clone)]
+pub enum ScanRecorded {
+    /// Logged now.
+    Inserted,
+    /// The officer uploaded this `client_id` before: the scan logged then.
+    Duplicate(Box<Scan>),
+}
+
+/// The verdict colour after adding `reason` to a verdict.
+pub fn with_reason(result: VerdictColour, reasons: &mut Vec<ReasonCode>, reason: ReasonCode) -> VerdictColour {
+    reasons.retain(|r| *r != ReasonCode::Valid);
+    if !reasons.contains(&reason) {
+        reasons.push(reason);
+    }
+    result.max(reason.colour())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    fn at(lat: f64, lon: f64, minutes: i64) -> ScanPoint {
+        ScanPoint {
+            lat,
+            lon,
+            at: OffsetDateTime::UNIX_EPOCH + Duration::minutes(minutes),
+        }
+    }
+
+    #[test]
+    fn travel_limits() {
+        let dhaka = at(23.7286, 90.4106, 0);
+        // Chattogram (~215 km) an hour later: impossible; three hours later: possible.
+        assert!(impossible_travel(&dhaka, &at(22.3350, 91.8325, 60)));
+        assert!(!impossible_travel(&dhaka, &at(22.3350, 91.8325, 180)));
+        // Order does not matter.
+        assert!(impossible_travel(&at(22.3350, 91.8325, 60), &dhaka));
+        // The same checkpoint a minute later, or a few km away at once: possible.
+        assert!(!impossible_travel(&dhaka, &at(23.7286, 90.4106, 1)));
+        assert!(!impossible_travel(&dhaka, &at(23.75, 90.43, 0)));
+    }
+
+    proptest::proptest! {
+        /// Symmetric in its two scans, never flags one place twice, and more time between
+        /// two scans never turns a possible trip into an impossible one.
+        #[test]
+        fn travel_is_symmetric_and_time_only_helps(
+            lat1 in 20.5f64..26.5, lon1 in 88.0f64..92.5, lat2 in 20.5f64..26.5, lon2 in 88.0f64..92.5,
+            minutes in 0i64..600, extra in 0i64..600,
+        ) {
+            let (a, b) = (at(lat1, lon1, 0), at(lat2, lon2, minutes));
+            proptest::prop_assert_eq!(impossible_travel(&a, &b), impossible_travel(&b, &a));
+            proptest::prop_assert!(!impossible_travel(&a, &at(lat1, lon1, minutes)));
+            if !impossible_travel(&a, &b) {
+                proptest::prop_assert!(!impossible_travel(&a, &at(lat2, lon2, minutes + extra)));
+            }
+        }
+    }
+
+    #[test]
+    fn adding_a_reason_drops_valid_and_keeps_the_worst_colour() {
+        let mut reasons = vec![ReasonCode::Valid];
+        let c = with_reason(VerdictColour::Green, &mut reasons, ReasonCode::ImpossibleTravel);
+        assert_eq!(
+            (c, reasons.clone()),
+            (VerdictColour::Amber, vec![ReasonCode::ImpossibleTravel])
+        );
+        let c = with_reason(c, &mut reasons, ReasonCode::Revoked);
+        assert_eq!(c, VerdictColour::Red);
+        let c = with_reason(c, &mut reasons, ReasonCode::Revoked);
+        assert_eq!((c, reasons.len()), (VerdictColour::Red, 2));
+    }
+}

@@ -1,0 +1,496 @@
+//! Police verification (SPEC §8), shared by the JSON API and the `/verify` page: check a
+//! scanned pass online, log every scan, flag impossible travel, accept scans made offline.
+//!
+//! The verdict is the domain's [`verify_pass`] with the server's trust list, plus what only
+//! the server knows: the application's current status (a pass cancelled or revoked a
+//! second ago is red even before any device has synced the revocation list) and the
+//! earlier scans of the same pass (impossible travel, amber). Offline scans are checked
+//! again at the time they were made, so the log holds the server's verdict next to what
+//! the device showed.
+
+use mpass_domain::application::Status;
+use mpass_domain::checkpoint::{self, Checkpoint, check_position};
+use mpass_domain::error::ValidationErrors;
+use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
+use mpass_domain::pass::{PassClaims, ReasonCode, VerdictColour, VerifyOptions, normalize_short_code, verify_pass};
+use mpass_domain::scan::{
+    MAX_SCAN_BATCH, Scan, ScanPoint, ScanRecorded, ScanSource, TRAVEL_HISTORY, first_impossible, with_reason,
+};
+use serde::Deserialize;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::service;
+use crate::state::AppState;
+
+mod json;
+pub(crate) use json::{checked_json, scan_json, uploaded_json};
+
+/// Verifications (and scan uploads) one officer may make per minute. A person scans at
+/// most one pass every few seconds; the rest of the bucket absorbs bursts.
+pub const VERIFY_PER_OFFICER_PER_MINUTE: u32 = 120;
+/// How far ahead of the server clock a device's scan time may be.
+const MAX_CLOCK_AHEAD_SECS: i64 = 300;
+/// Oldest offline scan accepted for upload.
+const MAX_OFFLINE_AGE: Duration = Duration::days(30);
+/// Longest short code input accepted (the code is 8 characters, maybe with separators).
+const MAX_SHORT_CODE_INPUT: usize = 32;
+/// Roles that may verify passes.
+const VERIFIER_ROLES: [&str; 3] = ["police", "police_supervisor", "admin"];
+
+/// Who is verifying: a police officer (or supervisor, or admin).
+pub(crate) struct Officer {
+    pub user_id: UserId,
+    pub roles: Vec<String>,
+}
+
+impl Officer {
+    pub fn from_caller(c: &Caller) -> Officer {
+        Officer {
+            user_id: c.user_id,
+            roles: c.roles.clone(),
+        }
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// Forbidden unless the caller may verify passes.
+    pub fn must_verify(&self) -> Result<(), ApiError> {
+        if VERIFIER_ROLES.iter().any(|r| self.has_role(r)) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
+    fn rate_limit(&self, state: &AppState) -> Result<(), ApiError> {
+        state
+            .verify_limit
+            .check(self.user_id)
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })
+    }
+}
+
+/// A position in a request.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Position {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// `POST /api/v1/verify`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    pub qr_text: Option<String>,
+    pub short_code: Option<String>,
+    pub checkpoint: Option<Position>,
+    pub checkpoint_id: Option<String>,
+    /// When the officer scanned, RFC 3339; logged (the check itself uses the server clock).
+    pub scanned_at: Option<String>,
+}
+
+/// One scan made offline, as a device uploads it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfflineScan {
+    pub client_id: String,
+    pub qr_text: Option<String>,
+    pub short_code: Option<String>,
+    pub checkpoint_id: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub scanned_at: String,
+    /// What the device showed the officer.
+    pub result: Option<VerdictColour>,
+}
+
+/// `POST /api/v1/scans`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanBatch {
+    pub scans: Vec<OfflineScan>,
+}
+
+/// What was scanned.
+enum Scanned {
+    Qr(String),
+    ShortCode(String),
+}
+
+/// Where it was scanned.
+#[derive(Default)]
+struct Place {
+    checkpoint: Option<Checkpoint>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    /// Geocode of the thana, for the route check.
+    area: Option<u64>,
+}
+
+/// The outcome of one check, logged.
+pub(crate) struct Checked {
+    pub scan_id: ScanId,
+    pub result: VerdictColour,
+    pub reasons: Vec<ReasonCode>,
+    pub claims: Option<PassClaims>,
+    pub status: Option<&'static str>,
+    pub checkpoint: Option<Checkpoint>,
+    /// An upload of a scan logged before: the earlier verdict.
+    pub duplicate: bool,
+}
+
+fn scanned(
+    errors: &mut ValidationErrors,
+    prefix: &str,
+    qr_text: Option<String>,
+    short_code: Option<String>,
+) -> Option<Scanned> {
+    match (qr_text, short_code) {
+        (Some(q), None) => Some(Scanned::Qr(q)),
+        (None, Some(code)) => {
+            let normalized = (code.len() <= MAX_SHORT_CODE_INPUT)
+                .then(|| normalize_short_code(&code))
+                .flatten();
+            if normalized.is_none() {
+                errors.add(
+                    format!("{prefix}short_code"),
+                    "invalid",
+                    "A short code is 8 letters and digits.",
+                    "সংক্ষিপ্ত কোড ৮টি অক্ষর ও অঙ্ক।",
+                );
+            }
+            normalized.map(Scanned::ShortCode)
+        }
+        _ => {
+            errors.add(
+                format!("{prefix}qr_text"),
+                "one_required",
+                "Send either the QR text or the short code.",
+                "কিউআর লেখা অথবা সংক্ষিপ্ত কোড — যেকোনো একটি পাঠান।",
+            );
+            None
+        }
+    }
+}
+
+fn parse_time(errors: &mut ValidationErrors, field: String, raw: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    let parsed = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).ok();
+    match parsed {
+        Some(t) if t <= now + Duration::seconds(MAX_CLOCK_AHEAD_SECS) && t >= now - MAX_OFFLINE_AGE => Some(t),
+        Some(_) => {
+            errors.add(
+                field,
+                "out_of_range",
+                "The scan time must be within the last 30 days and not in the future.",
+                "স্ক্যানের সময় গত ৩০ দিনের মধ্যে হতে হবে, ভবিষ্যতে নয়।",
+            );
+            None
+        }
+        None => {
+            errors.add(
+                field,
+                "invalid",
+                "Use an RFC 3339 time, e.g. 2026-04-01T10:00:00+06:00.",
+                "RFC 3339 সময় দিন, যেমন 2026-04-01T10:00:00+06:00।",
+            );
+            None
+        }
+    }
+}
+
+async fn place(
+    state: &AppState,
+    errors: &mut ValidationErrors,
+    prefix: &str,
+    checkpoint_id: Option<&str>,
+    position: Option<(f64, f64)>,
+) -> Result<Place, ApiError> {
+    if let Some(raw) = checkpoint_id {
+        let found = match CheckpointId::parse(raw) {
+            Some(id) => state.store.checkpoint(id).await?,
+            None => None,
+        };
+        let Some(cp) = found else {
+            errors.add(
+                format!("{prefix}checkpoint_id"),
+                "unknown_checkpoint",
+                "No such checkpoint.",
+                "এমন কোনো চেকপোস্ট নেই।",
+            );
+            return Ok(Place::default());
+        };
+        return Ok(Place {
+            lat: Some(cp.lat),
+            lon: Some(cp.lon),
+            area: cp.area.parse().ok(),
+            checkpoint: Some(cp),
+        });
+    }
+    let Some((lat, lon)) = position else {
+        return Ok(Place::default());
+    };
+    let before = errors.0.len();
+    check_position(errors, prefix, lat, lon);
+    if errors.0.len() > before {
+        return Ok(Place::default());
+    }
+    Ok(Place {
+        checkpoint: None,
+        lat: Some(lat),
+        lon: Some(lon),
+        area: checkpoint::nearest_thana(lat, lon).and_then(|a| a.code.parse().ok()),
+    })
+}
+
+/// `POST /api/v1/verify` and the page's online check: verifies, logs and answers.
+pub(crate) async fn verify_online(
+    state: &AppState,
+    officer: &Officer,
+    req: VerifyRequest,
+) -> Result<Checked, ApiError> {
+    officer.must_verify()?;
+    officer.rate_limit(state)?;
+    let now = OffsetDateTime::now_utc();
+    let mut errors = ValidationErrors::default();
+    let what = scanned(&mut errors, "", req.qr_text, req.short_code);
+    if req.checkpoint.is_some() && req.checkpoint_id.is_some() {
+        errors.add(
+            "checkpoint",
+            "one_allowed",
+            "Send either the checkpoint position or its id, not both.",
+            "চেকপোস্টের অবস্থান অথবা আইডি — যেকোনো একটি পাঠান।",
+        );
+    }
+    let scanned_at = match req.scanned_at.as_deref() {
+        Some(raw) => parse_time(&mut errors, "scanned_at".into(), raw, now),
+        None => Some(now),
+    };
+    let position = req.checkpoint.map(|p| (p.lat, p.lon));
+    let place = place(
+        state,
+        &mut errors,
+        "checkpoint.",
+        req.checkpoint_id.as_deref(),
+        position,
+    )
+    .await?;
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let (Some(what), Some(scanned_at)) = (what, scanned_at) else {
+        return Err(ApiError::Internal("validated input missing".into()));
+    };
+    let scan = ScanMeta {
+        officer: officer.user_id,
+        scanned_at,
+        verify_at: now,
+        source: ScanSource::Online,
+        client_id: None,
+        device_result: None,
+    };
+    check_and_log(state, what, place, scan).await
+}
+
+/// The answer to one uploaded scan: logged (or logged before), or refused with a reason.
+pub(crate) enum Uploaded {
+    Logged {
+        client_id: String,
+        checked: Box<Checked>,
+    },
+    Refused {
+        client_id: String,
+        errors: ValidationErrors,
+    },
+}
+
+/// `POST /api/v1/scans`: logs scans made offline, each checked again at its scan time.
+pub(crate) async fn upload_scans(
+    state: &AppState,
+    officer: &Officer,
+    batch: ScanBatch,
+) -> Result<Vec<Uploaded>, ApiError> {
+    officer.must_verify()?;
+    if batch.scans.len() > MAX_SCAN_BATCH {
+        return Err(ApiError::field(
+            "scans",
+            "too_many",
+            &format!("Send at most {MAX_SCAN_BATCH} scans at a time."),
+            "একবারে সর্বোচ্চ ৫০০টি স্ক্যান পাঠান।",
+        ));
+    }
+    officer.rate_limit(state)?;
+    let now = OffsetDateTime::now_utc();
+    let mut out = Vec::with_capacity(batch.scans.len());
+    for (i, s) in batch.scans.into_iter().enumerate() {
+        let prefix = format!("scans[{i}].");
+        let mut errors = ValidationErrors::default();
+        let client_id = Uuid::try_parse(&s.client_id).ok().filter(|_| s.client_id.len() == 36);
+        if client_id.is_none() {
+            errors.add(
+                format!("{prefix}client_id"),
+                "invalid",
+                "The client id must be a UUID.",
+                "ক্লায়েন্ট আইডি একটি UUID হতে হবে।",
+            );
+        }
+        let what = scanned(&mut errors, &prefix, s.qr_text, s.short_code);
+        let scanned_at = parse_time(&mut errors, format!("{prefix}scanned_at"), &s.scanned_at, now);
+        let position = match (s.lat, s.lon) {
+            (Some(lat), Some(lon)) => Some((lat, lon)),
+            (None, None) => None,
+            _ => {
+                errors.add(
+                    format!("{prefix}lat"),
+                    "both_required",
+                    "Send both lat and lon, or neither.",
+                    "অক্ষাংশ ও দ্রাঘিমাংশ দুটোই পাঠান, অথবা কোনোটিই নয়।",
+                );
+                None
+            }
+        };
+        let place = place(state, &mut errors, &prefix, s.checkpoint_id.as_deref(), position).await?;
+        let (Some(client_uuid), Some(what), Some(scanned_at), true) = (client_id, what, scanned_at, errors.is_empty())
+        else {
+            out.push(Uploaded::Refused {
+                client_id: s.client_id,
+                errors,
+            });
+            continue;
+        };
+        let meta = ScanMeta {
+            officer: officer.user_id,
+            scanned_at,
+            verify_at: scanned_at,
+            source: ScanSource::Offline,
+            client_id: Some(client_uuid),
+            device_result: s.result,
+        };
+        let checked = check_and_log(state, what, place, meta).await?;
+        out.push(Uploaded::Logged {
+            client_id: s.client_id,
+            checked: Box::new(checked),
+        });
+    }
+    Ok(out)
+}
+
+/// Who scanned, when, and how the scan arrived.
+struct ScanMeta {
+    officer: UserId,
+    scanned_at: OffsetDateTime,
+    /// The instant the validity window is checked at.
+    verify_at: OffsetDateTime,
+    source: ScanSource,
+    client_id: Option<Uuid>,
+    device_result: Option<VerdictColour>,
+}
+
+async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: ScanMeta) -> Result<Checked, ApiError> {
+    let mut pass = None;
+    let qr_text = match what {
+        Scanned::Qr(text) => Some(text),
+        Scanned::ShortCode(code) => {
+            pass = state.store.pass_by_short_code(&code).await?;
+            pass.as_ref().map(|p| p.qr_text.clone())
+        }
+    };
+    let (mut result, mut reasons, claims) = match &qr_text {
+        Some(text) => {
+            let opts = VerifyOptions {
+                // The server's own list: current by definition (the status check below).
+                revocation_list_age_secs: Some(0),
+                checkpoint_area: place.area,
+                ..VerifyOptions::default()
+            };
+            let trust = state.pass_keys.trust_list();
+            let v = verify_pass(text, &trust, &|_| false, meta.verify_at.unix_timestamp(), &opts);
+            (v.result, v.reasons, v.claims)
+        }
+        None => (VerdictColour::Red, vec![ReasonCode::UnknownShortCode], None),
+    };
+
+    // What only the server knows: the application's status now, and earlier scans.
+    let mut status = None;
+    let pass_id = claims.as_ref().map(|c| PassId(Uuid::from_bytes(c.pass_id)));
+    if let Some(id) = pass_id {
+        if pass.as_ref().is_none_or(|p| p.id != id) {
+            pass = state.store.pass(id).await?;
+        }
+        if let Some(p) = &pass
+            && let Some(app) = state.store.application(p.application_id).await?
+        {
+            if matches!(app.status, Status::Revoked | Status::Cancelled) {
+                result = with_reason(result, &mut reasons, ReasonCode::Revoked);
+            }
+            status = Some(service::pass_status(p, app.status, meta.verify_at));
+        }
+    }
+    let mut flagged = false;
+    if let (Some(id), Some(lat), Some(lon)) = (pass_id, place.lat, place.lon) {
+        let here = ScanPoint {
+            lat,
+            lon,
+            at: meta.scanned_at,
+        };
+        let earlier = state.store.scans_of_pass(id, TRAVEL_HISTORY).await?;
+        if let Some(other) = first_impossible(&here, &earlier) {
+            flagged = true;
+            result = with_reason(result, &mut reasons, ReasonCode::ImpossibleTravel);
+            let km = other
+                .point()
+                .map(|p| checkpoint::distance_km(p.lat, p.lon, lat, lon))
+                .unwrap_or_default();
+            tracing::warn!(
+                pass.id = %id,
+                scan.other = %other.id,
+                scan.officer = %meta.officer,
+                travel.distance_km = km.round(),
+                travel.minutes = (meta.scanned_at - other.scanned_at).whole_minutes().abs(),
+                "scan.impossible_travel"
+            );
+        }
+    }
+
+    let scan = Scan {
+        id: ScanId::new(),
+        client_id: meta.client_id,
+        pass_id: pass.as_ref().map(|p| p.id).or(pass_id),
+        officer: meta.officer,
+        checkpoint_id: place.checkpoint.as_ref().map(|c| c.id),
+        lat: place.lat,
+        lon: place.lon,
+        result,
+        reasons: reasons.clone(),
+        device_result: meta.device_result,
+        scanned_at: meta.scanned_at,
+        received_at: OffsetDateTime::now_utc(),
+        source: meta.source,
+        flagged,
+    };
+    match state.store.scan_record(&scan).await? {
+        ScanRecorded::Inserted => Ok(Checked {
+            scan_id: scan.id,
+            result,
+            reasons,
+            claims,
+            status,
+            checkpoint: place.checkpoint,
+            duplicate: false,
+        }),
+        ScanRecorded::Duplicate(first) => Ok(Checked {
+            scan_id: first.id,
+            result: first.result,
+            reasons: first.reasons,
+            claims: None,
+            status: None,
+            checkpoint: None,
+            duplicate: true,
+        }),
+    }
+}

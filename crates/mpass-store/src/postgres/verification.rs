@@ -1,0 +1,163 @@
+//! Police verification on PostgreSQL: checkpoints and the scan log.
+
+use deadpool_postgres::GenericClient;
+use mpass_domain::audit::{Actor, AuditEvent};
+use mpass_domain::checkpoint::Checkpoint;
+use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
+use mpass_domain::pass::{ReasonCode, VerdictColour};
+use mpass_domain::scan::{Scan, ScanRecorded, ScanSource};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::{PgError, audit, big, exec, from_json, from_ms, ms, query, query_one, query_opt, to_json};
+
+const CHECKPOINT_COLUMNS: &str = "id, name, lat, lon, area, created_at";
+const SCAN_COLUMNS: &str = "id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons::text, \
+                            device_result, scanned_at, received_at, source, flagged";
+
+fn colour(s: &str) -> Result<VerdictColour, PgError> {
+    from_json(&format!("\"{s}\""), "scan result")
+}
+
+fn colour_text(c: VerdictColour) -> &'static str {
+    match c {
+        VerdictColour::Green => "green",
+        VerdictColour::Amber => "amber",
+        VerdictColour::Red => "red",
+    }
+}
+
+fn checkpoint_from_row(r: &Row) -> Result<Checkpoint, PgError> {
+    Ok(Checkpoint {
+        id: CheckpointId(r.try_get(0)?),
+        name: r.try_get(1)?,
+        lat: r.try_get(2)?,
+        lon: r.try_get(3)?,
+        area: r.try_get(4)?,
+        created_at: from_ms(r.try_get(5)?),
+    })
+}
+
+fn scan_from_row(r: &Row) -> Result<Scan, PgError> {
+    let source: String = r.try_get(12)?;
+    Ok(Scan {
+        id: ScanId(r.try_get(0)?),
+        client_id: r.try_get(1)?,
+        officer: UserId(r.try_get(2)?),
+        pass_id: r.try_get::<_, Option<Uuid>>(3)?.map(PassId),
+        checkpoint_id: r.try_get::<_, Option<Uuid>>(4)?.map(CheckpointId),
+        lat: r.try_get(5)?,
+        lon: r.try_get(6)?,
+        result: colour(&r.try_get::<_, String>(7)?)?,
+        reasons: from_json::<Vec<ReasonCode>>(&r.try_get::<_, String>(8)?, "scan reasons")?,
+        device_result: r.try_get::<_, Option<String>>(9)?.as_deref().map(colour).transpose()?,
+        scanned_at: from_ms(r.try_get(10)?),
+        received_at: from_ms(r.try_get(11)?),
+        source: ScanSource::parse(&source).ok_or_else(|| PgError::Corrupt(format!("scan source {source}")))?,
+        flagged: r.try_get(13)?,
+    })
+}
+
+pub(super) async fn checkpoint_create(c: &impl GenericClient, cp: &Checkpoint, actor: Actor) -> Result<(), PgError> {
+    exec(
+        c,
+        "INSERT INTO checkpoints (id, name, lat, lon, area, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&cp.id.0, &cp.name, &cp.lat, &cp.lon, &cp.area, &ms(cp.created_at)],
+    )
+    .await?;
+    audit::append(c, AuditEvent::checkpoint_created(actor, cp)).await?;
+    Ok(())
+}
+
+pub(super) async fn checkpoints(c: &impl GenericClient) -> Result<Vec<Checkpoint>, PgError> {
+    let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE deleted_at IS NULL ORDER BY name, id");
+    query(c, &sql, &[]).await?.iter().map(checkpoint_from_row).collect()
+}
+
+pub(super) async fn checkpoint(c: &impl GenericClient, id: CheckpointId) -> Result<Option<Checkpoint>, PgError> {
+    let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE id = $1 AND deleted_at IS NULL");
+    query_opt(c, &sql, &[&id.0])
+        .await?
+        .as_ref()
+        .map(checkpoint_from_row)
+        .transpose()
+}
+
+pub(super) async fn checkpoint_delete(
+    c: &impl GenericClient,
+    id: CheckpointId,
+    actor: Actor,
+    now: i64,
+) -> Result<bool, PgError> {
+    let n = exec(
+        c,
+        "UPDATE checkpoints SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+        &[&id.0, &now],
+    )
+    .await?;
+    if n == 0 {
+        return Ok(false);
+    }
+    audit::append(c, AuditEvent::checkpoint_deleted(from_ms(now), actor, id)).await?;
+    Ok(true)
+}
+
+pub(super) async fn scan_record(c: &impl GenericClient, s: &Scan) -> Result<ScanRecorded, PgError> {
+    let n = exec(
+        c,
+        "INSERT INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
+             device_result, scanned_at, received_at, source, flagged)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14)
+         ON CONFLICT (officer, client_id) WHERE client_id IS NOT NULL DO NOTHING",
+        &[
+            &s.id.0,
+            &s.client_id,
+            &s.officer.0,
+            &s.pass_id.map(|p| p.0),
+            &s.checkpoint_id.map(|p| p.0),
+            &s.lat,
+            &s.lon,
+            &colour_text(s.result),
+            &to_json(&s.reasons),
+            &s.device_result.map(colour_text),
+            &ms(s.scanned_at),
+            &ms(s.received_at),
+            &s.source.as_str(),
+            &s.flagged,
+        ],
+    )
+    .await?;
+    if n == 1 {
+        return Ok(ScanRecorded::Inserted);
+    }
+    let sql = format!("SELECT {SCAN_COLUMNS} FROM scans WHERE officer = $1 AND client_id = $2");
+    let row = query_one(c, &sql, &[&s.officer.0, &s.client_id]).await?;
+    Ok(ScanRecorded::Duplicate(Box::new(scan_from_row(&row)?)))
+}
+
+pub(super) async fn scans_of_pass(c: &impl GenericClient, pass: PassId, limit: u32) -> Result<Vec<Scan>, PgError> {
+    let sql = format!("SELECT {SCAN_COLUMNS} FROM scans WHERE pass_id = $1 ORDER BY scanned_at DESC, id DESC LIMIT $2");
+    query(c, &sql, &[&pass.0, &big(limit)])
+        .await?
+        .iter()
+        .map(scan_from_row)
+        .collect()
+}
+
+pub(super) async fn scans_list(
+    c: &impl GenericClient,
+    flagged_only: bool,
+    before: Option<ScanId>,
+    limit: u32,
+) -> Result<Vec<Scan>, PgError> {
+    let before = before.map(|b| b.0);
+    let sql = format!(
+        "SELECT {SCAN_COLUMNS} FROM scans WHERE ($1::uuid IS NULL OR id < $1) AND (NOT $2 OR flagged)
+         ORDER BY id DESC LIMIT $3"
+    );
+    query(c, &sql, &[&before, &flagged_only, &big(limit)])
+        .await?
+        .iter()
+        .map(scan_from_row)
+        .collect()
+}

@@ -1,0 +1,149 @@
+//! Stories: police checkpoints and the scan log (SPEC §8, issue 6).
+
+use std::sync::Arc;
+
+use mpass_domain::audit::{Actor, action, verify_chain};
+use mpass_domain::checkpoint::Checkpoint;
+use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
+use mpass_domain::pass::{ReasonCode, VerdictColour};
+use mpass_domain::ports::*;
+use mpass_domain::scan::{Scan, ScanRecorded, ScanSource};
+
+use super::fixtures::*;
+
+fn checkpoint(name: &str, secs: i64) -> Checkpoint {
+    Checkpoint {
+        id: CheckpointId::new(),
+        name: name.into(),
+        lat: 23.7286,
+        lon: 90.4106,
+        area: "30260014".into(),
+        created_at: t(secs),
+    }
+}
+
+/// Checkpoints are listed by name, found by id, deleted once; creating and deleting are
+/// audited with the admin as actor and the chain stays intact.
+pub(crate) async fn checkpoints_create_list_delete_audited(store: Arc<dyn Store>) {
+    let admin = user(&store, 1).await;
+    let (b, a) = (checkpoint("Mohakhali gate", 1), checkpoint("Gabtoli bridge", 2));
+    store.checkpoint_create(&b, Actor::user(admin.id)).await.unwrap();
+    store.checkpoint_create(&a, Actor::user(admin.id)).await.unwrap();
+    assert_eq!(store.checkpoints().await.unwrap(), [a.clone(), b.clone()]);
+    assert_eq!(store.checkpoint(b.id).await.unwrap(), Some(b.clone()));
+    assert_eq!(store.checkpoint(CheckpointId::new()).await.unwrap(), None);
+
+    assert!(
+        store
+            .checkpoint_delete(b.id, Actor::user(admin.id), t(10))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .checkpoint_delete(b.id, Actor::user(admin.id), t(11))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .checkpoint_delete(CheckpointId::new(), Actor::user(admin.id), t(11))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.checkpoint(b.id).await.unwrap(), None);
+    assert_eq!(store.checkpoints().await.unwrap(), std::slice::from_ref(&a));
+
+    let log = store.audit_list(0, 100).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            action::CHECKPOINT_CREATED,
+            action::CHECKPOINT_CREATED,
+            action::CHECKPOINT_DELETED
+        ]
+    );
+    assert_eq!(log[0].subject, format!("checkpoint:{}", b.id));
+    assert_eq!(log[0].data["name"], "Mohakhali gate");
+    assert_eq!(log[2].actor, admin.id.to_string());
+    assert_eq!(verify_chain(&log), Ok(()));
+}
+
+fn scan(officer: UserId, pass: Option<PassId>, client: Option<uuid::Uuid>, secs: i64) -> Scan {
+    Scan {
+        id: ScanId::new(),
+        client_id: client,
+        pass_id: pass,
+        officer,
+        checkpoint_id: Some(CheckpointId::new()),
+        lat: Some(23.7),
+        lon: Some(90.4),
+        result: VerdictColour::Amber,
+        reasons: vec![ReasonCode::ImpossibleTravel, ReasonCode::CheckpointOffRoute],
+        device_result: client.map(|_| VerdictColour::Green),
+        scanned_at: t(secs),
+        received_at: t(secs + 5),
+        source: if client.is_some() {
+            ScanSource::Offline
+        } else {
+            ScanSource::Online
+        },
+        flagged: client.is_none(),
+    }
+}
+
+/// Scans round-trip every field; an upload is idempotent per officer and client id (the
+/// first scan comes back), another officer may use the same client id; a pass's scans
+/// come newest scan time first; the list pages newest first and filters flagged ones.
+pub(crate) async fn scans_log_idempotent_uploads_and_lists(store: Arc<dyn Store>) {
+    let (officer, other) = (user(&store, 1).await, user(&store, 2).await);
+    let pass = PassId::new();
+    let online = scan(officer.id, Some(pass), None, 100);
+    assert!(matches!(
+        store.scan_record(&online).await.unwrap(),
+        ScanRecorded::Inserted
+    ));
+
+    let client = uuid::Uuid::now_v7();
+    let offline = scan(officer.id, Some(pass), Some(client), 50);
+    assert!(matches!(
+        store.scan_record(&offline).await.unwrap(),
+        ScanRecorded::Inserted
+    ));
+    let again = Scan {
+        id: ScanId::new(),
+        result: VerdictColour::Red,
+        ..offline.clone()
+    };
+    match store.scan_record(&again).await.unwrap() {
+        ScanRecorded::Duplicate(first) => assert_eq!(*first, offline),
+        other => panic!("expected the first upload back, got {other:?}"),
+    }
+    let others = scan(other.id, None, Some(client), 60);
+    assert!(matches!(
+        store.scan_record(&others).await.unwrap(),
+        ScanRecorded::Inserted
+    ));
+
+    // By scan time, not arrival: the offline scan (t=50) is older than the online one.
+    assert_eq!(
+        store.scans_of_pass(pass, 10).await.unwrap(),
+        [online.clone(), offline.clone()]
+    );
+    assert_eq!(
+        store.scans_of_pass(pass, 1).await.unwrap(),
+        std::slice::from_ref(&online)
+    );
+    assert!(store.scans_of_pass(PassId::new(), 10).await.unwrap().is_empty());
+
+    let all = store.scans_list(false, None, 10).await.unwrap();
+    assert_eq!(all, [others.clone(), offline.clone(), online.clone()]);
+    let page = store.scans_list(false, Some(offline.id), 10).await.unwrap();
+    assert_eq!(page, std::slice::from_ref(&online));
+    assert_eq!(
+        store.scans_list(true, None, 10).await.unwrap(),
+        std::slice::from_ref(&online)
+    );
+    assert_eq!(store.scans_list(false, None, 1).await.unwrap(), [others]);
+}
