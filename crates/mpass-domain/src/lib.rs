@@ -11,6 +11,7 @@ pub mod audit;
 pub mod error;
 pub mod geo;
 pub mod ids;
+pub mod legacy;
 pub mod otp;
 pub mod pass;
 pub mod phone;

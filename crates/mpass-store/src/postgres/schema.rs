@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../migrations/postgres/0004_fraud_messages_policies.sql"),
     ),
+    (8, include_str!("../../migrations/postgres/0008_legacy_v1.sql")),
 ];
 
 /// First key of the advisory lock that serialises migrations; the second is the schema,

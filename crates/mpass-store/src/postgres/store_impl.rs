@@ -11,7 +11,7 @@ use mpass_domain::profile::Profile;
 use time::OffsetDateTime;
 
 use super::{
-    PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, ms, query,
+    PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, legacy, ms, query,
     threads,
 };
 
@@ -345,5 +345,26 @@ impl Store for PostgresStore {
     ) -> StoreResult<Vec<Application>> {
         let c = self.reader().await?;
         Ok(threads::submitted_between(&c, ms(from), ms(to), after, limit).await?)
+    }
+
+    async fn legacy_upload_use(&self, name: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        let c = self.primary().await?;
+        Ok(legacy::upload_use(&c, name, ms(now)).await?)
+    }
+
+    async fn legacy_registration_put(
+        &self,
+        user: UserId,
+        reg: &mpass_domain::legacy::LegacyRegistration,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let c = self.primary().await?;
+        Ok(legacy::registration_put(&c, user, reg, ms(now)).await?)
+    }
+
+    async fn legacy_registration(&self, user: UserId) -> StoreResult<Option<mpass_domain::legacy::LegacyRegistration>> {
+        // The primary: a client reads its registration right after writing it.
+        let c = self.primary().await?;
+        Ok(legacy::registration(&c, user).await?)
     }
 }

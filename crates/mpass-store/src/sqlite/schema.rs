@@ -175,6 +175,24 @@ CREATE TABLE policies (
 );
 "#,
     ),
+    (
+        8,
+        r#"
+-- SPEC §12 legacy /v1 API: pre-signed upload names already used (one PUT per URL), and
+-- the legacy numbers and photo URL of users who registered through /v1.
+CREATE TABLE legacy_uploads (
+    name TEXT PRIMARY KEY,
+    used_at INTEGER NOT NULL
+);
+CREATE TABLE legacy_registrations (
+    user_id TEXT PRIMARY KEY,
+    district INTEGER NOT NULL,
+    thana INTEGER NOT NULL,
+    photo_url TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.

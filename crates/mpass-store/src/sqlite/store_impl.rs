@@ -10,7 +10,7 @@ use mpass_domain::profile::Profile;
 use rusqlite::params;
 use time::OffsetDateTime;
 
-use super::{SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, ms, threads};
+use super::{SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, legacy, ms, threads};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -301,5 +301,25 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<Application>> {
         self.read(move |c| threads::submitted_between(c, ms(from), ms(to), after, limit))
             .await
+    }
+
+    async fn legacy_upload_use(&self, name: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        let name = name.to_string();
+        self.write(move |c| legacy::upload_use(c, &name, ms(now))).await
+    }
+
+    async fn legacy_registration_put(
+        &self,
+        user: UserId,
+        reg: &mpass_domain::legacy::LegacyRegistration,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let reg = reg.clone();
+        self.write(move |c| legacy::registration_put(c, user, &reg, ms(now)))
+            .await
+    }
+
+    async fn legacy_registration(&self, user: UserId) -> StoreResult<Option<mpass_domain::legacy::LegacyRegistration>> {
+        self.read(move |c| legacy::registration(c, user)).await
     }
 }
