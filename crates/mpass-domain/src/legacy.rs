@@ -43,6 +43,24 @@ pub struct LegacyRegistration {
     pub photo_url: String,
 }
 
+/// The thana used for legacy registrations and applications when the operator configures
+/// none: the first thana (by geocode) of Dhaka district. A deliberate placeholder, not a
+/// mapping: the legacy numbers stay stored beside it (see `docs/LEGACY_V1.md`).
+pub fn default_area() -> String {
+    let areas = crate::geo::areas();
+    areas
+        .district_by_name_en("Dhaka")
+        .and_then(|d| areas.thanas_of(&d.code).map(|t| t.code.clone()).min())
+        .or_else(|| {
+            areas
+                .all()
+                .iter()
+                .find(|a| a.kind == crate::geo::AreaKind::Thana)
+                .map(|a| a.code.clone())
+        })
+        .unwrap_or_default()
+}
+
 /// The upper-case status word the legacy clients show. Our finer states fold into the
 /// words they know: in review and waiting for information are both `PENDING`.
 pub fn status_word(status: Status) -> &'static str {
@@ -68,5 +86,13 @@ mod tests {
         }
         assert_eq!(status_word(Status::Submitted), "APPLIED");
         assert_eq!(status_word(Status::InfoRequested), "PENDING");
+    }
+
+    #[test]
+    fn the_default_area_is_a_dhaka_thana() {
+        let code = default_area();
+        let areas = crate::geo::areas();
+        assert!(areas.thana(&code).is_some(), "{code}");
+        assert_eq!(areas.district_of(&code).unwrap().name_en, "Dhaka");
     }
 }

@@ -1,6 +1,7 @@
 //! A keyed token-bucket rate limiter in memory, pruned so its state cannot grow without bound.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -10,14 +11,14 @@ const IDLE_SECS: f64 = 120.0;
 /// Prune when the map grows past this many keys.
 const PRUNE_AT: usize = 100_000;
 
-/// `capacity` requests, refilled evenly over a minute, per key.
-pub struct RateLimiter {
+/// `capacity` requests, refilled evenly over a minute, per key (a client address by default).
+pub struct RateLimiter<K = IpAddr> {
     capacity: f64,
     per_sec: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    buckets: Mutex<HashMap<K, (f64, Instant)>>,
 }
 
-impl RateLimiter {
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
     pub fn per_minute(n: u32) -> Self {
         let capacity = f64::from(n.max(1));
         RateLimiter {
@@ -28,7 +29,7 @@ impl RateLimiter {
     }
 
     /// Takes one token for `key`; `Err(seconds to wait)` when empty.
-    pub fn check(&self, key: IpAddr) -> Result<(), i64> {
+    pub fn check(&self, key: K) -> Result<(), i64> {
         let now = Instant::now();
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= PRUNE_AT {
@@ -42,6 +43,21 @@ impl RateLimiter {
             Ok(())
         } else {
             Err(((1.0 - *tokens) / self.per_sec).ceil() as i64)
+        }
+    }
+
+    /// Whether `key` has no token left, without taking one: `Err(seconds to wait)` when
+    /// empty. For limits that count only failures (checked first, taken on failure).
+    pub fn peek(&self, key: &K) -> Result<(), i64> {
+        let map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((tokens, at)) = map.get(key) else {
+            return Ok(());
+        };
+        let tokens = (tokens + at.elapsed().as_secs_f64() * self.per_sec).min(self.capacity);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(((1.0 - tokens) / self.per_sec).ceil() as i64)
         }
     }
 }
@@ -59,5 +75,10 @@ mod tests {
         let wait = rl.check(a).unwrap_err();
         assert!((1..=20).contains(&wait), "{wait}");
         assert!(rl.check(b).is_ok());
+        assert!(rl.peek(&a).is_err() && rl.peek(&b).is_ok());
+        let phones: RateLimiter<String> = RateLimiter::per_minute(1);
+        assert!(phones.peek(&"p".to_string()).is_ok());
+        assert!(phones.check("p".to_string()).is_ok());
+        assert!(phones.peek(&"p".to_string()).is_err());
     }
 }

@@ -11,8 +11,8 @@ use mpass_domain::profile::Profile;
 use time::OffsetDateTime;
 
 use super::{
-    PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, legacy, ms, query,
-    threads,
+    PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, legacy, ms,
+    query, threads,
 };
 
 #[async_trait]

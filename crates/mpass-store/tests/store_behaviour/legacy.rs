@@ -11,7 +11,10 @@ use super::fixtures::*;
 
 pub(crate) async fn legacy_upload_names_are_used_once(store: Arc<dyn Store>) {
     assert!(store.legacy_upload_use("a.png", t(0)).await.unwrap());
-    assert!(!store.legacy_upload_use("a.png", t(1)).await.unwrap(), "second use refused");
+    assert!(
+        !store.legacy_upload_use("a.png", t(1)).await.unwrap(),
+        "second use refused"
+    );
     assert!(store.legacy_upload_use("b.png", t(1)).await.unwrap());
     // Racing uses of one name: exactly one wins.
     let tasks: Vec<_> = (0..8)
