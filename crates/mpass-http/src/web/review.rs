@@ -44,10 +44,7 @@ const REVIEW_REASONS: [(&str, &str, &str); 7] = [
 ];
 
 /// The logged-in reviewer, or the page a visitor without the role gets.
-#[expect(
-    clippy::result_large_err,
-    reason = "the error is the response itself, built once per request"
-)]
+#[expect(clippy::result_large_err, reason = "the error is the response itself, built once per request")]
 fn reviewer(session: &Session) -> Result<&Caller, Response> {
     match (&session.caller, session.with_role("reviewer")) {
         (None, _) => Err(login_first()),
