@@ -2,6 +2,7 @@
 //! generator and the tests, so that all three speak to the server exactly as any
 //! other client would.
 
+pub mod legacy;
 mod types;
 
 use std::time::Duration;

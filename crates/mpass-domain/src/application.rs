@@ -213,6 +213,9 @@ pub struct ApplicationDetails {
     pub vehicle: Option<Vehicle>,
     #[serde(default)]
     pub companions: Vec<Companion>,
+    /// What a legacy `/v1` client sent beyond our fields (SPEC §12); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legacy: Option<crate::legacy::LegacyOrigin>,
 }
 
 impl ApplicationDetails {
@@ -384,6 +387,7 @@ impl ApplicationInput {
                     trip,
                     vehicle,
                     companions,
+                    legacy: None,
                 })
             }
             _ => Err(e),

@@ -13,6 +13,7 @@ pub mod error;
 pub mod geo;
 pub mod ids;
 pub mod language;
+pub mod legacy;
 pub mod notify;
 pub mod otp;
 pub mod pass;

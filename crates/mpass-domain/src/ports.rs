@@ -631,6 +631,21 @@ pub trait Store: Send + Sync + 'static {
     async fn scans_of_pass(&self, pass: PassId, limit: u32) -> StoreResult<Vec<Scan>>;
     /// Scans newest first (by id), only flagged ones if asked, strictly older than `before`.
     async fn scans_list(&self, flagged_only: bool, before: Option<ScanId>, limit: u32) -> StoreResult<Vec<Scan>>;
+
+    // --- legacy /v1 API (SPEC §12)
+    /// Marks the pre-signed upload `name` as used; `true` only for its first use, so a
+    /// pre-signed URL uploads once even when two requests race.
+    async fn legacy_upload_use(&self, name: &str, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Records a legacy registration of `user` once; `false` (changing nothing) when the
+    /// user already has one (a duplicate registration, or a racing one).
+    async fn legacy_registration_put(
+        &self,
+        user: UserId,
+        reg: &crate::legacy::LegacyRegistration,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// The legacy registration of `user`, if they registered through `/v1`.
+    async fn legacy_registration(&self, user: UserId) -> StoreResult<Option<crate::legacy::LegacyRegistration>>;
 }
 
 /// A delivered job. `attempt` counts from 1.

@@ -8,6 +8,7 @@ pub mod api;
 mod auth;
 mod error;
 mod extract;
+mod legacy;
 pub mod metrics;
 mod ops;
 mod ratelimit;
@@ -29,7 +30,11 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 
 /// The whole HTTP surface of the server.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let mut routes = Router::new();
+    if state.settings.compat_v1 {
+        routes = routes.merge(legacy::routes());
+    }
+    routes
         .merge(api::routes())
         .merge(ops::routes())
         .merge(web::routes())

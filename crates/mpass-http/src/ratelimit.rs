@@ -19,7 +19,7 @@ pub struct RateLimiter<K = IpAddr> {
     buckets: Mutex<HashMap<K, (f64, Instant)>>,
 }
 
-impl<K: Hash + Eq> RateLimiter<K> {
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
     pub fn per_minute(n: u32) -> Self {
         let capacity = f64::from(n.max(1));
         RateLimiter {
@@ -46,6 +46,21 @@ impl<K: Hash + Eq> RateLimiter<K> {
             Err(((1.0 - *tokens) / self.per_sec).ceil() as i64)
         }
     }
+
+    /// Whether `key` has no token left, without taking one: `Err(seconds to wait)` when
+    /// empty. For limits that count only failures (checked first, taken on failure).
+    pub fn peek(&self, key: &K) -> Result<(), i64> {
+        let map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((tokens, at)) = map.get(key) else {
+            return Ok(());
+        };
+        let tokens = (tokens + at.elapsed().as_secs_f64() * self.per_sec).min(self.capacity);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(((1.0 - tokens) / self.per_sec).ceil() as i64)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -61,5 +76,10 @@ mod tests {
         let wait = rl.check(a).unwrap_err();
         assert!((1..=20).contains(&wait), "{wait}");
         assert!(rl.check(b).is_ok());
+        assert!(rl.peek(&a).is_err() && rl.peek(&b).is_ok());
+        let phones: RateLimiter<String> = RateLimiter::per_minute(1);
+        assert!(phones.peek(&"p".to_string()).is_ok());
+        assert!(phones.check("p".to_string()).is_ok());
+        assert!(phones.peek(&"p".to_string()).is_err());
     }
 }

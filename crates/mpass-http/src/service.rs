@@ -253,6 +253,27 @@ pub(crate) async fn submit_application(
     let details = input
         .validate(&|r| policy.category(r).is_some())
         .map_err(ApiError::Validation)?;
+    store_application(state, user_id, details, idempotency).await
+}
+
+/// Durably stores validated application `details` with its decision job (no idempotency
+/// key): the legacy `/v1` API's path into the same transaction, queue and policy.
+pub(crate) async fn submit_details(
+    state: &AppState,
+    user_id: UserId,
+    details: mpass_domain::application::ApplicationDetails,
+) -> Result<Application, ApiError> {
+    store_application(state, user_id, details, None)
+        .await
+        .map(|(app, _)| app)
+}
+
+async fn store_application(
+    state: &AppState,
+    user_id: UserId,
+    details: mpass_domain::application::ApplicationDetails,
+    idempotency: Option<(String, &[u8])>,
+) -> Result<(Application, bool), ApiError> {
     if state.store.profile(user_id).await?.is_none() {
         return Err(ApiError::Conflict {
             code: "profile_required",

@@ -25,6 +25,14 @@ pub struct HttpSettings {
     /// Mark the web session cookies `Secure` (the site is served over https, e.g. behind a
     /// TLS proxy); off for plain http on localhost during development.
     pub secure_cookies: bool,
+    /// Serve the legacy `/v1` API (SPEC §12).
+    pub compat_v1: bool,
+    /// The public base URL of this service (`https://mpass.example`), for the legacy
+    /// pre-signed upload URLs and the photo URLs they become; `None` → from the `Host` header.
+    pub public_url: Option<String>,
+    /// The thana geocode legacy registrations get as home area, and legacy applications as
+    /// both ends of their route: legacy numbers have no known mapping (docs/LEGACY_V1.md).
+    pub legacy_area: String,
 }
 
 /// Everything handlers need; cheap to clone.
@@ -42,6 +50,7 @@ pub struct AppState {
     pub(crate) otp_ip_limit: Arc<RateLimiter>,
     /// Verifications and scan uploads per officer (see `verification`).
     pub(crate) verify_limit: Arc<RateLimiter<UserId>>,
+    pub(crate) legacy: Arc<crate::legacy::LegacyState>,
 }
 
 /// The backends and keys a node was composed with (the binary builds this).
@@ -58,6 +67,7 @@ pub struct Services {
 impl AppState {
     pub fn new(s: Services, settings: HttpSettings) -> Self {
         let otp_ip_limit = Arc::new(RateLimiter::per_minute(settings.otp_per_ip_per_minute));
+        let legacy = Arc::new(crate::legacy::LegacyState::new(&settings.otp_key));
         AppState {
             store: s.store,
             queue: s.queue,
@@ -71,6 +81,7 @@ impl AppState {
             verify_limit: Arc::new(RateLimiter::per_minute(
                 crate::verification::VERIFY_PER_OFFICER_PER_MINUTE,
             )),
+            legacy,
         }
     }
 

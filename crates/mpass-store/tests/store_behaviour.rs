@@ -15,6 +15,8 @@ mod fixtures;
 mod identity;
 #[path = "store_behaviour/jobs.rs"]
 mod jobs;
+#[path = "store_behaviour/legacy.rs"]
+mod legacy;
 #[path = "store_behaviour/notify.rs"]
 mod notify;
 #[path = "store_behaviour/review.rs"]
@@ -33,6 +35,7 @@ use applications::*;
 use audit::*;
 use identity::*;
 use jobs::*;
+use legacy::*;
 use mpass_domain::ports::Store;
 use mpass_store::{PostgresStore, SqliteStore};
 use notify::*;
@@ -205,6 +208,8 @@ macro_rules! stories {
 
 stories!(
     users_and_roles,
+    legacy_upload_names_are_used_once,
+    legacy_registration_is_kept_once,
     otp_send_limits,
     otp_concurrent_sends_one_phone,
     otp_attempts_and_consumption,

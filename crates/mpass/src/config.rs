@@ -68,6 +68,14 @@ pub struct Settings {
     /// An S3-compatible object store instead of `data_dir/objects`:
     /// `s3://ACCESS_KEY:SECRET_KEY@host:port/bucket?region=us-east-1&scheme=http`.
     pub object_store_url: Option<String>,
+    /// Also serve the legacy `/v1` API of the earlier Movement Pass (SPEC §12).
+    pub compat_v1: bool,
+    /// The public base URL (`https://mpass.example`): legacy pre-signed upload URLs and the
+    /// photo URLs they become start with it. Unset: taken from each request's `Host`.
+    pub public_url: Option<String>,
+    /// Thana geocode given to legacy registrations and applications, whose legacy numbers
+    /// have no known mapping (docs/LEGACY_V1.md). Unset: the first thana of Dhaka district.
+    pub legacy_area: Option<String>,
 }
 
 impl Default for Settings {
@@ -98,6 +106,9 @@ impl Default for Settings {
             queue_url: None,
             queue_prefix: "mpass".into(),
             object_store_url: None,
+            compat_v1: false,
+            public_url: None,
+            legacy_area: None,
         }
     }
 }
@@ -123,7 +134,7 @@ const TEXT_KEYS: [&str; 5] = [
     "twilio_messaging_service_sid",
 ];
 
-const KEYS: [&str; 25] = [
+const KEYS: [&str; 28] = [
     "listen",
     "data_dir",
     "profile",
@@ -149,6 +160,9 @@ const KEYS: [&str; 25] = [
     "queue_url",
     "queue_prefix",
     "object_store_url",
+    "compat_v1",
+    "public_url",
+    "legacy_area",
 ];
 
 /// An environment value as TOML: numbers and booleans typed, everything else a string.
@@ -210,7 +224,8 @@ impl Settings {
         Ok(settings)
     }
 
-    fn check(&self) -> anyhow::Result<()> {
+    /// Checks the settings as a whole (again after command-line flags change them).
+    pub fn check(&self) -> anyhow::Result<()> {
         match self.sms_provider.as_str() {
             "dev" => {}
             "twilio" => {
@@ -241,6 +256,22 @@ impl Settings {
             && !url.starts_with("nats://")
         {
             bail!("queue_url must be a nats:// URL (the in-process queue is the default when it is unset)");
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            bail!("public_url must be an https:// URL (http:// only in development)");
+        }
+        if self.compat_v1
+            && self.profile == Profile::Production
+            && !self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        {
+            bail!("compat_v1 in the production profile needs public_url set to an https:// URL (photo URLs)");
+        }
+        if let Some(area) = &self.legacy_area
+            && mpass_domain::geo::areas().thana(area).is_none()
+        {
+            bail!("legacy_area {area:?} is not a thana geocode (see GET /api/v1/areas)");
         }
         if !matches!(self.log_format.as_str(), "json" | "pretty") {
             bail!("log_format must be json or pretty");

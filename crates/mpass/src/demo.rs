@@ -241,6 +241,7 @@ fn synthetic(
         trip: if rng.chance(600) { Trip::RoundTrip } else { Trip::OneWay },
         vehicle: None,
         companions: vec![],
+        legacy: None,
     };
     let ts = uuid::Timestamp::from_unix(
         uuid::NoContext,

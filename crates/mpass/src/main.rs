@@ -20,6 +20,9 @@ enum Command {
     Serve {
         #[command(flatten)]
         data: DataArgs,
+        /// Also serve the legacy `/v1` API (SPEC §12); or `MPASS_COMPAT_V1=true`.
+        #[arg(long)]
+        compat_v1: bool,
         /// Address to listen on [default: 127.0.0.1:8080].
         #[arg(long)]
         listen: Option<String>,
@@ -28,6 +31,9 @@ enum Command {
     Api {
         #[command(flatten)]
         data: DataArgs,
+        /// Also serve the legacy `/v1` API (SPEC §12); or `MPASS_COMPAT_V1=true`.
+        #[arg(long)]
+        compat_v1: bool,
         #[command(flatten)]
         backends: BackendArgs,
         /// Address to listen on [default: 127.0.0.1:8080].
@@ -109,16 +115,28 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { data, listen } => config::Settings::load(&data, listen).and_then(|s| {
+        Command::Serve {
+            data,
+            listen,
+            compat_v1,
+        } => config::Settings::load(&data, listen).and_then(|mut s| {
+            s.compat_v1 |= compat_v1;
+            s.check()?;
             telemetry::init(&s.log_format);
             run_async(serve::serve(s, NodeKind::All))
         }),
-        Command::Api { data, backends, listen } => {
-            config::Settings::load_with(&data, listen, &backends).and_then(|s| {
-                telemetry::init(&s.log_format);
-                run_async(serve::serve(s, NodeKind::Api))
-            })
-        }
+        Command::Api {
+            data,
+            backends,
+            listen,
+            compat_v1,
+        } => config::Settings::load_with(&data, listen, &backends).and_then(|mut s| {
+            s.compat_v1 |= compat_v1;
+            s.check()?;
+            s.check()?;
+            telemetry::init(&s.log_format);
+            run_async(serve::serve(s, NodeKind::Api))
+        }),
         Command::Worker { data, backends } => config::Settings::load_with(&data, None, &backends).and_then(|s| {
             telemetry::init(&s.log_format);
             run_async(serve::serve(s, NodeKind::Worker))

@@ -175,6 +175,12 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
                 trust_forwarded_for: settings.trust_forwarded_for,
                 otp_key: keys.otp_secret()?,
                 secure_cookies: settings.profile == crate::config::Profile::Production,
+                compat_v1: settings.compat_v1,
+                public_url: settings.public_url.clone(),
+                legacy_area: settings
+                    .legacy_area
+                    .clone()
+                    .unwrap_or_else(mpass_domain::legacy::default_area),
             };
             let services = Services {
                 store,

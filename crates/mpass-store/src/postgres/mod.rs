@@ -22,6 +22,7 @@ mod applications;
 mod audit;
 mod identity;
 mod jobs;
+mod legacy;
 mod notify;
 mod schema;
 mod stats;

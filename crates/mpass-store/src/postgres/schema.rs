@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/postgres/0005_checkpoints_scans.sql")),
     (6, include_str!("../../migrations/postgres/0006_notifications.sql")),
     (7, include_str!("../../migrations/postgres/0007_stats.sql")),
+    (8, include_str!("../../migrations/postgres/0008_legacy_v1.sql")),
 ];
 
 /// First key of the advisory lock that serialises migrations; the second is the schema,

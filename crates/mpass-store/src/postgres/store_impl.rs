@@ -13,8 +13,8 @@ use mpass_domain::scan::{Scan, ScanRecorded};
 use time::OffsetDateTime;
 
 use super::{
-    PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, ms, notify,
-    query, stats, threads, verification,
+    PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, legacy, ms,
+    notify, query, stats, threads, verification,
 };
 use crate::stats_sql::Source;
 use mpass_domain::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
@@ -449,5 +449,26 @@ impl Store for PostgresStore {
     async fn scans_list(&self, flagged_only: bool, before: Option<ScanId>, limit: u32) -> StoreResult<Vec<Scan>> {
         let c = self.reader().await?;
         Ok(verification::scans_list(&c, flagged_only, before, limit).await?)
+    }
+
+    async fn legacy_upload_use(&self, name: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        let c = self.primary().await?;
+        Ok(legacy::upload_use(&c, name, ms(now)).await?)
+    }
+
+    async fn legacy_registration_put(
+        &self,
+        user: UserId,
+        reg: &mpass_domain::legacy::LegacyRegistration,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let c = self.primary().await?;
+        Ok(legacy::registration_put(&c, user, reg, ms(now)).await?)
+    }
+
+    async fn legacy_registration(&self, user: UserId) -> StoreResult<Option<mpass_domain::legacy::LegacyRegistration>> {
+        // The primary: a client reads its registration right after writing it.
+        let c = self.primary().await?;
+        Ok(legacy::registration(&c, user).await?)
     }
 }

@@ -260,6 +260,24 @@ INSERT INTO stats_district_hourly (hour, area, reason, status, has_pass, n)
     SELECT hour, substr(area, 1, 4), reason, status, has_pass, sum(n) FROM stats_thana_hourly GROUP BY 1, 2, 3, 4, 5;
 "#,
     ),
+    (
+        8,
+        r#"
+-- SPEC §12 legacy /v1 API: pre-signed upload names already used (one PUT per URL), and
+-- the legacy numbers and photo URL of users who registered through /v1.
+CREATE TABLE legacy_uploads (
+    name TEXT PRIMARY KEY,
+    used_at INTEGER NOT NULL
+);
+CREATE TABLE legacy_registrations (
+    user_id TEXT PRIMARY KEY,
+    district INTEGER NOT NULL,
+    thana INTEGER NOT NULL,
+    photo_url TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.

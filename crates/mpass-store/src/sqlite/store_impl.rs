@@ -15,7 +15,8 @@ use time::OffsetDateTime;
 use mpass_domain::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
 
 use super::{
-    SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, ms, notify, stats, threads, verification,
+    SqliteStore, applications as apps, audit, from_ms, identity as id, jobs, legacy, ms, notify, stats, threads,
+    verification,
 };
 use crate::stats_sql::Source;
 
@@ -388,5 +389,25 @@ impl Store for SqliteStore {
     async fn scans_list(&self, flagged_only: bool, before: Option<ScanId>, limit: u32) -> StoreResult<Vec<Scan>> {
         self.read(move |c| verification::scans_list(c, flagged_only, before, limit))
             .await
+    }
+
+    async fn legacy_upload_use(&self, name: &str, now: OffsetDateTime) -> StoreResult<bool> {
+        let name = name.to_string();
+        self.write(move |c| legacy::upload_use(c, &name, ms(now))).await
+    }
+
+    async fn legacy_registration_put(
+        &self,
+        user: UserId,
+        reg: &mpass_domain::legacy::LegacyRegistration,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let reg = reg.clone();
+        self.write(move |c| legacy::registration_put(c, user, &reg, ms(now)))
+            .await
+    }
+
+    async fn legacy_registration(&self, user: UserId) -> StoreResult<Option<mpass_domain::legacy::LegacyRegistration>> {
+        self.read(move |c| legacy::registration(c, user)).await
     }
 }

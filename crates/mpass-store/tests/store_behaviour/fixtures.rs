@@ -36,6 +36,7 @@ pub(crate) fn details(start: OffsetDateTime, hours: u8) -> ApplicationDetails {
         trip: Trip::RoundTrip,
         vehicle: None,
         companions: vec![],
+        legacy: None,
     }
 }
 
