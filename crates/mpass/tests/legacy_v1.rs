@@ -144,6 +144,14 @@ async fn full_legacy_flow() {
     assert_eq!(detail.body["applicant"]["name"], "Karim Uddin");
     assert_eq!(detail.body["applicant"]["mobilePhone"], "01812345678");
     assert_eq!(detail.body["applicant"]["thana"], 10309);
+    assert_eq!(detail.body["applicant"]["approvedCount"], 1);
+    // The photo URL shows the photo (the legacy client puts it in an <img>).
+    let photo = reqwest::get(detail.body["applicant"]["photo"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(photo.status(), 200);
+    assert!(photo.headers()["content-type"].to_str().unwrap().starts_with("image/"));
+    assert!(!photo.bytes().await.unwrap().is_empty());
 
     // The same application natively: a real signed pass, issued by our policy.
     let native = server.client.login_dev("01812345678").await.unwrap().0;
@@ -195,8 +203,16 @@ async fn photo_upload_rules() {
         "not acceptable",
     );
     // Too large.
-    let res = c.upload(&url, "image/jpeg", vec![0xFF; 3 * 1024 * 1024]).await.unwrap();
-    assert_eq!(res.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // On a connection of its own: the server answers before reading the body and closes
+    // the connection, which must not be one the next request reuses.
+    let res = reqwest::Client::new()
+        .put(&url)
+        .header("content-type", "image/jpeg")
+        .body(vec![0xFF; 3 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
     // A tampered signature, a moved expiry, a missing signature.
     let mut bad = url.clone();
     let last = bad.pop().unwrap();
@@ -489,6 +505,8 @@ async fn cors_for_any_origin() {
     }
     let headers = h["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
     assert!(headers.contains("authorization") && headers.contains("content-type"));
+    // The legacy web client sends Cache-Control with its photo PUT.
+    assert!(headers.contains("cache-control"), "{headers}");
     assert_eq!(h["access-control-max-age"], "86400");
     // Preflight of the upload route too, and the header on ordinary answers (errors included).
     let res = http

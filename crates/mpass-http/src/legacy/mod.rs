@@ -62,7 +62,9 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/identity/photo", post(upload::presign))
         .route(
             "/v1/uploads/{name}",
-            put(upload::put).layer(DefaultBodyLimit::max(upload::MAX_UPLOAD_BODY)),
+            put(upload::put)
+                .get(upload::get)
+                .layer(DefaultBodyLimit::max(upload::MAX_UPLOAD_BODY)),
         )
         .route("/v1/identity/register", post(identity::register))
         .route("/v1/identity/login", post(identity::login))
@@ -90,7 +92,8 @@ async fn cors(req: Request, next: Next) -> Response {
         );
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Authorization, Content-Type"),
+            // The legacy web client also sends Cache-Control with its photo upload.
+            HeaderValue::from_static("Authorization, Content-Type, Cache-Control, Accept"),
         );
         h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
     }

@@ -318,6 +318,14 @@ pub(crate) async fn detail(
         .ok_or_else(LegacyError::not_found)?;
     let profile = state.store.profile(caller.user_id).await?;
     let reg = state.store.legacy_registration(caller.user_id).await?;
+    // "You took a movement pass N times": approved passes among the latest applications.
+    let approved_count = state
+        .store
+        .applications_of(caller.user_id, None, 500)
+        .await?
+        .iter()
+        .filter(|a| a.status == mpass_domain::application::Status::Approved)
+        .count();
     let mut body = item(&app);
     body["applicant"] = json!({
         "id": user.phone.national(),
@@ -330,6 +338,7 @@ pub(crate) async fn detail(
         "district": reg.as_ref().map(|r| r.district),
         "thana": reg.as_ref().map(|r| r.thana),
         "photo": reg.as_ref().map(|r| r.photo_url.clone()),
+        "approvedCount": approved_count,
     });
     Ok(Json(body))
 }

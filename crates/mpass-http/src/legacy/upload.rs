@@ -186,3 +186,25 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
 }
+
+/// `GET /v1/uploads/{name}`: an uploaded photo, for the legacy client's `<img src=photo>`.
+/// The name is 128 random bits, as unguessable as the public photo links of the system
+/// this replaces; nothing lists uploads.
+pub(crate) async fn get(State(state): State<AppState>, Path(name): Path<String>) -> Response {
+    let (true, Some((_, kind))) = (is_upload_name(&name), stated_type(&name)) else {
+        return LegacyError::not_found().into_response();
+    };
+    match state.objects.get(&format!("{UPLOAD_PREFIX}{name}")).await {
+        Ok(Some(bytes)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, kind.content_type()),
+                (axum::http::header::CACHE_CONTROL, "private, max-age=86400"),
+                (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => LegacyError::not_found().into_response(),
+        Err(e) => LegacyError::from(e).into_response(),
+    }
+}
