@@ -70,6 +70,22 @@ impl Client {
         }
     }
 
+    /// A client of the server at `base` that keeps up to `connections` idle connections
+    /// open (the load generator sizes it to its concurrency, so connections are reused).
+    pub fn with_pool(base: &str, connections: usize) -> Client {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(connections)
+            .tcp_nodelay(true)
+            .build()
+            .expect("HTTP client builds");
+        Client {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+            token: None,
+        }
+    }
+
     /// The same client acting with `access_token`.
     pub fn with_token(&self, access_token: &str) -> Client {
         Client {
@@ -193,6 +209,11 @@ impl Client {
 
     pub async fn dev_outbox(&self) -> Result<Outbox> {
         self.get("/api/v1/dev/outbox").await
+    }
+
+    /// The newest `limit` (at most 500) messages of the dev outbox.
+    pub async fn dev_outbox_newest(&self, limit: u32) -> Result<Outbox> {
+        self.get(&format!("/api/v1/dev/outbox?limit={limit}")).await
     }
 
     /// The newest code sent to `phone` (E.164 or national form) in the dev outbox.

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use mpass::serve::NodeKind;
-use mpass::{BackendArgs, DataArgs, admin, audit, config, demo, dlq, keys, policy, serve, stats, telemetry, verify};
+use mpass::{
+    BackendArgs, DataArgs, admin, audit, bench, config, demo, dlq, keys, policy, serve, stats, telemetry, verify,
+};
 
 #[derive(Parser)]
 #[command(name = "mpass", version, about = "Movement Pass: emergency movement permits")]
@@ -110,6 +112,9 @@ enum Command {
     },
     /// Verify a pass offline; exits 0 only for a valid (green) pass.
     Verify(verify::VerifyArgs),
+    /// Load generator against a running server: ceiling, verify, submit, decide, launch-day
+    /// (docs/BENCHMARKS.md).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -204,6 +209,7 @@ fn main() -> ExitCode {
             run_async(demo::run(s, args))
         }),
         Command::Keys { command, data } => config::Settings::load(&data, None).and_then(|s| keys::run(&s, command)),
+        Command::Bench(args) => run_async(bench::run(args)).map(|_| ()),
         Command::Verify(args) => {
             return run_async(verify::run(args)).unwrap_or_else(|e| {
                 eprintln!("error: {e:#}");

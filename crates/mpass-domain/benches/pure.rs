@@ -1,0 +1,125 @@
+//! Benchmarks of the pure parts (issue 8, point 3): pass signing, offline verification,
+//! policy evaluation and the CBOR / Base45 codec.
+//!
+//! `cargo bench -p mpass-domain --bench pure` (divan; one thread per benchmark, so a
+//! figure is per core). SPEC §16 asks for ≥ 15,000 offline verifications per second per
+//! core: `verify_offline` must stay under about 66 µs.
+
+use std::hint::black_box;
+
+use mpass_domain::pass::{
+    PassClaims, PassSigningKey, TEXT_PREFIX, TrustList, TrustedKey, VerdictColour, VerifyOptions, base45, cbor,
+    cbor_decode, sign_pass, verify_pass,
+};
+use mpass_domain::policy::{Policy, PolicyFacts, PolicyInput};
+use time::macros::datetime;
+
+fn main() {
+    divan::main();
+}
+
+fn key() -> PassSigningKey {
+    PassSigningKey::from_bytes(&[0xa1; 32])
+}
+
+/// A typical pass: a 39-byte Bangla name, no vehicle, a round trip.
+fn claims() -> PassClaims {
+    PassClaims {
+        issuer: "mpass".into(),
+        pass_id: [
+            0x01, 0x93, 0x2a, 0x4b, 0x5c, 0x6d, 0x7e, 0x8f, 0x90, 0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07,
+        ],
+        issued_at: 1_767_225_600,
+        not_before: 1_767_225_600,
+        expires: 1_767_312_000,
+        holder_name: "মো. রহিম উদ্দিন".into(),
+        document_last4: "4821".into(),
+        birth_year: 1986,
+        reason: "essential_work".into(),
+        from_area: 2003_0004,
+        to_area: 3026_0011,
+        round_trip: true,
+        vehicle_registration: None,
+        companions: 0,
+    }
+}
+
+fn qr_text() -> String {
+    sign_pass(&claims(), &key()).expect("a valid pass signs")
+}
+
+/// The COSE_Sign1 bytes inside the QR text.
+fn cose_bytes() -> Vec<u8> {
+    base45::decode(&qr_text()[TEXT_PREFIX.len()..]).expect("valid Base45")
+}
+
+#[divan::bench]
+fn sign(bencher: divan::Bencher) {
+    let (claims, key) = (claims(), key());
+    bencher.bench_local(|| sign_pass(black_box(&claims), &key).expect("signs"));
+}
+
+#[divan::bench]
+fn verify_offline(bencher: divan::Bencher) {
+    let text = qr_text();
+    let trust = TrustList {
+        keys: vec![TrustedKey::new(key().verifying_key(), 0, None)],
+    };
+    let opts = VerifyOptions {
+        revocation_list_age_secs: Some(60),
+        ..VerifyOptions::default()
+    };
+    let now = claims().not_before + 3600;
+    let never = |_: &[u8; 16]| false;
+    // Checked once outside the loop, so the benchmark cannot measure a rejection.
+    let v = verify_pass(&text, &trust, &never, now, &opts);
+    assert!(v.claims.is_some() && v.result == VerdictColour::Green, "{v:?}");
+    bencher.bench_local(|| verify_pass(black_box(&text), &trust, &never, now, &opts));
+}
+
+#[divan::bench]
+fn policy_evaluate(bencher: divan::Bencher) {
+    let policy = Policy::default_policy();
+    let input = PolicyInput {
+        reason: "medical".into(),
+        from_area: "30260014".into(),
+        to_area: "30262000".into(),
+        start: datetime!(2026-01-02 10:00 +06:00),
+        duration_hours: 2,
+        companions: 1,
+        has_vehicle: false,
+    };
+    let facts = PolicyFacts {
+        now: datetime!(2026-01-01 18:00 +06:00),
+        overlapping_approved: false,
+        passes_in_window: 1,
+        document_on_other_phone: false,
+        vehicle_overlapping_approved: false,
+        applications_last_day: 0,
+    };
+    bencher.bench_local(|| policy.evaluate(black_box(&input), black_box(&facts)));
+}
+
+#[divan::bench]
+fn cbor_decode_pass(bencher: divan::Bencher) {
+    let bytes = cose_bytes();
+    bencher.bench_local(|| cbor_decode::decode(black_box(&bytes)).expect("valid CBOR"));
+}
+
+#[divan::bench]
+fn cbor_encode_pass(bencher: divan::Bencher) {
+    let value = cbor_decode::decode(&cose_bytes()).expect("valid CBOR");
+    bencher.bench_local(|| cbor::encode(black_box(&value)));
+}
+
+#[divan::bench]
+fn base45_encode_pass(bencher: divan::Bencher) {
+    let bytes = cose_bytes();
+    bencher.bench_local(|| base45::encode(black_box(&bytes)));
+}
+
+#[divan::bench]
+fn base45_decode_pass(bencher: divan::Bencher) {
+    let text = qr_text()[TEXT_PREFIX.len()..].to_string();
+    bencher.bench_local(|| base45::decode(black_box(&text)).expect("valid Base45"));
+}

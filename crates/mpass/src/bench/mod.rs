@@ -1,0 +1,123 @@
+//! `mpass bench`: the load generator (issue 8). It speaks to a running server only through
+//! the typed client (`mpass-client`), as any other client would.
+//!
+//! Two ways of offering load:
+//! - **open loop** (`--rate R`): request `i` is due at `start + i/R`, whatever happened to
+//!   the ones before; its latency is measured from that *intended* send time, so a stall of
+//!   the server shows up in the percentiles instead of silently slowing the generator
+//!   (coordinated omission). At most `--concurrency` requests are in flight; a request due
+//!   while all slots are busy is not sent and counted as `dropped` (an error).
+//! - **closed loop** (no `--rate`): `--concurrency` workers each send, wait, send again:
+//!   the server's maximum throughput at that concurrency.
+//!
+//! Every scenario except `ceiling` first measures the ceiling (`GET /healthz`, closed loop
+//! at the same concurrency, same client) so that each figure of the summary can be given as
+//! a ratio to the trivial-HTTP ceiling of the same run on the same machine.
+
+mod report;
+mod run;
+mod scenario;
+
+use std::path::PathBuf;
+
+pub use report::{Row, Summary};
+
+/// The scenarios of `mpass bench`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// `GET /healthz`: the trivial-HTTP ceiling of the server and of this generator.
+    Ceiling,
+    /// `POST /api/v1/verify` (police, online) of many distinct approved passes.
+    Verify,
+    /// `POST /api/v1/applications` from many distinct citizens (202 = durably committed).
+    Submit,
+    /// Submissions at `--rate`, and the time from each one's intended send to its decision
+    /// as observed through the API (`GET /api/v1/applications`, polled per citizen).
+    Decide,
+    /// The realistic mix, per new user: OTP, login, profile, apply, status polling until
+    /// decided, pass and QR download, a police verification of the pass.
+    LaunchDay,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Ceiling => "ceiling",
+            Scenario::Verify => "verify",
+            Scenario::Submit => "submit",
+            Scenario::Decide => "decide",
+            Scenario::LaunchDay => "launch-day",
+        }
+    }
+}
+
+/// `mpass bench SCENARIO [options]`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct BenchArgs {
+    /// What to measure.
+    #[arg(value_enum)]
+    pub scenario: Scenario,
+    /// Base URL of the server under test.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Open loop at this many operations per second (launch-day: new users per second).
+    /// Without it: closed loop.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Closed loop: workers. Open loop: the most operations in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Seconds of measured load.
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Seconds of the ceiling measurement that precedes every other scenario (0: none).
+    #[arg(long, default_value_t = 5.0)]
+    pub ceiling_secs: f64,
+    /// Seconds of unmeasured load before the measurement (warms connections and caches).
+    #[arg(long, default_value_t = 1.0)]
+    pub warmup: f64,
+    /// Distinct citizens prepared for `submit` and `decide` (each logs in through the dev
+    /// outbox and saves a profile).
+    #[arg(long, default_value_t = 1000)]
+    pub citizens: usize,
+    /// Distinct approved passes prepared for `verify` (one citizen each).
+    #[arg(long, default_value_t = 1000)]
+    pub passes: usize,
+    /// Phone of the police officer whose token `verify` and `launch-day` use; grant the role
+    /// first on the server's data: `mpass admin grant PHONE police`.
+    #[arg(long, default_value = "01900000000")]
+    pub police_phone: String,
+    /// `verify`: officers taking turns, phones `--police-phone` + 0..N (each granted
+    /// `police`). The server lets one officer verify 120 passes a minute (a security
+    /// limit, not weakened for benchmarks), so a sustained R/s needs about R/2 officers.
+    #[arg(long, default_value_t = 1)]
+    pub officers: u64,
+    /// First citizen phone number of this run (8 digits after `013`); by default derived
+    /// from the clock, so runs against the same data use new numbers.
+    #[arg(long)]
+    pub phone_base: Option<u64>,
+    /// `decide`/`launch-day`: milliseconds between two status polls of one citizen.
+    #[arg(long, default_value_t = 100)]
+    pub poll_ms: u64,
+    /// Also write the summary as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// No progress line every second (on stderr).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Runs the benchmark and prints the summary table; answers the summary.
+pub async fn run(args: BenchArgs) -> anyhow::Result<Summary> {
+    anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    anyhow::ensure!(args.duration > 0.0, "--duration must be positive");
+    if let Some(r) = args.rate {
+        anyhow::ensure!(r > 0.0 && r.is_finite(), "--rate must be positive");
+    }
+    let summary = scenario::run(&args).await?;
+    print!("{}", summary.table());
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&summary.to_json())?)?;
+    }
+    Ok(summary)
+}

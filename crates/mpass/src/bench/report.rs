@@ -1,0 +1,191 @@
+//! The summary: one row per measured step, each figure also as a ratio to the ceiling
+//! measured in the same run.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use super::run::{Mode, Phase, Step};
+
+/// One measured step.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub name: String,
+    pub ok: u64,
+    pub errors: u64,
+    pub error_codes: BTreeMap<String, u64>,
+    /// Successful operations per second over the measured window.
+    pub throughput: f64,
+    /// Milliseconds.
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl Row {
+    pub fn of(step: &Step, seconds: f64) -> Row {
+        let h = step.histogram();
+        let ms = |q: f64| {
+            if h.is_empty() {
+                0.0
+            } else {
+                h.value_at_quantile(q) as f64 / 1000.0
+            }
+        };
+        Row {
+            name: step.name.clone(),
+            ok: step.count_ok(),
+            errors: step.count_errors(),
+            error_codes: step.error_codes(),
+            throughput: step.count_ok() as f64 / seconds.max(1e-9),
+            p50: ms(0.50),
+            p90: ms(0.90),
+            p99: ms(0.99),
+            p999: ms(0.999),
+            max: if h.is_empty() { 0.0 } else { h.max() as f64 / 1000.0 },
+        }
+    }
+
+    fn to_json(&self, ceiling: Option<&Row>) -> serde_json::Value {
+        let ratio = |a: f64, b: f64| if b > 0.0 { Some(a / b) } else { None };
+        json!({
+            "name": self.name,
+            "ok": self.ok,
+            "errors": self.errors,
+            "error_codes": self.error_codes,
+            "throughput_per_s": self.throughput,
+            "p50_ms": self.p50,
+            "p90_ms": self.p90,
+            "p99_ms": self.p99,
+            "p999_ms": self.p999,
+            "max_ms": self.max,
+            "ratio_to_ceiling": ceiling.map(|c| json!({
+                "throughput": ratio(self.throughput, c.throughput),
+                "p50": ratio(self.p50, c.p50),
+                "p90": ratio(self.p90, c.p90),
+                "p99": ratio(self.p99, c.p99),
+                "p999": ratio(self.p999, c.p999),
+            })),
+        })
+    }
+}
+
+/// The whole run.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub scenario: String,
+    /// `open` or `closed`.
+    pub mode: String,
+    pub rate: Option<f64>,
+    pub concurrency: usize,
+    pub seconds: f64,
+    /// `GET /healthz`, closed loop, same concurrency, same run.
+    pub ceiling: Option<Row>,
+    pub rows: Vec<Row>,
+    /// Open loop: operations not sent because all slots were busy.
+    pub dropped: u64,
+    pub notes: Vec<String>,
+}
+
+impl Summary {
+    pub fn new(scenario: &str, phase: &Phase, ceiling: Option<Row>, concurrency: usize) -> Summary {
+        let seconds = phase.elapsed.as_secs_f64();
+        let (mode, rate) = match phase.mode {
+            Mode::Open { rate } => ("open", Some(rate)),
+            Mode::Closed => ("closed", None),
+        };
+        Summary {
+            scenario: scenario.to_string(),
+            mode: mode.to_string(),
+            rate,
+            concurrency,
+            seconds,
+            ceiling,
+            rows: phase.recorder.steps.iter().map(|s| Row::of(s, seconds)).collect(),
+            dropped: phase.dropped,
+            notes: Vec::new(),
+        }
+    }
+
+    /// The table printed at the end of a run.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let mode = match self.rate {
+            Some(r) => format!("open loop at {r}/s, at most {} in flight", self.concurrency),
+            None => format!("closed loop, {} workers", self.concurrency),
+        };
+        let _ = writeln!(
+            out,
+            "\nscenario {}: {mode}, {:.1} s measured",
+            self.scenario, self.seconds
+        );
+        let _ = writeln!(
+            out,
+            "{:<22} {:>9} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "step", "ok", "errors", "per s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"
+        );
+        let mut rows: Vec<&Row> = Vec::new();
+        if let Some(c) = &self.ceiling {
+            rows.push(c);
+        }
+        rows.extend(self.rows.iter());
+        for r in rows {
+            let _ = writeln!(
+                out,
+                "{:<22} {:>9} {:>7} {:>10.0} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+                r.name, r.ok, r.errors, r.throughput, r.p50, r.p90, r.p99, r.p999, r.max
+            );
+            if let Some(c) = &self.ceiling
+                && !std::ptr::eq(r, c)
+            {
+                let ratio = |a: f64, b: f64| {
+                    if b > 0.0 { format!("{:.2}x", a / b) } else { "-".into() }
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<22} {:>9} {:>7} {:>10} {:>9} {:>9} {:>9} {:>9}",
+                    "  ratio to ceiling",
+                    "",
+                    "",
+                    ratio(r.throughput, c.throughput),
+                    ratio(r.p50, c.p50),
+                    ratio(r.p90, c.p90),
+                    ratio(r.p99, c.p99),
+                    ratio(r.p999, c.p999),
+                );
+            }
+            if !r.error_codes.is_empty() {
+                let codes: Vec<String> = r.error_codes.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                let _ = writeln!(out, "  errors: {}", codes.join(", "));
+            }
+        }
+        if self.dropped > 0 {
+            let _ = writeln!(
+                out,
+                "dropped (all slots busy at the intended send time): {}",
+                self.dropped
+            );
+        }
+        for n in &self.notes {
+            let _ = writeln!(out, "note: {n}");
+        }
+        out
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "scenario": self.scenario,
+            "mode": self.mode,
+            "rate": self.rate,
+            "concurrency": self.concurrency,
+            "seconds": self.seconds,
+            "dropped": self.dropped,
+            "ceiling": self.ceiling.as_ref().map(|c| c.to_json(None)),
+            "rows": self.rows.iter().map(|r| r.to_json(self.ceiling.as_ref())).collect::<Vec<_>>(),
+            "notes": self.notes,
+        })
+    }
+}

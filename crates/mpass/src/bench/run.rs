@@ -1,0 +1,269 @@
+//! The load engine: open and closed loop, HDR histograms per step, a progress line.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use tokio::sync::Semaphore;
+
+/// Latencies are recorded in microseconds, 1 µs to 5 minutes, 3 significant digits.
+const MAX_MICROS: u64 = 300_000_000;
+
+/// One measured step: its latencies and its errors by code.
+pub struct Step {
+    pub name: String,
+    hist: Mutex<Histogram<u64>>,
+    errors: Mutex<BTreeMap<String, u64>>,
+    ok: AtomicU64,
+}
+
+impl Step {
+    fn new(name: &str) -> Step {
+        Step {
+            name: name.to_string(),
+            hist: Mutex::new(Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("valid histogram bounds")),
+            errors: Mutex::new(BTreeMap::new()),
+            ok: AtomicU64::new(0),
+        }
+    }
+
+    pub fn ok(&self, latency: Duration) {
+        let micros = (latency.as_micros() as u64).clamp(1, MAX_MICROS);
+        self.hist.lock().expect("histogram lock").saturating_record(micros);
+        self.ok.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn error(&self, code: &str) {
+        *self
+            .errors
+            .lock()
+            .expect("errors lock")
+            .entry(code.to_string())
+            .or_default() += 1;
+    }
+
+    pub fn error_n(&self, code: &str, n: u64) {
+        *self
+            .errors
+            .lock()
+            .expect("errors lock")
+            .entry(code.to_string())
+            .or_default() += n;
+    }
+
+    pub fn count_ok(&self) -> u64 {
+        self.ok.load(Ordering::Relaxed)
+    }
+
+    pub fn count_errors(&self) -> u64 {
+        self.errors.lock().expect("errors lock").values().sum()
+    }
+
+    pub fn histogram(&self) -> Histogram<u64> {
+        self.hist.lock().expect("histogram lock").clone()
+    }
+
+    pub fn error_codes(&self) -> BTreeMap<String, u64> {
+        self.errors.lock().expect("errors lock").clone()
+    }
+}
+
+/// The steps of one phase; the first is the operation as a whole.
+pub struct Recorder {
+    pub steps: Vec<Step>,
+    /// False during warm-up: nothing is recorded.
+    measuring: AtomicBool,
+}
+
+impl Recorder {
+    pub fn new(names: &[&str]) -> Arc<Recorder> {
+        Arc::new(Recorder {
+            steps: names.iter().map(|n| Step::new(n)).collect(),
+            measuring: AtomicBool::new(false),
+        })
+    }
+
+    pub fn measuring(&self) -> bool {
+        self.measuring.load(Ordering::Relaxed)
+    }
+
+    /// Records step `i` as done in `latency`, while measuring.
+    pub fn ok(&self, i: usize, latency: Duration) {
+        if self.measuring() {
+            self.steps[i].ok(latency);
+        }
+    }
+
+    /// Records an error of step `i`, while measuring.
+    pub fn error(&self, i: usize, code: &str) {
+        if self.measuring() {
+            self.steps[i].error(code);
+        }
+    }
+}
+
+/// What an operation answers: `Err(code)` for a failure.
+pub type OpFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+/// The operation: called with its sequence number, its intended send time and the
+/// recorder of its phase.
+pub type Op = Arc<dyn Fn(u64, Instant, Arc<Recorder>) -> OpFuture + Send + Sync>;
+
+/// How load is offered.
+#[derive(Clone, Copy, Debug)]
+pub enum Mode {
+    Open { rate: f64 },
+    Closed,
+}
+
+/// The result of one phase.
+pub struct Phase {
+    pub recorder: Arc<Recorder>,
+    pub elapsed: Duration,
+    /// Open loop: operations not sent because `concurrency` were already in flight.
+    pub dropped: u64,
+    pub mode: Mode,
+}
+
+/// Runs `op` for `warmup` unmeasured then `duration` measured; step 0 of `rec` is the
+/// operation as a whole (from its intended send time in open loop).
+#[allow(clippy::too_many_arguments)]
+pub async fn phase(
+    label: &str,
+    rec: Arc<Recorder>,
+    op: Op,
+    mode: Mode,
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+    quiet: bool,
+) -> Phase {
+    let sent = Arc::new(AtomicU64::new(0));
+    let in_flight = Arc::new(Semaphore::new(concurrency));
+    let stop_progress = Arc::new(AtomicBool::new(false));
+    let progress = (!quiet).then(|| {
+        let (rec, sent, in_flight, stop, label) = (
+            rec.clone(),
+            sent.clone(),
+            in_flight.clone(),
+            stop_progress.clone(),
+            label.to_string(),
+        );
+        tokio::spawn(async move {
+            let began = Instant::now();
+            let mut last = 0;
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let done = rec.steps[0].count_ok();
+                eprintln!(
+                    "[{label}] {:>5.1} s{}  sent {:>8}  ok {:>8} ({:>7}/s)  errors {:>6}  in flight {:>4}",
+                    began.elapsed().as_secs_f64(),
+                    if rec.measuring() { "" } else { " (warm-up)" },
+                    sent.load(Ordering::Relaxed),
+                    done,
+                    done.saturating_sub(last),
+                    rec.steps[0].count_errors(),
+                    concurrency - in_flight.available_permits(),
+                );
+                last = done;
+            }
+        })
+    });
+
+    let began = Instant::now();
+    let measure_from = began + warmup;
+    let end = measure_from + duration;
+    // Flip to measuring at the end of the warm-up.
+    {
+        let rec = rec.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            rec.measuring.store(true, Ordering::Relaxed);
+        });
+    }
+    if warmup.is_zero() {
+        rec.measuring.store(true, Ordering::Relaxed);
+    }
+    let mut measured_from = None;
+    let mut dropped = 0;
+    match mode {
+        Mode::Open { rate } => {
+            let interval = 1.0 / rate;
+            let mut i: u64 = 0;
+            loop {
+                let due = began + Duration::from_secs_f64(i as f64 * interval);
+                if due >= end {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+                i += 1;
+                let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                    if due >= measure_from {
+                        dropped += 1;
+                        rec.error(0, "dropped");
+                    }
+                    continue;
+                };
+                sent.fetch_add(1, Ordering::Relaxed);
+                let (op, rec) = (op.clone(), rec.clone());
+                tokio::spawn(async move {
+                    let measured = due >= measure_from;
+                    let result = op(i - 1, due, rec.clone()).await;
+                    if measured {
+                        match result {
+                            Ok(()) => rec.steps[0].ok(due.elapsed()),
+                            Err(code) => rec.steps[0].error(&code),
+                        }
+                    }
+                    drop(permit);
+                });
+            }
+            // Wait for the operations still in flight.
+            let _all = in_flight.acquire_many(concurrency as u32).await;
+            measured_from = Some(measure_from);
+        }
+        Mode::Closed => {
+            let next = Arc::new(AtomicU64::new(0));
+            let mut workers = Vec::new();
+            for _ in 0..concurrency {
+                let (op, rec, next, sent) = (op.clone(), rec.clone(), next.clone(), sent.clone());
+                workers.push(tokio::spawn(async move {
+                    while Instant::now() < end {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        let t = Instant::now();
+                        let result = op(i, t, rec.clone()).await;
+                        if t >= measure_from && Instant::now() <= end {
+                            match result {
+                                Ok(()) => rec.steps[0].ok(t.elapsed()),
+                                Err(code) => rec.steps[0].error(&code),
+                            }
+                        }
+                    }
+                }));
+            }
+            for w in workers {
+                let _ = w.await;
+            }
+        }
+    }
+    let elapsed = match measured_from {
+        // Open loop: the measured window is the schedule's, completions included.
+        Some(from) => Instant::now().saturating_duration_since(from).max(duration),
+        None => duration,
+    };
+    rec.measuring.store(false, Ordering::Relaxed);
+    stop_progress.store(true, Ordering::Relaxed);
+    if let Some(p) = progress {
+        let _ = p.await;
+    }
+    Phase {
+        recorder: rec,
+        elapsed,
+        dropped,
+        mode,
+    }
+}

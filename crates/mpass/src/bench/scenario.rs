@@ -1,0 +1,625 @@
+//! The scenarios: what is prepared before the measurement, and the operation measured.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use mpass_client::{ApplicationBody, Client, ClientError, PlaceBody, ProfileBody, VerifyBody};
+use time::{OffsetDateTime, UtcOffset};
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+
+use super::run::{Mode, Op, OpFuture, Phase, Recorder, phase};
+use super::{BenchArgs, Row, Scenario, Summary};
+
+/// Two thanas of Dhaka (geocodes known to exist).
+const THANA_A: &str = "30260014";
+const THANA_B: &str = "30262000";
+
+pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
+    let client = Client::with_pool(&args.url, args.concurrency + 16);
+    client
+        .healthz()
+        .await
+        .with_context(|| format!("the server at {} does not answer /healthz", args.url))?;
+    let mode = match args.rate {
+        Some(rate) => Mode::Open { rate },
+        None => Mode::Closed,
+    };
+    let ceiling = if args.scenario == Scenario::Ceiling || args.ceiling_secs <= 0.0 {
+        None
+    } else {
+        let p = ceiling_phase(args, &client, args.ceiling_secs).await;
+        Some(Row::of(&p.recorder.steps[0], p.elapsed.as_secs_f64()))
+    };
+    let warmup = Duration::from_secs_f64(args.warmup.max(0.0));
+    let duration = Duration::from_secs_f64(args.duration);
+    let label = args.scenario.name();
+    let mut notes = Vec::new();
+    let phase = match args.scenario {
+        Scenario::Ceiling => {
+            let op: Op = {
+                let client = client.clone();
+                Arc::new(move |_, _, _| healthz(client.clone()))
+            };
+            phase(
+                label,
+                Recorder::new(&["healthz"]),
+                op,
+                mode,
+                args.concurrency,
+                warmup,
+                duration,
+                args.quiet,
+            )
+            .await
+        }
+        Scenario::Verify => {
+            let book = CodeBook::start(&client);
+            let mut officers = Vec::new();
+            for k in 0..args.officers.max(1) {
+                officers.push(police(args, &client, &book, k).await?);
+            }
+            let passes = prepare_passes(args, &client).await?;
+            let op: Op = Arc::new(move |i, _, _| {
+                let police = officers[i as usize % officers.len()].clone();
+                let qr = passes[i as usize % passes.len()].clone();
+                Box::pin(async move {
+                    let body = VerifyBody {
+                        qr_text: Some(qr),
+                        ..VerifyBody::default()
+                    };
+                    let verdict = police.verify(&body).await.map_err(code)?;
+                    if verdict.result != "green" {
+                        return Err(format!("verdict_{}", verdict.result));
+                    }
+                    Ok(())
+                })
+            });
+            phase(
+                label,
+                Recorder::new(&["verify"]),
+                op,
+                mode,
+                args.concurrency,
+                warmup,
+                duration,
+                args.quiet,
+            )
+            .await
+        }
+        Scenario::Submit => {
+            let citizens = Arc::new(prepare_citizens(args, &client, args.citizens, 0).await?);
+            notes.push(format!("{} citizens, each submitting in turn", citizens.len()));
+            let body = Arc::new(application(tomorrow_at(10)));
+            let op: Op = Arc::new(move |i, _, _| {
+                let (c, body) = (citizens[i as usize % citizens.len()].clone(), body.clone());
+                Box::pin(async move { c.submit(&body, None).await.map(|_| ()).map_err(code) })
+            });
+            phase(
+                label,
+                Recorder::new(&["submit (202)"]),
+                op,
+                mode,
+                args.concurrency,
+                warmup,
+                duration,
+                args.quiet,
+            )
+            .await
+        }
+        Scenario::Decide => decide(args, &client, mode, warmup, duration, &mut notes).await?,
+        Scenario::LaunchDay => launch_day(args, &client, mode, warmup, duration, &mut notes).await?,
+    };
+    let mut summary = Summary::new(label, &phase, ceiling, args.concurrency);
+    summary.notes = notes;
+    Ok(summary)
+}
+
+/// `GET /healthz`, closed loop at the run's concurrency: the ceiling of server and generator.
+async fn ceiling_phase(args: &BenchArgs, client: &Client, secs: f64) -> Phase {
+    let op: Op = {
+        let client = client.clone();
+        Arc::new(move |_, _, _| healthz(client.clone()))
+    };
+    phase(
+        "ceiling",
+        Recorder::new(&["ceiling (healthz)"]),
+        op,
+        Mode::Closed,
+        args.concurrency,
+        Duration::from_secs_f64(args.warmup.clamp(0.0, 1.0)),
+        Duration::from_secs_f64(secs),
+        args.quiet,
+    )
+    .await
+}
+
+fn healthz(client: Client) -> OpFuture {
+    Box::pin(async move { client.healthz().await.map_err(code) })
+}
+
+/// The stable code of a failed call: the problem code, or the kind of transport failure.
+fn code(e: ClientError) -> String {
+    match e {
+        ClientError::Api { status, problem } => format!("{} {}", status.as_u16(), problem.code),
+        ClientError::Transport(e) if e.is_timeout() => "timeout".into(),
+        ClientError::Transport(e) if e.is_connect() => "connect".into(),
+        ClientError::Transport(_) => "transport".into(),
+        ClientError::Unexpected(_) => "unexpected".into(),
+    }
+}
+
+// --- test users
+
+/// The codes of the dev outbox, read by one poller for every login of the run, so that
+/// logging in many users does not mean every one of them reading the outbox.
+#[derive(Clone)]
+struct CodeBook {
+    codes: Arc<Mutex<HashMap<String, String>>>,
+    changed: Arc<Notify>,
+}
+
+impl CodeBook {
+    fn start(client: &Client) -> CodeBook {
+        let book = CodeBook {
+            codes: Arc::new(Mutex::new(HashMap::new())),
+            changed: Arc::new(Notify::new()),
+        };
+        let (b, client) = (book.clone(), client.clone());
+        let weak = Arc::downgrade(&book.codes);
+        tokio::spawn(async move {
+            // Stops when the last user of the book is gone.
+            while weak.strong_count() > 1 {
+                if let Ok(outbox) = client.dev_outbox_newest(500).await {
+                    let mut codes = b.codes.lock().expect("codes lock");
+                    // Newest first: keep the first code seen per phone.
+                    let mut seen = std::collections::HashSet::new();
+                    for m in outbox.messages {
+                        let national = m.to.trim_start_matches("+88").to_string();
+                        if !seen.insert(national.clone()) {
+                            continue;
+                        }
+                        if let Some(c) = m.body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6) {
+                            codes.insert(national, c.to_string());
+                        }
+                    }
+                    drop(codes);
+                    b.changed.notify_waiters();
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        book
+    }
+
+    /// The code sent to `phone` (national form), waiting up to 30 s for it.
+    async fn code(&self, phone: &str) -> Result<String, String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let notified = self.changed.notified();
+            if let Some(c) = self.codes.lock().expect("codes lock").remove(phone) {
+                return Ok(c);
+            }
+            if Instant::now() >= deadline {
+                return Err("no_otp_in_outbox".into());
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
+        }
+    }
+}
+
+/// Logs `phone` in through the dev outbox: a client acting as that user.
+async fn login(client: &Client, book: &CodeBook, phone: &str) -> Result<Client, String> {
+    client.request_otp(phone).await.map_err(code)?;
+    let c = book.code(phone).await?;
+    let tokens = client.token(phone, &c).await.map_err(code)?;
+    Ok(client.with_token(&tokens.access_token))
+}
+
+fn phone_base(args: &BenchArgs) -> u64 {
+    args.phone_base.unwrap_or_else(|| {
+        // A new block of numbers every second: runs against the same data do not meet the
+        // per-phone OTP limit of an earlier run.
+        (OffsetDateTime::now_utc().unix_timestamp() as u64 * 1000) % 100_000_000
+    })
+}
+
+/// The `n`th phone of this run: `013` and 8 digits.
+fn phone(base: u64, n: u64) -> String {
+    format!("013{:08}", (base + n) % 100_000_000)
+}
+
+/// A valid adult profile whose document number is unique to the phone.
+fn profile(phone: &str) -> ProfileBody {
+    ProfileBody {
+        name: "Rahima Akter".into(),
+        date_of_birth: "1990-04-12".into(),
+        gender: "F".into(),
+        id_type: "NID".into(),
+        id_number: format!("{phone:0>13}"),
+        home_area: THANA_A.into(),
+    }
+}
+
+fn dhaka() -> UtcOffset {
+    UtcOffset::from_hms(6, 0, 0).expect("valid offset")
+}
+
+fn tomorrow_at(hour: u8) -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc().to_offset(dhaka());
+    let day = now.date().next_day().expect("a tomorrow");
+    day.with_hms(hour, 0, 0).expect("valid time").assume_offset(dhaka())
+}
+
+/// A medical one-way trip of two hours (medical trips are allowed during curfew too).
+fn application(start: OffsetDateTime) -> ApplicationBody {
+    ApplicationBody {
+        reason: "medical".into(),
+        reason_note: None,
+        from: PlaceBody {
+            area: THANA_A.into(),
+            address: "House 12, Road 4".into(),
+        },
+        to: PlaceBody {
+            area: THANA_B.into(),
+            address: "City Hospital".into(),
+        },
+        start: start
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("formats"),
+        duration_hours: 2,
+        trip: "one_way".into(),
+        vehicle: None,
+        companions: Vec::new(),
+    }
+}
+
+/// Logs in `count` new citizens (phones `offset..offset+count` of this run) and saves
+/// their profiles, 64 at a time, with a progress line.
+async fn prepare_citizens(args: &BenchArgs, client: &Client, count: usize, offset: u64) -> anyhow::Result<Vec<Client>> {
+    let base = phone_base(args);
+    let book = CodeBook::start(client);
+    let began = Instant::now();
+    let mut out = Vec::with_capacity(count);
+    let mut set = JoinSet::new();
+    let mut next = 0u64;
+    let mut failures = Vec::new();
+    while out.len() + failures.len() < count {
+        while set.len() < 64 && (next as usize) < count {
+            let (client, book, p) = (client.clone(), book.clone(), phone(base, offset + next));
+            next += 1;
+            set.spawn(async move {
+                let c = login(&client, &book, &p).await?;
+                c.put_profile(&profile(&p)).await.map_err(code)?;
+                Ok::<_, String>(c)
+            });
+        }
+        match set.join_next().await {
+            Some(Ok(Ok(c))) => out.push(c),
+            Some(Ok(Err(e))) => failures.push(e),
+            Some(Err(e)) => failures.push(e.to_string()),
+            None => break,
+        }
+        let done = out.len() + failures.len();
+        if !args.quiet && done % 500 == 0 {
+            eprintln!(
+                "[prepare] {done}/{count} citizens logged in, {:.1} s",
+                began.elapsed().as_secs_f64()
+            );
+        }
+    }
+    if !failures.is_empty() {
+        bail!(
+            "{} of {count} citizens could not log in (first: {}); is the server's \
+             otp_per_ip_per_minute raised (MPASS_OTP_PER_IP_PER_MINUTE=1000000) and its SMS \
+             provider `dev`?",
+            failures.len(),
+            failures[0]
+        );
+    }
+    if !args.quiet {
+        eprintln!(
+            "[prepare] {count} citizens ready in {:.1} s",
+            began.elapsed().as_secs_f64()
+        );
+    }
+    Ok(out)
+}
+
+/// The police officer's client; fails with the command to run if the role is missing.
+async fn police(args: &BenchArgs, client: &Client, book: &CodeBook, k: u64) -> anyhow::Result<Client> {
+    let phone = match k {
+        0 => args.police_phone.clone(),
+        k => {
+            let n: u64 = args.police_phone.parse().context("--police-phone is not a number")?;
+            format!("0{}", n + k)
+        }
+    };
+    let hint = format!("grant the role first: mpass admin grant {phone} police");
+    let officer = match login(client, book, &phone).await {
+        Ok(c) => c,
+        Err(e) => bail!("the police officer {phone} could not log in: {e}"),
+    };
+    let me = officer.me().await.context("GET /api/v1/me of the police officer")?;
+    if !me.roles.iter().any(|r| r == "police" || r == "police_supervisor") {
+        bail!("{phone} is not police; {hint}");
+    }
+    Ok(officer)
+}
+
+/// `args.passes` approved passes valid now, one per new citizen: their QR texts.
+async fn prepare_passes(args: &BenchArgs, client: &Client) -> anyhow::Result<Arc<Vec<String>>> {
+    let citizens = prepare_citizens(args, client, args.passes, 0).await?;
+    let began = Instant::now();
+    // Valid now: a medical trip that started a minute ago.
+    let body = Arc::new(application(
+        OffsetDateTime::now_utc().to_offset(dhaka()) - time::Duration::minutes(1),
+    ));
+    let mut set = JoinSet::new();
+    let mut passes = Vec::with_capacity(citizens.len());
+    let mut failures = Vec::new();
+    let mut it = citizens.into_iter();
+    loop {
+        while set.len() < 64 {
+            let Some(c) = it.next() else { break };
+            let body = body.clone();
+            set.spawn(async move {
+                let app = c.submit(&body, None).await.map_err(code)?;
+                let app = c.wait_decided(&app.id, Duration::from_secs(120)).await.map_err(code)?;
+                let Some(pass_id) = app.pass_id else {
+                    return Err(format!("application {} is {}, not approved", app.id, app.status));
+                };
+                Ok(c.pass(&pass_id).await.map_err(code)?.qr_text)
+            });
+        }
+        match set.join_next().await {
+            Some(Ok(Ok(qr))) => passes.push(qr),
+            Some(Ok(Err(e))) => failures.push(e),
+            Some(Err(e)) => failures.push(e.to_string()),
+            None => break,
+        }
+    }
+    if !failures.is_empty() {
+        bail!(
+            "{} passes could not be prepared (first: {})",
+            failures.len(),
+            failures[0]
+        );
+    }
+    if !args.quiet {
+        eprintln!(
+            "[prepare] {} approved passes ready in {:.1} s",
+            passes.len(),
+            began.elapsed().as_secs_f64()
+        );
+    }
+    Ok(Arc::new(passes))
+}
+
+// --- decide
+
+/// An application waiting for its decision: who submitted it, and when it was due.
+struct Pending {
+    due: Instant,
+    measured: bool,
+}
+
+/// Submissions at the offered rate (step `submit`), and per citizen a poller of
+/// `GET /api/v1/applications` that records, for each application that has left
+/// `submitted`, the time from the submission's intended send to that observation
+/// (step `decision`). The resolution is `--poll-ms`.
+async fn decide(
+    args: &BenchArgs,
+    client: &Client,
+    mode: Mode,
+    warmup: Duration,
+    duration: Duration,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Phase> {
+    let citizens = Arc::new(prepare_citizens(args, client, args.citizens, 0).await?);
+    let pending: Arc<Vec<Mutex<HashMap<String, Pending>>>> =
+        Arc::new((0..citizens.len()).map(|_| Mutex::new(HashMap::new())).collect());
+    let body = Arc::new(application(tomorrow_at(10)));
+    let rec = Recorder::new(&["submit (202)", "status poll", "decision (observed)"]);
+    let undecided = Arc::new(AtomicU64::new(0));
+    let op: Op = {
+        let (citizens, pending) = (citizens.clone(), pending.clone());
+        Arc::new(move |i, due, rec| {
+            let k = i as usize % citizens.len();
+            let (c, body, pending) = (citizens[k].clone(), body.clone(), pending.clone());
+            Box::pin(async move {
+                let app = c.submit(&body, None).await.map_err(code)?;
+                pending[k].lock().expect("pending lock").insert(
+                    app.id,
+                    Pending {
+                        due,
+                        measured: rec.measuring(),
+                    },
+                );
+                Ok(())
+            })
+        })
+    };
+    // Pollers: one per citizen, while the load runs and until every application is decided.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut pollers = JoinSet::new();
+    for (k, c) in citizens.iter().enumerate() {
+        let (c, pending, stop, rec, poll) = (
+            c.clone(),
+            pending.clone(),
+            stop.clone(),
+            rec.clone(),
+            Duration::from_millis(args.poll_ms.max(1)),
+        );
+        pollers.spawn(async move {
+            let mut idle_since_stop = 0;
+            loop {
+                tokio::time::sleep(poll).await;
+                let empty = pending[k].lock().expect("pending lock").is_empty();
+                if empty {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    continue;
+                }
+                if stop.load(Ordering::Relaxed) {
+                    idle_since_stop += 1;
+                    // Give up 60 s after the load stopped.
+                    if idle_since_stop as u64 * poll.as_millis() as u64 > 60_000 {
+                        break;
+                    }
+                }
+                let t = Instant::now();
+                let page = c.applications(None, Some(100)).await;
+                let seen = Instant::now();
+                match page {
+                    Ok(page) => {
+                        rec.ok(1, seen - t);
+                        let mut p = pending[k].lock().expect("pending lock");
+                        for app in page.items.iter().filter(|a| a.status != "submitted") {
+                            if let Some(w) = p.remove(&app.id)
+                                && w.measured
+                            {
+                                rec.steps[2].ok(seen - w.due);
+                            }
+                        }
+                    }
+                    Err(e) => rec.error(1, &code(e)),
+                }
+            }
+        });
+    }
+    let phase = phase("decide", rec, op, mode, args.concurrency, warmup, duration, args.quiet).await;
+    // The measured window is over; decisions of measured submissions are still recorded
+    // until every one is seen (or 60 s pass).
+    stop.store(true, Ordering::Relaxed);
+    while pollers.join_next().await.is_some() {}
+    for p in pending.iter() {
+        undecided.fetch_add(p.lock().expect("pending lock").len() as u64, Ordering::Relaxed);
+    }
+    let left = undecided.load(Ordering::Relaxed);
+    if left > 0 {
+        phase.recorder.steps[2].error_n("undecided_after_60s", left);
+    }
+    notes.push(format!(
+        "{} citizens; decision latency = first poll that sees the application decided − its \
+         intended send time (resolution {} ms)",
+        citizens.len(),
+        args.poll_ms
+    ));
+    Ok(phase)
+}
+
+// --- launch day
+
+/// One new user's day, as the steps of one operation.
+async fn launch_day(
+    args: &BenchArgs,
+    client: &Client,
+    mode: Mode,
+    warmup: Duration,
+    duration: Duration,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Phase> {
+    let book = CodeBook::start(client);
+    let police = police(args, client, &book, 0).await?;
+    let base = phone_base(args);
+    let poll = Duration::from_millis(args.poll_ms.max(1).max(250));
+    let op: Op = {
+        let client = client.clone();
+        Arc::new(move |i, _, rec| {
+            let (client, book, police, p) = (client.clone(), book.clone(), police.clone(), phone(base, i));
+            Box::pin(async move { one_user(&client, &book, &police, &p, &rec, poll).await })
+        })
+    };
+    let phase = phase(
+        "launch-day",
+        Recorder::new(&[
+            "user (whole day)",
+            "otp request",
+            "otp via dev outbox",
+            "token",
+            "profile",
+            "apply (202)",
+            "status poll",
+            "pass",
+            "qr.svg",
+            "police verify",
+        ]),
+        op,
+        mode,
+        args.concurrency,
+        warmup,
+        duration,
+        args.quiet,
+    )
+    .await;
+    notes.push(format!(
+        "each user: OTP, login, profile, apply, poll status every {} ms until decided, pass, QR, \
+         one police verification; `otp via dev outbox` is the bench's own wait for the code",
+        poll.as_millis()
+    ));
+    Ok(phase)
+}
+
+async fn one_user(
+    client: &Client,
+    book: &CodeBook,
+    police: &Client,
+    phone: &str,
+    rec: &Recorder,
+    poll: Duration,
+) -> Result<(), String> {
+    // Each step: time it, record it, stop the user's day at its first failure.
+    macro_rules! step {
+        ($i:expr, $call:expr) => {{
+            let t = Instant::now();
+            match $call.await {
+                Ok(v) => {
+                    rec.ok($i, t.elapsed());
+                    v
+                }
+                Err(e) => {
+                    let e: String = e;
+                    rec.error($i, &e);
+                    return Err(e);
+                }
+            }
+        }};
+    }
+    step!(1, async { client.request_otp(phone).await.map_err(code) });
+    let otp = step!(2, book.code(phone));
+    let tokens = step!(3, async { client.token(phone, &otp).await.map_err(code) });
+    let me = client.with_token(&tokens.access_token);
+    step!(4, async { me.put_profile(&profile(phone)).await.map_err(code) });
+    let app = step!(5, async {
+        me.submit(&application(tomorrow_at(10)), None).await.map_err(code)
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let decided = loop {
+        tokio::time::sleep(poll).await;
+        let a = step!(6, async { me.application(&app.id).await.map_err(code) });
+        if a.status != "submitted" {
+            break a;
+        }
+        if Instant::now() > deadline {
+            rec.error(6, "undecided_after_60s");
+            return Err("undecided_after_60s".into());
+        }
+    };
+    let Some(pass_id) = decided.pass_id else {
+        return Err(format!("not_approved_{}", decided.status));
+    };
+    let pass = step!(7, async { me.pass(&pass_id).await.map_err(code) });
+    step!(8, async { me.pass_qr(&pass_id, "svg").await.map_err(code) });
+    let body = VerifyBody {
+        qr_text: Some(pass.qr_text),
+        ..VerifyBody::default()
+    };
+    // The pass starts tomorrow: online verification answers it is not valid yet.
+    step!(9, async { police.verify(&body).await.map_err(code) });
+    Ok(())
+}

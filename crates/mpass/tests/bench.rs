@@ -1,0 +1,196 @@
+//! `mpass bench` (issue 8): the load generator run as a user runs it, the binary against a
+//! real server, for about a second per scenario. No timing assertions: the summary must be
+//! well formed, count what the server really did, and give its ratios to the ceiling.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use mpass::admin::AdminCommand;
+use serde_json::Value;
+
+/// Runs `mpass bench ARGS --json FILE` against `srv` and answers the JSON summary.
+async fn bench(srv: &TestServer, args: &[&str]) -> Value {
+    let out = srv.dir.path().join(format!("bench-{}.json", args[0]));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpass"));
+    cmd.arg("bench")
+        .args(args)
+        .args(["--url", srv.client.base(), "--quiet", "--json"])
+        .arg(&out);
+    let output = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("mpass bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "mpass bench {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("p99.9 ms"), "the table is printed: {stdout}");
+    read_json(&out)
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("summary written")).expect("summary is JSON")
+}
+
+/// A row is sane: successes counted, percentiles in order, throughput = ok / seconds
+/// (when the row's window is the summary's).
+fn assert_sane(row: &Value, seconds: Option<f64>) {
+    let ok = row["ok"].as_u64().expect("ok");
+    assert!(ok > 0, "{row}");
+    let p = |k: &str| row[k].as_f64().unwrap_or_else(|| panic!("{k} in {row}"));
+    assert!(p("p50_ms") > 0.0, "{row}");
+    assert!(p("p50_ms") <= p("p90_ms") && p("p90_ms") <= p("p99_ms"), "{row}");
+    assert!(p("p99_ms") <= p("p999_ms") && p("p999_ms") <= p("max_ms"), "{row}");
+    assert!(p("throughput_per_s") > 0.0, "{row}");
+    if let Some(seconds) = seconds {
+        let expected = ok as f64 / seconds;
+        assert!(
+            (p("throughput_per_s") - expected).abs() < 1e-6 * expected.max(1.0),
+            "{row}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
+    let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
+
+    // ceiling: closed loop, no ceiling row of its own.
+    let s = bench(
+        &srv,
+        &["ceiling", "--duration", "1", "--warmup", "0", "--concurrency", "4"],
+    )
+    .await;
+    assert_eq!(s["scenario"], "ceiling");
+    assert_eq!(s["mode"], "closed");
+    assert!(s["ceiling"].is_null(), "{s}");
+    let seconds = s["seconds"].as_f64().expect("seconds");
+    assert_sane(&s["rows"][0], Some(seconds));
+    assert_eq!(s["rows"][0]["errors"], 0, "{s}");
+
+    // submit: open loop at 40/s from 5 citizens, after a half-second ceiling.
+    let s = bench(
+        &srv,
+        &[
+            "submit",
+            "--rate",
+            "40",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--ceiling-secs",
+            "0.5",
+            "--citizens",
+            "5",
+            "--concurrency",
+            "8",
+        ],
+    )
+    .await;
+    assert_eq!(s["mode"], "open");
+    assert_eq!(s["rate"], 40.0);
+    let seconds = s["seconds"].as_f64().expect("seconds");
+    let row = &s["rows"][0];
+    assert_sane(row, Some(seconds));
+    assert_eq!(row["errors"], 0, "{s}");
+    let ceiling = &s["ceiling"];
+    assert_sane(ceiling, None);
+    let ratio = row["ratio_to_ceiling"]["throughput"].as_f64().expect("ratio");
+    let expected = row["throughput_per_s"].as_f64().unwrap() / ceiling["throughput_per_s"].as_f64().unwrap();
+    assert!((ratio - expected).abs() < 1e-9, "{s}");
+    // 40/s for one second: the schedule sends 40, each answered 202 (none dropped).
+    assert_eq!(row["ok"], 40, "{s}");
+    assert_eq!(s["dropped"], 0, "{s}");
+
+    // The server holds every application the summary counted.
+    let analyst_phone = phone(9001);
+    let (_, tokens) = srv.citizen(&analyst_phone).await;
+    mpass::admin::run(
+        srv.settings.clone(),
+        AdminCommand::Grant {
+            phone: analyst_phone.clone(),
+            role: "analyst".into(),
+            districts: vec![],
+        },
+    )
+    .await
+    .expect("grant analyst");
+    let fresh = srv.client.refresh(&tokens.refresh_token).await.expect("refresh");
+    let stats = srv
+        .as_user(&fresh.access_token)
+        .stats_summary(&[])
+        .await
+        .expect("summary");
+    assert_eq!(stats.applications.total, 40, "{stats:?}");
+
+    // verify: 3 approved passes prepared, checked online by a police officer, open loop
+    // within the per-officer limit (120 a minute, burst included).
+    mpass::admin::run(
+        srv.settings.clone(),
+        AdminCommand::Grant {
+            phone: "01900000000".into(),
+            role: "police".into(),
+            districts: vec![],
+        },
+    )
+    .await
+    .expect("grant police");
+    let s = bench(
+        &srv,
+        &[
+            "verify",
+            "--passes",
+            "3",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--ceiling-secs",
+            "0.5",
+            "--rate",
+            "20",
+            "--concurrency",
+            "2",
+        ],
+    )
+    .await;
+    let seconds = s["seconds"].as_f64().expect("seconds");
+    assert_sane(&s["rows"][0], Some(seconds));
+    assert_eq!(s["rows"][0]["errors"], 0, "green verdicts only: {s}");
+
+    srv.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_verify_without_the_police_role_says_what_to_run() {
+    let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
+    let out = tokio::task::spawn_blocking({
+        let url = srv.client.base().to_string();
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_mpass"))
+                .args([
+                    "bench",
+                    "verify",
+                    "--url",
+                    &url,
+                    "--quiet",
+                    "--police-phone",
+                    "01900000007",
+                ])
+                .output()
+                .expect("runs")
+        }
+    })
+    .await
+    .expect("join");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("mpass admin grant 01900000007 police"), "{stderr}");
+    srv.finish().await;
+}
