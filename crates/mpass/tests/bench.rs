@@ -98,15 +98,17 @@ async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
     let seconds = s["seconds"].as_f64().expect("seconds");
     let row = &s["rows"][0];
     assert_sane(row, Some(seconds));
-    assert_eq!(row["errors"], 0, "{s}");
+    assert_only_drops(row, &s);
     let ceiling = &s["ceiling"];
     assert_sane(ceiling, None);
     let ratio = row["ratio_to_ceiling"]["throughput"].as_f64().expect("ratio");
     let expected = row["throughput_per_s"].as_f64().unwrap() / ceiling["throughput_per_s"].as_f64().unwrap();
     assert!((ratio - expected).abs() < 1e-9, "{s}");
-    // 40/s for one second: the schedule sends 40, each answered 202 (none dropped).
-    assert_eq!(row["ok"], 40, "{s}");
-    assert_eq!(s["dropped"], 0, "{s}");
+    // 40/s for one second: the schedule sends 40, each answered 202 or dropped by the
+    // generator when every slot was busy (a slow shared machine); nothing else.
+    let ok = row["ok"].as_u64().expect("ok");
+    assert_eq!(ok + s["dropped"].as_u64().expect("dropped"), 40, "{s}");
+    assert!(ok > 0, "{s}");
 
     // The server holds every application the summary counted.
     let analyst_phone = phone(9001);
@@ -127,7 +129,7 @@ async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
         .stats_summary(&[])
         .await
         .expect("summary");
-    assert_eq!(stats.applications.total, 40, "{stats:?}");
+    assert_eq!(stats.applications.total, ok as i64, "{stats:?}");
 
     // verify: 3 approved passes prepared, checked online by a police officer, open loop
     // within the per-officer limit (120 a minute, burst included).
@@ -162,7 +164,10 @@ async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
     .await;
     let seconds = s["seconds"].as_f64().expect("seconds");
     assert_sane(&s["rows"][0], Some(seconds));
-    assert_eq!(s["rows"][0]["errors"], 0, "green verdicts only: {s}");
+    // Green verdicts only (a request the generator dropped for lack of a free slot was
+    // never sent).
+    assert_only_drops(&s["rows"][0], &s);
+    assert!(s["rows"][0]["ok"].as_u64().expect("ok") > 0, "{s}");
 
     srv.finish().await;
 }
@@ -193,4 +198,11 @@ async fn bench_verify_without_the_police_role_says_what_to_run() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("mpass admin grant 01900000007 police"), "{stderr}");
     srv.finish().await;
+}
+
+/// Every error of `row` is a request the generator dropped (no free slot): none came
+/// from the server.
+fn assert_only_drops(row: &Value, summary: &Value) {
+    let codes = row["error_codes"].as_object().expect("error_codes");
+    assert!(codes.keys().all(|k| k == "dropped"), "server errors: {summary}");
 }
