@@ -115,7 +115,9 @@ mod tests {
             curfew_start: "22:00".into(),
             curfew_end: "05:00".into(),
         };
-        let err = with_master_data(DEFAULT_POLICY_TOML, &bad_area).unwrap_err().to_string();
+        let err = with_master_data(DEFAULT_POLICY_TOML, &bad_area)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("rules.restricted_area.areas"), "{err}");
     }
 }
