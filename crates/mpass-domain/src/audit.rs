@@ -34,6 +34,8 @@ pub mod action {
     pub const DLQ_REPLAYED: &str = "dlq.replayed";
     pub const CHECKPOINT_CREATED: &str = "checkpoint.created";
     pub const CHECKPOINT_DELETED: &str = "checkpoint.deleted";
+    pub const ROLE_REVOKED: &str = "role.revoked";
+    pub const ADMIN_SEARCH: &str = "admin.search";
 }
 
 /// Who did it: a user id, `system` (the worker, the policy) or `cli` (an operator at the console).
@@ -197,6 +199,30 @@ impl AuditEvent {
             action::ROLE_GRANTED,
             format!("user:{user}"),
             serde_json::json!({ "role": grant.role.as_str(), "districts": grant.districts }),
+        )
+    }
+
+    /// A role taken away from a user.
+    pub fn role_revoked(at: OffsetDateTime, actor: Actor, user: UserId, role: crate::ports::Role) -> AuditEvent {
+        AuditEvent::new(
+            at,
+            actor,
+            action::ROLE_REVOKED,
+            format!("user:{user}"),
+            serde_json::json!({ "role": role.as_str() }),
+        )
+    }
+
+    /// An admin's application search. The value is kept in clear: an auditor looking for
+    /// misuse (who looked up this person?) needs it, and the audit log is readable only by
+    /// admins and analysts, who can see the same data through the search anyway.
+    pub fn admin_search(at: OffsetDateTime, actor: Actor, field: &str, value: &str, hits: usize) -> AuditEvent {
+        AuditEvent::new(
+            at,
+            actor,
+            action::ADMIN_SEARCH,
+            format!("search:{field}"),
+            serde_json::json!({ "field": field, "value": value, "hits": hits }),
         )
     }
 

@@ -646,6 +646,69 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// The legacy registration of `user`, if they registered through `/v1`.
     async fn legacy_registration(&self, user: UserId) -> StoreResult<Option<crate::legacy::LegacyRegistration>>;
+
+    // --- admin pages (issue 7): role grants, revoking, audited application search
+    /// Every non-citizen grant with the holder's phone, by role then phone.
+    async fn role_grants_list(&self) -> StoreResult<Vec<GrantRow>>;
+    /// Removes a role from a user and audits `role.revoked` in one transaction; false (and
+    /// no audit entry) when the user did not hold it.
+    async fn revoke_role(&self, user: UserId, role: Role, actor: Actor, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Finds applications by the applicant's phone, document number (any document type) or
+    /// id, newest first, at most `limit`. Appends `admin.search` (actor, field, value, hits)
+    /// to the audit log in the same transaction, before the result is returned: a search
+    /// that is not logged is not run.
+    async fn admin_search(
+        &self,
+        query: &AdminSearch,
+        actor: Actor,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<SearchHit>>;
+}
+
+/// A granted role with its holder, for the admin pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRow {
+    pub user: UserId,
+    pub phone: Phone,
+    pub grant: RoleGrant,
+    pub granted_at: OffsetDateTime,
+}
+
+/// What an admin searches applications by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminSearch {
+    Phone(Phone),
+    /// A document number, matched under every document type.
+    Document(String),
+    Id(ApplicationId),
+}
+
+impl AdminSearch {
+    /// The field name as audited and as the API's query parameter.
+    pub fn field(&self) -> &'static str {
+        match self {
+            AdminSearch::Phone(_) => "phone",
+            AdminSearch::Document(_) => "document",
+            AdminSearch::Id(_) => "id",
+        }
+    }
+
+    /// The searched value, as audited.
+    pub fn value(&self) -> String {
+        match self {
+            AdminSearch::Phone(p) => p.as_str().to_string(),
+            AdminSearch::Document(d) => d.clone(),
+            AdminSearch::Id(id) => id.to_string(),
+        }
+    }
+}
+
+/// An application found by a search, with the applicant's phone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub application: Application,
+    pub phone: Phone,
 }
 
 /// A delivered job. `attempt` counts from 1.

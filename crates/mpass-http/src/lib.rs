@@ -4,6 +4,7 @@
 //! map the result; they never do slow work inline — decisions and SMS go through the
 //! work queue. Every error leaves as RFC 9457 problem+json with a stable `code`.
 
+mod admin;
 pub mod api;
 mod auth;
 mod error;

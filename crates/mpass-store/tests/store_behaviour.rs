@@ -5,6 +5,8 @@
 //! Unset, the PostgreSQL variants print a notice and pass; set but unreachable, they fail.
 //! Run one backend with `cargo test -p mpass-store --test store_behaviour postgres::`.
 
+#[path = "store_behaviour/admin.rs"]
+mod admin;
 #[path = "store_behaviour/applications.rs"]
 mod applications;
 #[path = "store_behaviour/audit.rs"]
@@ -31,6 +33,7 @@ mod verification;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use admin::*;
 use applications::*;
 use audit::*;
 use identity::*;
@@ -243,4 +246,6 @@ stories!(
     stats_bulk_insert_then_rebuild,
     checkpoints_create_list_delete_audited,
     scans_log_idempotent_uploads_and_lists,
+    role_grants_list_and_revoke_audited,
+    admin_search_finds_and_audits_every_search,
 );

@@ -623,3 +623,119 @@ async fn an_analyst_reads_the_dashboard_in_the_browser_in_english_and_bangla() {
     shot(&b, "dashboard-bn").await;
     server.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_grants_a_role_changes_the_curfew_and_searches_in_the_browser() {
+    let Some(mut driver) = start_browser().await else {
+        return;
+    };
+    let server = TestServer::start().await;
+    let base = server.client.base().trim_end_matches('/').to_string();
+    let b = driver.browser.take().expect("a browser session");
+    let (citizen, _) = server.citizen(&common::phone(50)).await;
+    let submitted = citizen.submit(&common::default_application(), None).await.expect("202");
+    let (_, tokens) = server.citizen(&common::phone(51)).await;
+    mpass::admin::run(
+        server.settings.clone(),
+        mpass::admin::AdminCommand::Grant {
+            phone: common::phone(51),
+            role: "admin".into(),
+            districts: vec![],
+        },
+    )
+    .await
+    .expect("grant");
+    let admin_tokens = server.client.refresh(&tokens.refresh_token).await.expect("refresh");
+
+    // A citizen gets 403 on the admin pages.
+    let (_, citizen_tokens) = server.client.login_dev(&common::phone(52)).await.expect("login");
+    act_as(&b, &base, &citizen_tokens).await;
+    b.goto(&format!("{base}/admin")).await.expect("admin page");
+    assert_ne!(text_of(&b, "h1").await, "Administration: roles");
+
+    // Grant a reviewer role for a district, by keyboard focus order: phone is focused.
+    act_as(&b, &base, &admin_tokens).await;
+    b.goto(&format!("{base}/admin")).await.expect("admin page");
+    assert_eq!(text_of(&b, "h1").await, "Administration: roles");
+    let focused = b
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .expect("focus");
+    assert_eq!(focused, "f-phone");
+    let district = mpass_domain::geo::areas()
+        .district_of(THANA_A)
+        .expect("district")
+        .code
+        .clone();
+    fill(&b, "f-phone", &common::phone(53)).await;
+    b.find(Locator::Css("#f-role option[value=reviewer]"))
+        .await
+        .expect("option")
+        .click()
+        .await
+        .expect("choose");
+    fill(&b, "f-districts", &district).await;
+    click(&b, "button[value=grant]").await;
+    wait_for_text(&b, "main .notice", "role was granted", Duration::from_secs(10)).await;
+    let table = text_of(&b, "table.grants").await;
+    assert!(table.contains("Reviewer") && table.contains(&district), "{table}");
+    shot(&b, "30-admin-roles").await;
+    // Revoke it again.
+    fill(&b, "f-phone", &common::phone(53)).await;
+    b.find(Locator::Css("#f-role option[value=reviewer]"))
+        .await
+        .expect("option")
+        .click()
+        .await
+        .expect("choose");
+    click(&b, "button[value=revoke]").await;
+    wait_for_text(&b, "main .notice", "role was revoked", Duration::from_secs(10)).await;
+    assert!(!text_of(&b, "table.grants").await.contains("Reviewer"));
+
+    // The policy: an impossible curfew is refused with the key; a good one is put in force.
+    b.goto(&format!("{base}/admin/policy")).await.expect("policy page");
+    let facts = text_of(&b, "dl.facts").await;
+    assert!(facts.contains("22:00") && facts.contains("05:00"), "{facts}");
+    fill(&b, "f-curfew_start", "25:00").await;
+    b.execute(
+        "document.getElementById('f-curfew_start').removeAttribute('pattern')",
+        vec![],
+    )
+    .await
+    .expect("let the server check it");
+    click(&b, "form[action='/admin/policy'] button").await;
+    let refused = wait_for_text(&b, "main .notice", "rules.curfew.start", Duration::from_secs(10)).await;
+    assert!(refused.contains("not changed"), "{refused}");
+    fill(&b, "f-curfew_start", "21:00").await;
+    fill(&b, "f-areas", &district).await;
+    click(&b, "form[action='/admin/policy'] button").await;
+    wait_for_text(&b, "main .notice", "new policy is in force", Duration::from_secs(10)).await;
+    let facts = text_of(&b, "dl.facts").await;
+    assert!(facts.contains("21:00"), "{facts}");
+    shot(&b, "31-admin-policy").await;
+
+    // Search by phone: the application is listed, and the search is in the audit log.
+    b.goto(&format!("{base}/admin/search")).await.expect("search page");
+    fill(&b, "f-value", &common::phone(50)).await;
+    click(&b, "form[action='/admin/search'] button").await;
+    let found = wait_for_text(&b, "table.results", &submitted.id, Duration::from_secs(10)).await;
+    assert!(found.contains(&submitted.id), "{found}");
+    shot(&b, "32-admin-search").await;
+    let admin = server.as_user(&admin_tokens.access_token);
+    let log = admin
+        .raw(reqwest::Method::GET, "/api/v1/audit?limit=500", None, vec![])
+        .await
+        .expect("audit")
+        .json()
+        .expect("json");
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or_default())
+        .collect();
+    for want in ["role.granted", "role.revoked", "policy.changed", "admin.search"] {
+        assert!(actions.contains(&want), "{want} in {actions:?}");
+    }
+    server.finish().await;
+}

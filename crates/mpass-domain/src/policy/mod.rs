@@ -13,6 +13,7 @@
 
 mod curfew;
 mod file;
+pub mod master;
 mod rules;
 mod template;
 #[cfg(test)]

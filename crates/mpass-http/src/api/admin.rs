@@ -90,3 +90,30 @@ pub async fn replay(
         AxumJson(json!({ "id": id.to_string(), "replayed_as": new_id.to_string() })),
     ))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    phone: Option<String>,
+    document: Option<String>,
+    id: Option<String>,
+}
+
+/// `GET /api/v1/admin/search?phone=|document=|id=`: applications by the applicant's phone,
+/// document number (any type) or id, newest first. Every search is audited
+/// (`admin.search`, with the admin, the field and the value) before the answer.
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<SearchQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !caller.has_role("admin") {
+        return Err(ApiError::Forbidden);
+    }
+    let q = crate::admin::parse_search(q.phone.as_deref(), q.document.as_deref(), q.id.as_deref())?;
+    let hits = crate::admin::search(&state, &caller, &q).await?;
+    Ok(AxumJson(json!({
+        "field": q.field(),
+        "items": hits.iter().map(crate::admin::hit_json).collect::<Vec<_>>(),
+    })))
+}

@@ -62,6 +62,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/review/{id}/decision", post(review::decide))
         .route("/api/v1/admin/dead-jobs", get(admin::dead_jobs))
         .route("/api/v1/admin/dead-jobs/{id}/replay", post(admin::replay))
+        .route("/api/v1/admin/search", get(admin::search))
         .route("/api/v1/stats/summary", get(stats::summary))
         .route("/api/v1/stats/by-area", get(stats::by_area))
         .route("/api/v1/stats/timeseries", get(stats::timeseries))

@@ -87,6 +87,9 @@ impl<'a> Page<'a> {
         if self.session.with_role("analyst").is_some() || self.session.with_role("admin").is_some() {
             let _ = write!(h, "<a href=\"/dashboard\">{}</a>", l.t("Dashboard", "ড্যাশবোর্ড"));
         }
+        if self.session.with_role("admin").is_some() {
+            let _ = write!(h, "<a href=\"/admin\">{}</a>", l.t("Administration", "প্রশাসন"));
+        }
         if self.session.with_role("reviewer").is_some() {
             let _ = write!(h, "<a href=\"/review\">{}</a>", l.t("Review queue", "যাচাইয়ের তালিকা"));
         }

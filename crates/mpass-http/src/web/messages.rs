@@ -192,6 +192,9 @@ pub fn flash_text(lang: Lang, code: &str) -> Option<&'static str> {
             "Your question was sent to the applicant.",
             "আপনার প্রশ্ন আবেদনকারীকে পাঠানো হয়েছে।",
         ),
+        "role_granted" => lang.t("The role was granted.", "ভূমিকাটি দেওয়া হয়েছে।"),
+        "role_revoked" => lang.t("The role was revoked.", "ভূমিকাটি প্রত্যাহার করা হয়েছে।"),
+        "policy_changed" => lang.t("The new policy is in force.", "নতুন নীতিমালা চালু হয়েছে।"),
         "queue_empty" => lang.t(
             "No application is free to claim right now.",
             "এই মুহূর্তে নেওয়ার মতো কোনো আবেদন নেই।",

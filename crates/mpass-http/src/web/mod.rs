@@ -5,6 +5,7 @@
 //! functions as the JSON API, so both follow the same rules and show the same messages.
 //! Sessions, CSRF and security headers live in [`session`].
 
+mod admin;
 mod applications;
 mod apply;
 mod apply_form;
@@ -60,6 +61,10 @@ pub fn routes() -> Router<AppState> {
         .route("/applications/{id}/cancel", post(applications::cancel))
         .route("/applications/{id}/reply", post(applications::reply))
         .route("/dashboard", get(dashboard::page))
+        .route("/admin", get(admin::roles))
+        .route("/admin/roles", post(admin::change_role))
+        .route("/admin/policy", get(admin::policy).post(admin::save_policy))
+        .route("/admin/search", get(admin::search_form).post(admin::search))
         .route("/review", get(review::queue))
         .route("/review/next", post(review::next))
         .route("/review/{id}", get(review::item))

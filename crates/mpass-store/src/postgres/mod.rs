@@ -18,6 +18,7 @@
 //! - **No TLS yet**: connections are plain TCP (`NoTls`); add a TLS connector before the
 //!   database leaves a private network.
 
+mod admin;
 mod applications;
 mod audit;
 mod identity;

@@ -471,4 +471,36 @@ impl Store for PostgresStore {
         let c = self.primary().await?;
         Ok(legacy::registration(&c, user).await?)
     }
+
+    async fn role_grants_list(&self) -> StoreResult<Vec<GrantRow>> {
+        let c = self.primary().await?;
+        Ok(super::admin::grants_list(&c).await?)
+    }
+
+    async fn revoke_role(&self, user: UserId, role: Role, actor: Actor, now: OffsetDateTime) -> StoreResult<bool> {
+        Ok(in_tx!(self, |tx| super::admin::revoke_role(
+            &tx,
+            user,
+            role,
+            actor.clone(),
+            ms(now)
+        ))?)
+    }
+
+    async fn admin_search(
+        &self,
+        query: &AdminSearch,
+        actor: Actor,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<SearchHit>> {
+        // The search and its audit entry commit together before the answer.
+        Ok(in_tx!(self, |tx| super::admin::search(
+            &tx,
+            query,
+            actor.clone(),
+            ms(now),
+            limit
+        ))?)
+    }
 }

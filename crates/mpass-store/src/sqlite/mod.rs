@@ -1,5 +1,6 @@
 //! The `Store` port on SQLite in WAL mode: one group-committing writer, pooled readers.
 
+mod admin;
 mod applications;
 mod audit;
 mod identity;

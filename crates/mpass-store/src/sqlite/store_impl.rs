@@ -410,4 +410,26 @@ impl Store for SqliteStore {
     async fn legacy_registration(&self, user: UserId) -> StoreResult<Option<mpass_domain::legacy::LegacyRegistration>> {
         self.read(move |c| legacy::registration(c, user)).await
     }
+
+    async fn role_grants_list(&self) -> StoreResult<Vec<GrantRow>> {
+        self.read(super::admin::grants_list).await
+    }
+
+    async fn revoke_role(&self, user: UserId, role: Role, actor: Actor, now: OffsetDateTime) -> StoreResult<bool> {
+        self.write(move |c| super::admin::revoke_role(c, user, role, actor, ms(now)))
+            .await
+    }
+
+    async fn admin_search(
+        &self,
+        query: &AdminSearch,
+        actor: Actor,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<Vec<SearchHit>> {
+        // On the writer: the search and its audit entry commit together before the answer.
+        let query = query.clone();
+        self.write(move |c| super::admin::search(c, &query, actor, ms(now), limit))
+            .await
+    }
 }
