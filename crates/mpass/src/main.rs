@@ -138,7 +138,6 @@ fn main() -> ExitCode {
         } => config::Settings::load_with(&data, listen, &backends).and_then(|mut s| {
             s.compat_v1 |= compat_v1;
             s.check()?;
-            s.check()?;
             telemetry::init(&s.log_format);
             run_async(serve::serve(s, NodeKind::Api))
         }),
@@ -150,72 +149,31 @@ fn main() -> ExitCode {
             command,
             data,
             backends,
-        } => config::Settings::load_with(&data, None, &backends).and_then(|s| {
-            telemetry::init("pretty");
-            run_async(admin::run(s, command))
-        }),
+        } => console(&data, &backends, |s| admin::run(s, command)),
         Command::Audit {
             command,
             data,
             backends,
-        } => {
-            let run = config::Settings::load_with(&data, None, &backends).and_then(|s| {
-                telemetry::init("pretty");
-                run_async(audit::run(s, command))
-            });
-            return run.unwrap_or_else(|e| {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            });
-        }
+        } => return exit_code(console(&data, &backends, |s| audit::run(s, command))),
         Command::Policy {
             command,
             data,
             backends,
-        } => config::Settings::load_with(&data, None, &backends).and_then(|s| {
-            telemetry::init("pretty");
-            run_async(policy::run(s, command))
-        }),
+        } => console(&data, &backends, |s| policy::run(s, command)),
         Command::Dlq {
             command,
             data,
             backends,
-        } => {
-            let run = config::Settings::load_with(&data, None, &backends).and_then(|s| {
-                telemetry::init("pretty");
-                run_async(dlq::run(s, command))
-            });
-            return run.unwrap_or_else(|e| {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            });
-        }
+        } => return exit_code(console(&data, &backends, |s| dlq::run(s, command))),
         Command::Stats {
             command,
             data,
             backends,
-        } => {
-            let run = config::Settings::load_with(&data, None, &backends).and_then(|s| {
-                telemetry::init("pretty");
-                run_async(stats::run(s, command))
-            });
-            return run.unwrap_or_else(|e| {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            });
-        }
-        Command::Demo { args, data, backends } => config::Settings::load_with(&data, None, &backends).and_then(|s| {
-            telemetry::init("pretty");
-            run_async(demo::run(s, args))
-        }),
+        } => return exit_code(console(&data, &backends, |s| stats::run(s, command))),
+        Command::Demo { args, data, backends } => console(&data, &backends, |s| demo::run(s, args)),
         Command::Keys { command, data } => config::Settings::load(&data, None).and_then(|s| keys::run(&s, command)),
         Command::Bench(args) => run_async(bench::run(args)).map(|_| ()),
-        Command::Verify(args) => {
-            return run_async(verify::run(args)).unwrap_or_else(|e| {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            });
-        }
+        Command::Verify(args) => return exit_code(run_async(verify::run(args))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -224,6 +182,25 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A console command on the same data as the server: settings, readable logs, a runtime.
+fn console<T, F: std::future::Future<Output = anyhow::Result<T>>>(
+    data: &DataArgs,
+    backends: &BackendArgs,
+    run: impl FnOnce(config::Settings) -> F,
+) -> anyhow::Result<T> {
+    let settings = config::Settings::load_with(data, None, backends)?;
+    telemetry::init("pretty");
+    run_async(run(settings))
+}
+
+/// The exit code of a command that answers with one; 2 when it could not run.
+fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(2)
+    })
 }
 
 fn run_async<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
