@@ -12,97 +12,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::police::*;
 use common::*;
-use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use fantoccini::{Client as Browser, Locator};
 use serde_json::json;
 use tokio::net::TcpListener;
-
-/// chromedriver plus one Chromium session with a fresh profile; both end when dropped.
-struct Driver {
-    browser: Option<Browser>,
-    process: Child,
-    _profile: TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-fn find_binary(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    names.iter().find_map(|name| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-async fn start_browser() -> Option<Driver> {
-    let (Some(chromium), Some(driver)) = (
-        find_binary(&["chromium", "chromium-browser"]),
-        find_binary(&["chromedriver"]),
-    ) else {
-        let msg = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)";
-        assert!(
-            std::env::var("MPASS_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "MPASS_REQUIRE_BROWSER=1 but {msg}"
-        );
-        eprintln!("SKIPPED browser test: {msg}");
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let process = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let profile = TempDir::new("chromium-police");
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--window-size=420,1100", "--lang=en-US",
-                format!("--user-data-dir={}", profile.path().display()),
-            ]
-        }
-    });
-    let caps = caps.as_object().cloned().expect("an object");
-    let mut d = Driver {
-        browser: None,
-        process,
-        _profile: profile,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
-        match builder
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(b) => {
-                d.browser = Some(b);
-                return Some(d);
-            }
-            Err(e) if Instant::now() > deadline => panic!("chromedriver did not start: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
 
 async fn shot(b: &Browser, name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
@@ -187,7 +104,7 @@ async fn check(b: &Browser, text: &str, want_source: &str) -> (String, Vec<Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn police_app_verifies_offline_after_one_visit_and_uploads_later() {
-    let Some(mut driver) = start_browser().await else {
+    let Some(mut driver) = common::browser::start_browser(1100).await else {
         return;
     };
     let mut srv = TestServer::start().await;

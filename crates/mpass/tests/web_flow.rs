@@ -9,93 +9,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use common::{THANA_A, THANA_B, TempDir, TestServer, png_photo, tomorrow_at};
-use fantoccini::{Client as Browser, ClientBuilder, Locator};
+use fantoccini::{Client as Browser, Locator};
 use serde_json::json;
-
-/// chromedriver plus one Chromium session with a fresh profile; both end when dropped.
-struct Driver {
-    browser: Option<Browser>,
-    process: Child,
-    port: u16,
-    _profile: TempDir,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-fn find_binary(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    names.iter().find_map(|name| {
-        std::env::split_paths(&path)
-            .map(|dir| dir.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-/// The browser, or `None` (after a printed notice) when it is not installed here.
-async fn start_browser() -> Option<Driver> {
-    let chromium = find_binary(&["chromium", "chromium-browser"]);
-    let driver = find_binary(&["chromedriver"]);
-    let (Some(chromium), Some(driver)) = (chromium, driver) else {
-        let msg = "chromium and chromedriver are needed (apt-get install chromium chromium-driver)";
-        if std::env::var("MPASS_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!("MPASS_REQUIRE_BROWSER=1 but {msg}");
-        }
-        eprintln!("SKIPPED browser test: {msg}");
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let process = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let profile = TempDir::new("chromium");
-    let mut d = Driver {
-        browser: None,
-        process,
-        port,
-        _profile: profile,
-    };
-    let caps = json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--window-size=420,900", "--lang=en-US",
-                format!("--user-data-dir={}", d._profile.path().display()),
-            ]
-        }
-    });
-    let caps = caps.as_object().cloned().expect("an object");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let mut builder = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new());
-        match builder.capabilities(caps.clone()).connect(&url).await {
-            Ok(b) => {
-                d.browser = Some(b);
-                return Some(d);
-            }
-            Err(e) if Instant::now() > deadline => panic!("chromedriver did not start: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-}
 
 fn screenshots_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
@@ -206,7 +126,7 @@ fn pdf_pages(pdf: &[u8]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn citizen_gets_a_pass_in_the_browser_and_reads_it_in_bangla() {
-    let Some(mut driver) = start_browser().await else {
+    let Some(mut driver) = common::browser::start_browser(900).await else {
         return;
     };
     let server = TestServer::start().await;
@@ -349,7 +269,7 @@ async fn citizen_gets_a_pass_in_the_browser_and_reads_it_in_bangla() {
     assert_eq!(page_path, qr_path(&expected), "page QR encodes the API's qr_text");
     assert_eq!(text_of(&b, "#short-code").await, api_pass.short_code);
     // And, where a QR decoder is installed, the screenshot scans to it.
-    if let Some(zbar) = find_binary(&["zbarimg"]) {
+    if let Some(zbar) = common::browser::find_binary(&["zbarimg"]) {
         let out = Command::new(zbar)
             .args(["-q", "--raw"])
             .arg(screenshots_dir().join("07-pass.png"))
@@ -433,7 +353,7 @@ async fn act_as(b: &Browser, base: &str, tokens: &mpass_client::Tokens) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reviewer_asks_the_citizen_answers_in_the_browser_and_the_reviewer_approves() {
-    let Some(mut driver) = start_browser().await else {
+    let Some(mut driver) = common::browser::start_browser(900).await else {
         return;
     };
     let server = TestServer::start().await;
@@ -547,7 +467,7 @@ async fn a_reviewer_asks_the_citizen_answers_in_the_browser_and_the_reviewer_app
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_analyst_reads_the_dashboard_in_the_browser_in_english_and_bangla() {
-    let Some(mut driver) = start_browser().await else {
+    let Some(mut driver) = common::browser::start_browser(900).await else {
         return;
     };
     let server = TestServer::start().await;
@@ -626,7 +546,7 @@ async fn an_analyst_reads_the_dashboard_in_the_browser_in_english_and_bangla() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_grants_a_role_changes_the_curfew_and_searches_in_the_browser() {
-    let Some(mut driver) = start_browser().await else {
+    let Some(mut driver) = common::browser::start_browser(900).await else {
         return;
     };
     let server = TestServer::start().await;

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
 
+pub mod browser;
 pub mod police;
 
 use std::path::{Path, PathBuf};
