@@ -390,6 +390,17 @@ pub struct OutboxMessage {
     pub created_at: OffsetDateTime,
 }
 
+/// What `Store::decision_inputs` reads for one decision; every part is `None` when the
+/// application is missing, and all but `application` when it is no longer `submitted`.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionInputs {
+    pub application: Option<Application>,
+    pub profile: Option<StoredProfile>,
+    pub user: Option<User>,
+    pub language: Option<crate::language::Language>,
+    pub facts: Option<ApplicantFacts>,
+}
+
 /// Facts about an applicant that the policy needs, read at decision time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApplicantFacts {
@@ -476,6 +487,32 @@ pub trait Store: Send + Sync + 'static {
         now: OffsetDateTime,
     ) -> StoreResult<Option<(Application, bool)>>;
     async fn applicant_facts(&self, app: &Application, window_start: OffsetDateTime) -> StoreResult<ApplicantFacts>;
+    /// Everything the decision of application `id` needs, read together: the application
+    /// and, while it is still `submitted`, the applicant's profile, user, notification
+    /// language and the policy facts (the weekly window ending at the trip's start). The
+    /// default asks the other methods; a backend may answer from one read transaction.
+    async fn decision_inputs(&self, id: ApplicationId, weekly_window: time::Duration) -> StoreResult<DecisionInputs> {
+        let Some(app) = self.application(id).await? else {
+            return Ok(DecisionInputs::default());
+        };
+        if app.status != crate::application::Status::Submitted {
+            return Ok(DecisionInputs {
+                application: Some(app),
+                ..DecisionInputs::default()
+            });
+        }
+        let profile = self.profile(app.user_id).await?;
+        let user = self.user(app.user_id).await?;
+        let language = self.user_language(app.user_id).await?;
+        let facts = self.applicant_facts(&app, app.details.start - weekly_window).await?;
+        Ok(DecisionInputs {
+            application: Some(app),
+            profile,
+            user,
+            language,
+            facts: Some(facts),
+        })
+    }
     /// Records a decision only if the application is still `submitted`: duplicate or
     /// late deliveries of a decision job change nothing. Returns whether it was recorded.
     /// A recorded decision is audited (actor `system`) in the same transaction.

@@ -74,6 +74,23 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     })
 }
 
+/// The store for requests and the store for the worker of one node. On SQLite both share
+/// the database and its writer, but the worker reads on connections of its own
+/// (`WORKER_READERS`), so requests queueing for a read connection never delay decisions.
+async fn open_stores(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn Store>)> {
+    if settings.database_url.is_some() {
+        let store = open_store(settings).await?;
+        return Ok((store.clone(), store));
+    }
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    let store = SqliteStore::open(&settings.database_path()).context("opening the database")?;
+    let worker = store.with_own_readers(WORKER_READERS);
+    Ok((Arc::new(store), Arc::new(worker)))
+}
+
+/// Read connections of the worker's own on SQLite.
+const WORKER_READERS: usize = 4;
+
 /// Opens the photo store the configuration names: an S3-compatible bucket when
 /// `object_store_url` is set, otherwise `data_dir/objects`. Nothing is contacted here, so
 /// an unreachable bucket shows as failed photo requests, not as an unready node.
@@ -130,22 +147,22 @@ pub async fn start(settings: Settings, listener: TcpListener) -> anyhow::Result<
 /// Starts a node of `kind`; API nodes serve on `listener`.
 pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<TcpListener>) -> anyhow::Result<Running> {
     std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating {}", settings.data_dir.display()))?;
-    let store = open_store(&settings).await?;
+    let (store, worker_store) = open_stores(&settings).await?;
     let objects = open_objects(&settings)?;
     let keys = Keyring::load_or_create(&settings)?;
     let pass_keys: Arc<dyn PassKeySource> = Arc::new(ReloadingPassKeys::open(&settings)?);
     let (policy, policy_seq) = crate::policy::start(&settings, &store).await?;
     let (policy_store, policy_watched) = (store.clone(), policy.clone());
-    let queue = open_queue(&settings, store.clone(), kind).await?;
+    let queue = open_queue(&settings, worker_store.clone(), kind).await?;
     let metrics = Arc::new(Metrics::default());
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
 
     let runner = if kind != NodeKind::Api {
         let ctx = Arc::new(WorkerContext {
-            store: store.clone(),
+            store: worker_store.clone(),
             policy: policy.clone(),
             pass_key: pass_keys.clone(),
-            sms: open_sms(&settings, store.clone())?,
+            sms: open_sms(&settings, worker_store.clone())?,
             issuer: settings.issuer.clone(),
         });
         Some(Runner::with_retry(

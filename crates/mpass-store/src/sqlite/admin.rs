@@ -44,10 +44,9 @@ pub(super) fn grants_list(c: &Connection) -> rusqlite::Result<Vec<GrantRow>> {
 }
 
 pub(super) fn revoke_role(c: &Connection, user: UserId, role: Role, actor: Actor, now: i64) -> rusqlite::Result<bool> {
-    let n = c.execute(
-        "DELETE FROM role_grants WHERE user_id = ?1 AND role = ?2",
-        params![user.to_string(), role.as_str()],
-    )?;
+    let n = c
+        .prepare_cached("DELETE FROM role_grants WHERE user_id = ?1 AND role = ?2")?
+        .execute(params![user.to_string(), role.as_str()])?;
     if n == 0 {
         return Ok(false);
     }

@@ -53,11 +53,8 @@ pub(super) fn submit(c: &Connection, app: &NewApplication) -> rusqlite::Result<S
     let user = app.user_id.to_string();
     if let Some((key, body_hash)) = &app.idempotency {
         let seen: Option<(String, String)> = c
-            .query_row(
-                "SELECT body_hash, application_id FROM idempotency_keys WHERE user_id = ?1 AND key = ?2",
-                params![user, key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT body_hash, application_id FROM idempotency_keys WHERE user_id = ?1 AND key = ?2")?
+            .query_row(params![user, key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         if let Some((hash, first)) = seen {
             if &hash != body_hash {
@@ -68,9 +65,7 @@ pub(super) fn submit(c: &Connection, app: &NewApplication) -> rusqlite::Result<S
                 .map(SubmitOutcome::Replayed)
                 .ok_or(rusqlite::Error::QueryReturnedNoRows);
         }
-        c.execute(
-            "INSERT INTO idempotency_keys (user_id, key, body_hash, application_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![user, key, body_hash, app.id.to_string(), ms(app.submitted_at)],
+        c.prepare_cached("INSERT INTO idempotency_keys (user_id, key, body_hash, application_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![user, key, body_hash, app.id.to_string(), ms(app.submitted_at)],
         )?;
     }
     let now = ms(app.submitted_at);
@@ -125,10 +120,8 @@ pub(super) fn cancel(
     }
     let cancellable = app.status.cancellable();
     if cancellable {
-        c.execute(
-            "UPDATE applications SET status = 'cancelled', updated_at = ?2 WHERE id = ?1",
-            params![id.to_string(), now],
-        )?;
+        c.prepare_cached("UPDATE applications SET status = 'cancelled', updated_at = ?2 WHERE id = ?1")?
+            .execute(params![id.to_string(), now])?;
         let has_pass = app.pass_id.is_some();
         stats::shift(
             c,
@@ -138,10 +131,8 @@ pub(super) fn cancel(
         )?;
         if let Some(pass) = app.pass_id {
             // Officers offline learn of the cancellation through the revocation list.
-            c.execute(
-                "INSERT INTO revocations (pass_id, reason, revoked_at) VALUES (?1, 'cancelled', ?2)",
-                params![pass.to_string(), now],
-            )?;
+            c.prepare_cached("INSERT INTO revocations (pass_id, reason, revoked_at) VALUES (?1, 'cancelled', ?2)")?
+                .execute(params![pass.to_string(), now])?;
         }
         audit::append(
             c,
@@ -181,10 +172,8 @@ pub(super) fn revoke(
     if matches!(app.status, Status::Cancelled | Status::Revoked) {
         return Ok(RevokeOutcome::AlreadyRevoked);
     }
-    c.execute(
-        "UPDATE applications SET status = 'revoked', updated_at = ?2 WHERE id = ?1",
-        params![id.to_string(), now],
-    )?;
+    c.prepare_cached("UPDATE applications SET status = 'revoked', updated_at = ?2 WHERE id = ?1")?
+        .execute(params![id.to_string(), now])?;
     let has_pass = app.pass_id.is_some();
     stats::shift(
         c,
@@ -192,10 +181,8 @@ pub(super) fn revoke(
         Some(Standing::new(app.status, has_pass)),
         Some(Standing::new(Status::Revoked, has_pass)),
     )?;
-    c.execute(
-        "INSERT INTO revocations (pass_id, reason, revoked_at) VALUES (?1, ?2, ?3)",
-        params![pass.to_string(), reason, now],
-    )?;
+    c.prepare_cached("INSERT INTO revocations (pass_id, reason, revoked_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![pass.to_string(), reason, now])?;
     for job in jobs {
         jobs::insert(c, job, now)?;
     }
@@ -215,38 +202,41 @@ pub(super) fn facts(
 ) -> rusqlite::Result<ApplicantFacts> {
     let user = app.user_id.to_string();
     let id = app.id.to_string();
-    let overlapping_approved: bool = c.query_row(
-        "SELECT EXISTS (SELECT 1 FROM applications WHERE user_id = ?1 AND status = 'approved' AND id <> ?2
+    let overlapping_approved: bool = c
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM applications WHERE user_id = ?1 AND status = 'approved' AND id <> ?2
              AND start_at < ?3 AND end_at > ?4)",
-        params![user, id, ms(app.details.end()), ms(app.details.start)],
-        |r| r.get(0),
-    )?;
-    let passes_in_window: u32 = c.query_row(
-        "SELECT count(*) FROM applications WHERE user_id = ?1 AND status = 'approved' AND id <> ?2 AND start_at >= ?3",
-        params![user, id, window_start],
+        )?
+        .query_row(params![user, id, ms(app.details.end()), ms(app.details.start)], |r| {
+            r.get(0)
+        })?;
+    let passes_in_window: u32 = c.prepare_cached("SELECT count(*) FROM applications WHERE user_id = ?1 AND status = 'approved' AND id <> ?2 AND start_at >= ?3")?.query_row(params![user, id, window_start],
         |r| r.get(0),
     )?;
     let document_on_other_phone = match document {
-        Some((kind, number)) => c.query_row(
-            "SELECT EXISTS (SELECT 1 FROM profiles WHERE id_type = ?1 AND id_number = ?2 AND user_id <> ?3)",
-            params![kind, number, user],
-            |r| r.get(0),
-        )?,
+        Some((kind, number)) => c
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM profiles WHERE id_type = ?1 AND id_number = ?2 AND user_id <> ?3)",
+            )?
+            .query_row(params![kind, number, user], |r| r.get(0))?,
         None => false,
     };
     // Earlier applications of the same user (ids are time-ordered), sent within the day.
-    let applications_last_day: u32 = c.query_row(
-        "SELECT count(*) FROM applications WHERE user_id = ?1 AND id < ?2 AND submitted_at >= ?3",
-        params![user, id, ms(app.submitted_at - time::Duration::DAY)],
-        |r| r.get(0),
-    )?;
+    let applications_last_day: u32 = c
+        .prepare_cached("SELECT count(*) FROM applications WHERE user_id = ?1 AND id < ?2 AND submitted_at >= ?3")?
+        .query_row(params![user, id, ms(app.submitted_at - time::Duration::DAY)], |r| {
+            r.get(0)
+        })?;
     let vehicle_overlapping_approved = match &app.details.vehicle {
-        Some(v) => c.query_row(
-            "SELECT EXISTS (SELECT 1 FROM applications WHERE vehicle_reg = ?1 AND status = 'approved'
+        Some(v) => c
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM applications WHERE vehicle_reg = ?1 AND status = 'approved'
                  AND vehicle_reg IS NOT NULL AND user_id <> ?2 AND start_at < ?3 AND end_at > ?4)",
-            params![v.registration_key(), user, ms(app.details.end()), ms(app.details.start)],
-            |r| r.get(0),
-        )?,
+            )?
+            .query_row(
+                params![v.registration_key(), user, ms(app.details.end()), ms(app.details.start)],
+                |r| r.get(0),
+            )?,
         None => false,
     };
     Ok(ApplicantFacts {
@@ -260,9 +250,7 @@ pub(super) fn facts(
 
 pub(super) fn record_decision(c: &Connection, d: &DecisionRecord) -> rusqlite::Result<bool> {
     let now = ms(d.decided_at);
-    let changed = c.execute(
-        "UPDATE applications SET status = ?2, decision = ?3, pass_id = ?4, updated_at = ?5, decided_at = ?5 WHERE id = ?1 AND status = 'submitted'",
-        params![d.application_id.to_string(), d.status.as_str(), to_json(&d.decision), d.pass.as_ref().map(|p| p.id.to_string()), now],
+    let changed = c.prepare_cached("UPDATE applications SET status = ?2, decision = ?3, pass_id = ?4, updated_at = ?5, decided_at = ?5 WHERE id = ?1 AND status = 'submitted'")?.execute(params![d.application_id.to_string(), d.status.as_str(), to_json(&d.decision), d.pass.as_ref().map(|p| p.id.to_string()), now],
     )?;
     if changed == 0 {
         return Ok(false);
@@ -277,10 +265,8 @@ pub(super) fn record_decision(c: &Connection, d: &DecisionRecord) -> rusqlite::R
     stats::decided(c, &key, submitted_ms, now)?;
     if d.status == Status::InReview {
         let district = get(c, d.application_id)?.as_ref().and_then(crate::review_district);
-        c.execute(
-            "UPDATE applications SET review_district = ?2 WHERE id = ?1",
-            params![d.application_id.to_string(), district],
-        )?;
+        c.prepare_cached("UPDATE applications SET review_district = ?2 WHERE id = ?1")?
+            .execute(params![d.application_id.to_string(), district])?;
     }
     if let Some(p) = &d.pass {
         insert_pass(c, p)?;
@@ -303,26 +289,21 @@ pub(super) fn record_decision(c: &Connection, d: &DecisionRecord) -> rusqlite::R
 }
 
 pub(super) fn insert_pass(c: &Connection, p: &PassRecord) -> rusqlite::Result<()> {
-    c.execute(
-        "INSERT INTO passes (id, application_id, user_id, short_code, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
+    c.prepare_cached("INSERT INTO passes (id, application_id, user_id, short_code, data) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![
             p.id.to_string(),
             p.application_id.to_string(),
             p.user_id.to_string(),
             p.short_code,
             to_json(p)
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 
 /// In review, with an approval pending or not.
 fn in_review(c: &Connection, id: ApplicationId) -> rusqlite::Result<bool> {
-    c.query_row(
-        "SELECT EXISTS (SELECT 1 FROM applications WHERE id = ?1 AND status = 'in_review')",
-        [id.to_string()],
-        |r| r.get(0),
-    )
+    c.prepare_cached("SELECT EXISTS (SELECT 1 FROM applications WHERE id = ?1 AND status = 'in_review')")?
+        .query_row([id.to_string()], |r| r.get(0))
 }
 
 pub(super) fn review_queue(c: &Connection, districts: &[String], limit: u32) -> rusqlite::Result<Vec<Application>> {
@@ -346,13 +327,14 @@ pub(super) fn review_claim(
     now: i64,
     lease_until: i64,
 ) -> rusqlite::Result<ClaimOutcome> {
-    let changed = c.execute(
-        "UPDATE applications SET review_claimed_by = ?2, review_lease_until = ?4
+    let changed = c
+        .prepare_cached(
+            "UPDATE applications SET review_claimed_by = ?2, review_lease_until = ?4
          WHERE id = ?1 AND status = 'in_review' AND review_outcome IS NULL
            AND (review_claimed_by IS NULL OR review_lease_until IS NULL OR review_lease_until <= ?3
                 OR review_claimed_by = ?2)",
-        params![id.to_string(), reviewer.to_string(), now, lease_until],
-    )?;
+        )?
+        .execute(params![id.to_string(), reviewer.to_string(), now, lease_until])?;
     if changed == 0 {
         return Ok(if in_review(c, id)? {
             ClaimOutcome::Taken
@@ -383,11 +365,13 @@ pub(super) fn review_decide(c: &Connection, d: &ReviewDecision) -> rusqlite::Res
         Outcome::Reject => (Status::Rejected, None),
         Outcome::Review => return Err(bad("review outcome")),
     };
-    let changed = c.execute(
-        "UPDATE applications SET status = ?3, decision = ?4, pass_id = ?5, review_outcome = ?6, updated_at = ?7
+    let changed = c
+        .prepare_cached(
+            "UPDATE applications SET status = ?3, decision = ?4, pass_id = ?5, review_outcome = ?6, updated_at = ?7
          WHERE id = ?1 AND status = 'in_review' AND review_outcome IS NULL
            AND review_claimed_by = ?2 AND review_lease_until > ?7",
-        params![
+        )?
+        .execute(params![
             id.to_string(),
             d.reviewer.to_string(),
             status.as_str(),
@@ -395,8 +379,7 @@ pub(super) fn review_decide(c: &Connection, d: &ReviewDecision) -> rusqlite::Res
             d.pass.as_ref().map(|p| p.id.to_string()),
             outcome,
             now
-        ],
-    )?;
+        ])?;
     if changed == 0 {
         return Ok(DecideOutcome::NotHolder);
     }
@@ -430,11 +413,12 @@ pub(super) fn review_decide(c: &Connection, d: &ReviewDecision) -> rusqlite::Res
 pub(super) fn review_issue_pass(c: &Connection, p: &ReviewedPass) -> rusqlite::Result<bool> {
     let now = ms(p.issued_at);
     let id = p.pass.application_id;
-    let changed = c.execute(
-        "UPDATE applications SET status = 'approved', pass_id = ?2, review_outcome = NULL, updated_at = ?3
+    let changed = c
+        .prepare_cached(
+            "UPDATE applications SET status = 'approved', pass_id = ?2, review_outcome = NULL, updated_at = ?3
          WHERE id = ?1 AND status = 'in_review' AND review_outcome = 'approve'",
-        params![id.to_string(), p.pass.id.to_string(), now],
-    )?;
+        )?
+        .execute(params![id.to_string(), p.pass.id.to_string(), now])?;
     if changed == 0 {
         return Ok(false);
     }
@@ -480,7 +464,9 @@ pub(super) fn pass_by_short_code(c: &Connection, code: &str) -> rusqlite::Result
 }
 
 pub(super) fn revocations_since(c: &Connection, seq: i64, limit: u32) -> rusqlite::Result<(i64, Vec<Revocation>)> {
-    let latest: i64 = c.query_row("SELECT coalesce(max(seq), 0) FROM revocations", [], |r| r.get(0))?;
+    let latest: i64 = c
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM revocations")?
+        .query_row([], |r| r.get(0))?;
     let mut st =
         c.prepare_cached("SELECT seq, pass_id, revoked_at FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
     let rows = st.query_map(params![seq, limit], |r| {

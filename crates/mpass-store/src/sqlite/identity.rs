@@ -18,26 +18,20 @@ pub(super) fn otp_issue(
     now: i64,
 ) -> rusqlite::Result<Result<(), OtpSendRefused>> {
     let hour_ago = now - 3_600_000;
-    let (count, last, oldest): (i64, Option<i64>, Option<i64>) = c.query_row(
-        "SELECT count(*), max(sent_at), min(sent_at) FROM otp_sends WHERE phone = ?1 AND sent_at > ?2",
-        params![phone.as_str(), hour_ago],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
+    let (count, last, oldest): (i64, Option<i64>, Option<i64>) = c
+        .prepare_cached("SELECT count(*), max(sent_at), min(sent_at) FROM otp_sends WHERE phone = ?1 AND sent_at > ?2")?
+        .query_row(params![phone.as_str(), hour_ago], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
     if let Err(wait) = mpass_domain::otp::send_allowed(count, last, oldest, now) {
         return Ok(Err(OtpSendRefused::RetryAfter(wait)));
     }
-    c.execute(
-        "DELETE FROM otp_sends WHERE phone = ?1 AND sent_at <= ?2",
-        params![phone.as_str(), hour_ago],
-    )?;
-    c.execute(
-        "INSERT INTO otp_sends (phone, sent_at) VALUES (?1, ?2)",
-        params![phone.as_str(), now],
-    )?;
-    c.execute(
-        "INSERT INTO otp_codes (phone, code_hash, expires_at, attempts) VALUES (?1, ?2, ?3, 0)
-         ON CONFLICT (phone) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at, attempts = 0",
-        params![phone.as_str(), hash, now + mpass_domain::otp::CODE_TTL_SECS * 1000],
+    c.prepare_cached("DELETE FROM otp_sends WHERE phone = ?1 AND sent_at <= ?2")?
+        .execute(params![phone.as_str(), hour_ago])?;
+    c.prepare_cached("INSERT INTO otp_sends (phone, sent_at) VALUES (?1, ?2)")?
+        .execute(params![phone.as_str(), now])?;
+    c.prepare_cached("INSERT INTO otp_codes (phone, code_hash, expires_at, attempts) VALUES (?1, ?2, ?3, 0)
+         ON CONFLICT (phone) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at, attempts = 0")?.execute(params![phone.as_str(), hash, now + mpass_domain::otp::CODE_TTL_SECS * 1000],
     )?;
     jobs::insert(c, sms, now)?;
     Ok(Ok(()))
@@ -49,11 +43,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 pub(super) fn otp_check(c: &Connection, phone: &Phone, hash: &str, now: i64) -> rusqlite::Result<OtpCheck> {
     let row: Option<(String, i64, i64)> = c
-        .query_row(
-            "SELECT code_hash, expires_at, attempts FROM otp_codes WHERE phone = ?1",
-            [phone.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .prepare_cached("SELECT code_hash, expires_at, attempts FROM otp_codes WHERE phone = ?1")?
+        .query_row([phone.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     let Some((stored, expires, attempts)) = row else {
         return Ok(OtpCheck::Invalid);
@@ -62,13 +53,12 @@ pub(super) fn otp_check(c: &Connection, phone: &Phone, hash: &str, now: i64) -> 
         return Ok(OtpCheck::Invalid);
     }
     if constant_time_eq(stored.as_bytes(), hash.as_bytes()) {
-        c.execute("DELETE FROM otp_codes WHERE phone = ?1", [phone.as_str()])?;
+        c.prepare_cached("DELETE FROM otp_codes WHERE phone = ?1")?
+            .execute([phone.as_str()])?;
         return Ok(OtpCheck::Valid);
     }
-    c.execute(
-        "UPDATE otp_codes SET attempts = attempts + 1 WHERE phone = ?1",
-        [phone.as_str()],
-    )?;
+    c.prepare_cached("UPDATE otp_codes SET attempts = attempts + 1 WHERE phone = ?1")?
+        .execute([phone.as_str()])?;
     Ok(OtpCheck::Invalid)
 }
 
@@ -110,10 +100,8 @@ pub(super) fn user_by_phone(c: &Connection, phone: &Phone) -> rusqlite::Result<O
 }
 
 pub(super) fn user_by_phone_or_create(c: &Connection, phone: &Phone, now: i64) -> rusqlite::Result<User> {
-    c.execute(
-        "INSERT INTO users (id, phone, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (phone) DO NOTHING",
-        params![UserId::new().to_string(), phone.as_str(), now],
-    )?;
+    c.prepare_cached("INSERT INTO users (id, phone, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (phone) DO NOTHING")?
+        .execute(params![UserId::new().to_string(), phone.as_str(), now])?;
     user_by_phone(c, phone)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
 
@@ -124,11 +112,16 @@ pub(super) fn grant_role(
     actor: Actor,
     now: i64,
 ) -> rusqlite::Result<()> {
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO role_grants (user_id, role, districts, granted_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (user_id, role) DO UPDATE SET districts = excluded.districts, granted_at = excluded.granted_at",
-        params![user.to_string(), grant.role.as_str(), to_json(&grant.districts), now],
-    )?;
+    )?
+    .execute(params![
+        user.to_string(),
+        grant.role.as_str(),
+        to_json(&grant.districts),
+        now
+    ])?;
     super::audit::append(c, AuditEvent::role_granted(from_ms(now), actor, user, grant))?;
     Ok(())
 }
@@ -140,10 +133,8 @@ pub(super) fn refresh_create(
     user: UserId,
     expires: i64,
 ) -> rusqlite::Result<()> {
-    c.execute(
-        "INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![hash, user.to_string(), family, expires],
-    )?;
+    c.prepare_cached("INSERT INTO refresh_tokens (token_hash, user_id, family, expires_at) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![hash, user.to_string(), family, expires])?;
     Ok(())
 }
 
@@ -158,58 +149,46 @@ pub(super) fn refresh_rotate(
     expires: i64,
 ) -> rusqlite::Result<Option<UserId>> {
     let row: Option<RefreshRow> = c
-        .query_row(
+        .prepare_cached(
             "SELECT user_id, family, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = ?1",
-            [old],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
+        )?
+        .query_row([old], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .optional()?;
     let Some((user, family, exp, rotated, revoked)) = row else {
         return Ok(None);
     };
     if rotated.is_some() {
         // A rotated token came back: someone holds a copy. End the whole family.
-        c.execute(
-            "UPDATE refresh_tokens SET revoked_at = ?2 WHERE family = ?1 AND revoked_at IS NULL",
-            params![family, now],
-        )?;
+        c.prepare_cached("UPDATE refresh_tokens SET revoked_at = ?2 WHERE family = ?1 AND revoked_at IS NULL")?
+            .execute(params![family, now])?;
         return Ok(None);
     }
     if revoked.is_some() || now >= exp {
         return Ok(None);
     }
-    c.execute(
-        "UPDATE refresh_tokens SET rotated_at = ?2 WHERE token_hash = ?1",
-        params![old, now],
-    )?;
+    c.prepare_cached("UPDATE refresh_tokens SET rotated_at = ?2 WHERE token_hash = ?1")?
+        .execute(params![old, now])?;
     let user_id = UserId::parse(&user).ok_or(rusqlite::Error::QueryReturnedNoRows)?;
     refresh_create(c, new, &family, user_id, expires)?;
     Ok(Some(user_id))
 }
 
 pub(super) fn refresh_revoke(c: &Connection, hash: &str, now: i64) -> rusqlite::Result<()> {
-    c.execute(
-        "UPDATE refresh_tokens SET revoked_at = ?2 WHERE family = (SELECT family FROM refresh_tokens WHERE token_hash = ?1) AND revoked_at IS NULL",
-        params![hash, now],
+    c.prepare_cached("UPDATE refresh_tokens SET revoked_at = ?2 WHERE family = (SELECT family FROM refresh_tokens WHERE token_hash = ?1) AND revoked_at IS NULL")?.execute(params![hash, now],
     )?;
     Ok(())
 }
 
 pub(super) fn refresh_revoke_user(c: &Connection, user: UserId, now: i64) -> rusqlite::Result<()> {
-    c.execute(
-        "UPDATE refresh_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
-        params![user.to_string(), now],
-    )?;
+    c.prepare_cached("UPDATE refresh_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL")?
+        .execute(params![user.to_string(), now])?;
     Ok(())
 }
 
 pub(super) fn profile(c: &Connection, user: UserId) -> rusqlite::Result<Option<StoredProfile>> {
     let row: Option<(String, Option<String>, Option<String>)> = c
-        .query_row(
-            "SELECT data, photo_key, photo_content_type FROM profiles WHERE user_id = ?1",
-            [user.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .prepare_cached("SELECT data, photo_key, photo_content_type FROM profiles WHERE user_id = ?1")?
+        .query_row([user.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     row.map(|(data, photo_key, photo_content_type)| {
         Ok(StoredProfile {
@@ -222,12 +201,18 @@ pub(super) fn profile(c: &Connection, user: UserId) -> rusqlite::Result<Option<S
 }
 
 pub(super) fn put_profile(c: &Connection, user: UserId, p: &Profile, now: i64) -> rusqlite::Result<()> {
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO profiles (user_id, data, id_type, id_number, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (user_id) DO UPDATE SET data = excluded.data, id_type = excluded.id_type,
              id_number = excluded.id_number, updated_at = excluded.updated_at",
-        params![user.to_string(), to_json(p), p.id_type.as_str(), p.id_number, now],
-    )?;
+    )?
+    .execute(params![
+        user.to_string(),
+        to_json(p),
+        p.id_type.as_str(),
+        p.id_number,
+        now
+    ])?;
     Ok(())
 }
 
@@ -238,9 +223,10 @@ pub(super) fn set_photo(
     content_type: &str,
     now: i64,
 ) -> rusqlite::Result<bool> {
-    let n = c.execute(
-        "UPDATE profiles SET photo_key = ?2, photo_content_type = ?3, updated_at = ?4 WHERE user_id = ?1",
-        params![user.to_string(), key, content_type, now],
-    )?;
+    let n = c
+        .prepare_cached(
+            "UPDATE profiles SET photo_key = ?2, photo_content_type = ?3, updated_at = ?4 WHERE user_id = ?1",
+        )?
+        .execute(params![user.to_string(), key, content_type, now])?;
     Ok(n == 1)
 }

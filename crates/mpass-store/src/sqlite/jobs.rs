@@ -5,10 +5,8 @@ use mpass_domain::ports::{Job, NewJob};
 use rusqlite::{Connection, params};
 
 pub(super) fn insert(c: &Connection, job: &NewJob, now: i64) -> rusqlite::Result<()> {
-    c.execute(
-        "INSERT INTO jobs (id, kind, payload, run_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![JobId::new().to_string(), job.kind, job.payload, now],
-    )?;
+    c.prepare_cached("INSERT INTO jobs (id, kind, payload, run_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)")?
+        .execute(params![JobId::new().to_string(), job.kind, job.payload, now])?;
     Ok(())
 }
 
@@ -43,31 +41,27 @@ pub(super) fn lease(c: &Connection, max: u32, now: i64, lease_ms: i64) -> rusqli
 }
 
 pub(super) fn done(c: &Connection, id: JobId) -> rusqlite::Result<()> {
-    c.execute("DELETE FROM jobs WHERE id = ?1", [id.to_string()])?;
+    c.prepare_cached("DELETE FROM jobs WHERE id = ?1")?
+        .execute([id.to_string()])?;
     Ok(())
 }
 
 pub(super) fn retry(c: &Connection, id: JobId, run_at: i64, error: &str) -> rusqlite::Result<()> {
-    c.execute(
-        "UPDATE jobs SET run_at = ?2, locked_until = 0, last_error = ?3 WHERE id = ?1",
-        params![id.to_string(), run_at, error],
-    )?;
+    c.prepare_cached("UPDATE jobs SET run_at = ?2, locked_until = 0, last_error = ?3 WHERE id = ?1")?
+        .execute(params![id.to_string(), run_at, error])?;
     Ok(())
 }
 
 pub(super) fn dead(c: &Connection, id: JobId, error: &str, now: i64) -> rusqlite::Result<()> {
-    c.execute(
+    c.prepare_cached(
         "INSERT OR REPLACE INTO dead_jobs (id, kind, payload, attempts, last_error, failed_at)
          SELECT id, kind, payload, attempts, ?2, ?3 FROM jobs WHERE id = ?1",
-        params![id.to_string(), error, now],
-    )?;
+    )?
+    .execute(params![id.to_string(), error, now])?;
     done(c, id)
 }
 
 pub(super) fn depth(c: &Connection) -> rusqlite::Result<(u64, u64)> {
-    c.query_row(
-        "SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM dead_jobs)",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
+    c.prepare_cached("SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM dead_jobs)")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
 }

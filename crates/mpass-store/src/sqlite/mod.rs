@@ -23,8 +23,11 @@ use tokio::sync::oneshot;
 
 /// Most operations committed in one transaction.
 const MAX_BATCH: usize = 512;
-/// Idle read connections kept open.
-const MAX_IDLE_READERS: usize = 16;
+/// Read connections, all kept open: reads beyond this many wait for one to come free
+/// instead of opening (and parsing the schema on) a new connection.
+const MAX_READERS: usize = 8;
+/// Prepared statements kept per connection (the store has about a hundred distinct ones).
+const STATEMENT_CACHE: usize = 256;
 
 type Deliver = Box<dyn FnOnce(Option<StoreError>) + Send>;
 /// A write operation: run inside a savepoint (or told the batch failed to start), and
@@ -47,6 +50,8 @@ impl std::fmt::Debug for SqliteStore {
 struct ReaderPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// One permit per reader: at most `MAX_READERS` connections exist.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -64,6 +69,7 @@ fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
         "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF;
          PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;",
     )?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     if read_only {
         conn.execute_batch("PRAGMA query_only = ON;")?;
     }
@@ -71,6 +77,14 @@ fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
 }
 
 impl ReaderPool {
+    fn new(path: &Path, max: usize) -> ReaderPool {
+        ReaderPool {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(tokio::sync::Semaphore::new(max)),
+        }
+    }
+
     fn get(&self) -> rusqlite::Result<Connection> {
         if let Some(c) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Ok(c);
@@ -84,10 +98,7 @@ impl ReaderPool {
     }
 
     fn put(&self, conn: Connection) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < MAX_IDLE_READERS {
-            idle.push(conn);
-        }
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
     }
 }
 
@@ -114,11 +125,18 @@ impl SqliteStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(SqliteStore {
             writer: tx,
-            readers: Arc::new(ReaderPool {
-                path: path.to_path_buf(),
-                idle: Mutex::new(Vec::new()),
-            }),
+            readers: Arc::new(ReaderPool::new(path, MAX_READERS)),
         })
+    }
+
+    /// The same database and writer with `readers` read connections of its own: the
+    /// worker's handle, so that a flood of page loads queueing for a read connection cannot
+    /// starve the decisions (a bulkhead).
+    pub fn with_own_readers(&self, readers: usize) -> SqliteStore {
+        SqliteStore {
+            writer: self.writer.clone(),
+            readers: Arc::new(ReaderPool::new(&self.readers.path, readers.max(1))),
+        }
     }
 
     /// Runs `f` in the writer's next batch; answers after that batch has committed.
@@ -162,7 +180,14 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> StoreResult<R> {
         let pool = self.readers.clone();
+        let permit = pool
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let conn = pool.get()?;
             let r = f(&conn);
             pool.put(conn);
@@ -185,7 +210,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>) {
             }
         }
         let mut delivers = Vec::with_capacity(batch.len());
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "store.begin_failed");
             for op in batch {
                 let (_, d) = op(None);
@@ -194,16 +219,15 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>) {
             continue;
         }
         for op in batch {
-            let _ = conn.execute_batch("SAVEPOINT op");
+            let _ = control(&conn, "SAVEPOINT op");
             let (ok, d) = op(Some(&conn));
-            let _ = if ok {
-                conn.execute_batch("RELEASE op")
-            } else {
-                conn.execute_batch("ROLLBACK TO op; RELEASE op")
-            };
+            if !ok {
+                let _ = control(&conn, "ROLLBACK TO op");
+            }
+            let _ = control(&conn, "RELEASE op");
             delivers.push(d);
         }
-        let commit_error = conn.execute_batch("COMMIT").err().map(|e| {
+        let commit_error = control(&conn, "COMMIT").err().map(|e| {
             tracing::error!(error = %e, "store.commit_failed");
             let _ = conn.execute_batch("ROLLBACK");
             backend(e)
@@ -212,6 +236,11 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>) {
             d(commit_error.clone());
         }
     }
+}
+
+/// A transaction-control statement, prepared once per connection.
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// Unix milliseconds, the stored form of every instant.

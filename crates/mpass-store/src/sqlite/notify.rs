@@ -10,18 +10,15 @@ use super::{audit, from_ms};
 
 pub(super) fn user_language(c: &Connection, user: UserId) -> rusqlite::Result<Option<Language>> {
     let code: Option<Option<String>> = c
-        .query_row("SELECT language FROM users WHERE id = ?1", [user.to_string()], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT language FROM users WHERE id = ?1")?
+        .query_row([user.to_string()], |r| r.get(0))
         .optional()?;
     Ok(code.flatten().as_deref().and_then(Language::parse))
 }
 
 pub(super) fn set_user_language(c: &Connection, user: UserId, language: Language) -> rusqlite::Result<()> {
-    c.execute(
-        "UPDATE users SET language = ?2 WHERE id = ?1",
-        params![user.to_string(), language.code()],
-    )?;
+    c.prepare_cached("UPDATE users SET language = ?2 WHERE id = ?1")?
+        .execute(params![user.to_string(), language.code()])?;
     Ok(())
 }
 
@@ -52,19 +49,15 @@ pub(super) fn dead_jobs(c: &Connection, kind: Option<&str>, limit: u32) -> rusql
 /// transaction (the writer's savepoint).
 pub(super) fn dead_job_replay(c: &Connection, id: JobId, actor: Actor, now: i64) -> rusqlite::Result<Option<JobId>> {
     let dead = c
-        .query_row(
-            "SELECT id, kind, payload, attempts, last_error, failed_at FROM dead_jobs WHERE id = ?1",
-            [id.to_string()],
-            dead_from_row,
-        )
+        .prepare_cached("SELECT id, kind, payload, attempts, last_error, failed_at FROM dead_jobs WHERE id = ?1")?
+        .query_row([id.to_string()], dead_from_row)
         .optional()?;
     let Some(dead) = dead else { return Ok(None) };
     let new_id = JobId::new();
-    c.execute(
-        "INSERT INTO jobs (id, kind, payload, run_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-        params![new_id.to_string(), dead.kind, dead.payload, now],
-    )?;
-    c.execute("DELETE FROM dead_jobs WHERE id = ?1", [id.to_string()])?;
+    c.prepare_cached("INSERT INTO jobs (id, kind, payload, run_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)")?
+        .execute(params![new_id.to_string(), dead.kind, dead.payload, now])?;
+    c.prepare_cached("DELETE FROM dead_jobs WHERE id = ?1")?
+        .execute([id.to_string()])?;
     audit::append(c, AuditEvent::dlq_replayed(from_ms(now), actor, id, new_id, &dead.kind))?;
     Ok(Some(new_id))
 }

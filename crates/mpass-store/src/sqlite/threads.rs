@@ -19,18 +19,18 @@ fn add_message(
     body: &str,
     now: i64,
 ) -> rusqlite::Result<()> {
-    c.execute(
+    c.prepare_cached(
         "INSERT INTO application_messages (id, application_id, author_id, author_role, body, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            id.to_string(),
-            app.to_string(),
-            author_id.to_string(),
-            author.as_str(),
-            body,
-            now
-        ],
-    )?;
+    )?
+    .execute(params![
+        id.to_string(),
+        app.to_string(),
+        author_id.to_string(),
+        author.as_str(),
+        body,
+        now
+    ])?;
     Ok(())
 }
 
@@ -39,13 +39,14 @@ pub(super) fn request_info(c: &Connection, r: &InfoRequest, now: i64) -> rusqlit
     let Some(before) = get(c, id)?.filter(|a| a.status == Status::InReview) else {
         return Ok(DecideOutcome::NotFound);
     };
-    let changed = c.execute(
-        "UPDATE applications SET status = 'info_requested', review_claimed_by = NULL, review_lease_until = NULL,
+    let changed = c
+        .prepare_cached(
+            "UPDATE applications SET status = 'info_requested', review_claimed_by = NULL, review_lease_until = NULL,
              updated_at = ?3
          WHERE id = ?1 AND status = 'in_review' AND review_outcome IS NULL
            AND review_claimed_by = ?2 AND review_lease_until > ?3",
-        params![id.to_string(), r.reviewer.to_string(), now],
-    )?;
+        )?
+        .execute(params![id.to_string(), r.reviewer.to_string(), now])?;
     if changed == 0 {
         return Ok(DecideOutcome::NotHolder);
     }
@@ -76,11 +77,12 @@ pub(super) fn reply(
     let Some(app) = get(c, id)?.filter(|a| a.user_id == user) else {
         return Ok(ReplyOutcome::NotFound);
     };
-    let changed = c.execute(
-        "UPDATE applications SET status = 'in_review', updated_at = ?3
+    let changed = c
+        .prepare_cached(
+            "UPDATE applications SET status = 'in_review', updated_at = ?3
          WHERE id = ?1 AND user_id = ?2 AND status = 'info_requested'",
-        params![id.to_string(), user.to_string(), now],
-    )?;
+        )?
+        .execute(params![id.to_string(), user.to_string(), now])?;
     if changed == 0 {
         return Ok(ReplyOutcome::NotWaiting(app));
     }
@@ -123,17 +125,14 @@ pub(super) fn policy_put(
     at: time::OffsetDateTime,
 ) -> rusqlite::Result<Option<i64>> {
     let newest: Option<String> = c
-        .query_row("SELECT version FROM policies ORDER BY seq DESC LIMIT 1", [], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT version FROM policies ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
         .optional()?;
     if newest.as_deref() == Some(version) {
         return Ok(None);
     }
-    c.execute(
-        "INSERT INTO policies (version, source, created_at) VALUES (?1, ?2, ?3)",
-        params![version, source, super::ms(at)],
-    )?;
+    c.prepare_cached("INSERT INTO policies (version, source, created_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![version, source, super::ms(at)])?;
     let seq = c.last_insert_rowid();
     audit::append(c, AuditEvent::policy_changed(at, actor, seq, version, source))?;
     Ok(Some(seq))

@@ -19,28 +19,24 @@ pub use mpass_domain::ports::JOB_DECIDE as KIND;
 pub async fn run(ctx: &WorkerContext, payload: &str) -> Result<(), JobError> {
     let id =
         ApplicationId::parse(payload).ok_or_else(|| JobError::Permanent(format!("bad application id {payload:?}")))?;
-    let Some(app) = ctx.store.application(id).await? else {
+    let policy = ctx.policy();
+    let inputs = ctx.store.decision_inputs(id, policy.weekly_window()).await?;
+    let Some(app) = inputs.application else {
         return Err(JobError::Permanent(format!("application {id} not found")));
     };
     if app.status != Status::Submitted {
         return Ok(());
     }
-    let profile = ctx
-        .store
-        .profile(app.user_id)
-        .await?
+    let profile = inputs
+        .profile
         .ok_or_else(|| JobError::Permanent("applicant has no profile".into()))?;
-    let user = ctx
-        .store
-        .user(app.user_id)
-        .await?
+    let user = inputs
+        .user
         .ok_or_else(|| JobError::Permanent("applicant not found".into()))?;
-    let policy = ctx.policy();
+    let facts = inputs
+        .facts
+        .ok_or_else(|| JobError::Transient("policy facts were not read".into()))?;
     let now = OffsetDateTime::now_utc();
-    let facts = ctx
-        .store
-        .applicant_facts(&app, app.details.start - policy.weekly_window())
-        .await?;
     let input = app.details.policy_input();
     let decision = policy.evaluate(&input, &facts.at(now));
     let status = match decision.outcome {
@@ -53,7 +49,7 @@ pub async fn run(ctx: &WorkerContext, payload: &str) -> Result<(), JobError> {
     } else {
         None
     };
-    let lang = ctx.language_of(user.id).await?;
+    let lang = inputs.language.unwrap_or(Language::NOTIFICATION_DEFAULT);
     let message = notification(lang, &app, &decision, pass.as_ref());
     let record = DecisionRecord {
         application_id: app.id,
