@@ -103,6 +103,7 @@ async fn police_granted_by_admin_reads_any_application_citizens_do_not() {
             phone: phone(22),
             role: "police".into(),
             districts: Vec::new(),
+            count: 1,
         },
     )
     .await
@@ -119,6 +120,7 @@ async fn police_granted_by_admin_reads_any_application_citizens_do_not() {
                 phone: phone(22),
                 role: role.into(),
                 districts,
+                count: 1,
             },
         )
         .await;

@@ -22,6 +22,7 @@ async fn admin_search_is_for_admins_and_every_search_is_audited() {
                 phone: phone(n),
                 role: role.into(),
                 districts: Vec::new(),
+                count: 1,
             },
         )
         .await

@@ -27,6 +27,7 @@ async fn server_with_history() -> (TestServer, String) {
             phone: phone(31),
             role: "admin".into(),
             districts: Vec::new(),
+            count: 1,
         },
     )
     .await

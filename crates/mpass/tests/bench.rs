@@ -119,6 +119,7 @@ async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
             phone: analyst_phone.clone(),
             role: "analyst".into(),
             districts: vec![],
+            count: 1,
         },
     )
     .await
@@ -131,14 +132,16 @@ async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
         .expect("summary");
     assert_eq!(stats.applications.total, ok as i64, "{stats:?}");
 
-    // verify: 3 approved passes prepared, checked online by a police officer, open loop
-    // within the per-officer limit (120 a minute, burst included).
+    // verify: 3 approved passes prepared, checked online by two police officers (granted
+    // as a block of numbers), open loop within the per-officer limit (120 a minute, burst
+    // included).
     mpass::admin::run(
         srv.settings.clone(),
         AdminCommand::Grant {
             phone: "01900000000".into(),
             role: "police".into(),
             districts: vec![],
+            count: 2,
         },
     )
     .await
@@ -149,6 +152,8 @@ async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
             "verify",
             "--passes",
             "3",
+            "--officers",
+            "2",
             "--duration",
             "1",
             "--warmup",
@@ -168,6 +173,14 @@ async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
     // never sent).
     assert_only_drops(&s["rows"][0], &s);
     assert!(s["rows"][0]["ok"].as_u64().expect("ok") > 0, "{s}");
+    assert!(
+        s["notes"]
+            .as_array()
+            .expect("notes")
+            .iter()
+            .any(|n| n == "2 police officers taking turns"),
+        "{s}"
+    );
 
     srv.finish().await;
 }
@@ -205,4 +218,55 @@ async fn bench_verify_without_the_police_role_says_what_to_run() {
 fn assert_only_drops(row: &Value, summary: &Value) {
     let codes = row["error_codes"].as_object().expect("error_codes");
     assert!(codes.keys().all(|k| k == "dropped"), "server errors: {summary}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_decide_sees_every_measured_submission_decided() {
+    let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
+    let s = bench(
+        &srv,
+        &[
+            "decide",
+            "--citizens",
+            "4",
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "--ceiling-secs",
+            "0.3",
+            "--rate",
+            "20",
+            "--concurrency",
+            "8",
+            "--poll-ms",
+            "100",
+        ],
+    )
+    .await;
+    let row = |name: &str| {
+        s["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("row {name} in {s}"))
+            .clone()
+    };
+    let submitted = row("submit (202)");
+    assert_only_drops(&submitted, &s);
+    let submitted = submitted["ok"].as_u64().expect("ok");
+    assert!(submitted > 0, "{s}");
+    // Each citizen's applications take distinct slots: every one is decided, and approved.
+    let decided = row("decision (any)");
+    assert_eq!(decided["ok"].as_u64(), Some(submitted), "{s}");
+    assert_eq!(decided["errors"], 0, "{s}");
+    assert_eq!(row("decision: approved")["ok"].as_u64(), Some(submitted), "{s}");
+    assert_sane(&decided, None);
+    // A decision is seen no sooner than its submission was acknowledged.
+    assert!(
+        decided["p50_ms"].as_f64() >= row("submit (202)")["p50_ms"].as_f64(),
+        "{s}"
+    );
+    srv.finish().await;
 }

@@ -45,6 +45,7 @@ async fn admin_via(fake: &FakeTwilio, srv: &TestServer, n: u32) -> Client {
             phone: phone(n),
             role: "admin".into(),
             districts: Vec::new(),
+            count: 1,
         },
     )
     .await

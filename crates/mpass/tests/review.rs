@@ -20,6 +20,7 @@ async fn reviewer(srv: &TestServer, n: u32, district: &str) -> Client {
             phone: phone(n),
             role: "reviewer".into(),
             districts: vec![district.to_string()],
+            count: 1,
         },
     )
     .await

@@ -31,6 +31,7 @@ async fn staff(srv: &TestServer, n: u32, role: &str) -> Client {
             phone: phone(n),
             role: role.into(),
             districts: Vec::new(),
+            count: 1,
         },
     )
     .await

@@ -21,6 +21,7 @@ async fn grant(srv: &TestServer, n: u32, role: &str) -> Client {
             phone: phone(n),
             role: role.into(),
             districts: vec![],
+            count: 1,
         },
     )
     .await

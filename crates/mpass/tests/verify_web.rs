@@ -160,6 +160,7 @@ async fn police_app_verifies_offline_after_one_visit_and_uploads_later() {
             phone: officer_phone.clone(),
             role: "police".into(),
             districts: Vec::new(),
+            count: 1,
         },
     )
     .await

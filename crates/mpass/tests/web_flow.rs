@@ -385,6 +385,7 @@ async fn a_reviewer_asks_the_citizen_answers_in_the_browser_and_the_reviewer_app
             phone: common::phone(31),
             role: "reviewer".into(),
             districts: vec![district],
+            count: 1,
         },
     )
     .await
@@ -499,6 +500,7 @@ async fn an_analyst_reads_the_dashboard_in_the_browser_in_english_and_bangla() {
             phone: common::phone(41),
             role: "analyst".into(),
             districts: vec![],
+            count: 1,
         },
     )
     .await
@@ -561,6 +563,7 @@ async fn an_admin_grants_a_role_changes_the_curfew_and_searches_in_the_browser()
             phone: common::phone(51),
             role: "admin".into(),
             districts: vec![],
+            count: 1,
         },
     )
     .await

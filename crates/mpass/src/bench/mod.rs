@@ -32,7 +32,7 @@ pub enum Scenario {
     /// `POST /api/v1/applications` from many distinct citizens (202 = durably committed).
     Submit,
     /// Submissions at `--rate`, and the time from each one's intended send to its decision
-    /// as observed through the API (`GET /api/v1/applications`, polled per citizen).
+    /// as observed through the API (`GET /api/v1/applications/{id}`, polled per application).
     Decide,
     /// The realistic mix, per new user: OTP, login, profile, apply, status polling until
     /// decided, pass and QR download, a police verification of the pass.
@@ -87,7 +87,7 @@ pub struct BenchArgs {
     /// first on the server's data: `mpass admin grant PHONE police`.
     #[arg(long, default_value = "01900000000")]
     pub police_phone: String,
-    /// `verify`: officers taking turns, phones `--police-phone` + 0..N (each granted
+    /// `verify` and `launch-day`: officers taking turns, phones `--police-phone` + 0..N (each granted
     /// `police`). The server lets one officer verify 120 passes a minute (a security
     /// limit, not weakened for benchmarks), so a sustained R/s needs about R/2 officers.
     #[arg(long, default_value_t = 1)]
@@ -96,7 +96,8 @@ pub struct BenchArgs {
     /// from the clock, so runs against the same data use new numbers.
     #[arg(long)]
     pub phone_base: Option<u64>,
-    /// `decide`/`launch-day`: milliseconds between two status polls of one citizen.
+    /// `decide`: the longest wait between two status polls of one application (they start at
+    /// 50 ms and double). `launch-day`: between two polls of one user (at least 250).
     #[arg(long, default_value_t = 100)]
     pub poll_ms: u64,
     /// Also write the summary as JSON to this file.

@@ -1,7 +1,6 @@
 //! The scenarios: what is prepared before the measurement, and the operation measured.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -57,11 +56,8 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
             .await
         }
         Scenario::Verify => {
-            let book = CodeBook::start(&client);
-            let mut officers = Vec::new();
-            for k in 0..args.officers.max(1) {
-                officers.push(police(args, &client, &book, k).await?);
-            }
+            let officers = prepare_officers(args, &client).await?;
+            notes.push(format!("{} police officers taking turns", officers.len()));
             let passes = prepare_passes(args, &client).await?;
             let op: Op = Arc::new(move |i, _, _| {
                 let police = officers[i as usize % officers.len()].clone();
@@ -350,6 +346,34 @@ async fn police(args: &BenchArgs, client: &Client, book: &CodeBook, k: u64) -> a
     Ok(officer)
 }
 
+/// Logs in the `--officers` police officers, 64 at a time.
+async fn prepare_officers(args: &BenchArgs, client: &Client) -> anyhow::Result<Vec<Client>> {
+    let book = CodeBook::start(client);
+    let began = Instant::now();
+    let count = args.officers.max(1);
+    let mut officers = Vec::with_capacity(count as usize);
+    let mut set = JoinSet::new();
+    let mut next = 0;
+    while (officers.len() as u64) < count {
+        while set.len() < 64 && next < count {
+            let (args, client, book, k) = (args.clone(), client.clone(), book.clone(), next);
+            next += 1;
+            set.spawn(async move { police(&args, &client, &book, k).await });
+        }
+        match set.join_next().await {
+            Some(joined) => officers.push(joined??),
+            None => break,
+        }
+    }
+    if !args.quiet {
+        eprintln!(
+            "[prepare] {count} police officers logged in, {:.1} s",
+            began.elapsed().as_secs_f64()
+        );
+    }
+    Ok(officers)
+}
+
 /// `args.passes` approved passes valid now, one per new citizen: their QR texts.
 async fn prepare_passes(args: &BenchArgs, client: &Client) -> anyhow::Result<Arc<Vec<String>>> {
     let citizens = prepare_citizens(args, client, args.passes, 0).await?;
@@ -401,16 +425,15 @@ async fn prepare_passes(args: &BenchArgs, client: &Client) -> anyhow::Result<Arc
 
 // --- decide
 
-/// An application waiting for its decision: who submitted it, and when it was due.
-struct Pending {
-    due: Instant,
-    measured: bool,
-}
+/// Applications of one citizen in a `decide` run: each in its own 3-hour slot, so that none
+/// overlaps another and none meets the daily limit of the default policy (5 a day).
+const DECIDE_SLOTS: u64 = 5;
 
-/// Submissions at the offered rate (step `submit`), and per citizen a poller of
-/// `GET /api/v1/applications` that records, for each application that has left
-/// `submitted`, the time from the submission's intended send to that observation
-/// (step `decision`). The resolution is `--poll-ms`.
+/// Submissions at the offered rate (step `submit`); after each accepted one, a poller of
+/// `GET /api/v1/applications/{id}` (after 50 ms, then at doubling intervals up to
+/// `--poll-ms`) records the time from the submission's intended send to the first answer
+/// that is no longer `submitted` (step `decision`, and the outcome's own step). The
+/// resolution is the last interval: at most `--poll-ms`.
 async fn decide(
     args: &BenchArgs,
     client: &Client,
@@ -420,97 +443,84 @@ async fn decide(
     notes: &mut Vec<String>,
 ) -> anyhow::Result<Phase> {
     let citizens = Arc::new(prepare_citizens(args, client, args.citizens, 0).await?);
-    let pending: Arc<Vec<Mutex<HashMap<String, Pending>>>> =
-        Arc::new((0..citizens.len()).map(|_| Mutex::new(HashMap::new())).collect());
-    let body = Arc::new(application(tomorrow_at(10)));
-    let rec = Recorder::new(&["submit (202)", "status poll", "decision (observed)"]);
-    let undecided = Arc::new(AtomicU64::new(0));
+    let rec = Recorder::new(&[
+        "submit (202)",
+        "status poll",
+        "decision (any)",
+        "decision: approved",
+        "decision: other",
+    ]);
+    let pollers = Arc::new(Mutex::new(JoinSet::new()));
+    let poll = Duration::from_millis(args.poll_ms.max(1));
     let op: Op = {
-        let (citizens, pending) = (citizens.clone(), pending.clone());
+        let (citizens, pollers) = (citizens.clone(), pollers.clone());
         Arc::new(move |i, due, rec| {
-            let k = i as usize % citizens.len();
-            let (c, body, pending) = (citizens[k].clone(), body.clone(), pending.clone());
+            let n = citizens.len() as u64;
+            let c = citizens[(i % n) as usize].clone();
+            // The citizen's next slot: tomorrow 06:00, 09:00, ... (medical trips of 2 hours).
+            let slot = (i / n) % DECIDE_SLOTS;
+            let body = application(tomorrow_at(6) + time::Duration::hours(3 * slot as i64));
+            let pollers = pollers.clone();
             Box::pin(async move {
                 let app = c.submit(&body, None).await.map_err(code)?;
-                pending[k].lock().expect("pending lock").insert(
-                    app.id,
-                    Pending {
-                        due,
-                        measured: rec.measuring(),
-                    },
-                );
+                let measured = rec.measuring();
+                pollers
+                    .lock()
+                    .expect("pollers lock")
+                    .spawn(await_decision(c, app.id, due, measured, rec, poll));
                 Ok(())
             })
         })
     };
-    // Pollers: one per citizen, while the load runs and until every application is decided.
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut pollers = JoinSet::new();
-    for (k, c) in citizens.iter().enumerate() {
-        let (c, pending, stop, rec, poll) = (
-            c.clone(),
-            pending.clone(),
-            stop.clone(),
-            rec.clone(),
-            Duration::from_millis(args.poll_ms.max(1)),
-        );
-        pollers.spawn(async move {
-            let mut idle_since_stop = 0;
-            loop {
-                tokio::time::sleep(poll).await;
-                let empty = pending[k].lock().expect("pending lock").is_empty();
-                if empty {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    continue;
-                }
-                if stop.load(Ordering::Relaxed) {
-                    idle_since_stop += 1;
-                    // Give up 60 s after the load stopped.
-                    if idle_since_stop as u64 * poll.as_millis() as u64 > 60_000 {
-                        break;
-                    }
-                }
-                let t = Instant::now();
-                let page = c.applications(None, Some(100)).await;
-                let seen = Instant::now();
-                match page {
-                    Ok(page) => {
-                        rec.ok(1, seen - t);
-                        let mut p = pending[k].lock().expect("pending lock");
-                        for app in page.items.iter().filter(|a| a.status != "submitted") {
-                            if let Some(w) = p.remove(&app.id)
-                                && w.measured
-                            {
-                                rec.steps[2].ok(seen - w.due);
-                            }
-                        }
-                    }
-                    Err(e) => rec.error(1, &code(e)),
-                }
-            }
-        });
-    }
     let phase = phase("decide", rec, op, mode, args.concurrency, warmup, duration, args.quiet).await;
-    // The measured window is over; decisions of measured submissions are still recorded
-    // until every one is seen (or 60 s pass).
-    stop.store(true, Ordering::Relaxed);
-    while pollers.join_next().await.is_some() {}
-    for p in pending.iter() {
-        undecided.fetch_add(p.lock().expect("pending lock").len() as u64, Ordering::Relaxed);
-    }
-    let left = undecided.load(Ordering::Relaxed);
-    if left > 0 {
-        phase.recorder.steps[2].error_n("undecided_after_60s", left);
-    }
+    // The measured window is over; the decisions of measured submissions are still recorded
+    // until every one is seen (each poller gives up 60 s after its submission was due).
+    let mut set = std::mem::take(&mut *pollers.lock().expect("pollers lock"));
+    while set.join_next().await.is_some() {}
     notes.push(format!(
-        "{} citizens; decision latency = first poll that sees the application decided − its \
-         intended send time (resolution {} ms)",
+        "{} citizens, each application in its own slot ({} per citizen before they repeat); decision latency = first status poll that sees the application decided − its intended send time (polls after 50 ms, doubling up to {} ms)",
         citizens.len(),
+        DECIDE_SLOTS,
         args.poll_ms
     ));
     Ok(phase)
+}
+
+/// Polls one application until it leaves `submitted`; records the decision latency from
+/// `due` when `measured`.
+async fn await_decision(c: Client, id: String, due: Instant, measured: bool, rec: Arc<Recorder>, poll: Duration) {
+    let give_up = due + Duration::from_secs(60);
+    // 50 ms, then doubling up to `poll`: fine resolution for quick decisions without
+    // flooding the server with polls when they take longer.
+    let mut wait = poll.min(Duration::from_millis(50));
+    loop {
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(poll);
+        let t = Instant::now();
+        let answer = c.application(&id).await;
+        let seen = Instant::now();
+        if !measured {
+            if answer.as_ref().is_ok_and(|a| a.status != "submitted") || seen > give_up {
+                return;
+            }
+            continue;
+        }
+        match answer {
+            Ok(app) => {
+                rec.steps[1].ok(seen - t);
+                if app.status != "submitted" {
+                    rec.steps[2].ok(seen - due);
+                    rec.steps[if app.status == "approved" { 3 } else { 4 }].ok(seen - due);
+                    return;
+                }
+            }
+            Err(e) => rec.steps[1].error(&code(e)),
+        }
+        if seen > give_up {
+            rec.steps[2].error("undecided_after_60s");
+            return;
+        }
+    }
 }
 
 // --- launch day
@@ -525,13 +535,14 @@ async fn launch_day(
     notes: &mut Vec<String>,
 ) -> anyhow::Result<Phase> {
     let book = CodeBook::start(client);
-    let police = police(args, client, &book, 0).await?;
+    let officers = Arc::new(prepare_officers(args, client).await?);
     let base = phone_base(args);
     let poll = Duration::from_millis(args.poll_ms.max(1).max(250));
     let op: Op = {
         let client = client.clone();
         Arc::new(move |i, _, rec| {
-            let (client, book, police, p) = (client.clone(), book.clone(), police.clone(), phone(base, i));
+            let police = officers[i as usize % officers.len()].clone();
+            let (client, book, p) = (client.clone(), book.clone(), phone(base, i));
             Box::pin(async move { one_user(&client, &book, &police, &p, &rec, poll).await })
         })
     };

@@ -20,6 +20,7 @@ pub async fn staff(srv: &TestServer, n: u32, role: &str) -> Client {
             phone: phone(n),
             role: role.into(),
             districts: Vec::new(),
+            count: 1,
         },
     )
     .await

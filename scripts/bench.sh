@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The SPEC §16 measurements of docs/BENCHMARKS.md, in one run against a fresh server.
+#
+#   cargo build --release
+#   scripts/bench.sh                     # embedded default (SQLite, in-process queue)
+#   LAYOUT=distributed scripts/bench.sh  # 1 api + 1 worker on PostgreSQL + NATS JetStream
+#
+# Environment: DATA (default: a new temp dir; reuse one to measure on a preloaded database,
+# e.g. after `mpass demo --data-dir DIR --applications 10000000`), PORT (8090), OUT (JSON
+# summaries, default bench-results/), DURATION (seconds per scenario, 10), VERIFY_RATE (the
+# offered verification rate; default: half the ceiling measured first), SKIP (scenarios to
+# skip, e.g. "launch-day").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${MPASS_BIN:-target/release/mpass}
+PORT=${PORT:-8090}
+URL=http://127.0.0.1:$PORT
+DATA=${DATA:-$(mktemp -d /tmp/mpass-bench.XXXXXX)}
+OUT=${OUT:-bench-results}
+DURATION=${DURATION:-10}
+LAYOUT=${LAYOUT:-embedded}
+SKIP=${SKIP:-}
+mkdir -p "$OUT"
+[ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+
+export MPASS_OTP_PER_IP_PER_MINUTE=1000000 MPASS_LOG_FORMAT=json MPASS_DATA_DIR="$DATA"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+if [ "$LAYOUT" = distributed ]; then
+  schema=bench_$(date +%s)
+  export MPASS_DATABASE_URL="${MPASS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}?options=-csearch_path%3D$schema"
+  export MPASS_QUEUE_URL="${MPASS_TEST_NATS_URL:-nats://127.0.0.1:4222}"
+  export MPASS_QUEUE_PREFIX=$schema
+  psql "${MPASS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" -qc "CREATE SCHEMA $schema" >/dev/null
+  MPASS_LISTEN=127.0.0.1:$PORT "$BIN" api >"$OUT/server.log" 2>&1 & pids+=($!)
+  "$BIN" worker >"$OUT/worker.log" 2>&1 & pids+=($!)
+else
+  MPASS_LISTEN=127.0.0.1:$PORT "$BIN" serve >"$OUT/server.log" 2>&1 & pids+=($!)
+fi
+server=${pids[0]}
+for _ in $(seq 1 100); do curl -sf "$URL/healthz" >/dev/null && break; sleep 0.2; done
+curl -sf "$URL/healthz" >/dev/null || { echo "server did not start; see $OUT/server.log" >&2; exit 1; }
+
+bench() { "$BIN" bench "$@" --url "$URL" --duration "$DURATION" --quiet; }
+skip() { [[ " $SKIP " == *" $1 "* ]]; }
+
+bench ceiling --concurrency 64 --json "$OUT/ceiling.json"
+ceiling=$(python3 -c "import json,sys; print(int(json.load(open('$OUT/ceiling.json'))['rows'][0]['throughput_per_s']))")
+verify_rate=${VERIFY_RATE:-$((ceiling / 2))}
+officers=$(( verify_rate * 60 / 110 + 1 ))  # 120 checks per officer per minute, with margin
+"$BIN" admin grant 01900000000 police --count "$officers" >/dev/null
+
+skip submit || bench submit --concurrency 64 --citizens 2000 --json "$OUT/submit-closed.json"
+skip submit || bench submit --concurrency 512 --citizens 2000 --rate 5000 --json "$OUT/submit-5000.json"
+skip decide || bench decide --concurrency 512 --citizens 3000 --rate 1000 --json "$OUT/decide-1000.json"
+skip verify || bench verify --concurrency 64 --passes 2000 --officers "$officers" --json "$OUT/verify-closed.json"
+skip verify || bench verify --concurrency 256 --passes 2000 --officers "$officers" --rate "$((verify_rate / 2))" --json "$OUT/verify-half.json"
+skip launch-day || bench launch-day --concurrency 1024 --rate 100 --officers "$officers" --json "$OUT/launch-day.json"
+echo "peak resident memory of the server: $(awk '/VmHWM/ {print $2, $3}' /proc/$server/status)" | tee "$OUT/memory.txt"
+echo "summaries in $OUT/"
+python3 scripts/bench_table.py "$OUT" | tee "$OUT/table.md"
