@@ -72,7 +72,7 @@ fn text(field: &str, v: Option<&str>, max: usize, errors: &mut Vec<String>) -> O
 
 /// Where a legacy application goes from and to, in our areas: `home` is the applicant's
 /// home thana, `fallback` the configured area for a destination thana with no mapping.
-pub(crate) struct Areas<'a> {
+struct Areas<'a> {
     home: &'a str,
     fallback: &'a str,
 }
