@@ -30,8 +30,8 @@ pub struct HttpSettings {
     /// The public base URL of this service (`https://mpass.example`), for the legacy
     /// pre-signed upload URLs and the photo URLs they become; `None` → from the `Host` header.
     pub public_url: Option<String>,
-    /// The thana geocode legacy registrations get as home area, and legacy applications as
-    /// both ends of their route: legacy numbers have no known mapping (docs/LEGACY_V1.md).
+    /// The thana geocode for a legacy thana number with no known mapping: the home area of
+    /// such a registration, the destination of such an application (docs/LEGACY_V1.md).
     pub legacy_area: String,
 }
 

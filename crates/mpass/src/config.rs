@@ -73,8 +73,8 @@ pub struct Settings {
     /// The public base URL (`https://mpass.example`): legacy pre-signed upload URLs and the
     /// photo URLs they become start with it. Unset: taken from each request's `Host`.
     pub public_url: Option<String>,
-    /// Thana geocode given to legacy registrations and applications, whose legacy numbers
-    /// have no known mapping (docs/LEGACY_V1.md). Unset: the first thana of Dhaka district.
+    /// Thana geocode given to legacy registrations and applications whose legacy thana
+    /// number has no known mapping (docs/LEGACY_V1.md). Unset: the first thana of Dhaka district.
     pub legacy_area: Option<String>,
 }
 

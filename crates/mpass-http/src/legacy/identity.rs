@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use mpass_domain::ids::UserId;
-use mpass_domain::legacy::{DISTRICTS, LegacyRegistration, THANAS};
+use mpass_domain::legacy::{DISTRICTS, LegacyRegistration, THANAS, thana_area};
 use mpass_domain::phone::Phone;
 use mpass_domain::profile::ProfileInput;
 use serde::Deserialize;
@@ -122,8 +122,12 @@ pub(crate) async fn register(
         gender: req.gender.clone(),
         id_type: req.id_type.clone(),
         id_number: req.id_number.clone(),
-        // No known mapping of legacy numbers to geocodes: the configured area (see docs).
-        home_area: Some(state.settings.legacy_area.clone()),
+        // The thana's area where the mapping is known, else the configured one (see docs).
+        home_area: Some(
+            thana
+                .and_then(thana_area)
+                .map_or_else(|| state.settings.legacy_area.clone(), str::to_string),
+        ),
         // The legacy client has no language; messages go out in Bangla, the default.
         language: None,
     };

@@ -2,17 +2,22 @@
 //! `endAt` first, 25 a page, `nextKey`) and detail with the applicant.
 //!
 //! An application is translated into our `ApplicationInput` and submitted through
-//! `service::submit_application`, exactly like a native one. What the old API has that
-//! ours has not is kept in `details.legacy`: the district and thana numbers (no known
-//! mapping to geocodes, so the route's areas are the configured `legacy_area`), the
-//! free-text locations and the free-text reason (a reason that names one of the policy's
-//! categories is that category; any other is `other`, with the text as its note).
+//! `service::submit_application`, exactly like a native one. Its destination is the
+//! legacy thana's area where the mapping is known, its origin the applicant's home area
+//! (else the configured `legacy_area`). What the old API has that ours has not is kept in
+//! `details.legacy`: the district and thana numbers as sent, the free-text locations and
+//! the free-text reason (a reason that names one of the policy's categories, or one of the
+//! old client's fixed reasons that clearly is one, is that category; any other is
+//! `other`, with the text as its note).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use mpass_domain::application::{Application, ApplicationInput, DriverInput, PlaceInput, Trip, VehicleInput};
 use mpass_domain::ids::ApplicationId;
-use mpass_domain::legacy::{DISTRICTS, LegacyOrigin, THANAS, status_word};
+use mpass_domain::legacy::{
+    DISTRICTS, LegacyOrigin, THANAS, numbers_for_area, reason_category, status_word, thana_area,
+};
+use mpass_domain::policy::Policy;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -65,10 +70,17 @@ fn text(field: &str, v: Option<&str>, max: usize, errors: &mut Vec<String>) -> O
     }
 }
 
+/// Where a legacy application goes from and to, in our areas: `home` is the applicant's
+/// home thana, `fallback` the configured area for a destination thana with no mapping.
+struct Areas<'a> {
+    home: &'a str,
+    fallback: &'a str,
+}
+
 /// Parses the legacy body into our application input and what only the legacy API has.
 fn translate(
     req: &Apply,
-    area: &str,
+    areas: &Areas<'_>,
     is_reason: &dyn Fn(&str) -> bool,
     now: OffsetDateTime,
 ) -> Result<(ApplicationInput, LegacyOrigin), LegacyError> {
@@ -118,11 +130,13 @@ fn translate(
         }
         Some(false) => None,
         Some(true) => {
-            let registration = text("vehicleNo", req.vehicle_no.as_deref(), 16, &mut errors);
+            // The old limits (64) here; our own rules (a compact plate of at most 16
+            // characters, a licence of at most 32) when the input is validated below.
+            let registration = text("vehicleNo", req.vehicle_no.as_deref(), 64, &mut errors);
             let self_driven = req.self_driven.unwrap_or(true);
             let driver = (!self_driven).then(|| DriverInput {
                 name: text("driverName", req.driver_name.as_deref(), 64, &mut errors),
-                licence: text("driverLicenseNo", req.driver_license_no.as_deref(), 32, &mut errors),
+                licence: text("driverLicenseNo", req.driver_license_no.as_deref(), 64, &mut errors),
             });
             Some(VehicleInput {
                 kind: Some("other".into()),
@@ -140,13 +154,11 @@ fn translate(
     if !errors.is_empty() {
         return Err(LegacyError::invalid(errors));
     }
-    let category = reason.to_lowercase().replace([' ', '-'], "_");
-    let (code, note) = if is_reason(&category) {
-        (category, None)
-    } else {
-        ("other".to_string(), Some(reason.clone()))
+    let (code, note) = match reason_category(&reason, is_reason) {
+        Some(category) => (category, None),
+        None => ("other".to_string(), Some(reason.clone())),
     };
-    let place = |address: &str| PlaceInput {
+    let place = |area: &str, address: &str| PlaceInput {
         area: Some(area.to_string()),
         address: Some(address.to_string()),
         lat: None,
@@ -155,8 +167,8 @@ fn translate(
     let input = ApplicationInput {
         reason: Some(code),
         reason_note: note,
-        from: Some(place(&from)),
-        to: Some(place(&to)),
+        from: Some(place(areas.home, &from)),
+        to: Some(place(thana_area(thana).unwrap_or(areas.fallback), &to)),
         start: start.format(&Rfc3339).ok(),
         duration_hours: Some(hours),
         trip: Some(match trip {
@@ -176,6 +188,21 @@ fn translate(
     Ok((input, origin))
 }
 
+/// The legacy name of one of our application fields, for error messages.
+fn legacy_field(field: &str) -> &str {
+    match field {
+        "vehicle.registration" => "vehicleNo",
+        "vehicle.driver" | "vehicle.driver.name" => "driverName",
+        "vehicle.driver.licence" => "driverLicenseNo",
+        "start" => "dateTime",
+        "duration_hours" => "durationInHour",
+        "from.address" => "fromLocation",
+        "to.address" => "toLocation",
+        "reason_note" => "reason",
+        other => other,
+    }
+}
+
 /// `POST /v1/passes` → `{"success": true}` once the application is durably stored.
 pub(crate) async fn submit(
     State(state): State<AppState>,
@@ -188,36 +215,56 @@ pub(crate) async fn submit(
         _ => return Err(LegacyError::no_token()),
     };
     let policy = state.policy();
+    let profile = state.store.profile(caller.user_id).await?;
+    let areas = Areas {
+        home: profile
+            .as_ref()
+            .map_or(state.settings.legacy_area.as_str(), |p| p.profile.home_area.as_str()),
+        fallback: &state.settings.legacy_area,
+    };
     let (input, origin) = translate(
         &req,
-        &state.settings.legacy_area,
+        &areas,
         &|r| policy.category(r).is_some(),
         OffsetDateTime::now_utc(),
     )?;
     // Validate as the native API does, then attach what only the legacy API carries.
-    let mut details = input
-        .validate(&|r| policy.category(r).is_some())
-        .map_err(|e| LegacyError::invalid(e.0.into_iter().map(|f| format!("{}: {}", f.field, f.message)).collect()))?;
+    let mut details = input.validate(&|r| policy.category(r).is_some()).map_err(|e| {
+        LegacyError::invalid(
+            e.0.into_iter()
+                .map(|f| format!("{}: {}", legacy_field(&f.field), f.message))
+                .collect(),
+        )
+    })?;
     details.legacy = Some(origin);
     service::submit_details(&state, caller.user_id, details).await?;
     Ok(Json(json!({ "success": true })))
 }
 
-/// One pass item of the legacy API.
-fn item(app: &Application) -> Value {
+/// One pass item of the legacy API. A native application's reason reads as its
+/// category's English label in `policy` (the legacy clients show it as written).
+fn item(app: &Application, policy: &Policy) -> Value {
     let d = &app.details;
     let legacy = d.legacy.as_ref();
+    // A native application has no legacy numbers: those that show its destination.
+    let (district, thana) = legacy
+        .map(|l| (l.district, l.thana))
+        .or_else(|| numbers_for_area(&d.to.area))
+        .unzip();
     let vehicle = d.vehicle.as_ref();
     let mut v = json!({
         "id": app.id.0.simple().to_string(),
         "fromLocation": legacy.map_or(d.from.address.as_str(), |l| l.from_location.as_str()),
         "toLocation": legacy.map_or(d.to.address.as_str(), |l| l.to_location.as_str()),
-        "district": legacy.map(|l| l.district),
-        "thana": legacy.map(|l| l.thana),
+        "district": district,
+        "thana": thana,
         "startAt": iso_ms(d.start),
         "endAt": iso_ms(d.end()),
         "type": if d.trip == Trip::RoundTrip { "R" } else { "O" },
-        "reason": legacy.map_or(d.reason.as_str(), |l| l.reason.as_str()),
+        "reason": legacy.map_or_else(
+            || policy.category(&d.reason).map_or(d.reason.as_str(), |c| c.label_en.as_str()),
+            |l| l.reason.as_str(),
+        ),
         "includeVehicle": vehicle.is_some(),
         "selfDriven": vehicle.is_none_or(|v| v.self_driven),
         "status": status_word(app.status),
@@ -289,7 +336,8 @@ pub(crate) async fn list(
         .filter(|a| after.is_none_or(|key| sort_key(a) < key))
         .collect();
     let page = &rest[..rest.len().min(PAGE)];
-    let mut body = json!({ "passes": page.iter().map(|a| item(a)).collect::<Vec<_>>() });
+    let policy = state.policy();
+    let mut body = json!({ "passes": page.iter().map(|a| item(a, &policy)).collect::<Vec<_>>() });
     if rest.len() > PAGE
         && let Some(last) = page.last()
     {
@@ -326,7 +374,13 @@ pub(crate) async fn detail(
         .iter()
         .filter(|a| a.status == mpass_domain::application::Status::Approved)
         .count();
-    let mut body = item(&app);
+    // A native profile has no legacy numbers: those that show its home area.
+    let (district, thana) = reg
+        .as_ref()
+        .map(|r| (r.district, r.thana))
+        .or_else(|| profile.as_ref().and_then(|p| numbers_for_area(&p.profile.home_area)))
+        .unzip();
+    let mut body = item(&app, &state.policy());
     body["applicant"] = json!({
         "id": user.phone.national(),
         "mobilePhone": user.phone.national(),
@@ -335,8 +389,8 @@ pub(crate) async fn detail(
         "gender": profile.as_ref().map(|p| format!("{:?}", p.profile.gender)),
         "idType": profile.as_ref().map(|p| p.profile.id_type.as_str()),
         "idNumber": profile.as_ref().map(|p| p.profile.id_number.clone()),
-        "district": reg.as_ref().map(|r| r.district),
-        "thana": reg.as_ref().map(|r| r.thana),
+        "district": district,
+        "thana": thana,
         "photo": reg.as_ref().map(|r| r.photo_url.clone()),
         "approvedCount": approved_count,
     });
@@ -346,6 +400,11 @@ pub(crate) async fn detail(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const AREAS: Areas<'static> = Areas {
+        home: "60910020",
+        fallback: "30260014",
+    };
 
     fn body(v: Value) -> Apply {
         serde_json::from_value(v).unwrap()
@@ -362,15 +421,26 @@ mod tests {
     #[test]
     fn translates_a_valid_body() {
         let now = OffsetDateTime::now_utc();
-        let (input, origin) = translate(&body(valid(now)), "30260014", &|r| r == "medical", now).unwrap();
+        let (input, origin) = translate(&body(valid(now)), &AREAS, &|r| r == "medical", now).unwrap();
         assert_eq!(input.reason.as_deref(), Some("medical"));
+        // Legacy thana 10309 (Khulna, Paikgasa) is our Paikgachha; the origin is home.
+        assert_eq!(input.to.as_ref().and_then(|p| p.area.as_deref()), Some("40470064"));
+        assert_eq!(input.from.as_ref().and_then(|p| p.area.as_deref()), Some(AREAS.home));
         assert_eq!(input.trip.as_deref(), Some("round_trip"));
         assert_eq!(origin.thana, 10309);
         let mut v = valid(now);
         v["reason"] = json!("Visit my mother");
-        let (input, _) = translate(&body(v), "30260014", &|r| r == "medical", now).unwrap();
+        let (input, _) = translate(&body(v.clone()), &AREAS, &|r| r == "medical", now).unwrap();
         assert_eq!(input.reason.as_deref(), Some("other"));
         assert_eq!(input.reason_note.as_deref(), Some("Visit my mother"));
+        // The old client's "Treatment" is the medical category; a Dhaka Metro thana has
+        // no mapping, so the destination is the configured area.
+        v["reason"] = json!("Treatment");
+        v["thana"] = json!(10173);
+        let (input, origin) = translate(&body(v), &AREAS, &|r| r == "medical", now).unwrap();
+        assert_eq!((input.reason.as_deref(), input.reason_note), (Some("medical"), None));
+        assert_eq!(input.to.as_ref().and_then(|p| p.area.as_deref()), Some(AREAS.fallback));
+        assert_eq!((origin.thana, origin.reason.as_str()), (10173, "Treatment"));
     }
 
     #[test]
@@ -383,7 +453,7 @@ mod tests {
         v["district"] = json!(999);
         v["includeVehicle"] = json!(true);
         v["selfDriven"] = json!(false);
-        let e = translate(&body(v), "30260014", &|_| true, now).unwrap_err();
+        let e = translate(&body(v), &AREAS, &|_| true, now).unwrap_err();
         assert_eq!(e.messages.len(), 7, "{:?}", e.messages);
     }
 }
