@@ -43,7 +43,18 @@ server=${pids[0]}
 for _ in $(seq 1 100); do curl -sf "$URL/healthz" >/dev/null && break; sleep 0.2; done
 curl -sf "$URL/healthz" >/dev/null || { echo "server did not start; see $OUT/server.log" >&2; exit 1; }
 
-bench() { "$BIN" bench "$@" --url "$URL" --duration "$DURATION" --quiet; }
+bench() { drain; "$BIN" bench "$@" --url "$URL" --duration "$DURATION" --quiet; }
+# Waits until the jobs an earlier scenario left (decisions, SMS) are done, so that each
+# scenario starts on an idle server: the worker's processed-jobs counter stops moving.
+drain() {
+  if [ "$LAYOUT" = distributed ]; then sleep 20; return; fi
+  local last=-1 now
+  while true; do
+    now=$(curl -sf "$URL/metrics" | awk '/^mpass_jobs_processed_total/ {print $2}')
+    [ "$now" = "$last" ] && return
+    last=$now; sleep 2
+  done
+}
 skip() { [[ " $SKIP " == *" $1 "* ]]; }
 
 bench ceiling --concurrency 64 --json "$OUT/ceiling.json"
