@@ -3,6 +3,7 @@
 
 use mpass_domain::application::Application;
 use mpass_domain::ids::ApplicationId;
+use mpass_domain::stats::scans::{ScanCountRow, ScanDim, ScanQuery, parse_result};
 use mpass_domain::stats::{
     AppKey, BulkApplication, CountQuery, CountRow, Dim, LatencyHistogram, LatencyQuery, RebuildReport, Standing,
     deltas, hour_of_ms, latency_bucket,
@@ -80,6 +81,7 @@ fn bind(args: &[Arg]) -> Vec<Value> {
         .map(|a| match a {
             Arg::Int(i) => Value::Integer(*i),
             Arg::Text(t) => Value::Text(t.clone()),
+            Arg::Float(f) => Value::Real(*f),
         })
         .collect()
 }
@@ -120,9 +122,34 @@ pub(super) fn latency(c: &Connection, q: &LatencyQuery, source: Source) -> rusql
     Ok(LatencyHistogram::from_rows(&rows))
 }
 
+pub(super) fn scan_counts(c: &Connection, q: &ScanQuery, source: Source) -> rusqlite::Result<Vec<ScanCountRow>> {
+    let b = stats_sql::scans::scan_counts(Dialect::Sqlite, q, source);
+    let mut st = c.prepare_cached(&b.sql)?;
+    let rows = st.query_map(rusqlite::params_from_iter(bind(&b.args)), |r| {
+        let mut row = ScanCountRow::default();
+        for (i, dim) in b.dims.iter().enumerate() {
+            match dim {
+                ScanDim::Hour => row.hour = Some(r.get(i)?),
+                ScanDim::District => row.district = Some(r.get(i)?),
+                ScanDim::Checkpoint => row.checkpoint = Some(r.get(i)?),
+                ScanDim::Result => {
+                    let s: String = r.get(i)?;
+                    row.result = Some(parse_result(&s).ok_or_else(|| bad("scan result"))?);
+                }
+            }
+        }
+        row.n = r.get(b.dims.len())?;
+        Ok(row)
+    })?;
+    rows.collect()
+}
+
 /// Recomputes every counter (inside the writer's transaction: nothing else writes meanwhile).
 pub(super) fn rebuild(c: &Connection) -> rusqlite::Result<RebuildReport> {
-    for sql in stats_sql::rebuild(Dialect::Sqlite) {
+    for sql in stats_sql::rebuild(Dialect::Sqlite)
+        .into_iter()
+        .chain(stats_sql::scans::rebuild(Dialect::Sqlite))
+    {
         c.execute(&sql, [])?;
     }
     let one = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0));
@@ -130,6 +157,8 @@ pub(super) fn rebuild(c: &Connection) -> rusqlite::Result<RebuildReport> {
         applications: one("SELECT count(*) FROM applications")?,
         count_rows: one("SELECT count(*) FROM stats_thana_hourly")?,
         latency_rows: one("SELECT count(*) FROM stats_latency_hourly")?,
+        scans: one("SELECT count(*) FROM scans")?,
+        scan_rows: one("SELECT count(*) FROM stats_scans_hourly")?,
     })
 }
 
