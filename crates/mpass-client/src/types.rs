@@ -227,6 +227,14 @@ pub struct StatsSummary {
     pub applications: StatsApplications,
     pub passes: StatsPasses,
     pub review_backlog: i64,
+    pub scans: StatsScans,
+}
+
+/// Scans in the range and district, by result (`green`, `amber`, `red`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsScans {
+    pub total: i64,
+    pub by_result: std::collections::BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

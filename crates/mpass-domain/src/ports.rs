@@ -14,6 +14,7 @@ use crate::phone::Phone;
 use crate::policy::Decision;
 use crate::profile::Profile;
 use crate::scan::{Scan, ScanRecorded};
+use crate::stats::scans::{ScanCountRow, ScanQuery};
 use crate::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
 
 /// A failure of a backend. Callers map it to an opaque 500/503; the detail is logged once.
@@ -651,18 +652,29 @@ pub trait Store: Send + Sync + 'static {
     /// Stores synthetic applications (with their users and passes) as they are, in one
     /// transaction, without moving the counters: `mpass demo` rebuilds them afterwards.
     async fn bulk_insert_applications(&self, batch: Vec<BulkApplication>) -> StoreResult<()>;
+    /// Sums of the scan counters for `q` (moved in the transaction of `scan_record`).
+    async fn stats_scans(&self, q: &ScanQuery) -> StoreResult<Vec<ScanCountRow>>;
+    /// The same answer counted directly from the scan log (a scan of the table, for checks).
+    async fn stats_scans_direct(&self, q: &ScanQuery) -> StoreResult<Vec<ScanCountRow>>;
+    /// Stores synthetic scans as they are, in one transaction, without moving the counters
+    /// (`mpass demo` rebuilds them afterwards).
+    async fn bulk_insert_scans(&self, batch: Vec<Scan>) -> StoreResult<()>;
     // --- police verification: checkpoints and scans (SPEC §8, issue 6)
     /// Stores a new checkpoint, audited `checkpoint.created` with `actor`.
     async fn checkpoint_create(&self, checkpoint: &Checkpoint, actor: Actor) -> StoreResult<()>;
     /// Every checkpoint not deleted, by name.
     async fn checkpoints(&self) -> StoreResult<Vec<Checkpoint>>;
+    /// Every checkpoint ever created, with when it was deleted if it was (so statistics
+    /// can name the checkpoints of old scans).
+    async fn checkpoints_with_deleted(&self) -> StoreResult<Vec<(Checkpoint, Option<OffsetDateTime>)>>;
     /// One checkpoint, unless deleted.
     async fn checkpoint(&self, id: CheckpointId) -> StoreResult<Option<Checkpoint>>;
     /// Deletes a checkpoint (scans keep its id), audited `checkpoint.deleted`; false if it
     /// did not exist or was already deleted.
     async fn checkpoint_delete(&self, id: CheckpointId, actor: Actor, now: OffsetDateTime) -> StoreResult<bool>;
-    /// Logs a scan. A scan with a `client_id` the same officer uploaded before is not
-    /// logged again: the first one is returned.
+    /// Logs a scan and counts it in the scan statistics, in one transaction. A scan with a
+    /// `client_id` the same officer uploaded before is not logged (nor counted) again: the
+    /// first one is returned.
     async fn scan_record(&self, scan: &Scan) -> StoreResult<ScanRecorded>;
     /// The latest scans of a pass (by scan time, newest first), for impossible travel.
     async fn scans_of_pass(&self, pass: PassId, limit: u32) -> StoreResult<Vec<Scan>>;

@@ -62,6 +62,10 @@ pub struct Scan {
     pub pass_id: Option<PassId>,
     pub officer: UserId,
     pub checkpoint_id: Option<CheckpointId>,
+    /// Geocode of the thana where the scan was made: the checkpoint's, else the thana
+    /// nearest to the position; `None` without either. Scan statistics count by its district.
+    #[serde(default)]
+    pub area: Option<String>,
     pub lat: Option<f64>,
     pub lon: Option<f64>,
     /// The server's verdict (for offline scans, after checking again).

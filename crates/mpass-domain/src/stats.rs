@@ -11,6 +11,8 @@ use time::OffsetDateTime;
 
 use crate::application::{Application, Status};
 
+pub mod scans;
+
 /// Milliseconds in an hour bucket.
 pub const HOUR_MS: i64 = 3_600_000;
 
@@ -227,6 +229,9 @@ pub struct RebuildReport {
     pub applications: i64,
     pub count_rows: i64,
     pub latency_rows: i64,
+    /// Scans in the scan log, and the scan counter rows written for them.
+    pub scans: i64,
+    pub scan_rows: i64,
 }
 
 /// One synthetic application for `mpass demo`, stored as is through the bulk path.

@@ -6,6 +6,7 @@
 use mpass_domain::application::Status;
 use mpass_domain::geo::areas;
 use mpass_domain::ports::Store;
+use mpass_domain::stats::scans::{RESULTS, ResultCounts, result_str};
 use mpass_domain::stats::{
     CountQuery, CountRow, Dim, LATENCY_BOUNDS_MS, LatencyHistogram, LatencyQuery, hour_of, hour_start,
     latency_bucket_label,
@@ -16,6 +17,8 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::error::ApiError;
+
+pub mod scans;
 
 /// The longest time range any statistics question may cover.
 pub const MAX_RANGE_HOURS: i64 = 366 * 24;
@@ -40,6 +43,12 @@ pub struct StatsParams {
     pub format: Option<String>,
     /// Dashboard only: the language and the map's measure.
     pub lang: Option<String>,
+    /// Scans near a point: `near=lat,lon` (API) or `lat` and `lon` (the dashboard's form),
+    /// and `radius_km`.
+    pub near: Option<String>,
+    pub radius_km: Option<String>,
+    pub lat: Option<String>,
+    pub lon: Option<String>,
 }
 
 /// Parsed, validated filters.
@@ -82,6 +91,10 @@ impl StatsParams {
             ("bucket", self.bucket.is_some()),
             ("format", self.format.is_some()),
             ("lang", self.lang.is_some()),
+            ("near", self.near.is_some()),
+            ("radius_km", self.radius_km.is_some()),
+            ("lat", self.lat.is_some()),
+            ("lon", self.lon.is_some()),
         ];
         match given.iter().find(|(name, set)| *set && !allowed.contains(name)) {
             Some((name, _)) => Err(bad(
@@ -200,6 +213,8 @@ pub struct Summary {
     pub passes_revoked: i64,
     pub passes_cancelled: i64,
     pub latency: LatencyHistogram,
+    /// Scans in the range and district (the reason and status filters do not apply).
+    pub scans: ResultCounts,
 }
 
 impl Summary {
@@ -231,6 +246,7 @@ pub async fn summary(store: &dyn Store, f: &Filters) -> Result<Summary, ApiError
         passes_revoked: with_pass(Status::Revoked),
         passes_cancelled: with_pass(Status::Cancelled),
         latency,
+        scans: scans::totals(store, f).await?,
     })
 }
 
@@ -256,7 +272,7 @@ pub fn summary_json(f: &Filters, s: &Summary) -> Value {
             "latency_p99_ms_at_most": s.latency.quantile_bound_ms(0.99),
         },
         "review_backlog": s.backlog(),
-        "scans": {},
+        "scans": scans::counts_json(&s.scans),
     })
 }
 
@@ -561,6 +577,10 @@ pub fn summary_csv(s: &Summary) -> String {
         s.latency.total(),
         s.backlog()
     ));
+    out.push_str(&format!("scans_total,{}\n", s.scans.total()));
+    for r in RESULTS {
+        out.push_str(&format!("scans_{},{}\n", result_str(r), s.scans.get(r)));
+    }
     out
 }
 

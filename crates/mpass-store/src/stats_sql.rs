@@ -11,6 +11,9 @@
 //! - `stats_latency_hourly (hour, area, bucket, n)`: first decisions by decision hour,
 //!   district and latency bucket.
 //!
+//! - `stats_scans_hourly (hour, district, checkpoint, result, n)`: the scan log by scan
+//!   hour (migration 9; its SQL is in `stats_sql/scans.rs`).
+//!
 //! On PostgreSQL every table has a `shard` column too (see `postgres/stats.rs`); sums do
 //! not care.
 
@@ -22,11 +25,14 @@ pub(crate) enum Dialect {
     Postgres,
 }
 
+pub(crate) mod scans;
+
 /// A bound value of a built query.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Arg {
     Int(i64),
     Text(String),
+    Float(f64),
 }
 
 /// A query ready to run: its text, its arguments, and the dimensions of its first columns
@@ -39,7 +45,7 @@ pub(crate) struct Built {
 }
 
 impl Dialect {
-    fn placeholder(self, i: usize) -> String {
+    pub(crate) fn placeholder(self, i: usize) -> String {
         match self {
             Dialect::Sqlite => format!("?{i}"),
             Dialect::Postgres => format!("${i}"),

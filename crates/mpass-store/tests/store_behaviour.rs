@@ -25,6 +25,8 @@ mod notify;
 mod review;
 #[path = "store_behaviour/revocation.rs"]
 mod revocation;
+#[path = "store_behaviour/scan_stats.rs"]
+mod scan_stats;
 #[path = "store_behaviour/stats.rs"]
 mod stats;
 #[path = "store_behaviour/verification.rs"]
@@ -44,6 +46,7 @@ use mpass_store::{PostgresStore, SqliteStore};
 use notify::*;
 use review::*;
 use revocation::*;
+use scan_stats::*;
 use stats::*;
 use verification::*;
 
@@ -244,6 +247,7 @@ stories!(
     concurrent_replays_of_one_dead_job_make_one_job,
     stats_counters_match_direct_counts_and_rebuild,
     stats_bulk_insert_then_rebuild,
+    scan_counters_match_the_scan_log_and_rebuild,
     checkpoints_create_list_delete_audited,
     scans_log_idempotent_uploads_and_lists,
     role_grants_list_and_revoke_audited,

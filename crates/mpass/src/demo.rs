@@ -5,7 +5,8 @@
 //! decision jobs, no SMS), with the shape of a real day: districts weighted by population
 //! (Dhaka and Chattogram most), reasons in typical proportions, submissions following the
 //! hours of the day, decisions a fraction of a second to a few seconds after submission,
-//! a review queue partly worked through, some cancellations and revocations.
+//! a review queue partly worked through, some cancellations and revocations; police
+//! checkpoints in every district and the scans of the day's passes at them (`demo/scans.rs`).
 //!
 //! Honest limits: the applicants have no profiles, and the passes of approved applications
 //! are records with real ids and short codes but an unsigned placeholder credential
@@ -21,10 +22,13 @@ use mpass_domain::ids::{ApplicationId, PassId, UserId};
 use mpass_domain::phone::Phone;
 use mpass_domain::policy::{Decision, Outcome, RuleHit};
 use mpass_domain::ports::{PassRecord, Store};
+use mpass_domain::stats::scans::{ScanDim, ScanQuery, result_str};
 use mpass_domain::stats::{BulkApplication, CountQuery, Dim};
 use time::{Duration, OffsetDateTime};
 
 use crate::config::Settings;
+
+mod scans;
 
 /// Applications per bulk transaction.
 const BATCH: usize = 5_000;
@@ -117,11 +121,13 @@ pub async fn run(settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     let report = fill(store.as_ref(), &args, now).await?;
     eprintln!(
-        "demo: {} applications in {:.1} s ({:.0}/s); counters rebuilt in {:.1} s",
-        report.0,
-        report.1,
-        f64::from(report.0) / report.1.max(0.001),
-        report.2
+        "demo: {} applications and {} scans at {} checkpoints in {:.1} s ({:.0} applications/s); counters rebuilt in {:.1} s",
+        report.applications,
+        report.scans,
+        report.checkpoints,
+        report.insert_secs,
+        f64::from(report.applications) / report.insert_secs.max(0.001),
+        report.rebuild_secs
     );
     // How fast the dashboard's headline question answers at this size.
     let t = Instant::now();
@@ -139,12 +145,39 @@ pub async fn run(settings: Settings, args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     eprintln!("summary by status over the last 24 h answered in {summary_ms:.1} ms");
+    let t = Instant::now();
+    let scans = store
+        .stats_scans(&ScanQuery {
+            from_hour: q.from_hour,
+            to_hour: q.to_hour,
+            group: vec![ScanDim::Result],
+            ..ScanQuery::default()
+        })
+        .await?;
+    let scans_ms = t.elapsed().as_secs_f64() * 1000.0;
+    for r in &scans {
+        if let Some(c) = r.result {
+            eprintln!("  scans {:<9} {:>9}", result_str(c), r.n);
+        }
+    }
+    eprintln!("scans by result over the last 24 h answered in {scans_ms:.1} ms");
     Ok(())
 }
 
-/// Generates and stores the day, then rebuilds the counters: `(applications, seconds to
-/// insert, seconds to rebuild)`.
-pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> anyhow::Result<(u32, f64, f64)> {
+/// What `fill` stored, and how long it took.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoReport {
+    pub applications: u32,
+    pub scans: u64,
+    pub checkpoints: usize,
+    /// Seconds to create the checkpoints and insert applications and scans.
+    pub insert_secs: f64,
+    /// Seconds to rebuild the counters.
+    pub rebuild_secs: f64,
+}
+
+/// Generates and stores the day, then rebuilds the counters.
+pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> anyhow::Result<DemoReport> {
     let mut rng = Rng(args.seed.max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let districts: Vec<(&str, u32)> = areas()
         .districts()
@@ -156,13 +189,18 @@ pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> an
     let hours: Vec<(i64, u32)> = (0..24i64).map(|h| (h, HOURLY[h as usize])).collect();
     let start_of_day = now - Duration::hours(24);
     let started = Instant::now();
+    let police = scans::Police::create(store, &mut rng, &districts, now).await?;
     let mut done = 0u32;
+    let mut scanned = 0u64;
     while done < args.applications {
         let n = (args.applications - done).min(BATCH as u32);
         let batch: Vec<BulkApplication> = (0..n)
             .map(|i| synthetic(&mut rng, done + i, &districts, &hours, start_of_day, now))
             .collect();
+        let scans: Vec<_> = batch.iter().flat_map(|b| police.scans_of(&mut rng, b, now)).collect();
+        scanned += scans.len() as u64;
         store.bulk_insert_applications(batch).await?;
+        store.bulk_insert_scans(scans).await?;
         done += n;
         if !args.quiet {
             progress(done, args.applications, started.elapsed().as_secs_f64());
@@ -171,10 +209,16 @@ pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> an
     if !args.quiet {
         eprintln!();
     }
-    let inserted = started.elapsed().as_secs_f64();
+    let insert_secs = started.elapsed().as_secs_f64();
     let t = Instant::now();
     store.stats_rebuild().await?;
-    Ok((done, inserted, t.elapsed().as_secs_f64()))
+    Ok(DemoReport {
+        applications: done,
+        scans: scanned,
+        checkpoints: police.checkpoints(),
+        insert_secs,
+        rebuild_secs: t.elapsed().as_secs_f64(),
+    })
 }
 
 fn progress(done: u32, total: u32, secs: f64) {

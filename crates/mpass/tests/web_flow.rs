@@ -475,8 +475,9 @@ async fn an_analyst_reads_the_dashboard_in_the_browser_in_english_and_bangla() {
     let base = server.client.base().trim_end_matches('/').to_string();
     let b = driver.browser.take().expect("a browser session");
 
-    // Two approved applications from one district.
+    // Three approved applications from one district, one of them a trip under way.
     let (citizen, citizen_tokens) = server.citizen(&common::phone(40)).await;
+    let pass = common::police::pass_valid_now(&citizen).await;
     for hour in [9, 11] {
         let app = citizen
             .submit(&common::application(THANA_A, THANA_B, tomorrow_at(hour, 0)), None)
@@ -486,6 +487,29 @@ async fn an_analyst_reads_the_dashboard_in_the_browser_in_english_and_bangla() {
             .wait_decided(&app.id, common::DECIDE_TIMEOUT)
             .await
             .expect("decided");
+    }
+
+    // Police check the pass twice at a checkpoint at Zero Point, and a text that is no pass.
+    let admin = common::police::staff(&server, 42, "admin").await;
+    let police = common::police::staff(&server, 43, "police").await;
+    let gate = admin
+        .create_checkpoint(&mpass_client::CheckpointBody {
+            name: "Zero Point gate".into(),
+            lat: 23.7286,
+            lon: 90.4106,
+            area: None,
+        })
+        .await
+        .expect("checkpoint");
+    for text in [pass.qr_text.as_str(), pass.qr_text.as_str(), "MP1:NOT-A-PASS"] {
+        police
+            .verify(&mpass_client::VerifyBody {
+                qr_text: Some(text.into()),
+                checkpoint_id: Some(gate.id.clone()),
+                ..mpass_client::VerifyBody::default()
+            })
+            .await
+            .expect("verdict");
     }
 
     // A citizen is refused the page.
@@ -510,8 +534,8 @@ async fn an_analyst_reads_the_dashboard_in_the_browser_in_english_and_bangla() {
     b.goto(&format!("{base}/dashboard")).await.expect("dashboard");
     assert_eq!(text_of(&b, "h1").await, "Dashboard");
     let tiles = text_of(&b, "#headline").await;
-    assert!(tiles.contains("Applications\n2"), "{tiles}");
-    assert!(tiles.contains("Approved\n2"), "{tiles}");
+    assert!(tiles.contains("Applications\n3"), "{tiles}");
+    assert!(tiles.contains("Approved\n3"), "{tiles}");
     let paths = b.find_all(Locator::Css("svg.map path")).await.expect("map");
     assert_eq!(paths.len(), 64, "every district drawn");
     let district = &THANA_A[..4];
@@ -535,13 +559,50 @@ async fn an_analyst_reads_the_dashboard_in_the_browser_in_english_and_bangla() {
         .await
         .expect("content");
     assert_eq!(refresh.as_deref(), Some("60"));
+
+    // The scans: headline counts by result and the checkpoint in the bar chart.
+    let scans = text_of(&b, "#scan-tiles").await;
+    assert!(scans.contains("Scans\n3"), "{scans}");
+    assert!(scans.contains("Green (valid)\n2"), "{scans}");
+    assert!(scans.contains("Red (not valid)\n1"), "{scans}");
+    let bars = b
+        .find_all(Locator::Css("svg#checkpoint-bars rect"))
+        .await
+        .expect("bars");
+    assert_eq!(bars.len(), 2, "one bar, green and red parts");
+    assert!(text_of(&b, "svg#checkpoint-bars").await.contains("Zero Point gate"));
+
+    // Scans near a point: a person types a position and a radius.
+    fill(&b, "near-lat", "23.7300").await;
+    fill(&b, "near-lon", "90.4100").await;
+    fill(&b, "near-radius", "2").await;
+    click(&b, "#near-form button[type=submit]").await;
+    let near = wait_for_text(&b, "#near", "Zero Point gate", Duration::from_secs(10)).await;
+    assert!(near.contains("Dhaka"), "{near}");
+    let summary = text_of(&b, "#near-summary").await;
+    assert!(
+        summary.starts_with("1 checkpoint with scans within 2 km of 23.7300, 90.4100: 3 scans, 1 red"),
+        "{summary}"
+    );
     shot(&b, "dashboard-en").await;
+    // Far away from it: nothing near; a bad radius is explained, not a broken page.
+    fill(&b, "near-lat", "22.3350").await;
+    fill(&b, "near-lon", "91.8325").await;
+    click(&b, "#near-form button[type=submit]").await;
+    wait_for_text(&b, "#near-summary", "0 checkpoints", Duration::from_secs(10)).await;
+    fill(&b, "near-radius", "500").await;
+    click(&b, "#near-form button[type=submit]").await;
+    let error = wait_for_text(&b, "#near-error", "at most 100", Duration::from_secs(10)).await;
+    assert!(error.contains("radius"), "{error}");
+    assert_eq!(text_of(&b, "h1").await, "Dashboard");
 
     b.goto(&format!("{base}/lang/bn?next=/dashboard"))
         .await
         .expect("Bangla");
     assert_eq!(text_of(&b, "h1").await, "ড্যাশবোর্ড");
     assert!(text_of(&b, "#headline").await.contains("অনুমোদিত"));
+    assert!(text_of(&b, "#scans h2").await.contains("চেকপোস্টে পাস যাচাই"));
+    assert!(text_of(&b, "#scan-tiles").await.contains("সবুজ (বৈধ)\n2"));
     shot(&b, "dashboard-bn").await;
     server.finish().await;
 }

@@ -68,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/stats/timeseries", get(stats::timeseries))
         .route("/api/v1/stats/latency", get(stats::latency))
         .route("/api/v1/stats/backlog", get(stats::backlog))
+        .route("/api/v1/stats/checkpoints", get(stats::checkpoints))
         .route("/api/v1/verify", post(verification::verify))
         .route(
             "/api/v1/scans",

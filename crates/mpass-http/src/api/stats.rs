@@ -130,3 +130,22 @@ pub async fn backlog(
         AxumJson(stats::backlog_json(&f, &items)).into_response()
     })
 }
+
+/// `GET /api/v1/stats/checkpoints`: scans by result per checkpoint; with
+/// `near=lat,lon&radius_km=R`, only the checkpoints within R km, nearest first.
+pub async fn checkpoints(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<StatsParams>,
+) -> Result<Response, ApiError> {
+    analyst(&caller)?;
+    q.only(&["from", "to", "district", "format", "near", "radius_km"])?;
+    let f = q.filters(OffsetDateTime::now_utc(), MAX_RANGE_HOURS)?;
+    let near = q.near()?;
+    let items = stats::scans::checkpoints(state.store.as_ref(), &f, near).await?;
+    Ok(if q.csv()? {
+        csv("checkpoints", stats::scans::checkpoints_csv(&items))
+    } else {
+        AxumJson(stats::scans::checkpoints_json(&f, near, &items)).into_response()
+    })
+}

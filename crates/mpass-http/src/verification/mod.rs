@@ -463,6 +463,11 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
         pass_id: pass.as_ref().map(|p| p.id).or(pass_id),
         officer: meta.officer,
         checkpoint_id: place.checkpoint.as_ref().map(|c| c.id),
+        area: place
+            .checkpoint
+            .as_ref()
+            .map(|c| c.area.clone())
+            .or_else(|| place.area.map(|a| a.to_string())),
         lat: place.lat,
         lon: place.lon,
         result,

@@ -21,6 +21,8 @@ use crate::extract::Query;
 use crate::state::AppState;
 use crate::stats::{self, AreaCounts, Filters, Level, MAX_SERIES_HOURS, Measure, StatsParams};
 
+mod scans;
+
 /// Seconds between automatic reloads.
 const REFRESH_SECS: u32 = 60;
 
@@ -118,7 +120,7 @@ pub async fn page(State(state): State<AppState>, session: Session, Query(q): Que
 }
 
 async fn render(state: &AppState, session: &Session, q: &StatsParams) -> Result<String, ApiError> {
-    q.only(&["from", "to", "district", "reason", "measure"])?;
+    q.only(&["from", "to", "district", "reason", "measure", "lat", "lon", "radius_km"])?;
     let l = session.lang;
     let f = q.filters(OffsetDateTime::now_utc(), MAX_SERIES_HOURS)?;
     let map_measure = MapMeasure::parse(q.measure.as_deref())?;
@@ -128,6 +130,12 @@ async fn render(state: &AppState, session: &Session, q: &StatsParams) -> Result<
     let approved = stats::timeseries(store, &f, Measure::Now(Status::Approved)).await?;
     let districts = stats::by_area(store, &f, Level::District).await?;
     let backlog = stats::backlog(store, &f).await?;
+    let busiest = stats::scans::checkpoints(store, &f, None).await?;
+    let near = match q.near_form() {
+        Ok(Some(p)) => Ok(Some((p, stats::scans::checkpoints(store, &f, Some(p)).await?))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e),
+    };
 
     let mut b = String::with_capacity(64 * 1024);
     filter_form(&mut b, l, q, &f);
@@ -153,6 +161,16 @@ async fn render(state: &AppState, session: &Session, q: &StatsParams) -> Result<
     );
     map_section(&mut b, l, q, &districts, map_measure);
     top_districts(&mut b, l, &districts);
+    scans::render(
+        &mut b,
+        l,
+        q,
+        &scans::ScanSection {
+            totals: &summary.scans,
+            busiest: &busiest,
+            near,
+        },
+    );
     backlog_table(&mut b, l, &backlog);
     let _ = write!(
         b,
@@ -199,10 +217,17 @@ fn filter_form(b: &mut String, l: Lang, q: &StatsParams, f: &Filters) {
     let _ = write!(
         b,
         "</select></label><label>{reason} <input name=\"reason\" value=\"{rv}\" size=\"14\" pattern=\"[a-z_]*\"></label>\
-         <input type=\"hidden\" name=\"measure\" value=\"{mv}\"><button type=\"submit\">{show}</button></form>",
+         <input type=\"hidden\" name=\"measure\" value=\"{mv}\">{near}<button type=\"submit\">{show}</button></form>",
         reason = l.t("Reason", "কারণ"),
         rv = esc(q.reason.as_deref().unwrap_or("")),
         mv = esc(q.measure.as_deref().unwrap_or("applications")),
+        near = [("lat", &q.lat), ("lon", &q.lon), ("radius_km", &q.radius_km)]
+            .iter()
+            .filter_map(|(k, v)| {
+                v.as_ref()
+                    .map(|v| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", esc(v)))
+            })
+            .collect::<String>(),
         show = l.t("Show", "দেখান"),
     );
 }

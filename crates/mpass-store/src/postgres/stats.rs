@@ -12,6 +12,7 @@
 use deadpool_postgres::GenericClient;
 use mpass_domain::application::{Application, Status};
 use mpass_domain::ids::ApplicationId;
+use mpass_domain::stats::scans::{ScanCountRow, ScanDim, ScanQuery, parse_result};
 use mpass_domain::stats::{
     AppKey, BulkApplication, CountQuery, CountRow, Dim, LatencyHistogram, LatencyQuery, RebuildReport, Standing,
     deltas, hour_of_ms, latency_bucket,
@@ -112,7 +113,42 @@ fn params(args: &[Arg]) -> Vec<Box<dyn ToSql + Sync + Send>> {
             match a {
                 Arg::Int(i) => Box::new(*i),
                 Arg::Text(t) => Box::new(t.clone()),
+                Arg::Float(f) => Box::new(*f),
             }
+        })
+        .collect()
+}
+
+async fn run_sql(c: &impl GenericClient, sql: &str, args: &[Arg]) -> Result<Vec<tokio_postgres::Row>, PgError> {
+    let boxed = params(args);
+    let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
+    query(c, sql, &refs).await
+}
+
+pub(super) async fn scan_counts(
+    c: &impl GenericClient,
+    q: &ScanQuery,
+    source: Source,
+) -> Result<Vec<ScanCountRow>, PgError> {
+    let b = stats_sql::scans::scan_counts(Dialect::Postgres, q, source);
+    let rows = run_sql(c, &b.sql, &b.args).await?;
+    rows.iter()
+        .map(|r| {
+            let mut row = ScanCountRow::default();
+            for (i, dim) in b.dims.iter().enumerate() {
+                match dim {
+                    ScanDim::Hour => row.hour = Some(r.try_get(i)?),
+                    ScanDim::District => row.district = Some(r.try_get(i)?),
+                    ScanDim::Checkpoint => row.checkpoint = Some(r.try_get(i)?),
+                    ScanDim::Result => {
+                        let s: String = r.try_get(i)?;
+                        row.result =
+                            Some(parse_result(&s).ok_or_else(|| PgError::Corrupt(format!("scan result {s}")))?);
+                    }
+                }
+            }
+            row.n = r.try_get(b.dims.len())?;
+            Ok(row)
         })
         .collect()
 }
@@ -166,9 +202,14 @@ pub(super) async fn latency(
 /// a transition that changed its row but has not counted yet is invisible to the rebuild
 /// (not committed) and counts after it: either way it is counted exactly once.
 pub(super) async fn rebuild(c: &impl GenericClient) -> Result<RebuildReport, PgError> {
-    c.batch_execute("LOCK TABLE stats_thana_hourly, stats_district_hourly, stats_latency_hourly IN EXCLUSIVE MODE")
-        .await?;
-    for sql in stats_sql::rebuild(Dialect::Postgres) {
+    c.batch_execute(
+        "LOCK TABLE stats_thana_hourly, stats_district_hourly, stats_latency_hourly, stats_scans_hourly IN EXCLUSIVE MODE",
+    )
+    .await?;
+    for sql in stats_sql::rebuild(Dialect::Postgres)
+        .into_iter()
+        .chain(stats_sql::scans::rebuild(Dialect::Postgres))
+    {
         c.batch_execute(&sql).await?;
     }
     let one = |sql: &'static str| async move {
@@ -181,6 +222,8 @@ pub(super) async fn rebuild(c: &impl GenericClient) -> Result<RebuildReport, PgE
         applications: one("SELECT count(*) FROM applications").await?,
         count_rows: one("SELECT count(*) FROM stats_thana_hourly").await?,
         latency_rows: one("SELECT count(*) FROM stats_latency_hourly").await?,
+        scans: one("SELECT count(*) FROM scans").await?,
+        scan_rows: one("SELECT count(*) FROM stats_scans_hourly").await?,
     })
 }
 

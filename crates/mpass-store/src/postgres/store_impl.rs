@@ -17,6 +17,7 @@ use super::{
     notify, query, stats, threads, verification,
 };
 use crate::stats_sql::Source;
+use mpass_domain::stats::scans::{ScanCountRow, ScanQuery};
 use mpass_domain::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
 
 #[async_trait]
@@ -407,6 +408,20 @@ impl Store for PostgresStore {
         Ok(in_tx!(self, |tx| stats::bulk_insert(&tx, &batch))?)
     }
 
+    async fn stats_scans(&self, q: &ScanQuery) -> StoreResult<Vec<ScanCountRow>> {
+        let c = self.reader().await?;
+        Ok(stats::scan_counts(&c, q, Source::Counters).await?)
+    }
+
+    async fn stats_scans_direct(&self, q: &ScanQuery) -> StoreResult<Vec<ScanCountRow>> {
+        let c = self.reader().await?;
+        Ok(stats::scan_counts(&c, q, Source::Direct).await?)
+    }
+
+    async fn bulk_insert_scans(&self, batch: Vec<Scan>) -> StoreResult<()> {
+        Ok(in_tx!(self, |tx| verification::bulk_insert_scans(&tx, &batch))?)
+    }
+
     // --- police verification: checkpoints and scans
     async fn checkpoint_create(&self, checkpoint: &Checkpoint, actor: Actor) -> StoreResult<()> {
         Ok(in_tx!(self, |tx| verification::checkpoint_create(
@@ -424,6 +439,12 @@ impl Store for PostgresStore {
     async fn checkpoint(&self, id: CheckpointId) -> StoreResult<Option<Checkpoint>> {
         let c = self.reader().await?;
         Ok(verification::checkpoint(&c, id).await?)
+    }
+
+    async fn checkpoints_with_deleted(&self) -> StoreResult<Vec<(Checkpoint, Option<OffsetDateTime>)>> {
+        let c = self.reader().await?;
+        let rows = verification::checkpoints_with_deleted(&c).await?;
+        Ok(rows.into_iter().map(|(cp, at)| (cp, at.map(from_ms))).collect())
     }
 
     async fn checkpoint_delete(&self, id: CheckpointId, actor: Actor, now: OffsetDateTime) -> StoreResult<bool> {

@@ -1,4 +1,5 @@
-//! Police verification on PostgreSQL: checkpoints and the scan log.
+//! Police verification on PostgreSQL: checkpoints and the scan log (each scan counted in
+//! `stats_scans_hourly` by the same statement that logs it).
 
 use deadpool_postgres::GenericClient;
 use mpass_domain::audit::{Actor, AuditEvent};
@@ -10,10 +11,12 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::{PgError, audit, big, exec, from_json, from_ms, ms, query, query_one, query_opt, to_json};
+use crate::stats_sql::Dialect;
+use crate::stats_sql::scans as scan_stats;
 
 const CHECKPOINT_COLUMNS: &str = "id, name, lat, lon, area, created_at";
 const SCAN_COLUMNS: &str = "id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons::text, \
-                            device_result, scanned_at, received_at, source, flagged";
+                            device_result, scanned_at, received_at, source, flagged, area";
 
 fn colour(s: &str) -> Result<VerdictColour, PgError> {
     from_json(&format!("\"{s}\""), "scan result")
@@ -46,6 +49,7 @@ fn scan_from_row(r: &Row) -> Result<Scan, PgError> {
         officer: UserId(r.try_get(2)?),
         pass_id: r.try_get::<_, Option<Uuid>>(3)?.map(PassId),
         checkpoint_id: r.try_get::<_, Option<Uuid>>(4)?.map(CheckpointId),
+        area: r.try_get(14)?,
         lat: r.try_get(5)?,
         lon: r.try_get(6)?,
         result: colour(&r.try_get::<_, String>(7)?)?,
@@ -102,13 +106,30 @@ pub(super) async fn checkpoint_delete(
     Ok(true)
 }
 
+/// Rows per scan counter key (busy checkpoints see concurrent scans).
+const SHARDS: u8 = 8;
+
+/// Logs a scan and counts it, in one statement (a data-modifying CTE is atomic): the
+/// counter moves only when the scan row is inserted, so a repeated upload counts nothing.
 pub(super) async fn scan_record(c: &impl GenericClient, s: &Scan) -> Result<ScanRecorded, PgError> {
+    let (hour, district, checkpoint) = scan_stats::key_of(s);
+    let shard = i16::from(s.id.0.as_bytes()[15] % SHARDS);
+    let sql = format!(
+        "WITH logged AS (
+             INSERT INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
+                 device_result, scanned_at, received_at, source, flagged, area)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14, $15)
+             ON CONFLICT (officer, client_id) WHERE client_id IS NOT NULL DO NOTHING
+             RETURNING 1)
+         {}",
+        scan_stats::upsert(
+            Dialect::Postgres,
+            "SELECT $16::bigint, $17::text, $18::text, $8, $19::smallint, 1 FROM logged"
+        )
+    );
     let n = exec(
         c,
-        "INSERT INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
-             device_result, scanned_at, received_at, source, flagged)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14)
-         ON CONFLICT (officer, client_id) WHERE client_id IS NOT NULL DO NOTHING",
+        &sql,
         &[
             &s.id.0,
             &s.client_id,
@@ -124,6 +145,11 @@ pub(super) async fn scan_record(c: &impl GenericClient, s: &Scan) -> Result<Scan
             &ms(s.received_at),
             &s.source.as_str(),
             &s.flagged,
+            &s.area,
+            &hour,
+            &district,
+            &checkpoint,
+            &shard,
         ],
     )
     .await?;
@@ -159,5 +185,48 @@ pub(super) async fn scans_list(
         .await?
         .iter()
         .map(scan_from_row)
+        .collect()
+}
+
+/// Stores synthetic scans as they are (`mpass demo`; the counters are left to a rebuild).
+pub(super) async fn bulk_insert_scans(c: &impl GenericClient, batch: &[Scan]) -> Result<(), PgError> {
+    for s in batch {
+        exec(
+            c,
+            "INSERT INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
+                 device_result, scanned_at, received_at, source, flagged, area)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14, $15)",
+            &[
+                &s.id.0,
+                &s.client_id,
+                &s.officer.0,
+                &s.pass_id.map(|p| p.0),
+                &s.checkpoint_id.map(|p| p.0),
+                &s.lat,
+                &s.lon,
+                &colour_text(s.result),
+                &to_json(&s.reasons),
+                &s.device_result.map(colour_text),
+                &ms(s.scanned_at),
+                &ms(s.received_at),
+                &s.source.as_str(),
+                &s.flagged,
+                &s.area,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Every checkpoint ever created, with when it was deleted.
+pub(super) async fn checkpoints_with_deleted(
+    c: &impl GenericClient,
+) -> Result<Vec<(Checkpoint, Option<i64>)>, PgError> {
+    let sql = format!("SELECT {CHECKPOINT_COLUMNS}, deleted_at FROM checkpoints ORDER BY name, id");
+    query(c, &sql, &[])
+        .await?
+        .iter()
+        .map(|r| Ok((checkpoint_from_row(r)?, r.try_get(6)?)))
         .collect()
 }

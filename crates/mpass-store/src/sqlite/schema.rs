@@ -278,6 +278,31 @@ CREATE TABLE legacy_registrations (
 );
 "#,
     ),
+    (
+        9,
+        r#"
+-- SPEC §9 scan statistics (see stats_sql/scans.rs): scans by hour, district, checkpoint
+-- and result, counted in the transaction that logs each scan. scans.area is the thana where
+-- the scan was made (the checkpoint's, else the thana nearest to the position); rows logged
+-- before this migration get their checkpoint's, or none.
+ALTER TABLE scans ADD COLUMN area TEXT;
+UPDATE scans SET area = (SELECT c.area FROM checkpoints c WHERE c.id = scans.checkpoint_id)
+    WHERE checkpoint_id IS NOT NULL;
+CREATE TABLE stats_scans_hourly (
+    hour INTEGER NOT NULL,
+    district TEXT NOT NULL,
+    checkpoint TEXT NOT NULL,
+    result TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (hour, district, checkpoint, result)
+) WITHOUT ROWID;
+-- "Scans near a point" prefilters checkpoints by a latitude/longitude box.
+CREATE INDEX checkpoints_position ON checkpoints (lat, lon);
+INSERT INTO stats_scans_hourly (hour, district, checkpoint, result, n)
+    SELECT scanned_at / 3600000, coalesce(substr(area, 1, 4), ''), coalesce(checkpoint_id, ''), result, count(*)
+    FROM scans GROUP BY 1, 2, 3, 4;
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.

@@ -3,6 +3,7 @@
 
 use mpass_domain::application::Application;
 use mpass_domain::ids::ApplicationId;
+use mpass_domain::stats::scans::{ScanCountRow, ScanDim, ScanQuery, parse_result};
 use mpass_domain::stats::{
     AppKey, BulkApplication, CountQuery, CountRow, Dim, LatencyHistogram, LatencyQuery, RebuildReport, Standing,
     deltas, hour_of_ms, latency_bucket,
@@ -80,6 +81,7 @@ fn bind(args: &[Arg]) -> Vec<Value> {
         .map(|a| match a {
             Arg::Int(i) => Value::Integer(*i),
             Arg::Text(t) => Value::Text(t.clone()),
+            Arg::Float(f) => Value::Real(*f),
         })
         .collect()
 }
@@ -120,9 +122,34 @@ pub(super) fn latency(c: &Connection, q: &LatencyQuery, source: Source) -> rusql
     Ok(LatencyHistogram::from_rows(&rows))
 }
 
+pub(super) fn scan_counts(c: &Connection, q: &ScanQuery, source: Source) -> rusqlite::Result<Vec<ScanCountRow>> {
+    let b = stats_sql::scans::scan_counts(Dialect::Sqlite, q, source);
+    let mut st = c.prepare_cached(&b.sql)?;
+    let rows = st.query_map(rusqlite::params_from_iter(bind(&b.args)), |r| {
+        let mut row = ScanCountRow::default();
+        for (i, dim) in b.dims.iter().enumerate() {
+            match dim {
+                ScanDim::Hour => row.hour = Some(r.get(i)?),
+                ScanDim::District => row.district = Some(r.get(i)?),
+                ScanDim::Checkpoint => row.checkpoint = Some(r.get(i)?),
+                ScanDim::Result => {
+                    let s: String = r.get(i)?;
+                    row.result = Some(parse_result(&s).ok_or_else(|| bad("scan result"))?);
+                }
+            }
+        }
+        row.n = r.get(b.dims.len())?;
+        Ok(row)
+    })?;
+    rows.collect()
+}
+
 /// Recomputes every counter (inside the writer's transaction: nothing else writes meanwhile).
 pub(super) fn rebuild(c: &Connection) -> rusqlite::Result<RebuildReport> {
-    for sql in stats_sql::rebuild(Dialect::Sqlite) {
+    for sql in stats_sql::rebuild(Dialect::Sqlite)
+        .into_iter()
+        .chain(stats_sql::scans::rebuild(Dialect::Sqlite))
+    {
         c.execute(&sql, [])?;
     }
     let one = |sql: &str| c.query_row(sql, [], |r| r.get::<_, i64>(0));
@@ -130,6 +157,8 @@ pub(super) fn rebuild(c: &Connection) -> rusqlite::Result<RebuildReport> {
         applications: one("SELECT count(*) FROM applications")?,
         count_rows: one("SELECT count(*) FROM stats_thana_hourly")?,
         latency_rows: one("SELECT count(*) FROM stats_latency_hourly")?,
+        scans: one("SELECT count(*) FROM scans")?,
+        scan_rows: one("SELECT count(*) FROM stats_scans_hourly")?,
     })
 }
 
@@ -165,4 +194,125 @@ pub(super) fn bulk_insert(c: &Connection, batch: &[BulkApplication]) -> rusqlite
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use mpass_domain::application::Status;
+    use mpass_domain::stats::scans::{BoundingBox, ScanDim, ScanQuery};
+    use mpass_domain::stats::{CountQuery, Dim, LatencyQuery};
+    use rusqlite::Connection;
+
+    use crate::stats_sql::{self, Arg, Dialect, Source};
+
+    /// The query plan's lines for `sql`, with every placeholder bound.
+    fn plan(c: &Connection, sql: &str, args: &[Arg]) -> Vec<String> {
+        let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = st
+            .query_map(rusqlite::params_from_iter(super::bind(args)), |r| r.get::<_, String>(3))
+            .unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    /// Every question the API and the dashboard ask reads only counter tables (and the
+    /// checkpoints, for "near a point"), by primary key when it has a time range; none
+    /// touches `applications` or `scans`, whatever their size.
+    #[test]
+    fn statistics_read_only_the_counters() {
+        let c = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&c).unwrap();
+        let range = |group: Vec<Dim>| CountQuery {
+            from_hour: Some(500_000),
+            to_hour: Some(500_024),
+            group,
+            ..CountQuery::default()
+        };
+        let mut asked = Vec::new();
+        for q in [
+            range(vec![Dim::Status]),
+            CountQuery {
+                area: Some("3026".into()),
+                reason: Some("medical".into()),
+                status: Some(Status::Approved),
+                ..range(vec![Dim::Hour])
+            },
+            range(vec![Dim::District, Dim::Status]),
+            CountQuery {
+                area: Some("30".into()),
+                ..range(vec![Dim::Thana, Dim::Status])
+            },
+        ] {
+            let b = stats_sql::counts(Dialect::Sqlite, &q, Source::Counters);
+            asked.push((b.sql, b.args));
+        }
+        let l = stats_sql::latency(
+            Dialect::Sqlite,
+            &LatencyQuery {
+                from_hour: Some(500_000),
+                to_hour: Some(500_024),
+                area: Some("3026".into()),
+            },
+            Source::Counters,
+        );
+        asked.push((l.sql, l.args));
+        for q in [
+            ScanQuery {
+                from_hour: Some(500_000),
+                to_hour: Some(500_024),
+                area: Some("3026".into()),
+                group: vec![ScanDim::Result],
+                ..ScanQuery::default()
+            },
+            ScanQuery {
+                from_hour: Some(500_000),
+                to_hour: Some(500_024),
+                within: Some(BoundingBox {
+                    lat_min: 23.6,
+                    lat_max: 23.8,
+                    lon_min: 90.3,
+                    lon_max: 90.5,
+                }),
+                group: vec![ScanDim::Checkpoint, ScanDim::District, ScanDim::Result],
+                ..ScanQuery::default()
+            },
+        ] {
+            let b = stats_sql::scans::scan_counts(Dialect::Sqlite, &q, Source::Counters);
+            asked.push((b.sql, b.args));
+        }
+        // The check itself sees a table scan: the direct counts do read the source tables.
+        let direct = stats_sql::counts(Dialect::Sqlite, &range(vec![Dim::Status]), Source::Direct);
+        assert!(
+            plan(&c, &direct.sql, &direct.args)
+                .iter()
+                .any(|l| l.starts_with("SCAN applications"))
+        );
+        let direct = stats_sql::scans::scan_counts(Dialect::Sqlite, &ScanQuery::default(), Source::Direct);
+        assert!(
+            plan(&c, &direct.sql, &direct.args)
+                .iter()
+                .any(|l| l.starts_with("SCAN scans"))
+        );
+        for (sql, args) in asked {
+            let lines = plan(&c, &sql, &args);
+            let tables: Vec<&str> = lines
+                .iter()
+                .filter_map(|l| {
+                    let mut w = l.split_whitespace();
+                    matches!(w.next(), Some("SCAN" | "SEARCH")).then(|| w.next()).flatten()
+                })
+                .collect();
+            assert!(!tables.is_empty(), "{sql}: {lines:?}");
+            for t in &tables {
+                assert!(
+                    t.starts_with("stats_") || *t == "checkpoints",
+                    "{sql} reads {t}: {lines:?}"
+                );
+            }
+            let counter = lines.iter().find(|l| l.contains(" stats_")).expect("a counter table");
+            assert!(
+                counter.starts_with("SEARCH") && counter.contains("PRIMARY KEY (hour>? AND hour<?)"),
+                "{sql}: the range is a key range: {lines:?}"
+            );
+        }
+    }
 }

@@ -12,6 +12,7 @@ use mpass_domain::scan::{Scan, ScanRecorded};
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
+use mpass_domain::stats::scans::{ScanCountRow, ScanQuery};
 use mpass_domain::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
 
 use super::{
@@ -369,6 +370,20 @@ impl Store for SqliteStore {
         self.write(move |c| stats::bulk_insert(c, &batch)).await
     }
 
+    async fn stats_scans(&self, q: &ScanQuery) -> StoreResult<Vec<ScanCountRow>> {
+        let q = q.clone();
+        self.read(move |c| stats::scan_counts(c, &q, Source::Counters)).await
+    }
+
+    async fn stats_scans_direct(&self, q: &ScanQuery) -> StoreResult<Vec<ScanCountRow>> {
+        let q = q.clone();
+        self.read(move |c| stats::scan_counts(c, &q, Source::Direct)).await
+    }
+
+    async fn bulk_insert_scans(&self, batch: Vec<Scan>) -> StoreResult<()> {
+        self.write(move |c| verification::bulk_insert_scans(c, &batch)).await
+    }
+
     // --- police verification: checkpoints and scans
     async fn checkpoint_create(&self, checkpoint: &Checkpoint, actor: Actor) -> StoreResult<()> {
         let cp = checkpoint.clone();
@@ -382,6 +397,11 @@ impl Store for SqliteStore {
 
     async fn checkpoint(&self, id: CheckpointId) -> StoreResult<Option<Checkpoint>> {
         self.read(move |c| verification::checkpoint(c, id)).await
+    }
+
+    async fn checkpoints_with_deleted(&self) -> StoreResult<Vec<(Checkpoint, Option<OffsetDateTime>)>> {
+        let rows = self.read(verification::checkpoints_with_deleted).await?;
+        Ok(rows.into_iter().map(|(cp, at)| (cp, at.map(from_ms))).collect())
     }
 
     async fn checkpoint_delete(&self, id: CheckpointId, actor: Actor, now: OffsetDateTime) -> StoreResult<bool> {

@@ -1,4 +1,5 @@
-//! Police verification on SQLite: checkpoints and the scan log.
+//! Police verification on SQLite: checkpoints and the scan log (each scan counted in
+//! `stats_scans_hourly` in the transaction that logs it).
 
 use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::checkpoint::Checkpoint;
@@ -8,10 +9,12 @@ use mpass_domain::scan::{Scan, ScanRecorded, ScanSource};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{audit, from_ms, json_col, ms, to_json};
+use crate::stats_sql::Dialect;
+use crate::stats_sql::scans as scan_stats;
 
 const CHECKPOINT_COLUMNS: &str = "id, name, lat, lon, area, created_at";
 const SCAN_COLUMNS: &str = "id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons, \
-                            device_result, scanned_at, received_at, source, flagged";
+                            device_result, scanned_at, received_at, source, flagged, area";
 
 fn bad(what: &str) -> rusqlite::Error {
     rusqlite::Error::InvalidColumnName(format!("corrupt {what}"))
@@ -63,6 +66,7 @@ fn scan_from_row(r: &Row<'_>) -> rusqlite::Result<Scan> {
         checkpoint_id: checkpoint
             .map(|c| CheckpointId::parse(&c).ok_or_else(|| bad("checkpoint id")))
             .transpose()?,
+        area: r.get(14)?,
         lat: r.get(5)?,
         lon: r.get(6)?,
         result: colour(&result)?,
@@ -114,30 +118,36 @@ pub(super) fn checkpoint_delete(c: &Connection, id: CheckpointId, actor: Actor, 
     Ok(true)
 }
 
+fn insert_scan(c: &Connection, s: &Scan, or_ignore: bool) -> rusqlite::Result<usize> {
+    let sql = format!(
+        "INSERT {} INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
+             device_result, scanned_at, received_at, source, flagged, area)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        if or_ignore { "OR IGNORE" } else { "" }
+    );
+    c.prepare_cached(&sql)?.execute(params![
+        s.id.to_string(),
+        s.client_id.map(|u| u.hyphenated().to_string()),
+        s.officer.to_string(),
+        s.pass_id.map(|p| p.to_string()),
+        s.checkpoint_id.map(|p| p.to_string()),
+        s.lat,
+        s.lon,
+        colour_text(s.result),
+        to_json(&s.reasons),
+        s.device_result.map(colour_text),
+        ms(s.scanned_at),
+        ms(s.received_at),
+        s.source.as_str(),
+        s.flagged,
+        s.area,
+    ])
+}
+
+/// Logs a scan and counts it, or finds the upload logged before (counted then).
 pub(super) fn scan_record(c: &Connection, s: &Scan) -> rusqlite::Result<ScanRecorded> {
-    let n = c
-        .prepare_cached(
-            "INSERT OR IGNORE INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
-                 device_result, scanned_at, received_at, source, flagged)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?
-        .execute(params![
-            s.id.to_string(),
-            s.client_id.map(|u| u.hyphenated().to_string()),
-            s.officer.to_string(),
-            s.pass_id.map(|p| p.to_string()),
-            s.checkpoint_id.map(|p| p.to_string()),
-            s.lat,
-            s.lon,
-            colour_text(s.result),
-            to_json(&s.reasons),
-            s.device_result.map(colour_text),
-            ms(s.scanned_at),
-            ms(s.received_at),
-            s.source.as_str(),
-            s.flagged,
-        ])?;
-    if n == 1 {
+    if insert_scan(c, s, true)? == 1 {
+        count_scan(c, s)?;
         return Ok(ScanRecorded::Inserted);
     }
     let Some(client) = s.client_id else {
@@ -173,5 +183,28 @@ pub(super) fn scans_list(
     };
     let mut st = c.prepare_cached(&sql)?;
     let rows = st.query_map(params![before, limit], scan_from_row)?;
+    rows.collect()
+}
+
+fn count_scan(c: &Connection, s: &Scan) -> rusqlite::Result<()> {
+    let (hour, district, checkpoint) = scan_stats::key_of(s);
+    c.prepare_cached(&scan_stats::upsert(Dialect::Sqlite, "VALUES (?1, ?2, ?3, ?4, 1)"))?
+        .execute(params![hour, district, checkpoint, colour_text(s.result)])?;
+    Ok(())
+}
+
+/// Stores synthetic scans as they are (`mpass demo`; the counters are left to a rebuild).
+pub(super) fn bulk_insert_scans(c: &Connection, batch: &[Scan]) -> rusqlite::Result<()> {
+    for s in batch {
+        insert_scan(c, s, false)?;
+    }
+    Ok(())
+}
+
+/// Every checkpoint ever created, with when it was deleted.
+pub(super) fn checkpoints_with_deleted(c: &Connection) -> rusqlite::Result<Vec<(Checkpoint, Option<i64>)>> {
+    let sql = format!("SELECT {CHECKPOINT_COLUMNS}, deleted_at FROM checkpoints ORDER BY name, id");
+    let mut st = c.prepare_cached(&sql)?;
+    let rows = st.query_map([], |r| Ok((checkpoint_from_row(r)?, r.get(6)?)))?;
     rows.collect()
 }

@@ -77,6 +77,7 @@ fn scan(officer: UserId, pass: Option<PassId>, client: Option<uuid::Uuid>, secs:
         pass_id: pass,
         officer,
         checkpoint_id: Some(CheckpointId::new()),
+        area: Some("30260014".into()),
         lat: Some(23.7),
         lon: Some(90.4),
         result: VerdictColour::Amber,
