@@ -227,8 +227,22 @@ impl Summary {
     }
 }
 
+/// Counts by hour, district and status: one query that the dashboard folds into its
+/// headline, hourly series, districts and backlog (each fold sums whatever rows it gets).
+pub async fn grid(store: &dyn Store, f: &Filters) -> Result<Vec<CountRow>, ApiError> {
+    Ok(store
+        .stats_counts(&f.counts(vec![Dim::Hour, Dim::District, Dim::Status]))
+        .await?)
+}
+
 pub async fn summary(store: &dyn Store, f: &Filters) -> Result<Summary, ApiError> {
     let rows = store.stats_counts(&f.counts(vec![Dim::Status])).await?;
+    summary_of(store, f, &rows).await
+}
+
+/// The headline from count rows holding a status (any other grouping is summed over),
+/// with the latency histogram and the scans read for the same filters.
+pub async fn summary_of(store: &dyn Store, f: &Filters, rows: &[CountRow]) -> Result<Summary, ApiError> {
     let latency = store
         .stats_latency(&LatencyQuery {
             from_hour: Some(f.from_hour),
@@ -236,11 +250,11 @@ pub async fn summary(store: &dyn Store, f: &Filters) -> Result<Summary, ApiError
             area: f.district.clone(),
         })
         .await?;
-    let get = |s: Status| rows.iter().find(|r| r.status == Some(s));
-    let with_pass = |s: Status| get(s).map_or(0, |r| r.with_pass);
+    let of = |s: Status| rows.iter().filter(move |r| r.status == Some(s));
+    let with_pass = |s: Status| of(s).map(|r| r.with_pass).sum::<i64>();
     Ok(Summary {
         total: rows.iter().map(|r| r.n).sum(),
-        by_status: Status::ALL.iter().map(|s| (*s, get(*s).map_or(0, |r| r.n))).collect(),
+        by_status: Status::ALL.iter().map(|s| (*s, of(*s).map(|r| r.n).sum())).collect(),
         passes_issued: rows.iter().map(|r| r.with_pass).sum(),
         passes_active: with_pass(Status::Approved),
         passes_revoked: with_pass(Status::Revoked),
@@ -331,6 +345,11 @@ impl AreaCounts {
 /// Counts per area of `level` (every area of that level within the filter, zeros included).
 pub async fn by_area(store: &dyn Store, f: &Filters, level: Level) -> Result<Vec<AreaCounts>, ApiError> {
     let rows = store.stats_counts(&f.counts(vec![level.dim(), Dim::Status])).await?;
+    Ok(by_area_of(f, level, &rows))
+}
+
+/// Counts per area of `level` from rows holding that level's area code and a status.
+pub fn by_area_of(f: &Filters, level: Level, rows: &[CountRow]) -> Vec<AreaCounts> {
     let kind = match level {
         Level::Division => mpass_domain::geo::AreaKind::Division,
         Level::District => mpass_domain::geo::AreaKind::District,
@@ -353,11 +372,13 @@ pub async fn by_area(store: &dyn Store, f: &Filters, level: Level) -> Result<Vec
             ..AreaCounts::default()
         })
         .collect();
+    let index: std::collections::HashMap<String, usize> =
+        out.iter().enumerate().map(|(i, a)| (a.code.clone(), i)).collect();
     for r in rows {
         let (Some(code), Some(status)) = (r.area.as_deref(), r.status) else {
             continue;
         };
-        let Some(a) = out.iter_mut().find(|a| a.code == code) else {
+        let Some(a) = index.get(code).map(|i| &mut out[*i]) else {
             continue;
         };
         a.total += r.n;
@@ -366,7 +387,7 @@ pub async fn by_area(store: &dyn Store, f: &Filters, level: Level) -> Result<Vec
             slot.1 += r.n;
         }
     }
-    Ok(out)
+    out
 }
 
 pub fn by_area_json(f: &Filters, level: Level, items: &[AreaCounts]) -> Value {
@@ -457,13 +478,25 @@ pub async fn timeseries(store: &dyn Store, f: &Filters, m: Measure) -> Result<Ve
         q.status = Some(s);
     }
     let rows: Vec<CountRow> = store.stats_counts(&q).await?;
-    Ok((f.from_hour..f.to_hour)
-        .map(|h| {
-            let r = rows.iter().find(|r| r.hour == Some(h));
-            let n = r.map_or(0, |r| if m == Measure::PassesIssued { r.with_pass } else { r.n });
-            (h, n)
-        })
-        .collect())
+    Ok(timeseries_of(f, m, &rows))
+}
+
+/// The series from rows holding an hour (and a status, for `Measure::Now`; rows of other
+/// statuses are left out, rows without one are taken as already filtered).
+pub fn timeseries_of(f: &Filters, m: Measure, rows: &[CountRow]) -> Vec<(i64, i64)> {
+    let mut per_hour: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
+    for r in rows {
+        let Some(h) = r.hour else { continue };
+        if let Measure::Now(s) = m
+            && r.status.is_some_and(|x| x != s)
+        {
+            continue;
+        }
+        *per_hour.entry(h).or_default() += if m == Measure::PassesIssued { r.with_pass } else { r.n };
+    }
+    (f.from_hour..f.to_hour)
+        .map(|h| (h, per_hour.get(&h).copied().unwrap_or(0)))
+        .collect()
 }
 
 pub fn timeseries_json(f: &Filters, m: Measure, points: &[(i64, i64)]) -> Value {
@@ -521,8 +554,12 @@ pub fn latency_csv(h: &LatencyHistogram) -> String {
 /// The review backlog (in review + waiting for information) per district, largest first,
 /// of applications submitted in the range.
 pub async fn backlog(store: &dyn Store, f: &Filters) -> Result<Vec<(AreaCounts, i64)>, ApiError> {
-    let mut items: Vec<(AreaCounts, i64)> = by_area(store, f, Level::District)
-        .await?
+    Ok(backlog_of(by_area(store, f, Level::District).await?))
+}
+
+/// The backlog from the districts' counts.
+pub fn backlog_of(districts: Vec<AreaCounts>) -> Vec<(AreaCounts, i64)> {
+    let mut items: Vec<(AreaCounts, i64)> = districts
         .into_iter()
         .map(|a| {
             let n = a.status(Status::InReview) + a.status(Status::InfoRequested);
@@ -531,7 +568,7 @@ pub async fn backlog(store: &dyn Store, f: &Filters) -> Result<Vec<(AreaCounts, 
         .filter(|(_, n)| *n > 0)
         .collect();
     items.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.code.cmp(&b.0.code)));
-    Ok(items)
+    items
 }
 
 pub fn backlog_json(f: &Filters, items: &[(AreaCounts, i64)]) -> Value {

@@ -186,8 +186,7 @@ pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> an
             (d.code.as_str(), 1 + extra)
         })
         .collect();
-    let hours: Vec<(i64, u32)> = (0..24i64).map(|h| (h, HOURLY[h as usize])).collect();
-    let start_of_day = now - Duration::hours(24);
+    let day = Day::new(now - Duration::hours(24), args.applications);
     let started = Instant::now();
     let police = scans::Police::create(store, &mut rng, &districts, now).await?;
     let mut done = 0u32;
@@ -195,7 +194,7 @@ pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> an
     while done < args.applications {
         let n = (args.applications - done).min(BATCH as u32);
         let batch: Vec<BulkApplication> = (0..n)
-            .map(|i| synthetic(&mut rng, done + i, &districts, &hours, start_of_day, now))
+            .map(|i| synthetic(&mut rng, done + i, &districts, &day, now))
             .collect();
         let scans: Vec<_> = batch.iter().flat_map(|b| police.scans_of(&mut rng, b, now)).collect();
         scanned += scans.len() as u64;
@@ -244,24 +243,54 @@ fn hit(code: &str, outcome: Outcome) -> RuleHit {
     }
 }
 
-fn synthetic(
-    rng: &mut Rng,
-    i: u32,
-    districts: &[(&str, u32)],
-    hours: &[(i64, u32)],
-    day_start: OffsetDateTime,
-    now: OffsetDateTime,
-) -> BulkApplication {
+/// The day's submission times, handed out in time order: application `i` of `n` falls at
+/// quantile `(i + u) / n` of the hourly profile (`u` random in [0, 1)). The spread is that
+/// of drawing each hour by its weight, but times, and the time-ordered ids made from
+/// them, only grow, so the bulk inserts append to the indexes instead of scattering over
+/// them (at 2 million applications the scattered inserts made the load 3× slower).
+struct Day {
+    start: OffsetDateTime,
+    /// Weights of the 24 hours from `start` on, in order.
+    weights: [f64; 24],
+    total: f64,
+    n: u32,
+}
+
+impl Day {
+    fn new(start: OffsetDateTime, n: u32) -> Day {
+        // The profile is by hour of the day in Bangladesh time (UTC+6).
+        let first = (usize::from(start.hour()) + 6) % 24;
+        let weights: [f64; 24] = std::array::from_fn(|k| f64::from(HOURLY[(first + k) % 24]));
+        Day {
+            start,
+            total: weights.iter().sum(),
+            weights,
+            n: n.max(1),
+        }
+    }
+
+    /// When application `i` was submitted, `u` in [0, 1) placing it within its share.
+    fn at(&self, i: u32, u: f64) -> OffsetDateTime {
+        let mut x = ((f64::from(i) + u) / f64::from(self.n)).clamp(0.0, 1.0) * self.total;
+        for (k, w) in self.weights.iter().enumerate() {
+            if x < *w || k == 23 {
+                let secs = (x / w).clamp(0.0, 1.0) * 3600.0;
+                return self.start + Duration::hours(k as i64) + Duration::seconds_f64(secs);
+            }
+            x -= w;
+        }
+        self.start
+    }
+}
+
+fn synthetic(rng: &mut Rng, i: u32, districts: &[(&str, u32)], day: &Day, now: OffsetDateTime) -> BulkApplication {
     let district = rng.weighted(districts);
     let thanas: Vec<&str> = areas().thanas_of(district).map(|a| a.code.as_str()).collect();
     let from = thanas[rng.below(thanas.len() as u32) as usize];
     let to = thanas[rng.below(thanas.len() as u32) as usize];
     let reason = rng.weighted(&REASONS);
-    // Hour of the day in Bangladesh time (UTC+6), then a minute and second in it.
-    let local_hour = rng.weighted(hours);
-    let day_start_local_hour = (day_start.hour() as i64 + 6) % 24;
-    let offset_hours = (local_hour - day_start_local_hour).rem_euclid(24);
-    let submitted = (day_start + Duration::hours(offset_hours) + Duration::seconds(i64::from(rng.below(3600))))
+    let submitted = day
+        .at(i, f64::from(rng.below(1_000_000)) / 1e6)
         .min(now - Duration::seconds(1))
         .replace_nanosecond(0)
         .unwrap_or(now);
@@ -392,5 +421,34 @@ fn synthetic(
         decided_at: Some(decided_at),
         review_district,
         pass,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Times only grow with `i`, stay in the day, and each hour gets its weight's share.
+    #[test]
+    fn the_day_hands_out_times_in_order_with_the_hourly_profile() {
+        let start = OffsetDateTime::from_unix_timestamp(1_900_000_800).unwrap();
+        let n = 10_000;
+        let day = Day::new(start, n);
+        let mut rng = Rng(99);
+        let mut last = start;
+        let mut per_hour = [0u32; 24];
+        for i in 0..n {
+            let t = day.at(i, f64::from(rng.below(1_000_000)) / 1e6);
+            assert!(t >= last && t < start + Duration::hours(24), "{i}: {t}");
+            per_hour[((t - start).whole_hours()) as usize] += 1;
+            last = t;
+        }
+        for (k, got) in per_hour.iter().enumerate() {
+            let want = f64::from(n) * day.weights[k] / day.total;
+            assert!(
+                (f64::from(*got) - want).abs() <= 1.0 + want * 0.01,
+                "hour {k}: {got} vs {want:.1}"
+            );
+        }
     }
 }

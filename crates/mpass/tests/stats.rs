@@ -327,6 +327,14 @@ async fn analysts_count_scans_per_checkpoint_and_near_a_point() {
         assert_api_error(analyst.stats("checkpoints", &params).await, 400, code);
     }
     assert_api_error(police.stats("checkpoints", &[]).await, 403, "forbidden");
+    assert_api_error(srv.client.stats("checkpoints", &[]).await, 401, "unauthorized");
+    assert_api_error(
+        analyst
+            .stats("checkpoints", &[("near", &"1".repeat(5_000)), ("radius_km", "5")])
+            .await,
+        400,
+        "invalid_point",
+    );
     let res = analyst
         .raw(
             Method::GET,

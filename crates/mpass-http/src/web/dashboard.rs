@@ -125,11 +125,14 @@ async fn render(state: &AppState, session: &Session, q: &StatsParams) -> Result<
     let f = q.filters(OffsetDateTime::now_utc(), MAX_SERIES_HOURS)?;
     let map_measure = MapMeasure::parse(q.measure.as_deref())?;
     let store = state.store.as_ref();
-    let summary = stats::summary(store, &f).await?;
-    let series = stats::timeseries(store, &f, Measure::Submitted).await?;
-    let approved = stats::timeseries(store, &f, Measure::Now(Status::Approved)).await?;
-    let districts = stats::by_area(store, &f, Level::District).await?;
-    let backlog = stats::backlog(store, &f).await?;
+    // One question by hour, district and status feeds the headline, both hourly series,
+    // the map and the backlog: one pass over the counters instead of five.
+    let grid = stats::grid(store, &f).await?;
+    let summary = stats::summary_of(store, &f, &grid).await?;
+    let series = stats::timeseries_of(&f, Measure::Submitted, &grid);
+    let approved = stats::timeseries_of(&f, Measure::Now(Status::Approved), &grid);
+    let districts = stats::by_area_of(&f, Level::District, &grid);
+    let backlog = stats::backlog_of(districts.clone());
     let busiest = stats::scans::checkpoints(store, &f, None).await?;
     let near = match q.near_form() {
         Ok(Some(p)) => Ok(Some((p, stats::scans::checkpoints(store, &f, Some(p)).await?))),
