@@ -22,6 +22,7 @@ use mpass_domain::ids::{ApplicationId, PassId, UserId};
 use mpass_domain::phone::Phone;
 use mpass_domain::policy::{Decision, Outcome, RuleHit};
 use mpass_domain::ports::{PassRecord, Store};
+use mpass_domain::scan::Scan;
 use mpass_domain::stats::scans::{ScanDim, ScanQuery, result_str};
 use mpass_domain::stats::{BulkApplication, CountQuery, Dim};
 use time::{Duration, OffsetDateTime};
@@ -191,16 +192,29 @@ pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> an
     let police = scans::Police::create(store, &mut rng, &districts, now).await?;
     let mut done = 0u32;
     let mut scanned = 0u64;
-    while done < args.applications {
-        let n = (args.applications - done).min(BATCH as u32);
+    let mut generate = |from: u32| {
+        let n = (args.applications - from).min(BATCH as u32);
         let batch: Vec<BulkApplication> = (0..n)
-            .map(|i| synthetic(&mut rng, done + i, &districts, &day, now))
+            .map(|i| synthetic(&mut rng, from + i, &districts, &day, now))
             .collect();
-        let scans: Vec<_> = batch.iter().flat_map(|b| police.scans_of(&mut rng, b, now)).collect();
+        let scans: Vec<Scan> = batch.iter().flat_map(|b| police.scans_of(&mut rng, b, now)).collect();
+        (batch, scans)
+    };
+    let mut next = (done < args.applications).then(|| generate(0));
+    while let Some((batch, scans)) = next.take() {
+        let n = batch.len() as u32;
         scanned += scans.len() as u64;
-        store.bulk_insert_applications(batch).await?;
-        store.bulk_insert_scans(scans).await?;
-        done += n;
+        // The writer thread stores this batch while this thread generates the next one.
+        let store_batch = async {
+            store.bulk_insert_applications(batch).await?;
+            store.bulk_insert_scans(scans).await
+        };
+        let following = done + n;
+        let generate_next = async { (following < args.applications).then(|| generate(following)) };
+        let (stored, generated) = tokio::join!(store_batch, generate_next);
+        stored?;
+        next = generated;
+        done = following;
         if !args.quiet {
             progress(done, args.applications, started.elapsed().as_secs_f64());
         }

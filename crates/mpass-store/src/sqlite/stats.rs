@@ -209,6 +209,10 @@ pub(super) fn rebuild(c: &Connection) -> rusqlite::Result<RebuildReport> {
 /// Stores synthetic applications and their users as they are (the counters are left to
 /// a rebuild).
 pub(super) fn bulk_insert(c: &Connection, batch: &[BulkApplication]) -> rusqlite::Result<()> {
+    // A preload inserts millions of rows into indexes with random keys: a 1 GiB page cache
+    // keeps their upper levels and most leaves in memory (bulk loads run only in
+    // `mpass demo`, never in a serving process).
+    c.execute_batch("PRAGMA cache_size = -1048576")?;
     let mut user = c.prepare_cached("INSERT OR IGNORE INTO users (id, phone, created_at) VALUES (?1, ?2, ?3)")?;
     let mut app = c.prepare_cached(
         "INSERT INTO applications (id, user_id, status, details, start_at, end_at, decision, pass_id, submitted_at,
