@@ -198,6 +198,24 @@ pub struct PassRecord {
     pub issued_at: OffsetDateTime,
 }
 
+/// How a scanned pass is named: by the id in its QR text, or by its short code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PassKey {
+    Id(PassId),
+    ShortCode(String),
+}
+
+/// What online verification needs to know about a scanned pass, read together.
+#[derive(Debug, Clone, Default)]
+pub struct PassCheck {
+    /// The issuer's record of the pass, if there is one.
+    pub pass: Option<PassRecord>,
+    /// Its application's status now.
+    pub status: Option<crate::application::Status>,
+    /// Its latest scans, newest first (for impossible travel); empty unless asked for.
+    pub earlier: Vec<crate::scan::Scan>,
+}
+
 /// A decision to record, with the pass when approved.
 #[derive(Debug, Clone)]
 pub struct DecisionRecord {
@@ -545,6 +563,28 @@ pub trait Store: Send + Sync + 'static {
     // --- passes
     async fn pass(&self, id: PassId) -> StoreResult<Option<PassRecord>>;
     async fn pass_by_short_code(&self, code: &str) -> StoreResult<Option<PassRecord>>;
+    /// The pass named by `key`, its application's status and (when `history` > 0) its
+    /// `history` latest scans: what an online check reads. The default asks the other
+    /// methods; a backend may answer from one read transaction.
+    async fn pass_check(&self, key: PassKey, history: u32) -> StoreResult<PassCheck> {
+        let pass = match &key {
+            PassKey::Id(id) => self.pass(*id).await?,
+            PassKey::ShortCode(code) => self.pass_by_short_code(code).await?,
+        };
+        let status = match &pass {
+            Some(p) => self.application(p.application_id).await?.map(|a| a.status),
+            None => None,
+        };
+        let id = match key {
+            PassKey::Id(id) => Some(id),
+            PassKey::ShortCode(_) => pass.as_ref().map(|p| p.id),
+        };
+        let earlier = match id {
+            Some(id) if history > 0 => self.scans_of_pass(id, history).await?,
+            _ => Vec::new(),
+        };
+        Ok(PassCheck { pass, status, earlier })
+    }
     async fn revocations_since(&self, seq: i64, limit: u32) -> StoreResult<(i64, Vec<Revocation>)>;
     /// Revokes a pass (admin or police supervisor), in one transaction: the application
     /// becomes `revoked`, the pass joins the revocation list with `reason`, `jobs` (the
@@ -822,13 +862,19 @@ pub type SharedPolicy = std::sync::Arc<std::sync::RwLock<std::sync::Arc<crate::p
 pub const JOB_DECIDE: &str = "decide_application";
 /// Job kind: send one SMS (payload: `{"to", "body"}`).
 pub const JOB_SEND_SMS: &str = "send_sms";
+/// Job kind: send a login code by SMS (payload as `send_sms`). A kind of its own so that
+/// queues hand it out before every other job: a person waits at the login page for it,
+/// while a decision SMS behind a launch-day backlog may wait minutes without harm.
+pub const JOB_SEND_LOGIN_CODE: &str = "send_login_code";
 /// Job kind: sign and attach the pass of an application a reviewer approved (payload: the
 /// application id).
 pub const JOB_ISSUE_REVIEWED_PASS: &str = "issue_reviewed_pass";
 
 /// Every job kind there is: each queue backend must carry all of them (JetStream has a
 /// stream per kind).
-pub const JOB_KINDS: [&str; 3] = [JOB_DECIDE, JOB_SEND_SMS, JOB_ISSUE_REVIEWED_PASS];
+pub const JOB_KINDS: [&str; 4] = [JOB_SEND_LOGIN_CODE, JOB_DECIDE, JOB_SEND_SMS, JOB_ISSUE_REVIEWED_PASS];
+/// The kind every queue leases first.
+pub const JOB_PRIORITY_KIND: &str = JOB_SEND_LOGIN_CODE;
 
 impl NewJob {
     /// The job that decides application `id`.
@@ -844,6 +890,14 @@ impl NewJob {
         NewJob {
             kind: JOB_SEND_SMS.into(),
             payload: serde_json::json!({ "to": to.as_str(), "body": body }).to_string(),
+        }
+    }
+
+    /// The job that sends a login code (`body`) to `to`: leased before any other job.
+    pub fn login_code(to: &Phone, body: &str) -> NewJob {
+        NewJob {
+            kind: JOB_SEND_LOGIN_CODE.into(),
+            ..NewJob::sms(to, body)
         }
     }
 }

@@ -86,7 +86,7 @@ pub(crate) async fn send_otp(state: &AppState, raw_phone: &str, ip: IpAddr, lang
     let code = otp::generate_code();
     let hash = otp::hash_code(&state.settings.otp_key, phone.as_str(), &code);
     let body = notify::otp(lang, &code, otp::CODE_TTL_SECS / 60);
-    let sms = NewJob::sms(&phone, &body);
+    let sms = NewJob::login_code(&phone, &body);
     match state
         .store
         .otp_issue(&phone, &hash, sms, OffsetDateTime::now_utc())

@@ -73,7 +73,7 @@ use async_nats::jetstream::{self, AckKind, consumer, stream};
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use mpass_domain::ids::JobId;
-use mpass_domain::ports::{Delivery, Job, Queue, Store, StoreError, StoreResult};
+use mpass_domain::ports::{Delivery, JOB_PRIORITY_KIND, Job, Queue, Store, StoreError, StoreResult};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -279,12 +279,17 @@ impl Shared {
         let mut out = Vec::new();
         let n = self.consumers.len();
         let start = self.next_consumer.fetch_add(1, Ordering::Relaxed);
-        for i in 0..n {
+        // Login codes first (a person is waiting for them), then the other kinds in turn.
+        let priority = self.consumers.iter().position(|(kind, _)| kind == JOB_PRIORITY_KIND);
+        let order = priority
+            .into_iter()
+            .chain((0..n).map(|i| (start + i) % n).filter(|i| Some(*i) != priority));
+        for index in order {
             let want = max - out.len();
             if want == 0 {
                 break;
             }
-            let (kind, consumer) = &self.consumers[(start + i) % n];
+            let (kind, consumer) = &self.consumers[index];
             let mut batch = consumer
                 .fetch()
                 .max_messages(want)

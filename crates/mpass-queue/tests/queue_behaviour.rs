@@ -51,6 +51,17 @@ struct NatsEnv {
     streams: Vec<String>,
 }
 
+impl NatsEnv {
+    /// The name of the stream of job kind `kind`.
+    fn stream_of(&self, kind: &str) -> &str {
+        let suffix = format!("_JOBS_{kind}");
+        self.streams
+            .iter()
+            .find(|s| s.ends_with(&suffix))
+            .unwrap_or_else(|| panic!("no stream for {kind} in {:?}", self.streams))
+    }
+}
+
 impl Backend {
     /// Another queue instance (another process) on the same store and broker.
     async fn second(&self) -> Arc<dyn Queue> {
@@ -231,6 +242,7 @@ async fn wait_for_depth(b: &Backend, want: (u64, u64), within: Duration) {
 
 const SMS: &str = mpass_domain::ports::JOB_SEND_SMS;
 const DECIDE: &str = mpass_domain::ports::JOB_DECIDE;
+const LOGIN_CODE: &str = mpass_domain::ports::JOB_SEND_LOGIN_CODE;
 
 // --- stories
 
@@ -320,6 +332,38 @@ story!(
     }
 );
 
+/// A login code committed behind a backlog of other jobs is handed out first: a person is
+/// waiting at the login page for it. Four rounds, so that a queue taking its kinds in turn
+/// starts at least one round with another kind.
+async fn login_codes_jump_the_queue(b: Arc<Backend>) {
+    for round in 0..4u32 {
+        for n in 0..4 {
+            commit_job(&b, round * 10 + n, if n % 2 == 0 { SMS } else { DECIDE }).await;
+        }
+        let login = commit_job(&b, round * 10 + 9, LOGIN_CODE).await;
+        if let Some(n) = &b.nats {
+            // Wait until the relay has published the login code.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut stream = n.js.get_stream(n.stream_of(LOGIN_CODE)).await.expect("login stream");
+            while stream.info().await.expect("info").state.messages == 0 {
+                assert!(Instant::now() < deadline, "relay did not publish");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        let first = fetch_some(&*b.queue, 3, Duration::from_secs(10)).await;
+        assert_eq!(
+            first.first().map(|d| (d.job.kind.as_str(), d.job.payload.as_str())),
+            Some((LOGIN_CODE, login.as_str())),
+            "{}, round {round}: the login code was not handed out first",
+            b.name
+        );
+        for d in &first {
+            b.queue.ack(d).await.expect("ack");
+        }
+    }
+}
+story!(login_codes_jump_the_queue, FAST);
+
 /// Several fetchers in two processes: every job is delivered, none is held by two at once,
 /// and with no failures each is acknowledged exactly once.
 async fn concurrent_fetchers_share_the_work(b: Arc<Backend>) {
@@ -375,7 +419,7 @@ async fn job_lost_by_the_broker_is_recovered(b: Arc<Backend>) {
     assert_eq!(committed, (1, 0));
     if let Some(n) = &b.nats {
         // Wait until the relay has published it, then lose it.
-        let mut stream = n.js.get_stream(&n.streams[0]).await.expect("decide stream");
+        let mut stream = n.js.get_stream(n.stream_of(DECIDE)).await.expect("decide stream");
         let deadline = Instant::now() + Duration::from_secs(5);
         while stream.info().await.expect("info").state.messages == 0 {
             assert!(Instant::now() < deadline, "relay did not publish");
@@ -428,7 +472,7 @@ async fn job_nobody_finishes_is_parked(b: Arc<Backend>) {
                 .await
                 .expect("DLQ stream");
         assert_eq!(dlq.info().await.expect("DLQ info").state.messages, 1);
-        let mut sms = n.js.get_stream(&n.streams[1]).await.expect("sms stream");
+        let mut sms = n.js.get_stream(n.stream_of(SMS)).await.expect("sms stream");
         assert_eq!(sms.info().await.expect("info").state.messages, 0);
     }
 }

@@ -232,6 +232,7 @@ stories!(
     revocations_since_deltas,
     outbox_newest_first,
     jobs_lease_retry_dead_depth,
+    login_codes_are_leased_first,
     concurrent_leases_never_share_a_job,
     audit_chain_of_changes,
     concurrent_appends_stay_linear,

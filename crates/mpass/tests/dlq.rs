@@ -61,7 +61,7 @@ async fn dead_sms_listed_replayed_and_sent(fake: &FakeTwilio, srv: &TestServer, 
     .await;
     let job = &dead[0];
     let id = job["id"].as_str().expect("id").to_string();
-    assert_eq!(job["kind"], "send_sms");
+    assert_eq!(job["kind"], "send_login_code");
     assert_eq!(job["attempts"], 1);
     assert!(
         job["last_error"].as_str().expect("error").contains("code 21211"),
@@ -73,7 +73,7 @@ async fn dead_sms_listed_replayed_and_sent(fake: &FakeTwilio, srv: &TestServer, 
     let table = dlq(srv, backend, &["list"]).await;
     let text = stdout(&table);
     assert!(
-        table.status.success() && text.contains(&id) && text.contains("send_sms"),
+        table.status.success() && text.contains(&id) && text.contains("send_login_code"),
         "{text}"
     );
     assert!(text.contains("code 21211"), "{text}");
@@ -102,7 +102,7 @@ async fn dead_sms_listed_replayed_and_sent(fake: &FakeTwilio, srv: &TestServer, 
     assert_eq!(dlq(srv, backend, &["replay"]).await.status.code(), Some(2));
     assert_eq!(dlq(srv, backend, &["replay", "nonsense"]).await.status.code(), Some(2));
 
-    // `replay --all --kind send_sms` takes every dead SMS.
+    // `replay --all --kind send_login_code` takes every dead login code.
     fake.script([Answer::Status(400, INVALID_NUMBER), Answer::Status(400, INVALID_NUMBER)]);
     srv.client.request_otp_in(&phone(61), "en").await.expect("202");
     srv.client.request_otp_in(&phone(62), "en").await.expect("202");
@@ -111,7 +111,7 @@ async fn dead_sms_listed_replayed_and_sent(fake: &FakeTwilio, srv: &TestServer, 
         (n == 2).then_some(())
     })
     .await;
-    let out = dlq(srv, backend, &["replay", "--all", "--kind", "send_sms"]).await;
+    let out = dlq(srv, backend, &["replay", "--all", "--kind", "send_login_code"]).await;
     assert!(out.status.success() && stdout(&out).contains("2 replayed"), "{out:?}");
     for n in [61, 62] {
         let sent = fake.wait_for(&e164(n), 2, WAIT).await;
@@ -179,11 +179,10 @@ async fn dlq_list_and_replay_on_postgres_and_nats() {
     if let Ok(nc) = async_nats::connect(&nats).await {
         let js = async_nats::jetstream::new(nc);
         let upper = prefix.to_ascii_uppercase();
-        for name in [
-            format!("{upper}_JOBS_decide_application"),
-            format!("{upper}_JOBS_send_sms"),
-            format!("{upper}_DLQ"),
-        ] {
+        let streams = mpass_domain::ports::JOB_KINDS
+            .iter()
+            .map(|k| format!("{upper}_JOBS_{k}"));
+        for name in streams.chain([format!("{upper}_DLQ")]) {
             let _ = js.delete_stream(&name).await;
         }
     }

@@ -235,12 +235,10 @@ async fn two_apis_two_workers_one_killed_every_application_decided_once() {
     if let Ok(nc) = async_nats::connect(&nats).await {
         let js = async_nats::jetstream::new(nc);
         let upper = prefix.to_ascii_uppercase();
-        for name in [
-            format!("{upper}_JOBS_decide_application"),
-            format!("{upper}_JOBS_send_sms"),
-            format!("{upper}_JOBS_issue_reviewed_pass"),
-            format!("{upper}_DLQ"),
-        ] {
+        let streams = mpass_domain::ports::JOB_KINDS
+            .iter()
+            .map(|k| format!("{upper}_JOBS_{k}"));
+        for name in streams.chain([format!("{upper}_DLQ")]) {
             let _ = js.delete_stream(&name).await;
         }
     }

@@ -308,10 +308,14 @@ async fn permanent_errors_dead_letter_at_once_and_endless_transients_after_max_a
     srv.client.request_otp_in(&phone(30), "en").await.expect("202");
     fake.wait_for(&e164(30), 1, WAIT).await;
     let dead = eventually("the dead job", WAIT, || async {
-        admin.dead_jobs(Some("send_sms")).await.ok().filter(|d| d.len() == 1)
+        admin
+            .dead_jobs(Some("send_login_code"))
+            .await
+            .ok()
+            .filter(|d| d.len() == 1)
     })
     .await;
-    assert_eq!((dead[0].kind.as_str(), dead[0].attempts), ("send_sms", 1));
+    assert_eq!((dead[0].kind.as_str(), dead[0].attempts), ("send_login_code", 1));
     assert!(
         dead[0]
             .last_error

@@ -37,10 +37,14 @@ pub fn sign_pass(claims: &PassClaims, key: &PassSigningKey) -> Result<String, Pa
     Ok(text)
 }
 
+/// Scanners often append a newline; nothing else is forgiven.
+pub(crate) fn trim_pass_text(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_ascii_whitespace())
+}
+
 /// Parses QR text into the unverified COSE structure and its claims.
 pub(crate) fn parse_pass_text(qr_text: &str) -> Result<(Sign1, PassClaims), ReasonCode> {
-    // Scanners often append a newline; nothing else is forgiven.
-    let text = qr_text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let text = trim_pass_text(qr_text);
     if text.len() > MAX_INPUT_TEXT_LEN {
         return Err(ReasonCode::TooLarge);
     }

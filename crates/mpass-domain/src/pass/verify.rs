@@ -11,8 +11,8 @@
 //! division level, a matching division is accepted rather than flagged.
 
 use super::claims::PassClaims;
-use super::cose::to_be_signed;
-use super::credential::parse_pass_text;
+use super::cose::{Sign1, to_be_signed};
+use super::credential::{parse_pass_text, trim_pass_text};
 use super::reason::{ReasonCode, VerdictColour};
 use super::trust::{TrustList, TrustedKey};
 use ed25519_dalek::Signature;
@@ -60,7 +60,9 @@ pub struct Verification {
 }
 
 impl Verification {
-    fn rejected(reason: ReasonCode, kid: Option<[u8; 8]>) -> Self {
+    /// The verdict for a pass whose claims cannot be trusted: red (or as `reason` says),
+    /// no claims.
+    pub fn rejected(reason: ReasonCode, kid: Option<[u8; 8]>) -> Self {
         Verification {
             result: reason.colour(),
             reasons: vec![reason],
@@ -79,29 +81,94 @@ pub fn verify_pass(
     now: i64,
     opts: &VerifyOptions,
 ) -> Verification {
-    let (sign1, claims) = match parse_pass_text(qr_text) {
-        Ok(parsed) => parsed,
-        Err(reason) => return Verification::rejected(reason, None),
-    };
-    let kid = Some(sign1.kid);
-    let candidates: Vec<&TrustedKey> = trust.keys_with_kid(&sign1.kid).collect();
-    if candidates.is_empty() {
-        return Verification::rejected(ReasonCode::UnknownKey, kid);
+    match ParsedPass::parse(qr_text) {
+        Ok(parsed) => parsed.verify(trust, revoked, now, opts, None),
+        Err(reason) => Verification::rejected(reason, None),
     }
-    let message = to_be_signed(&sign1.protected, &sign1.payload);
-    let signature = Signature::from_bytes(&sign1.signature);
-    // Kids are 64-bit hashes: try every key that shares one, not just the first.
-    let signers: Vec<&TrustedKey> = candidates
-        .into_iter()
-        .filter(|k| k.key.verify_strict(&message, &signature).is_ok())
-        .collect();
-    if signers.is_empty() {
-        return Verification::rejected(ReasonCode::BadSignature, kid);
-    }
-    if signers.iter().any(|k| k.compromised) {
-        return Verification::rejected(ReasonCode::KeyCompromised, kid);
+}
+
+/// A pass text decoded but not yet checked: nothing in it is trusted until
+/// [`ParsedPass::verify`]. The issuer uses the untrusted pass id to look up its own record
+/// of the pass before checking (see `issued_text` there).
+pub struct ParsedPass<'a> {
+    text: &'a str,
+    sign1: Sign1,
+    claims: PassClaims,
+}
+
+impl<'a> ParsedPass<'a> {
+    /// Decodes the text (size caps, Base45, strict CBOR); a text that does not decode is
+    /// already a verdict: `Verification::rejected(reason, None)`.
+    pub fn parse(qr_text: &'a str) -> Result<ParsedPass<'a>, ReasonCode> {
+        let (sign1, claims) = parse_pass_text(qr_text)?;
+        Ok(ParsedPass {
+            text: trim_pass_text(qr_text),
+            sign1,
+            claims,
+        })
     }
 
+    /// The pass id the text claims. Unverified: use it only to look something up.
+    pub fn claimed_pass_id(&self) -> [u8; 16] {
+        self.claims.pass_id
+    }
+
+    /// Checks the pass as [`verify_pass`] does. `issued_text` is the issuer's stored text of
+    /// the pass with the claimed id, when the caller is the issuer: if the presented text is
+    /// byte for byte that text (compared in constant time), its signature is the one the
+    /// issuer made and stored, so the Ed25519 check is skipped; everything else (the key is
+    /// in the trust list and not compromised, may sign this pass, the validity window,
+    /// revocation, route) is checked as usual. Any other text is verified in full.
+    pub fn verify(
+        self,
+        trust: &TrustList,
+        revoked: &dyn Fn(&[u8; 16]) -> bool,
+        now: i64,
+        opts: &VerifyOptions,
+        issued_text: Option<&str>,
+    ) -> Verification {
+        let ParsedPass { text, sign1, claims } = self;
+        let kid = Some(sign1.kid);
+        let candidates: Vec<&TrustedKey> = trust.keys_with_kid(&sign1.kid).collect();
+        if candidates.is_empty() {
+            return Verification::rejected(ReasonCode::UnknownKey, kid);
+        }
+        let issued_here = issued_text.is_some_and(|stored| constant_time_eq(trim_pass_text(stored), text));
+        let signers: Vec<&TrustedKey> = if issued_here {
+            candidates
+        } else {
+            let message = to_be_signed(&sign1.protected, &sign1.payload);
+            let signature = Signature::from_bytes(&sign1.signature);
+            // Kids are 64-bit hashes: try every key that shares one, not just the first.
+            candidates
+                .into_iter()
+                .filter(|k| k.key.verify_strict(&message, &signature).is_ok())
+                .collect()
+        };
+        if signers.is_empty() {
+            return Verification::rejected(ReasonCode::BadSignature, kid);
+        }
+        if signers.iter().any(|k| k.compromised) {
+            return Verification::rejected(ReasonCode::KeyCompromised, kid);
+        }
+        check_claims(claims, &signers, revoked, now, opts, kid)
+    }
+}
+
+/// Equality whose time depends only on the lengths.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The checks after a good signature: all run, all failures are reported.
+fn check_claims(
+    claims: PassClaims,
+    signers: &[&TrustedKey],
+    revoked: &dyn Fn(&[u8; 16]) -> bool,
+    now: i64,
+    opts: &VerifyOptions,
+    kid: Option<[u8; 8]>,
+) -> Verification {
     let mut reasons = Vec::new();
     if !signers.iter().any(|k| k.may_sign(&claims)) {
         reasons.push(ReasonCode::KeyNotValidForPass);

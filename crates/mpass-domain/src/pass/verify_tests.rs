@@ -342,3 +342,77 @@ fn malformed_and_oversized_text_is_red() {
         &[ReasonCode::TooLarge],
     );
 }
+
+/// The issuer's check: the stored text stands in for the signature check only when the
+/// presented text is exactly that text.
+fn issued_check(text: &str, stored: &str, trust: &TrustList) -> Verification {
+    match ParsedPass::parse(text) {
+        Ok(p) => p.verify(trust, &never, now(), &opts(), Some(stored)),
+        Err(reason) => Verification::rejected(reason, None),
+    }
+}
+
+#[test]
+fn issuer_record_replaces_only_the_signature_check() {
+    let key = key_a();
+    let text = sign_pass(&typical(), &key).unwrap();
+    let list = trust(&[&key]);
+    let parsed = ParsedPass::parse(&text).unwrap();
+    assert_eq!(parsed.claimed_pass_id(), typical().pass_id);
+
+    // The same text (a scanner's trailing newline aside) is green without Ed25519.
+    assert_verdict(
+        &issued_check(&text, &text, &list),
+        VerdictColour::Green,
+        &[ReasonCode::Valid],
+    );
+    assert_verdict(
+        &issued_check(&format!("{text}\n"), &text, &list),
+        VerdictColour::Green,
+        &[ReasonCode::Valid],
+    );
+
+    // A forgery naming the same pass is not the stored text: verified in full, and red.
+    let mut claims = typical();
+    claims.companions = 5;
+    let payload = encode(&claims.to_cbor());
+    let forged = assemble(protected_for(key.kid()), payload, [7u8; 64]);
+    assert_verdict(
+        &issued_check(&forged, &text, &list),
+        VerdictColour::Red,
+        &[ReasonCode::BadSignature],
+    );
+    // A stored text the key did not sign proves nothing unless presented exactly: the
+    // stored record is trusted only for its own bytes.
+    assert_verdict(
+        &issued_check(&text, &forged, &list),
+        VerdictColour::Green,
+        &[ReasonCode::Valid],
+    );
+
+    // Every check after the signature still runs on the issuer's own text.
+    let mut compromised = list.clone();
+    compromised.keys[0].compromised = true;
+    assert_verdict(
+        &issued_check(&text, &text, &compromised),
+        VerdictColour::Red,
+        &[ReasonCode::KeyCompromised],
+    );
+    assert_verdict(
+        &issued_check(&text, &text, &trust(&[&key_b()])),
+        VerdictColour::Red,
+        &[ReasonCode::UnknownKey],
+    );
+    let mut retired = list.clone();
+    retired.keys[0].not_after = Some(typical().expires - 1);
+    assert_verdict(
+        &issued_check(&text, &text, &retired),
+        VerdictColour::Red,
+        &[ReasonCode::KeyNotValidForPass],
+    );
+    let expired = match ParsedPass::parse(&text) {
+        Ok(p) => p.verify(&list, &never, typical().expires + HOUR, &opts(), Some(&text)),
+        Err(reason) => Verification::rejected(reason, None),
+    };
+    assert_verdict(&expired, VerdictColour::Red, &[ReasonCode::Expired]);
+}

@@ -12,7 +12,10 @@ use mpass_domain::application::Status;
 use mpass_domain::checkpoint::{self, Checkpoint, check_position};
 use mpass_domain::error::ValidationErrors;
 use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
-use mpass_domain::pass::{PassClaims, ReasonCode, VerdictColour, VerifyOptions, normalize_short_code, verify_pass};
+use mpass_domain::pass::{
+    ParsedPass, PassClaims, ReasonCode, VerdictColour, Verification, VerifyOptions, normalize_short_code,
+};
+use mpass_domain::ports::{PassCheck, PassKey};
 use mpass_domain::scan::{
     MAX_SCAN_BATCH, Scan, ScanPoint, ScanRecorded, ScanSource, TRAVEL_HISTORY, first_impossible, with_reason,
 };
@@ -392,44 +395,65 @@ struct ScanMeta {
 }
 
 async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: ScanMeta) -> Result<Checked, ApiError> {
-    let mut pass = None;
-    let qr_text = match what {
-        Scanned::Qr(text) => Some(text),
-        Scanned::ShortCode(code) => {
-            pass = state.store.pass_by_short_code(&code).await?;
-            pass.as_ref().map(|p| p.qr_text.clone())
-        }
+    let (qr_text, short_code) = match what {
+        Scanned::Qr(text) => (Some(text), None),
+        Scanned::ShortCode(code) => (None, Some(code)),
     };
-    let (mut result, mut reasons, claims) = match &qr_text {
-        Some(text) => {
-            let opts = VerifyOptions {
-                // The server's own list: current by definition (the status check below).
-                revocation_list_age_secs: Some(0),
-                checkpoint_area: place.area,
-                ..VerifyOptions::default()
-            };
-            let trust = state.pass_keys.trust_list();
-            let v = verify_pass(text, &trust, &|_| false, meta.verify_at.unix_timestamp(), &opts);
-            (v.result, v.reasons, v.claims)
-        }
+    let by_code = short_code.is_some();
+    let parsed = qr_text.as_deref().map(ParsedPass::parse);
+    // What the server knows of the pass, in one read: its own record of the pass, the
+    // application's status now (a pass cancelled or revoked a second ago is red even before
+    // any device has synced the revocation list) and the earlier scans.
+    let key = match (&parsed, short_code) {
+        (Some(Ok(p)), _) => Some(PassKey::Id(PassId(Uuid::from_bytes(p.claimed_pass_id())))),
+        (_, Some(code)) => Some(PassKey::ShortCode(code)),
+        _ => None,
+    };
+    let history = if place.lat.is_some() && place.lon.is_some() {
+        TRAVEL_HISTORY
+    } else {
+        0
+    };
+    let known = match key {
+        Some(key) => state.store.pass_check(key, history).await?,
+        None => PassCheck::default(),
+    };
+    let opts = VerifyOptions {
+        // The server's own list: current by definition (the status check below).
+        revocation_list_age_secs: Some(0),
+        checkpoint_area: place.area,
+        ..VerifyOptions::default()
+    };
+    let trust = state.pass_keys.trust_list();
+    let at = meta.verify_at.unix_timestamp();
+    let stored = known.pass.as_ref().map(|p| p.qr_text.as_str());
+    // A text byte for byte the one this server signed and stored needs no second Ed25519
+    // check; any other text is verified in full (`ParsedPass::verify`).
+    let verification = match (parsed, stored) {
+        (Some(Ok(p)), _) => Some(p.verify(&trust, &|_| false, at, &opts, stored)),
+        (Some(Err(reason)), _) => Some(Verification::rejected(reason, None)),
+        (None, Some(text)) => Some(match ParsedPass::parse(text) {
+            Ok(p) => p.verify(&trust, &|_| false, at, &opts, Some(text)),
+            Err(reason) => Verification::rejected(reason, None),
+        }),
+        (None, None) => None,
+    };
+    let (mut result, mut reasons, claims) = match verification {
+        Some(v) => (v.result, v.reasons, v.claims),
         None => (VerdictColour::Red, vec![ReasonCode::UnknownShortCode], None),
     };
 
-    // What only the server knows: the application's status now, and earlier scans.
     let mut status = None;
     let pass_id = claims.as_ref().map(|c| PassId(Uuid::from_bytes(c.pass_id)));
-    if let Some(id) = pass_id {
-        if pass.as_ref().is_none_or(|p| p.id != id) {
-            pass = state.store.pass(id).await?;
+    // A pass found by its short code is logged as scanned whatever its verdict; a QR text
+    // names a pass only once its signature holds.
+    let scanned_pass = known.pass.as_ref().filter(|_| by_code).map(|p| p.id).or(pass_id);
+    let pass = known.pass.filter(|p| Some(p.id) == pass_id);
+    if let (Some(p), Some(app_status)) = (&pass, known.status) {
+        if matches!(app_status, Status::Revoked | Status::Cancelled) {
+            result = with_reason(result, &mut reasons, ReasonCode::Revoked);
         }
-        if let Some(p) = &pass
-            && let Some(app) = state.store.application(p.application_id).await?
-        {
-            if matches!(app.status, Status::Revoked | Status::Cancelled) {
-                result = with_reason(result, &mut reasons, ReasonCode::Revoked);
-            }
-            status = Some(service::pass_status(p, app.status, meta.verify_at));
-        }
+        status = Some(service::pass_status(p, app_status, meta.verify_at));
     }
     let mut flagged = false;
     if let (Some(id), Some(lat), Some(lon)) = (pass_id, place.lat, place.lon) {
@@ -438,8 +462,7 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
             lon,
             at: meta.scanned_at,
         };
-        let earlier = state.store.scans_of_pass(id, TRAVEL_HISTORY).await?;
-        if let Some(other) = first_impossible(&here, &earlier) {
+        if let Some(other) = first_impossible(&here, &known.earlier) {
             flagged = true;
             result = with_reason(result, &mut reasons, ReasonCode::ImpossibleTravel);
             let km = other
@@ -460,7 +483,7 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
     let scan = Scan {
         id: ScanId::new(),
         client_id: meta.client_id,
-        pass_id: pass.as_ref().map(|p| p.id).or(pass_id),
+        pass_id: scanned_pass,
         officer: meta.officer,
         checkpoint_id: place.checkpoint.as_ref().map(|c| c.id),
         area: place

@@ -3,7 +3,7 @@
 
 use deadpool_postgres::GenericClient;
 use mpass_domain::ids::JobId;
-use mpass_domain::ports::{Job, NewJob};
+use mpass_domain::ports::{JOB_PRIORITY_KIND, Job, NewJob};
 use uuid::Uuid;
 
 use super::{PgError, big, count, exec, query, query_one};
@@ -24,13 +24,19 @@ pub(super) async fn insert(c: &impl GenericClient, job: &NewJob, now: i64) -> Re
 pub(super) async fn lease(c: &impl GenericClient, max: u32, now: i64, lease_ms: i64) -> Result<Vec<Job>, PgError> {
     let rows = query(
         c,
-        "WITH due AS MATERIALIZED (
+        // Login codes first (a person is waiting for them), then every kind oldest first.
+        "WITH first AS MATERIALIZED (
+             SELECT id FROM jobs WHERE kind = $4 AND run_at <= $1 AND locked_until <= $1
+             ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED),
+         rest AS MATERIALIZED (
              SELECT id FROM jobs WHERE run_at <= $1 AND locked_until <= $1
-             ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+               AND id NOT IN (SELECT id FROM first)
+             ORDER BY run_at LIMIT $3 - (SELECT count(*) FROM first) FOR UPDATE SKIP LOCKED),
+         due AS (SELECT id FROM first UNION ALL SELECT id FROM rest)
          UPDATE jobs SET locked_until = $2, attempts = jobs.attempts + 1
          FROM due WHERE jobs.id = due.id
          RETURNING jobs.id, jobs.kind, jobs.payload, jobs.attempts, jobs.run_at",
-        &[&now, &(now + lease_ms), &big(max)],
+        &[&now, &(now + lease_ms), &big(max), &JOB_PRIORITY_KIND],
     )
     .await?;
     let mut leased = Vec::with_capacity(rows.len());
@@ -52,8 +58,9 @@ pub(super) async fn lease(c: &impl GenericClient, max: u32, now: i64, lease_ms: 
             },
         ));
     }
-    // RETURNING has no order; hand them out oldest first, like the SQLite store.
-    leased.sort_by_key(|(run_at, j)| (*run_at, j.id));
+    // RETURNING has no order; hand them out as the SQLite store does: login codes first,
+    // then oldest first.
+    leased.sort_by_key(|(run_at, j)| (j.kind != JOB_PRIORITY_KIND, *run_at, j.id));
     Ok(leased.into_iter().map(|(_, j)| j).collect())
 }
 

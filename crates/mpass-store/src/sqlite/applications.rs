@@ -49,6 +49,17 @@ pub(super) fn get(c: &Connection, id: ApplicationId) -> rusqlite::Result<Option<
         .optional()
 }
 
+/// The status of an application, without reading the rest of it.
+pub(super) fn status(c: &Connection, id: ApplicationId) -> rusqlite::Result<Option<Status>> {
+    let status: Option<String> = c
+        .prepare_cached("SELECT status FROM applications WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))
+        .optional()?;
+    status
+        .map(|s| Status::parse(&s).ok_or_else(|| bad("status")))
+        .transpose()
+}
+
 pub(super) fn submit(c: &Connection, app: &NewApplication) -> rusqlite::Result<SubmitOutcome> {
     let user = app.user_id.to_string();
     if let Some((key, body_hash)) = &app.idempotency {

@@ -1,8 +1,8 @@
 //! The job table: the embedded queue's storage and the outbox that other queues relay.
 
 use mpass_domain::ids::JobId;
-use mpass_domain::ports::{Job, NewJob};
-use rusqlite::{Connection, params};
+use mpass_domain::ports::{JOB_PRIORITY_KIND, Job, NewJob};
+use rusqlite::{Connection, ToSql, params};
 
 pub(super) fn insert(c: &Connection, job: &NewJob, now: i64) -> rusqlite::Result<()> {
     c.prepare_cached("INSERT INTO jobs (id, kind, payload, run_at, created_at) VALUES (?1, ?2, ?3, ?4, ?4)")?
@@ -10,11 +10,33 @@ pub(super) fn insert(c: &Connection, job: &NewJob, now: i64) -> rusqlite::Result
     Ok(())
 }
 
+/// Leases up to `max` due jobs: login codes first (`JOB_PRIORITY_KIND`, a person is
+/// waiting for them), then every kind oldest first.
 pub(super) fn lease(c: &Connection, max: u32, now: i64, lease_ms: i64) -> rusqlite::Result<Vec<Job>> {
-    let mut st = c.prepare_cached(
-        "SELECT id, kind, payload, attempts FROM jobs WHERE run_at <= ?1 AND locked_until <= ?1 ORDER BY run_at LIMIT ?2",
+    let mut jobs = lease_where(
+        c,
+        "SELECT id, kind, payload, attempts FROM jobs
+         WHERE kind = ?3 AND run_at <= ?1 AND locked_until <= ?1 ORDER BY run_at LIMIT ?2",
+        params![now, max, JOB_PRIORITY_KIND],
+        now + lease_ms,
     )?;
-    let rows = st.query_map(params![now, max], |r| {
+    let rest = max.saturating_sub(jobs.len() as u32);
+    if rest > 0 {
+        jobs.extend(lease_where(
+            c,
+            "SELECT id, kind, payload, attempts FROM jobs
+             WHERE run_at <= ?1 AND locked_until <= ?1 ORDER BY run_at LIMIT ?2",
+            params![now, rest],
+            now + lease_ms,
+        )?);
+    }
+    Ok(jobs)
+}
+
+/// Leases the rows `sql` selects with `args` until `until`.
+fn lease_where(c: &Connection, sql: &str, args: &[&dyn ToSql], until: i64) -> rusqlite::Result<Vec<Job>> {
+    let mut st = c.prepare_cached(sql)?;
+    let rows = st.query_map(args, |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
@@ -33,9 +55,10 @@ pub(super) fn lease(c: &Connection, max: u32, now: i64, lease_ms: i64) -> rusqli
             attempts: attempts + 1,
         });
     }
+    // Locked before the next statement looks, so it cannot lease these again.
     let mut up = c.prepare_cached("UPDATE jobs SET locked_until = ?2, attempts = attempts + 1 WHERE id = ?1")?;
     for j in &jobs {
-        up.execute(params![j.id.to_string(), now + lease_ms])?;
+        up.execute(params![j.id.to_string(), until])?;
     }
     Ok(jobs)
 }

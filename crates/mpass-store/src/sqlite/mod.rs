@@ -197,6 +197,24 @@ impl SqliteStore {
         .map_err(|e| StoreError::Backend(e.to_string()))?
         .map_err(backend)
     }
+
+    /// A read of a few index lookups (tens of microseconds) on the calling thread: handing
+    /// it to the blocking pool and back costs more than the read. Runs on the blocking pool
+    /// like [`SqliteStore::read`] when no read connection is free, rather than waiting on
+    /// the async runtime. Only for reads bounded by their keys, never for scans.
+    pub(crate) async fn read_point<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        let Ok(permit) = self.readers.permits.clone().try_acquire_owned() else {
+            return self.read(f).await;
+        };
+        let conn = self.readers.get().map_err(backend)?;
+        let r = f(&conn);
+        self.readers.put(conn);
+        drop(permit);
+        r.map_err(backend)
+    }
 }
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>) {
@@ -236,6 +254,14 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>) {
             d(commit_error.clone());
         }
     }
+}
+
+pub(crate) fn in_read_tx<R>(c: &Connection, f: impl FnOnce(&Connection) -> rusqlite::Result<R>) -> rusqlite::Result<R> {
+    control(c, "BEGIN")?;
+    let r = f(c);
+    // Never hand a connection back to the pool inside a transaction.
+    control(c, "COMMIT")?;
+    r
 }
 
 /// A transaction-control statement, prepared once per connection.

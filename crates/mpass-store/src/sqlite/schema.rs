@@ -303,6 +303,13 @@ INSERT INTO stats_scans_hourly (hour, district, checkpoint, result, n)
     FROM scans GROUP BY 1, 2, 3, 4;
 "#,
     ),
+    (
+        10,
+        r#"
+-- Login codes are leased before other jobs (jobs.rs `lease`): they need an index by kind.
+CREATE INDEX jobs_kind_due ON jobs (kind, run_at);
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.

@@ -50,6 +50,30 @@ pub(crate) async fn jobs_lease_retry_dead_depth(store: Arc<dyn Store>) {
     assert!(store.jobs_lease(10, t(1000), 30).await.unwrap().is_empty());
 }
 
+/// Login codes are leased before older jobs of every other kind, and the rest oldest first.
+pub(crate) async fn login_codes_are_leased_first(store: Arc<dyn Store>) {
+    let sms = |n: u32| {
+        let p = phone(n);
+        (p.clone(), NewJob::sms(&p, "older"))
+    };
+    for n in 1..=4 {
+        let (p, job) = sms(n);
+        store.otp_issue(&p, "h", job, t(i64::from(n))).await.unwrap().unwrap();
+    }
+    let p = phone(9);
+    let login = NewJob::login_code(&p, "code");
+    store.otp_issue(&p, "h", login.clone(), t(10)).await.unwrap().unwrap();
+    let first = store.jobs_lease(3, t(20), 30).await.unwrap();
+    let kinds: Vec<&str> = first.iter().map(|j| j.kind.as_str()).collect();
+    assert_eq!(kinds, [JOB_SEND_LOGIN_CODE, JOB_SEND_SMS, JOB_SEND_SMS]);
+    assert_eq!(first[0].payload, login.payload);
+    let rest = store.jobs_lease(10, t(21), 30).await.unwrap();
+    assert_eq!(rest.len(), 2, "the two oldest went first, once each");
+    assert!(rest.iter().all(|j| j.kind == JOB_SEND_SMS));
+    let all: HashSet<_> = first.iter().chain(&rest).map(|j| j.id).collect();
+    assert_eq!(all.len(), 5);
+}
+
 pub(crate) async fn concurrent_leases_never_share_a_job(store: Arc<dyn Store>) {
     let u = user(&store, 1).await;
     const JOBS: usize = 60;

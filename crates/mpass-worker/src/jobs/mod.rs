@@ -25,7 +25,7 @@ impl From<StoreError> for JobError {
 pub async fn run(ctx: &WorkerContext, job: &Job) -> Result<(), JobError> {
     match job.kind.as_str() {
         decide::KIND => decide::run(ctx, &job.payload).await,
-        sms::KIND => sms::run(ctx, &job.payload).await,
+        sms::KIND | sms::LOGIN_CODE_KIND => sms::run(ctx, &job.payload).await,
         reviewed::KIND => reviewed::run(ctx, &job.payload).await,
         other => Err(JobError::Permanent(format!("unknown job kind {other}"))),
     }

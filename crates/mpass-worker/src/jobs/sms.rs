@@ -1,4 +1,5 @@
-//! `send_sms`: delivers one text message through the configured provider.
+//! `send_sms` and `send_login_code`: deliver one text message through the configured
+//! provider (the two differ only in queue priority).
 
 use mpass_domain::phone::Phone;
 use mpass_domain::ports::{NewJob, SmsError};
@@ -7,6 +8,7 @@ use serde::Deserialize;
 use super::JobError;
 use crate::WorkerContext;
 
+pub use mpass_domain::ports::JOB_SEND_LOGIN_CODE as LOGIN_CODE_KIND;
 pub use mpass_domain::ports::JOB_SEND_SMS as KIND;
 
 #[derive(Debug, Deserialize)]
