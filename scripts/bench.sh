@@ -61,9 +61,9 @@ bench ceiling --concurrency 64 --json "$OUT/ceiling.json"
 ceiling=$(python3 -c "import json,sys; print(int(json.load(open('$OUT/ceiling.json'))['rows'][0]['throughput_per_s']))")
 verify_rate=${VERIFY_RATE:-$((ceiling / 2))}
 officers=$(( verify_rate * 60 / 110 + 1 ))  # 120 checks per officer per minute, with margin
-# Three blocks of officers (verify closed, verify at half load, launch-day): a phone may ask
+# Four blocks of officers (verify closed, the two verify rates, launch-day): a phone may ask
 # for one login code a minute, so no block logs in twice within a minute.
-"$BIN" admin grant 01900000000 police --count $(( 3 * officers )) >/dev/null
+"$BIN" admin grant 01900000000 police --count $(( 4 * officers )) >/dev/null
 block() { echo "0$(( 1900000000 + $1 * officers ))"; }
 
 skip submit || bench submit --concurrency 64 --citizens 2000 --json "$OUT/submit-closed.json"
@@ -71,6 +71,11 @@ skip submit || bench submit --concurrency 512 --citizens 2000 --rate 5000 --json
 skip decide || bench decide --concurrency 512 --citizens 3000 --rate 1000 --json "$OUT/decide-1000.json"
 skip verify || bench verify --concurrency 64 --passes 2000 --officers "$officers" --police-phone "$(block 0)" --json "$OUT/verify-closed.json"
 skip verify || bench verify --concurrency 256 --passes 2000 --officers "$officers" --police-phone "$(block 1)" --rate "$((verify_rate / 2))" --json "$OUT/verify-half.json"
+# Where the latency stands below saturation: half the rate the closed loop reached.
+if ! skip verify; then
+  measured=$(python3 -c "import json; print(int(json.load(open('$OUT/verify-closed.json'))['rows'][0]['throughput_per_s']) // 2)")
+  bench verify --concurrency 256 --passes 2000 --officers "$officers" --police-phone "$(block 3)" --rate "$measured" --json "$OUT/verify-half-measured.json"
+fi
 skip launch-day || bench launch-day --concurrency 1024 --rate 100 --officers "$officers" --police-phone "$(block 2)" --json "$OUT/launch-day.json"
 echo "peak resident memory of the server: $(awk '/VmHWM/ {print $2, $3}' /proc/$server/status)" | tee "$OUT/memory.txt"
 echo "summaries in $OUT/"

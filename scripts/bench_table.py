@@ -41,7 +41,8 @@ c = row(ceil, "healthz")["throughput_per_s"] if ceil else 0
 print(f"| measure | measured | target | status |\n|---|---|---|---|")
 print(f"| ceiling `GET /healthz`, closed loop, 64 | {c:,.0f}/s, p99 {row(ceil, 'healthz')['p99_ms']:.1f} ms | — | — |")
 for name, label in [("verify-closed", "online verification, closed loop 64"),
-                    ("verify-half", "online verification at half that load")]:
+                    ("verify-half", "online verification offered at a quarter of the ceiling"),
+                    ("verify-half-measured", "online verification offered at half the closed-loop rate")]:
     s = load(name)
     if not s:
         continue
@@ -50,10 +51,13 @@ for name, label in [("verify-closed", "online verification, closed loop 64"),
     if name == "verify-closed":
         ok = r["throughput_per_s"] >= 0.5 * own
         target = "≥ 0.5× the ceiling"
-    else:
+    elif name == "verify-half":
         ok = r["p99_ms"] <= 10 and r["errors"] == 0
         target = "p99 ≤ 10 ms"
-    print(f"| {label} | {fmt(r, own)} | {target} | {verdict(ok)} |")
+    else:
+        ok = None
+        target = "(where the latency stands below saturation)"
+    print(f"| {label} | {fmt(r, own)} | {target} | {'—' if ok is None else verdict(ok)} |")
 for name, label in [("submit-closed", "durable submissions, closed loop 64"),
                     ("submit-5000", "durable submissions offered at 5,000/s")]:
     s = load(name)

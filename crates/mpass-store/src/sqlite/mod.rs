@@ -23,6 +23,10 @@ use tokio::sync::oneshot;
 
 /// Most operations committed in one transaction.
 const MAX_BATCH: usize = 512;
+/// Under load (the last batch held more than one write), how long the writer waits for more
+/// writes before it starts the next transaction: fewer, larger commits.
+const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_micros(COMMIT_DELAY_US);
+const COMMIT_DELAY_US: u64 = 300;
 /// Read connections, all kept open: reads beyond this many wait for one to come free
 /// instead of opening (and parsing the schema on) a new connection.
 const MAX_READERS: usize = 8;
@@ -218,7 +222,11 @@ impl SqliteStore {
 }
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>) {
+    let mut busy = false;
     while let Ok(first) = rx.recv() {
+        if busy {
+            std::thread::sleep(COMMIT_DELAY);
+        }
         let mut batch = Vec::with_capacity(64);
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -227,6 +235,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>) {
                 Err(_) => break,
             }
         }
+        busy = batch.len() > 1;
         let mut delivers = Vec::with_capacity(batch.len());
         if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "store.begin_failed");
