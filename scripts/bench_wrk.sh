@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# A check of `mpass bench` by an external tool: wrk and `mpass bench` against the same
+# fresh server, one after the other, for the ceiling (GET /healthz) and for durable
+# submissions (POST /api/v1/applications, CITIZENS citizens taking turns), then
+# `mpass bench` submissions closed loop on the same server. The ratios of the two tools
+# should agree within noise (docs/BENCHMARKS.md, "Checked with wrk").
+#
+#   cargo build --release && scripts/bench_wrk.sh
+#
+# Needs wrk, curl and jq. Environment: PORT (8091), DURATION (10), CONNECTIONS (64),
+# CITIZENS (64).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${MPASS_BIN:-target/release/mpass}
+PORT=${PORT:-8091}
+URL=http://127.0.0.1:$PORT
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+DATA=$(mktemp -d /tmp/mpass-wrk.XXXXXX)
+LUA=$DATA/post.lua
+[ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+for tool in wrk curl jq; do command -v $tool >/dev/null || { echo "needs $tool" >&2; exit 1; }; done
+
+export MPASS_DATA_DIR="$DATA" MPASS_LOG_FORMAT=json
+MPASS_LISTEN=127.0.0.1:$PORT "$BIN" serve >"$DATA/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 100); do curl -sf "$URL/healthz" >/dev/null && break; sleep 0.2; done
+
+# CITIZENS citizens (default 64): login code from the dev outbox, token, profile.
+CITIZENS=${CITIZENS:-64}
+login() {
+  local phone=$1 code="" token
+  curl -sf -X POST "$URL/api/v1/auth/otp" -H 'content-type: application/json' -d "{\"phone\":\"$phone\"}" >/dev/null
+  for _ in $(seq 1 100); do
+    code=$(curl -sf "$URL/api/v1/dev/outbox" | jq -r --arg p "${phone:1}" \
+      '[.messages[] | select(.to | endswith($p))][0].body // ""' | grep -oE '[0-9]{6}' | head -1 || true)
+    [ -n "$code" ] && break; sleep 0.1
+  done
+  [ -n "$code" ] || { echo "no login code for $phone in the outbox" >&2; exit 1; }
+  token=$(curl -sf -X POST "$URL/api/v1/auth/token" -H 'content-type: application/json' \
+    -d "{\"phone\":\"$phone\",\"code\":\"$code\"}" | jq -r .access_token)
+  curl -sf -X PUT "$URL/api/v1/me/profile" -H "authorization: Bearer $token" -H 'content-type: application/json' \
+    -d "{\"name\":\"Rahima Akter\",\"date_of_birth\":\"1990-04-12\",\"gender\":\"F\",\"id_type\":\"NID\",\"id_number\":\"19901234${phone:6}\",\"home_area\":\"30260014\"}" >/dev/null
+  echo "$token"
+}
+tokens=""
+for i in $(seq 1 "$CITIZENS"); do
+  tokens+="\"$(login "$(printf '013123%05d' "$i")")\","
+done
+start=$(date -u -d 'tomorrow 04:00' +%Y-%m-%dT%H:%M:%SZ)
+cat >"$LUA" <<LUA
+-- Each request is one of the citizens' submissions, the citizens taking turns.
+local tokens = { $tokens }
+local body = '{"reason":"medical","from":{"area":"30260014","address":"House 12, Road 4"},"to":{"area":"30262000","address":"City Hospital"},"start":"$start","duration_hours":2,"trip":"one_way","companions":[]}'
+local n = 0
+request = function()
+  n = n + 1
+  local headers = { ["content-type"] = "application/json", ["authorization"] = "Bearer " .. tokens[(n % #tokens) + 1] }
+  return wrk.format("POST", nil, headers, body)
+end
+LUA
+
+echo "== wrk GET /healthz"
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$URL/healthz" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
+echo "== mpass bench ceiling"
+"$BIN" bench ceiling --url "$URL" --concurrency "$CONNECTIONS" --duration "$DURATION" --quiet | grep -E "^healthz"
+echo "== wrk POST /api/v1/applications (202 = committed)"
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$LUA" "$URL/api/v1/applications" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
+echo "== mpass bench submit (closed loop, 2,000 citizens)"
+"$BIN" bench submit --url "$URL" --concurrency "$CONNECTIONS" --citizens 2000 --duration "$DURATION" --quiet | grep -E "^submit"
