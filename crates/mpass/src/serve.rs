@@ -66,12 +66,14 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
             .await
             .context("connecting to PostgreSQL")?,
         ),
-        None => {
-            std::fs::create_dir_all(&settings.data_dir)
-                .with_context(|| format!("creating {}", settings.data_dir.display()))?;
-            Arc::new(SqliteStore::open(&settings.database_path()).context("opening the database")?)
-        }
+        None => Arc::new(open_sqlite(settings)?),
     })
+}
+
+/// The embedded database under `data_dir`, created if missing.
+fn open_sqlite(settings: &Settings) -> anyhow::Result<SqliteStore> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    SqliteStore::open(&settings.database_path()).context("opening the database")
 }
 
 /// The store for requests and the store for the worker of one node. On SQLite both share
@@ -82,8 +84,7 @@ async fn open_stores(settings: &Settings) -> anyhow::Result<(Arc<dyn Store>, Arc
         let store = open_store(settings).await?;
         return Ok((store.clone(), store));
     }
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating {}", settings.data_dir.display()))?;
-    let store = SqliteStore::open(&settings.database_path()).context("opening the database")?;
+    let store = open_sqlite(settings)?;
     let worker = store.with_own_readers(WORKER_READERS);
     Ok((Arc::new(store), Arc::new(worker)))
 }
