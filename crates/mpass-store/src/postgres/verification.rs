@@ -8,6 +8,7 @@ use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
 use mpass_domain::pass::{ReasonCode, VerdictColour};
 use mpass_domain::scan::{Scan, ScanRecorded, ScanSource};
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::{PgError, audit, big, exec, from_json, from_ms, ms, query, query_one, query_opt, to_json};
@@ -111,14 +112,68 @@ const SHARDS: u8 = 8;
 
 /// Logs a scan and counts it, in one statement (a data-modifying CTE is atomic): the
 /// counter moves only when the scan row is inserted, so a repeated upload counts nothing.
+/// A scan as the 15 parameters of `INSERT_SCAN`.
+const INSERT_SCAN: &str =
+    "INSERT INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
+         device_result, scanned_at, received_at, source, flagged, area)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14, $15)";
+
+/// The values of a scan's row that are computed, kept alive for the parameter list.
+struct ScanRow<'a> {
+    scan: &'a Scan,
+    pass_id: Option<Uuid>,
+    checkpoint_id: Option<Uuid>,
+    result: &'static str,
+    reasons: String,
+    device_result: Option<&'static str>,
+    scanned_at: i64,
+    received_at: i64,
+    source: &'static str,
+}
+
+impl<'a> ScanRow<'a> {
+    fn new(s: &'a Scan) -> ScanRow<'a> {
+        ScanRow {
+            scan: s,
+            pass_id: s.pass_id.map(|p| p.0),
+            checkpoint_id: s.checkpoint_id.map(|p| p.0),
+            result: colour_text(s.result),
+            reasons: to_json(&s.reasons),
+            device_result: s.device_result.map(colour_text),
+            scanned_at: ms(s.scanned_at),
+            received_at: ms(s.received_at),
+            source: s.source.as_str(),
+        }
+    }
+
+    /// `$1`–`$15` of `INSERT_SCAN`.
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let s = self.scan;
+        vec![
+            &s.id.0,
+            &s.client_id,
+            &s.officer.0,
+            &self.pass_id,
+            &self.checkpoint_id,
+            &s.lat,
+            &s.lon,
+            &self.result,
+            &self.reasons,
+            &self.device_result,
+            &self.scanned_at,
+            &self.received_at,
+            &self.source,
+            &s.flagged,
+            &s.area,
+        ]
+    }
+}
+
 pub(super) async fn scan_record(c: &impl GenericClient, s: &Scan) -> Result<ScanRecorded, PgError> {
     let (hour, district, checkpoint) = scan_stats::key_of(s);
     let shard = i16::from(s.id.0.as_bytes()[15] % SHARDS);
     let sql = format!(
-        "WITH logged AS (
-             INSERT INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
-                 device_result, scanned_at, received_at, source, flagged, area)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14, $15)
+        "WITH logged AS ({INSERT_SCAN}
              ON CONFLICT (officer, client_id) WHERE client_id IS NOT NULL DO NOTHING
              RETURNING 1)
          {}",
@@ -127,32 +182,10 @@ pub(super) async fn scan_record(c: &impl GenericClient, s: &Scan) -> Result<Scan
             "SELECT $16::bigint, $17::text, $18::text, $8, $19::smallint, 1 FROM logged"
         )
     );
-    let n = exec(
-        c,
-        &sql,
-        &[
-            &s.id.0,
-            &s.client_id,
-            &s.officer.0,
-            &s.pass_id.map(|p| p.0),
-            &s.checkpoint_id.map(|p| p.0),
-            &s.lat,
-            &s.lon,
-            &colour_text(s.result),
-            &to_json(&s.reasons),
-            &s.device_result.map(colour_text),
-            &ms(s.scanned_at),
-            &ms(s.received_at),
-            &s.source.as_str(),
-            &s.flagged,
-            &s.area,
-            &hour,
-            &district,
-            &checkpoint,
-            &shard,
-        ],
-    )
-    .await?;
+    let row = ScanRow::new(s);
+    let mut params = row.params();
+    params.extend([&hour as &(dyn ToSql + Sync), &district, &checkpoint, &shard]);
+    let n = exec(c, &sql, &params).await?;
     if n == 1 {
         return Ok(ScanRecorded::Inserted);
     }
@@ -191,30 +224,7 @@ pub(super) async fn scans_list(
 /// Stores synthetic scans as they are (`mpass demo`; the counters are left to a rebuild).
 pub(super) async fn bulk_insert_scans(c: &impl GenericClient, batch: &[Scan]) -> Result<(), PgError> {
     for s in batch {
-        exec(
-            c,
-            "INSERT INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
-                 device_result, scanned_at, received_at, source, flagged, area)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14, $15)",
-            &[
-                &s.id.0,
-                &s.client_id,
-                &s.officer.0,
-                &s.pass_id.map(|p| p.0),
-                &s.checkpoint_id.map(|p| p.0),
-                &s.lat,
-                &s.lon,
-                &colour_text(s.result),
-                &to_json(&s.reasons),
-                &s.device_result.map(colour_text),
-                &ms(s.scanned_at),
-                &ms(s.received_at),
-                &s.source.as_str(),
-                &s.flagged,
-                &s.area,
-            ],
-        )
-        .await?;
+        exec(c, INSERT_SCAN, &ScanRow::new(s).params()).await?;
     }
     Ok(())
 }
