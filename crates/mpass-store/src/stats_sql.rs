@@ -183,17 +183,30 @@ fn counts_sql(d: Dialect, q: &CountQuery, source: Source, grouped: bool) -> Buil
             Dim::Status => "status",
         })
         .collect();
+    let sums = if grouped {
+        "CAST(coalesce(sum(n), 0) AS BIGINT), CAST(coalesce(sum(CASE WHEN has_pass = 1 THEN n ELSE 0 END), 0) AS BIGINT)"
+    } else {
+        "n, CASE WHEN has_pass = 1 THEN n ELSE 0 END"
+    };
+    let sql = select(&cols, sums, &from, &wheres, grouped);
+    Built {
+        sql,
+        args,
+        dims: q.group.clone(),
+    }
+}
+
+/// `SELECT cols..., values FROM from [WHERE w AND ...]`, grouped and ordered by the `cols`
+/// when `grouped` (and there are any).
+pub(crate) fn select(cols: &[&str], values: &str, from: &str, wheres: &[String], grouped: bool) -> String {
     let mut sql = String::from("SELECT ");
-    for c in &cols {
+    for c in cols {
         sql.push_str(c);
         sql.push_str(", ");
     }
-    sql.push_str(if grouped {
-        "CAST(coalesce(sum(n), 0) AS BIGINT), CAST(coalesce(sum(CASE WHEN has_pass = 1 THEN n ELSE 0 END), 0) AS BIGINT) FROM "
-    } else {
-        "n, CASE WHEN has_pass = 1 THEN n ELSE 0 END FROM "
-    });
-    sql.push_str(&from);
+    sql.push_str(values);
+    sql.push_str(" FROM ");
+    sql.push_str(from);
     if !wheres.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&wheres.join(" AND "));
@@ -202,11 +215,7 @@ fn counts_sql(d: Dialect, q: &CountQuery, source: Source, grouped: bool) -> Buil
         let idx: Vec<String> = (1..=cols.len()).map(|i| i.to_string()).collect();
         sql.push_str(&format!(" GROUP BY {0} ORDER BY {0}", idx.join(", ")));
     }
-    Built {
-        sql,
-        args,
-        dims: q.group.clone(),
-    }
+    sql
 }
 
 /// A latency query: `(bucket, n)` rows.
@@ -229,12 +238,13 @@ pub(crate) fn latency(d: Dialect, q: &LatencyQuery, source: Source) -> Built {
         args.push(Arg::Text(a.clone()));
         wheres.push(area_filter(a, 4, &d.placeholder(args.len())));
     }
-    let mut sql = format!("SELECT CAST(bucket AS BIGINT), CAST(coalesce(sum(n), 0) AS BIGINT) FROM {from}");
-    if !wheres.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&wheres.join(" AND "));
-    }
-    sql.push_str(" GROUP BY 1 ORDER BY 1");
+    let sql = select(
+        &["CAST(bucket AS BIGINT)"],
+        "CAST(coalesce(sum(n), 0) AS BIGINT)",
+        &from,
+        &wheres,
+        true,
+    );
     Built {
         sql,
         args,

@@ -7,7 +7,7 @@
 
 use mpass_domain::stats::scans::{ScanDim, ScanQuery};
 
-use super::{Arg, Dialect, Source};
+use super::{Arg, Dialect, Source, select};
 
 /// A scan query ready to run: text, arguments, and the dimensions of its first columns
 /// (then the sum).
@@ -86,21 +86,7 @@ pub(crate) fn scan_counts(d: Dialect, q: &ScanQuery, source: Source) -> ScanBuil
             ScanDim::Result => "result",
         })
         .collect();
-    let mut sql = String::from("SELECT ");
-    for c in &cols {
-        sql.push_str(c);
-        sql.push_str(", ");
-    }
-    sql.push_str("CAST(coalesce(sum(n), 0) AS BIGINT) FROM ");
-    sql.push_str(&from);
-    if !wheres.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&wheres.join(" AND "));
-    }
-    if !cols.is_empty() {
-        let idx: Vec<String> = (1..=cols.len()).map(|i| i.to_string()).collect();
-        sql.push_str(&format!(" GROUP BY {0} ORDER BY {0}", idx.join(", ")));
-    }
+    let sql = select(&cols, "CAST(coalesce(sum(n), 0) AS BIGINT)", &from, &wheres, true);
     ScanBuilt {
         sql,
         args,
