@@ -154,9 +154,7 @@ pub(super) async fn scan_counts(
 }
 
 async fn run(c: &impl GenericClient, b: &Built) -> Result<Vec<tokio_postgres::Row>, PgError> {
-    let boxed = params(&b.args);
-    let refs: Vec<&(dyn ToSql + Sync)> = boxed.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect();
-    query(c, &b.sql, &refs).await
+    run_sql(c, &b.sql, &b.args).await
 }
 
 pub(super) async fn counts(c: &impl GenericClient, q: &CountQuery, source: Source) -> Result<Vec<CountRow>, PgError> {
