@@ -109,16 +109,12 @@ fn run_counts(c: &Connection, b: &Built) -> rusqlite::Result<Vec<CountRow>> {
 }
 
 pub(super) fn counts(c: &Connection, q: &CountQuery, source: Source) -> rusqlite::Result<Vec<CountRow>> {
-    match source {
-        Source::Counters if stats_sql::groups_in_key_order(q) => {
-            run_counts(c, &stats_sql::counts(Dialect::Sqlite, q, source))
-        }
-        Source::Direct => run_counts(c, &stats_sql::counts(Dialect::Sqlite, q, source)),
-        Source::Counters => Ok(fold_counts(
-            &q.group,
-            run_counts(c, &stats_sql::counter_rows(Dialect::Sqlite, q))?,
-        )),
+    // A grouping that is not a prefix of the counters' key is summed here, not by SQL.
+    if matches!(source, Source::Counters) && !stats_sql::groups_in_key_order(q) {
+        let rows = run_counts(c, &stats_sql::counter_rows(Dialect::Sqlite, q))?;
+        return Ok(fold_counts(&q.group, rows));
     }
+    run_counts(c, &stats_sql::counts(Dialect::Sqlite, q, source))
 }
 
 /// One part of a grouping key, ordered as SQL orders the column.
