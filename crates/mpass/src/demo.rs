@@ -200,7 +200,7 @@ pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> an
         let scans: Vec<Scan> = batch.iter().flat_map(|b| police.scans_of(&mut rng, b, now)).collect();
         (batch, scans)
     };
-    let mut next = (done < args.applications).then(|| generate(0));
+    let mut next = (args.applications > 0).then(|| generate(0));
     while let Some((batch, scans)) = next.take() {
         let n = batch.len() as u32;
         scanned += scans.len() as u64;
