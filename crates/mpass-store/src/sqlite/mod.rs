@@ -14,6 +14,7 @@ mod threads;
 mod verification;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use mpass_domain::ports::{StoreError, StoreResult};
@@ -32,6 +33,14 @@ const COMMIT_DELAY_US: u64 = 300;
 const MAX_READERS: usize = 8;
 /// Prepared statements kept per connection (the store has about a hundred distinct ones).
 const STATEMENT_CACHE: usize = 256;
+/// How often the checkpointer copies committed WAL frames back into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+/// WAL size kept on disk after a checkpoint has emptied it (bytes).
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+/// WAL length (frames, 4 KiB each) at which the writer finishes a checkpoint itself, between
+/// two batches: under steady writes the checkpointer never catches the last frames, and the
+/// WAL starts again from its beginning only after a checkpoint that did.
+const WAL_RESTART_FRAMES: i64 = 8192;
 
 type Deliver = Box<dyn FnOnce(Option<StoreError>) + Send>;
 /// A write operation: run inside a savepoint (or told the batch failed to start), and
@@ -122,10 +131,25 @@ impl SqliteStore {
         }
         configure(&conn, false).map_err(backend)?;
         schema::migrate(&conn).map_err(backend)?;
+        // Checkpoints run on a thread of their own, never inside a commit: a commit that
+        // also copied the WAL back into the database held every write waiting behind it.
+        conn.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+        ))
+        .map_err(backend)?;
+        let checkpointer = Connection::open(path).map_err(backend)?;
+        configure(&checkpointer, false).map_err(backend)?;
         let (tx, rx) = mpsc::sync_channel::<Op>(8192);
+        let (alive, stopped) = mpsc::channel::<()>();
+        let wal_frames = Arc::new(AtomicI64::new(0));
+        let frames = wal_frames.clone();
+        std::thread::Builder::new()
+            .name("sqlite-checkpointer".into())
+            .spawn(move || checkpoint_loop(checkpointer, &frames, stopped))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &wal_frames, alive))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(SqliteStore {
             writer: tx,
@@ -221,7 +245,25 @@ impl SqliteStore {
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>) {
+/// A PASSIVE checkpoint (it waits for no reader and no writer): the WAL's length in frames.
+fn checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+}
+
+/// Copies committed WAL frames into the database file every [`CHECKPOINT_EVERY`], and
+/// publishes the WAL's length in `wal_frames`, until the writer stops (`alive` drops).
+fn checkpoint_loop(conn: Connection, wal_frames: &AtomicI64, writer_alive: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = writer_alive.recv_timeout(CHECKPOINT_EVERY) {
+        match checkpoint(&conn) {
+            Ok(frames) => wal_frames.store(frames, Ordering::Relaxed),
+            Err(e) => tracing::warn!(error = %e, "store.checkpoint_failed"),
+        }
+    }
+}
+
+/// Commits batches of writes until every [`SqliteStore`] handle is gone; holding `_alive`
+/// keeps the checkpointer running for as long as this loop does.
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>, wal_frames: &AtomicI64, _alive: mpsc::Sender<()>) {
     let mut busy = false;
     while let Ok(first) = rx.recv() {
         if busy {
@@ -262,7 +304,16 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>) {
         for d in delivers {
             d(commit_error.clone());
         }
+        // Answers are out; the checkpointer has copied all but the newest frames, so this
+        // one is short, and the next batch starts the WAL from its beginning.
+        if wal_frames.load(Ordering::Relaxed) >= WAL_RESTART_FRAMES {
+            match checkpoint(&conn) {
+                Ok(_) => wal_frames.store(0, Ordering::Relaxed),
+                Err(e) => tracing::warn!(error = %e, "store.checkpoint_failed"),
+            }
+        }
     }
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
 pub(crate) fn in_read_tx<R>(c: &Connection, f: impl FnOnce(&Connection) -> rusqlite::Result<R>) -> rusqlite::Result<R> {
@@ -297,4 +348,48 @@ pub(crate) fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Res
 /// Encodes a value for a JSON column.
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("domain values serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SqliteStore;
+
+    /// Under writes that never pause, the WAL still starts over: the checkpointer copies
+    /// frames back while the writer commits, and the writer finishes the last few itself.
+    /// Without that the WAL would hold every one of the 160 MiB written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn wal_starts_over_under_steady_writes() {
+        let dir = std::env::temp_dir().join(format!("mpass-wal-{}", uuid::Uuid::now_v7()));
+        let db = dir.join("wal.db");
+        let store = SqliteStore::open(&db).unwrap();
+        store
+            .write(|c| c.execute_batch("CREATE TABLE filler (b BLOB)"))
+            .await
+            .unwrap();
+        let mut largest = 0;
+        for _ in 0..80 {
+            // 2 MiB a commit, about 520 WAL frames.
+            store
+                .write(|c| {
+                    c.execute("INSERT INTO filler (b) SELECT randomblob(2097152)", [])
+                        .map(|_| ())
+                })
+                .await
+                .unwrap();
+            let wal = std::fs::metadata(dir.join("wal.db-wal")).map(|m| m.len()).unwrap_or(0);
+            largest = largest.max(wal);
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let rows: i64 = store
+            .read(|c| c.query_row("SELECT count(*) FROM filler", [], |r| r.get(0)))
+            .await
+            .unwrap();
+        assert_eq!(rows, 80);
+        assert!(
+            largest < 100 * 1024 * 1024,
+            "the WAL grew to {largest} bytes while 160 MiB were written"
+        );
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
