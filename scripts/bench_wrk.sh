@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # A check of `mpass bench` by an external tool: wrk and `mpass bench` against the same
-# fresh server, one after the other, for the ceiling (GET /healthz) and for durable
-# submissions (POST /api/v1/applications, CITIZENS citizens taking turns), then
-# `mpass bench` submissions closed loop on the same server. The ratios of the two tools
-# should agree within noise (docs/BENCHMARKS.md, "Checked with wrk").
+# fresh server, one after the other, for the ceiling (GET /healthz), for durable
+# submissions (POST /api/v1/applications, CITIZENS citizens taking turns) and for online
+# verification (POST /api/v1/verify: the officers and passes `mpass bench verify
+# --wrk-script` prepared, taking turns). The ratios of the two tools should agree within
+# noise (docs/BENCHMARKS.md, "Checked with wrk").
 #
 #   cargo build --release && scripts/bench_wrk.sh
 #
 # Needs wrk, curl and jq. Environment: PORT (8091), DURATION (10), CONNECTIONS (64),
-# CITIZENS (64).
+# CITIZENS (64), VERIFY_CONNECTIONS (256, as scripts/bench.sh), OFFICERS (3000 per tool:
+# an officer may check 120 passes a minute).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${MPASS_BIN:-target/release/mpass}
@@ -21,7 +23,7 @@ LUA=$DATA/post.lua
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 for tool in wrk curl jq; do command -v $tool >/dev/null || { echo "needs $tool" >&2; exit 1; }; done
 
-export MPASS_DATA_DIR="$DATA" MPASS_LOG_FORMAT=json
+export MPASS_DATA_DIR="$DATA" MPASS_LOG_FORMAT=json MPASS_OTP_PER_IP_PER_MINUTE=1000000
 MPASS_LISTEN=127.0.0.1:$PORT "$BIN" serve >"$DATA/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$DATA"' EXIT
@@ -69,3 +71,20 @@ echo "== wrk POST /api/v1/applications (202 = committed)"
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$LUA" "$URL/api/v1/applications" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
 echo "== mpass bench submit (closed loop, 2,000 citizens)"
 "$BIN" bench submit --url "$URL" --concurrency "$CONNECTIONS" --citizens 2000 --duration "$DURATION" --quiet | grep -E "^submit"
+
+# Online verification: wrk with the officers and passes `mpass bench` prepared, then `mpass
+# bench verify` with as many connections and its own officers (so that neither run meets
+# the per-officer limit the other left behind).
+VERIFY_CONNECTIONS=${VERIFY_CONNECTIONS:-256}
+OFFICERS=${OFFICERS:-3000}
+"$BIN" admin grant 01900000000 police --count $((2 * OFFICERS)) >/dev/null
+"$BIN" bench verify --url "$URL" --passes 2000 --officers "$OFFICERS" --police-phone 01900000000 \
+  --wrk-script "$DATA/verify.lua" --quiet
+echo "== wrk GET /healthz, $VERIFY_CONNECTIONS connections"
+wrk -t2 -c"$VERIFY_CONNECTIONS" -d"${DURATION}s" --latency "$URL/healthz" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
+echo "== wrk POST /api/v1/verify, $VERIFY_CONNECTIONS connections"
+wrk -t2 -c"$VERIFY_CONNECTIONS" -d"${DURATION}s" --latency -s "$DATA/verify.lua" "$URL/api/v1/verify" \
+  | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
+echo "== mpass bench verify (closed loop, $VERIFY_CONNECTIONS, its ceiling first)"
+"$BIN" bench verify --url "$URL" --concurrency "$VERIFY_CONNECTIONS" --passes 2000 --officers "$OFFICERS" \
+  --police-phone "0$((1900000000 + OFFICERS))" --duration "$DURATION" --quiet | grep -E "^(ceiling|verify|  ratio)"

@@ -86,6 +86,11 @@ impl Client {
         }
     }
 
+    /// The access token this client acts with, if logged in.
+    pub fn access_token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// The same client acting with `access_token`.
     pub fn with_token(&self, access_token: &str) -> Client {
         Client {

@@ -270,3 +270,80 @@ async fn bench_decide_sees_every_measured_submission_decided() {
     );
     srv.finish().await;
 }
+
+/// The strings of `local NAME = { ... }` in a script `mpass bench --wrk-script` wrote.
+fn lua_strings(script: &str, name: &str) -> Vec<String> {
+    let start = format!("local {name} = {{");
+    script
+        .lines()
+        .skip_while(|l| *l != start)
+        .skip(1)
+        .take_while(|l| *l != "}")
+        .map(|l| serde_json::from_str(l.trim_end_matches(',')).expect("a Lua string in JSON's syntax"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_verify_writes_a_wrk_script_of_working_checks() {
+    let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
+    mpass::admin::run(
+        srv.settings.clone(),
+        AdminCommand::Grant {
+            phone: "01900000000".into(),
+            role: "police".into(),
+            districts: vec![],
+            count: 2,
+        },
+    )
+    .await
+    .expect("grant police");
+    let script = srv.dir.path().join("verify.lua");
+    let out = tokio::task::spawn_blocking({
+        let (url, script) = (srv.client.base().to_string(), script.clone());
+        move || {
+            Command::new(env!("CARGO_BIN_EXE_mpass"))
+                .args([
+                    "bench",
+                    "verify",
+                    "--url",
+                    &url,
+                    "--quiet",
+                    "--passes",
+                    "3",
+                    "--officers",
+                    "2",
+                ])
+                .arg("--wrk-script")
+                .arg(&script)
+                .output()
+                .expect("runs")
+        }
+    })
+    .await
+    .expect("join");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty(), "nothing measured, no table");
+    let lua = std::fs::read_to_string(&script).expect("script written");
+    assert!(
+        lua.contains("request = function()") && lua.contains("wrk.format(\"POST\""),
+        "{lua}"
+    );
+    let tokens = lua_strings(&lua, "tokens");
+    let bodies = lua_strings(&lua, "bodies");
+    assert_eq!((tokens.len(), bodies.len()), (2, 3), "{lua}");
+    // What wrk would send: each body by each officer is a green check.
+    for token in &tokens {
+        for body in &bodies {
+            let body: Value = serde_json::from_str(body).expect("a JSON body");
+            let qr = body["qr_text"].as_str().expect("a QR text");
+            assert!(qr.starts_with("MP1:"), "{body}");
+            let body = mpass_client::VerifyBody {
+                qr_text: Some(qr.to_string()),
+                ..Default::default()
+            };
+            let verdict = srv.as_user(token).verify(&body).await.expect("verify");
+            assert_eq!(verdict.result, "green", "{verdict:?}");
+        }
+    }
+    srv.finish().await;
+}

@@ -106,19 +106,34 @@ pub struct BenchArgs {
     /// No progress line every second (on stderr).
     #[arg(long)]
     pub quiet: bool,
+    /// `verify` only: prepare the officers and passes, then write a wrk script that sends
+    /// the same checks (officer *i* mod K, pass *i* mod N) to this file instead of measuring,
+    /// so that an external tool loads the server with the same work
+    /// (`wrk -s FILE URL/api/v1/verify`; `scripts/bench_wrk.sh`).
+    #[arg(long)]
+    pub wrk_script: Option<PathBuf>,
 }
 
-/// Runs the benchmark and prints the summary table; answers the summary.
-pub async fn run(args: BenchArgs) -> anyhow::Result<Summary> {
+/// Runs the benchmark and prints the summary table; answers the summary (none when it only
+/// wrote a wrk script).
+pub async fn run(args: BenchArgs) -> anyhow::Result<Option<Summary>> {
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
     anyhow::ensure!(args.duration > 0.0, "--duration must be positive");
     if let Some(r) = args.rate {
         anyhow::ensure!(r > 0.0 && r.is_finite(), "--rate must be positive");
+    }
+    if let Some(path) = &args.wrk_script {
+        anyhow::ensure!(
+            args.scenario == Scenario::Verify,
+            "--wrk-script is for the verify scenario"
+        );
+        scenario::write_wrk_verify(&args, path).await?;
+        return Ok(None);
     }
     let summary = scenario::run(&args).await?;
     print!("{}", summary.table());
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&summary.to_json())?)?;
     }
-    Ok(summary)
+    Ok(Some(summary))
 }

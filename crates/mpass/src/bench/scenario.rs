@@ -346,6 +346,50 @@ async fn police(args: &BenchArgs, client: &Client, book: &CodeBook, k: u64) -> a
     Ok(officer)
 }
 
+/// `--wrk-script`: the verify scenario's officers and passes as a wrk script; request *i*
+/// is officer *i* mod K checking pass *i* mod N, as in [`run`]. wrk counts answers other
+/// than 2xx; it does not read the verdicts (the `verify` scenario requires green ones).
+pub async fn write_wrk_verify(args: &BenchArgs, path: &std::path::Path) -> anyhow::Result<()> {
+    let client = Client::with_pool(&args.url, 80);
+    let officers = prepare_officers(args, &client).await?;
+    let passes = prepare_passes(args, &client).await?;
+    let lua_list = |items: Vec<String>| {
+        items
+            .iter()
+            .map(|s| serde_json::to_string(s).expect("strings serialise"))
+            .collect::<Vec<_>>()
+            .join(",\n")
+    };
+    let tokens = officers
+        .iter()
+        .map(|o| {
+            o.access_token()
+                .map(str::to_string)
+                .context("an officer without a token")
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let bodies = passes
+        .iter()
+        .map(|qr| serde_json::json!({ "qr_text": qr }).to_string())
+        .collect();
+    let script = format!(
+        "-- Written by `mpass bench verify --wrk-script`: {} officers, {} passes.\n\
+         local tokens = {{\n{}\n}}\nlocal bodies = {{\n{}\n}}\nlocal n = 0\n\
+         request = function()\n  n = n + 1\n  local headers = {{ [\"content-type\"] = \"application/json\", \
+         [\"authorization\"] = \"Bearer \" .. tokens[(n % #tokens) + 1] }}\n  \
+         return wrk.format(\"POST\", nil, headers, bodies[(n % #bodies) + 1])\nend\n",
+        tokens.len(),
+        passes.len(),
+        lua_list(tokens),
+        lua_list(bodies),
+    );
+    std::fs::write(path, script).with_context(|| format!("writing {}", path.display()))?;
+    if !args.quiet {
+        eprintln!("[prepare] wrk script written to {}", path.display());
+    }
+    Ok(())
+}
+
 /// Logs in the `--officers` police officers, 64 at a time.
 async fn prepare_officers(args: &BenchArgs, client: &Client) -> anyhow::Result<Vec<Client>> {
     let book = CodeBook::start(client);
