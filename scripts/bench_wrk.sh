@@ -63,23 +63,37 @@ request = function()
 end
 LUA
 
+# Waits until the decisions and SMS of the submissions before are done (the worker's
+# processed-jobs counter stops moving), so that each measurement starts on an idle server.
+drain() {
+  local last=-1 now
+  while true; do
+    now=$(curl -sf "$URL/metrics" | awk '/^mpass_jobs_processed_total/ {print $2}')
+    [ "$now" = "$last" ] && return
+    last=$now; sleep 2
+  done
+}
+
 echo "== wrk GET /healthz"
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$URL/healthz" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
 echo "== mpass bench ceiling"
 "$BIN" bench ceiling --url "$URL" --concurrency "$CONNECTIONS" --duration "$DURATION" --quiet | grep -E "^healthz"
 echo "== wrk POST /api/v1/applications (202 = committed)"
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$LUA" "$URL/api/v1/applications" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
+drain
 echo "== mpass bench submit (closed loop, 2,000 citizens)"
 "$BIN" bench submit --url "$URL" --concurrency "$CONNECTIONS" --citizens 2000 --duration "$DURATION" --quiet | grep -E "^submit"
 
 # Online verification: wrk with the officers and passes `mpass bench` prepared, then `mpass
 # bench verify` with as many connections and its own officers (so that neither run meets
 # the per-officer limit the other left behind).
+drain
 VERIFY_CONNECTIONS=${VERIFY_CONNECTIONS:-256}
 OFFICERS=${OFFICERS:-3000}
 "$BIN" admin grant 01900000000 police --count $((2 * OFFICERS)) >/dev/null
 "$BIN" bench verify --url "$URL" --passes 2000 --officers "$OFFICERS" --police-phone 01900000000 \
   --wrk-script "$DATA/verify.lua" --quiet
+drain
 echo "== wrk GET /healthz, $VERIFY_CONNECTIONS connections"
 wrk -t2 -c"$VERIFY_CONNECTIONS" -d"${DURATION}s" --latency "$URL/healthz" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
 echo "== wrk POST /api/v1/verify, $VERIFY_CONNECTIONS connections"
