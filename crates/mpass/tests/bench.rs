@@ -33,6 +33,21 @@ async fn bench(srv: &TestServer, args: &[&str]) -> Value {
     read_json(&out)
 }
 
+/// Grants `police` to `count` numbers from 01900000000 up, as `mpass admin grant --count`.
+async fn grant_police(srv: &TestServer, count: u32) {
+    mpass::admin::run(
+        srv.settings.clone(),
+        AdminCommand::Grant {
+            phone: "01900000000".into(),
+            role: "police".into(),
+            districts: vec![],
+            count,
+        },
+    )
+    .await
+    .expect("grant police");
+}
+
 fn read_json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("summary written")).expect("summary is JSON")
 }
@@ -135,17 +150,7 @@ async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
     // verify: 3 approved passes prepared, checked online by two police officers (granted
     // as a block of numbers), open loop within the per-officer limit (120 a minute, burst
     // included).
-    mpass::admin::run(
-        srv.settings.clone(),
-        AdminCommand::Grant {
-            phone: "01900000000".into(),
-            role: "police".into(),
-            districts: vec![],
-            count: 2,
-        },
-    )
-    .await
-    .expect("grant police");
+    grant_police(&srv, 2).await;
     let s = bench(
         &srv,
         &[
@@ -286,17 +291,7 @@ fn lua_strings(script: &str, name: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_verify_writes_a_wrk_script_of_working_checks() {
     let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
-    mpass::admin::run(
-        srv.settings.clone(),
-        AdminCommand::Grant {
-            phone: "01900000000".into(),
-            role: "police".into(),
-            districts: vec![],
-            count: 2,
-        },
-    )
-    .await
-    .expect("grant police");
+    grant_police(&srv, 2).await;
     let script = srv.dir.path().join("verify.lua");
     let out = tokio::task::spawn_blocking({
         let (url, script) = (srv.client.base().to_string(), script.clone());
