@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A check of `mpass bench` by an external tool: wrk and `mpass bench` against the same
 # fresh server, one after the other, for the ceiling (GET /healthz), for durable
-# submissions (POST /api/v1/applications, CITIZENS citizens taking turns) and for online
+# submissions (POST /api/v1/applications, CITIZENS citizens taking turns, for each tool) and for online
 # verification (POST /api/v1/verify: the officers and passes `mpass bench verify
 # --wrk-script` prepared, taking turns). The ratios of the two tools should agree within
 # noise (docs/BENCHMARKS.md, "Checked with wrk").
@@ -81,8 +81,8 @@ echo "== mpass bench ceiling"
 echo "== wrk POST /api/v1/applications (202 = committed)"
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$LUA" "$URL/api/v1/applications" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
 drain
-echo "== mpass bench submit (closed loop, 2,000 citizens)"
-"$BIN" bench submit --url "$URL" --concurrency "$CONNECTIONS" --citizens 2000 --duration "$DURATION" --quiet | grep -E "^submit"
+echo "== mpass bench submit (closed loop, $CITIZENS citizens taking turns, as wrk)"
+"$BIN" bench submit --url "$URL" --concurrency "$CONNECTIONS" --citizens "$CITIZENS" --duration "$DURATION" --quiet | grep -E "^submit"
 
 # Online verification: wrk with the officers and passes `mpass bench` prepared, then `mpass
 # bench verify` with as many connections and its own officers (so that neither run meets
