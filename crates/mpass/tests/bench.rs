@@ -14,15 +14,9 @@ use serde_json::Value;
 /// Runs `mpass bench ARGS --json FILE` against `srv` and answers the JSON summary.
 async fn bench(srv: &TestServer, args: &[&str]) -> Value {
     let out = srv.dir.path().join(format!("bench-{}.json", args[0]));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpass"));
-    cmd.arg("bench")
-        .args(args)
-        .args(["--url", srv.client.base(), "--quiet", "--json"])
-        .arg(&out);
-    let output = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("mpass bench runs");
+    let mut with_json = args.to_vec();
+    with_json.extend(["--json", out.to_str().expect("a UTF-8 path")]);
+    let output = mpass_bench(srv, &with_json).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -31,6 +25,18 @@ async fn bench(srv: &TestServer, args: &[&str]) -> Value {
     );
     assert!(stdout.contains("p99.9 ms"), "the table is printed: {stdout}");
     read_json(&out)
+}
+
+/// Runs `mpass bench ARGS --url SERVER --quiet` and answers how it ended.
+async fn mpass_bench(srv: &TestServer, args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpass"));
+    cmd.arg("bench")
+        .args(args)
+        .args(["--url", srv.client.base(), "--quiet"]);
+    tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("join")
+        .expect("mpass bench runs")
 }
 
 /// Grants `police` to `count` numbers from 01900000000 up, as `mpass admin grant --count`.
@@ -193,25 +199,7 @@ async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_verify_without_the_police_role_says_what_to_run() {
     let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
-    let out = tokio::task::spawn_blocking({
-        let url = srv.client.base().to_string();
-        move || {
-            Command::new(env!("CARGO_BIN_EXE_mpass"))
-                .args([
-                    "bench",
-                    "verify",
-                    "--url",
-                    &url,
-                    "--quiet",
-                    "--police-phone",
-                    "01900000007",
-                ])
-                .output()
-                .expect("runs")
-        }
-    })
-    .await
-    .expect("join");
+    let out = mpass_bench(&srv, &["verify", "--police-phone", "01900000007"]).await;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("mpass admin grant 01900000007 police"), "{stderr}");
@@ -293,29 +281,12 @@ async fn bench_verify_writes_a_wrk_script_of_working_checks() {
     let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
     grant_police(&srv, 2).await;
     let script = srv.dir.path().join("verify.lua");
-    let out = tokio::task::spawn_blocking({
-        let (url, script) = (srv.client.base().to_string(), script.clone());
-        move || {
-            Command::new(env!("CARGO_BIN_EXE_mpass"))
-                .args([
-                    "bench",
-                    "verify",
-                    "--url",
-                    &url,
-                    "--quiet",
-                    "--passes",
-                    "3",
-                    "--officers",
-                    "2",
-                ])
-                .arg("--wrk-script")
-                .arg(&script)
-                .output()
-                .expect("runs")
-        }
-    })
-    .await
-    .expect("join");
+    let script_arg = script.to_str().expect("a UTF-8 path");
+    let out = mpass_bench(
+        &srv,
+        &["verify", "--passes", "3", "--officers", "2", "--wrk-script", script_arg],
+    )
+    .await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stdout.is_empty(), "nothing measured, no table");
     let lua = std::fs::read_to_string(&script).expect("script written");
