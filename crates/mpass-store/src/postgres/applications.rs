@@ -381,6 +381,25 @@ pub(super) async fn insert_pass(c: &impl GenericClient, p: &PassRecord) -> Resul
     Ok(())
 }
 
+/// Many passes in one statement (`mpass demo`).
+pub(super) async fn bulk_insert_passes(c: &impl GenericClient, passes: &[&PassRecord]) -> Result<(), PgError> {
+    let ids: Vec<_> = passes.iter().map(|p| p.id.0).collect();
+    let apps: Vec<_> = passes.iter().map(|p| p.application_id.0).collect();
+    let users: Vec<_> = passes.iter().map(|p| p.user_id.0).collect();
+    let codes: Vec<&str> = passes.iter().map(|p| p.short_code.as_str()).collect();
+    let data: Vec<String> = passes.iter().map(|p| to_json(p)).collect();
+    exec(
+        c,
+        "INSERT INTO passes (id, application_id, user_id, short_code, data)
+         SELECT id, application_id, user_id, short_code, data::jsonb
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
+             AS u(id, application_id, user_id, short_code, data)",
+        &[&ids, &apps, &users, &codes, &data],
+    )
+    .await?;
+    Ok(())
+}
+
 async fn in_review(c: &impl GenericClient, id: ApplicationId) -> Result<bool, PgError> {
     Ok(query_one(
         c,

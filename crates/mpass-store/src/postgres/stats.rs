@@ -10,7 +10,7 @@
 //! wait for each other in opposite orders.
 
 use deadpool_postgres::GenericClient;
-use mpass_domain::application::{Application, Status};
+use mpass_domain::application::Status;
 use mpass_domain::ids::ApplicationId;
 use mpass_domain::stats::scans::{ScanCountRow, ScanDim, ScanQuery, parse_result};
 use mpass_domain::stats::{
@@ -225,41 +225,50 @@ pub(super) async fn rebuild(c: &impl GenericClient) -> Result<RebuildReport, PgE
     })
 }
 
-/// Stores synthetic applications and their users as they are (counters left to a rebuild).
+/// Stores synthetic applications and their users as they are (counters left to a rebuild):
+/// one statement per table for the whole batch (`unnest` of column arrays), not a round
+/// trip per row.
 pub(super) async fn bulk_insert(c: &impl GenericClient, batch: &[BulkApplication]) -> Result<(), PgError> {
-    for b in batch {
-        let a: &Application = &b.app;
-        exec(
-            c,
-            "INSERT INTO users (id, phone, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            &[&a.user_id.0, &b.phone.as_str(), &ms(a.submitted_at)],
-        )
-        .await?;
-        exec(
-            c,
-            "INSERT INTO applications (id, user_id, status, details, start_at, end_at, decision, pass_id, submitted_at,
-                 updated_at, vehicle_reg, review_district, decided_at)
-             VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7::text::jsonb, $8, $9, $10, $11, $12, $13)",
-            &[
-                &a.id.0,
-                &a.user_id.0,
-                &a.status.as_str(),
-                &to_json(&a.details),
-                &ms(a.details.start),
-                &ms(a.details.end()),
-                &a.decision.as_ref().map(to_json),
-                &a.pass_id.map(|p| p.0),
-                &ms(a.submitted_at),
-                &ms(a.updated_at),
-                &a.details.vehicle.as_ref().map(|v| v.registration_key()),
-                &b.review_district,
-                &b.decided_at.map(ms),
-            ],
-        )
-        .await?;
-        if let Some(p) = &b.pass {
-            super::applications::insert_pass(c, p).await?;
-        }
-    }
-    Ok(())
+    let apps = || batch.iter().map(|b| &b.app);
+    let user_ids: Vec<_> = apps().map(|a| a.user_id.0).collect();
+    let phones: Vec<&str> = batch.iter().map(|b| b.phone.as_str()).collect();
+    let submitted: Vec<i64> = apps().map(|a| ms(a.submitted_at)).collect();
+    exec(
+        c,
+        "INSERT INTO users (id, phone, created_at) SELECT * FROM unnest($1::uuid[], $2::text[], $3::int8[])
+         ON CONFLICT DO NOTHING",
+        &[&user_ids, &phones, &submitted],
+    )
+    .await?;
+    let ids: Vec<_> = apps().map(|a| a.id.0).collect();
+    let statuses: Vec<&str> = apps().map(|a| a.status.as_str()).collect();
+    let details: Vec<String> = apps().map(|a| to_json(&a.details)).collect();
+    let starts: Vec<i64> = apps().map(|a| ms(a.details.start)).collect();
+    let ends: Vec<i64> = apps().map(|a| ms(a.details.end())).collect();
+    let decisions: Vec<Option<String>> = apps().map(|a| a.decision.as_ref().map(to_json)).collect();
+    let pass_ids: Vec<_> = apps().map(|a| a.pass_id.map(|p| p.0)).collect();
+    let updated: Vec<i64> = apps().map(|a| ms(a.updated_at)).collect();
+    let vehicles: Vec<Option<String>> = apps()
+        .map(|a| a.details.vehicle.as_ref().map(|v| v.registration_key()))
+        .collect();
+    let review: Vec<Option<&str>> = batch.iter().map(|b| b.review_district.as_deref()).collect();
+    let decided: Vec<Option<i64>> = batch.iter().map(|b| b.decided_at.map(ms)).collect();
+    exec(
+        c,
+        "INSERT INTO applications (id, user_id, status, details, start_at, end_at, decision, pass_id, submitted_at,
+             updated_at, vehicle_reg, review_district, decided_at)
+         SELECT id, user_id, status, details::jsonb, start_at, end_at, decision::jsonb, pass_id, submitted_at,
+             updated_at, vehicle_reg, review_district, decided_at
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::int8[], $7::text[], $8::uuid[],
+             $9::int8[], $10::int8[], $11::text[], $12::text[], $13::int8[])
+             AS u(id, user_id, status, details, start_at, end_at, decision, pass_id, submitted_at, updated_at,
+                  vehicle_reg, review_district, decided_at)",
+        &[
+            &ids, &user_ids, &statuses, &details, &starts, &ends, &decisions, &pass_ids, &submitted, &updated,
+            &vehicles, &review, &decided,
+        ],
+    )
+    .await?;
+    let passes: Vec<_> = batch.iter().filter_map(|b| b.pass.as_ref()).collect();
+    super::applications::bulk_insert_passes(c, &passes).await
 }

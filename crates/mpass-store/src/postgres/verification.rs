@@ -222,10 +222,40 @@ pub(super) async fn scans_list(
 }
 
 /// Stores synthetic scans as they are (`mpass demo`; the counters are left to a rebuild).
+/// One statement for the whole batch (`unnest` of column arrays).
 pub(super) async fn bulk_insert_scans(c: &impl GenericClient, batch: &[Scan]) -> Result<(), PgError> {
-    for s in batch {
-        exec(c, INSERT_SCAN, &ScanRow::new(s).params()).await?;
-    }
+    let rows: Vec<ScanRow> = batch.iter().map(ScanRow::new).collect();
+    let ids: Vec<_> = batch.iter().map(|s| s.id.0).collect();
+    let clients: Vec<_> = batch.iter().map(|s| s.client_id).collect();
+    let officers: Vec<_> = batch.iter().map(|s| s.officer.0).collect();
+    let passes: Vec<_> = rows.iter().map(|r| r.pass_id).collect();
+    let checkpoints: Vec<_> = rows.iter().map(|r| r.checkpoint_id).collect();
+    let lats: Vec<_> = batch.iter().map(|s| s.lat).collect();
+    let lons: Vec<_> = batch.iter().map(|s| s.lon).collect();
+    let results: Vec<_> = rows.iter().map(|r| r.result).collect();
+    let reasons: Vec<_> = rows.iter().map(|r| r.reasons.as_str()).collect();
+    let device: Vec<_> = rows.iter().map(|r| r.device_result).collect();
+    let scanned: Vec<_> = rows.iter().map(|r| r.scanned_at).collect();
+    let received: Vec<_> = rows.iter().map(|r| r.received_at).collect();
+    let sources: Vec<_> = rows.iter().map(|r| r.source).collect();
+    let flagged: Vec<_> = batch.iter().map(|s| s.flagged).collect();
+    let areas: Vec<_> = batch.iter().map(|s| s.area.as_deref()).collect();
+    exec(
+        c,
+        "INSERT INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
+             device_result, scanned_at, received_at, source, flagged, area)
+         SELECT id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons::jsonb,
+             device_result, scanned_at, received_at, source, flagged, area
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::float8[], $7::float8[],
+             $8::text[], $9::text[], $10::text[], $11::int8[], $12::int8[], $13::text[], $14::bool[], $15::text[])
+             AS u(id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons, device_result,
+                  scanned_at, received_at, source, flagged, area)",
+        &[
+            &ids, &clients, &officers, &passes, &checkpoints, &lats, &lons, &results, &reasons, &device, &scanned,
+            &received, &sources, &flagged, &areas,
+        ],
+    )
+    .await?;
     Ok(())
 }
 
