@@ -6,7 +6,8 @@
 #   LAYOUT=distributed scripts/bench.sh  # 1 api + 1 worker on PostgreSQL + NATS JetStream
 #
 # Environment: DATA (default: a new temp dir; reuse one to measure on a preloaded database,
-# e.g. after `mpass demo --data-dir DIR --applications 10000000`), PORT (8090), OUT (JSON
+# e.g. after `mpass demo --data-dir DIR --applications 10000000`), SCHEMA (distributed layout:
+# an existing PostgreSQL schema, e.g. one `mpass demo --database-url ...` preloaded), PORT (8090), OUT (JSON
 # summaries, default bench-results/), DURATION (seconds per scenario, 10), VERIFY_RATE (the
 # offered verification rate; default: half the ceiling measured first), SKIP (scenarios to
 # skip, e.g. "launch-day").
@@ -29,11 +30,12 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 if [ "$LAYOUT" = distributed ]; then
-  schema=bench_$(date +%s)
+  # SCHEMA=NAME measures on an existing (e.g. preloaded) schema; by default a new one.
+  schema=${SCHEMA:-bench_$(date +%s)}
   export MPASS_DATABASE_URL="${MPASS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}?options=-csearch_path%3D$schema"
   export MPASS_QUEUE_URL="${MPASS_TEST_NATS_URL:-nats://127.0.0.1:4222}"
-  export MPASS_QUEUE_PREFIX=$schema
-  psql "${MPASS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" -qc "CREATE SCHEMA $schema" >/dev/null
+  export MPASS_QUEUE_PREFIX=bench_$(date +%s)
+  [ -n "${SCHEMA:-}" ] || psql "${MPASS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" -qc "CREATE SCHEMA $schema" >/dev/null
   MPASS_LISTEN=127.0.0.1:$PORT "$BIN" api >"$OUT/server.log" 2>&1 & pids+=($!)
   "$BIN" worker >"$OUT/worker.log" 2>&1 & pids+=($!)
 else

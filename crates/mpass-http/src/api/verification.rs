@@ -29,7 +29,7 @@ pub async fn verify(
     Json(req): Json<VerifyRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let checked = verification::verify_online(&state, &Officer::from_caller(&caller), req).await?;
-    Ok(AxumJson(verification::checked_json(&checked)))
+    Ok(AxumJson(verification::checked_json(&checked)).into_response())
 }
 
 /// `POST /api/v1/scans`: scans made offline, idempotent per `client_id`.

@@ -3,8 +3,9 @@
 
 use mpass_domain::geo;
 use mpass_domain::ids::PassId;
-use mpass_domain::pass::{PassClaims, ReasonCode};
+use mpass_domain::pass::{PassClaims, ReasonCode, VerdictColour};
 use mpass_domain::scan::Scan;
+use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -12,68 +13,123 @@ use uuid::Uuid;
 use super::{Checked, Uploaded};
 use crate::api::rfc3339;
 
-fn area_json(code: u64) -> Value {
-    let code = code.to_string();
-    let area = geo::areas().get(&code);
-    json!({
-        "area": code,
-        "name_en": area.map(|a| a.name_en.as_str()),
-        "name_bn": area.map(|a| a.name_bn.as_str()),
-    })
+/// An area as officers see it: geocode and names.
+#[derive(Serialize)]
+struct AreaJson {
+    area: String,
+    name_en: Option<&'static str>,
+    name_bn: Option<&'static str>,
 }
 
-fn time_json(unix: i64) -> Value {
-    OffsetDateTime::from_unix_timestamp(unix).map_or(Value::Null, |t| json!(rfc3339(t)))
+fn area_json(code: u64) -> AreaJson {
+    let code = code.to_string();
+    let area = geo::areas().get(&code);
+    AreaJson {
+        name_en: area.map(|a| a.name_en.as_str()),
+        name_bn: area.map(|a| a.name_bn.as_str()),
+        area: code,
+    }
+}
+
+fn time_json(unix: i64) -> Option<String> {
+    OffsetDateTime::from_unix_timestamp(unix).ok().map(rfc3339)
+}
+
+/// A reason with its messages, in the API's shape.
+#[derive(Serialize)]
+pub(crate) struct ReasonJson {
+    code: &'static str,
+    message_en: &'static str,
+    message_bn: &'static str,
 }
 
 /// The reasons with their messages, in the API's shape.
-pub(crate) fn reasons_json(reasons: &[ReasonCode]) -> Value {
+pub(crate) fn reasons_json(reasons: &[ReasonCode]) -> Vec<ReasonJson> {
     reasons
         .iter()
-        .map(|r| json!({ "code": r.as_str(), "message_en": r.message_en(), "message_bn": r.message_bn() }))
+        .map(|r| ReasonJson {
+            code: r.as_str(),
+            message_en: r.message_en(),
+            message_bn: r.message_bn(),
+        })
         .collect()
 }
 
 /// Only what SPEC §8 lets an officer see: name, document last 4, birth year, route,
 /// window, vehicle, companions and reason — all from the signed claims.
-pub(crate) fn holder_json(c: &PassClaims) -> Value {
-    json!({
-        "id": PassId(Uuid::from_bytes(c.pass_id)).to_string(),
-        "holder_name": c.holder_name,
-        "document_last4": c.document_last4,
-        "birth_year": c.birth_year,
-        "from": area_json(c.from_area),
-        "to": area_json(c.to_area),
-        "valid_from": time_json(c.not_before),
-        "valid_until": time_json(c.expires),
-        "round_trip": c.round_trip,
-        "vehicle": c.vehicle_registration,
-        "companions": c.companions,
-        "reason": c.reason,
-    })
+#[derive(Serialize)]
+pub(crate) struct HolderJson<'a> {
+    id: String,
+    holder_name: &'a str,
+    document_last4: &'a str,
+    birth_year: u16,
+    from: AreaJson,
+    to: AreaJson,
+    valid_from: Option<String>,
+    valid_until: Option<String>,
+    round_trip: bool,
+    vehicle: Option<&'a str>,
+    companions: u8,
+    reason: &'a str,
+}
+
+pub(crate) fn holder_json(c: &PassClaims) -> HolderJson<'_> {
+    HolderJson {
+        id: PassId(Uuid::from_bytes(c.pass_id)).to_string(),
+        holder_name: &c.holder_name,
+        document_last4: &c.document_last4,
+        birth_year: c.birth_year,
+        from: area_json(c.from_area),
+        to: area_json(c.to_area),
+        valid_from: time_json(c.not_before),
+        valid_until: time_json(c.expires),
+        round_trip: c.round_trip,
+        vehicle: c.vehicle_registration.as_deref(),
+        companions: c.companions,
+        reason: &c.reason,
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct CheckpointJson<'a> {
+    id: String,
+    name: &'a str,
+    area: &'a str,
+}
+
+/// The JSON answer of one check, serialised straight from these fields (no intermediate
+/// `serde_json::Value`: this is the hot path of online verification).
+#[derive(Serialize)]
+pub(crate) struct CheckedJson<'a> {
+    result: VerdictColour,
+    reasons: Vec<ReasonJson>,
+    scan_id: String,
+    /// Holder data only when a trusted, uncompromised key signed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pass: Option<HolderJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkpoint: Option<CheckpointJson<'a>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    duplicate: bool,
 }
 
 /// The JSON answer of one check.
-pub(crate) fn checked_json(c: &Checked) -> Value {
-    let mut body = json!({
-        "result": c.result,
-        "reasons": reasons_json(&c.reasons),
-        "scan_id": c.scan_id.to_string(),
-    });
-    // Holder data only when a trusted, uncompromised key signed it.
-    if let Some(claims) = &c.claims {
-        body["pass"] = holder_json(claims);
+pub(crate) fn checked_json(c: &Checked) -> CheckedJson<'_> {
+    CheckedJson {
+        result: c.result,
+        reasons: reasons_json(&c.reasons),
+        scan_id: c.scan_id.to_string(),
+        pass: c.claims.as_ref().map(holder_json),
+        status: c.status,
+        checkpoint: c.checkpoint.as_ref().map(|cp| CheckpointJson {
+            id: cp.id.to_string(),
+            name: &cp.name,
+            area: &cp.area,
+        }),
+        duplicate: c.duplicate,
     }
-    if let Some(status) = c.status {
-        body["status"] = json!(status);
-    }
-    if let Some(cp) = &c.checkpoint {
-        body["checkpoint"] = json!({ "id": cp.id.to_string(), "name": cp.name, "area": cp.area });
-    }
-    if c.duplicate {
-        body["duplicate"] = json!(true);
-    }
-    body
 }
 
 /// The JSON answer of an upload.
@@ -82,7 +138,7 @@ pub(crate) fn uploaded_json(results: &[Uploaded]) -> Value {
         .iter()
         .map(|u| match u {
             Uploaded::Logged { client_id, checked } => {
-                let mut v = checked_json(checked);
+                let mut v = serde_json::to_value(checked_json(checked)).unwrap_or_default();
                 v["client_id"] = json!(client_id);
                 v.as_object_mut().map(|o| o.remove("pass"));
                 v

@@ -208,10 +208,10 @@ pub async fn check(State(state): State<AppState>, session: Session, headers: Hea
         }
         let req: VerifyRequest = parse_json(&body)?;
         let checked = verification::verify_online(&state, &officer, req).await?;
-        Ok(verification::checked_json(&checked))
+        Ok(AxumJson(verification::checked_json(&checked)).into_response())
     };
     match run.await {
-        Ok(v) => AxumJson(v).into_response(),
+        Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }

@@ -251,8 +251,21 @@ pub(super) async fn bulk_insert_scans(c: &impl GenericClient, batch: &[Scan]) ->
              AS u(id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons, device_result,
                   scanned_at, received_at, source, flagged, area)",
         &[
-            &ids, &clients, &officers, &passes, &checkpoints, &lats, &lons, &results, &reasons, &device, &scanned,
-            &received, &sources, &flagged, &areas,
+            &ids,
+            &clients,
+            &officers,
+            &passes,
+            &checkpoints,
+            &lats,
+            &lons,
+            &results,
+            &reasons,
+            &device,
+            &scanned,
+            &received,
+            &sources,
+            &flagged,
+            &areas,
         ],
     )
     .await?;
