@@ -49,17 +49,6 @@ pub(super) fn get(c: &Connection, id: ApplicationId) -> rusqlite::Result<Option<
         .optional()
 }
 
-/// The status of an application, without reading the rest of it.
-pub(super) fn status(c: &Connection, id: ApplicationId) -> rusqlite::Result<Option<Status>> {
-    let status: Option<String> = c
-        .prepare_cached("SELECT status FROM applications WHERE id = ?1")?
-        .query_row([id.to_string()], |r| r.get(0))
-        .optional()?;
-    status
-        .map(|s| Status::parse(&s).ok_or_else(|| bad("status")))
-        .transpose()
-}
-
 pub(super) fn submit(c: &Connection, app: &NewApplication) -> rusqlite::Result<SubmitOutcome> {
     let user = app.user_id.to_string();
     if let Some((key, body_hash)) = &app.idempotency {
@@ -464,6 +453,28 @@ fn pass_where(c: &Connection, column: &str, value: &str) -> rusqlite::Result<Opt
     let sql = format!("SELECT data FROM passes WHERE {column} = ?1");
     let data: Option<String> = c.prepare_cached(&sql)?.query_row([value], |r| r.get(0)).optional()?;
     data.as_deref().map(json_col).transpose()
+}
+
+/// A pass found by `column` and the current status of its application, in one statement.
+pub(super) fn pass_and_status(
+    c: &Connection,
+    column: &str,
+    value: &str,
+) -> rusqlite::Result<(Option<PassRecord>, Option<Status>)> {
+    let sql = format!(
+        "SELECT p.data, a.status FROM passes p LEFT JOIN applications a ON a.id = p.application_id WHERE p.{column} = ?1"
+    );
+    let row: Option<(String, Option<String>)> = c
+        .prepare_cached(&sql)?
+        .query_row([value], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((data, status)) = row else {
+        return Ok((None, None));
+    };
+    let status = status
+        .map(|s| Status::parse(&s).ok_or_else(|| bad("status")))
+        .transpose()?;
+    Ok((Some(json_col(&data)?), status))
 }
 
 pub(super) fn pass(c: &Connection, id: PassId) -> rusqlite::Result<Option<PassRecord>> {

@@ -193,9 +193,16 @@ impl Store for SqliteStore {
     }
 
     async fn pass_check(&self, key: PassKey, history: u32) -> StoreResult<PassCheck> {
-        // One read transaction instead of three, on the calling thread: a few key lookups.
-        self.read_point(move |c| in_read_tx(c, |c| pass_check(c, &key, history)))
-            .await
+        // On the calling thread (a few key lookups): the pass and its application's status
+        // in one statement; with the earlier scans, one read transaction for both.
+        self.read_point(move |c| {
+            if history > 0 {
+                in_read_tx(c, |c| pass_check(c, &key, history))
+            } else {
+                pass_check(c, &key, 0)
+            }
+        })
+        .await
     }
 
     async fn revocations_since(&self, seq: i64, limit: u32) -> StoreResult<(i64, Vec<Revocation>)> {
@@ -467,13 +474,9 @@ impl Store for SqliteStore {
 }
 
 fn pass_check(c: &Connection, key: &PassKey, history: u32) -> rusqlite::Result<PassCheck> {
-    let pass = match key {
-        PassKey::Id(id) => apps::pass(c, *id)?,
-        PassKey::ShortCode(code) => apps::pass_by_short_code(c, code)?,
-    };
-    let status = match &pass {
-        Some(p) => apps::status(c, p.application_id)?,
-        None => None,
+    let (pass, status) = match key {
+        PassKey::Id(id) => apps::pass_and_status(c, "id", &id.to_string())?,
+        PassKey::ShortCode(code) => apps::pass_and_status(c, "short_code", code)?,
     };
     let id = match key {
         PassKey::Id(id) => Some(*id),
