@@ -387,7 +387,7 @@ pub(super) async fn bulk_insert_passes(c: &impl GenericClient, passes: &[&PassRe
     let apps: Vec<_> = passes.iter().map(|p| p.application_id.0).collect();
     let users: Vec<_> = passes.iter().map(|p| p.user_id.0).collect();
     let codes: Vec<&str> = passes.iter().map(|p| p.short_code.as_str()).collect();
-    let data: Vec<String> = passes.iter().map(|p| to_json(p)).collect();
+    let data: Vec<String> = passes.iter().map(to_json).collect();
     exec(
         c,
         "INSERT INTO passes (id, application_id, user_id, short_code, data)
