@@ -138,9 +138,13 @@ pub(crate) fn uploaded_json(results: &[Uploaded]) -> Value {
         .iter()
         .map(|u| match u {
             Uploaded::Logged { client_id, checked } => {
-                let mut v = serde_json::to_value(checked_json(checked)).unwrap_or_default();
+                // An upload's answer names the scan, not the holder.
+                let answer = CheckedJson {
+                    pass: None,
+                    ..checked_json(checked)
+                };
+                let mut v = serde_json::to_value(answer).unwrap_or_default();
                 v["client_id"] = json!(client_id);
-                v.as_object_mut().map(|o| o.remove("pass"));
                 v
             }
             Uploaded::Refused { client_id, errors } => json!({
