@@ -330,12 +330,7 @@ fn synthetic(rng: &mut Rng, i: u32, districts: &[(&str, u32)], day: &Day, now: O
         companions: vec![],
         legacy: None,
     };
-    let ts = uuid::Timestamp::from_unix(
-        uuid::NoContext,
-        submitted.unix_timestamp() as u64,
-        submitted.nanosecond(),
-    );
-    let id = ApplicationId(uuid::Uuid::new_v7(ts));
+    let id = ApplicationId::new_at(submitted);
     let user_id = UserId::new();
     let phone = Phone::parse(&format!("017{:08}", 10_000_000 + i)).expect("synthetic phone is valid");
 

@@ -268,7 +268,7 @@ pub(super) async fn facts(
                  AND start_at < $3 AND end_at > $4),
              (SELECT count(*) FROM applications WHERE user_id = $1 AND status = 'approved' AND id <> $2
                  AND start_at >= $5),
-             (SELECT count(*) FROM applications WHERE user_id = $1 AND id < $2 AND submitted_at >= $6),
+             (SELECT count(*) FROM applications WHERE user_id = $1 AND id < $2 AND id >= $6),
              $7::text IS NOT NULL AND EXISTS (SELECT 1 FROM applications WHERE vehicle_reg = $7
                  AND status = 'approved' AND vehicle_reg IS NOT NULL AND user_id <> $1
                  AND start_at < $3 AND end_at > $4)",
@@ -278,7 +278,8 @@ pub(super) async fn facts(
             &ms(app.details.end()),
             &ms(app.details.start),
             &window_start,
-            &ms(app.submitted_at - time::Duration::DAY),
+            // Ids are time-ordered: the day's applications are an id range of the index.
+            &ApplicationId::first_at(app.submitted_at - time::Duration::DAY).0,
             &vehicle,
         ],
     )

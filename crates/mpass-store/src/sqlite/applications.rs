@@ -221,12 +221,13 @@ pub(super) fn facts(
             .query_row(params![kind, number, user], |r| r.get(0))?,
         None => false,
     };
-    // Earlier applications of the same user (ids are time-ordered), sent within the day.
+    // Earlier applications of the same user sent within the day: ids are made at submission
+    // and time-ordered, so this reads that day's entries of the (user_id, id) index alone,
+    // however many applications the user sent before.
+    let day_ago = ApplicationId::first_at(app.submitted_at - time::Duration::DAY).to_string();
     let applications_last_day: u32 = c
-        .prepare_cached("SELECT count(*) FROM applications WHERE user_id = ?1 AND id < ?2 AND submitted_at >= ?3")?
-        .query_row(params![user, id, ms(app.submitted_at - time::Duration::DAY)], |r| {
-            r.get(0)
-        })?;
+        .prepare_cached("SELECT count(*) FROM applications WHERE user_id = ?1 AND id < ?2 AND id >= ?3")?
+        .query_row(params![user, id, day_ago], |r| r.get(0))?;
     let vehicle_overlapping_approved = match &app.details.vehicle {
         Some(v) => c
             .prepare_cached(

@@ -47,7 +47,8 @@ pub(crate) fn new_app(
     key: Option<(&str, &str)>,
 ) -> NewApplication {
     NewApplication {
-        id: ApplicationId::new(),
+        // As the service makes it: at the time of submission.
+        id: ApplicationId::new_at(at),
         user_id: user,
         details: details(start, 8),
         submitted_at: at,
