@@ -47,10 +47,21 @@ curl -sf "$URL/healthz" >/dev/null || { echo "server did not start; see $OUT/ser
 
 bench() { drain; "$BIN" bench "$@" --url "$URL" --duration "$DURATION" --quiet; }
 # Waits until the jobs an earlier scenario left (decisions, SMS) are done, so that each
-# scenario starts on an idle server: the worker's processed-jobs counter stops moving.
+# scenario starts on an idle server. Embedded: the worker's processed-jobs counter stops
+# moving. Distributed (the worker is another process, its counter not on the API node's
+# /metrics): the stored jobs waiting or running (mpass_queue_jobs) reach zero, or stop
+# going down for 10 s (jobs due later), or 15 minutes pass.
 drain() {
-  if [ "$LAYOUT" = distributed ]; then sleep 20; return; fi
-  local last=-1 now
+  local last=-1 now same=0
+  if [ "$LAYOUT" = distributed ]; then
+    for _ in $(seq 1 450); do
+      now=$(curl -sf "$URL/metrics" | awk '/^mpass_queue_jobs / {print $2}')
+      [ "$now" = 0 ] && return
+      if [ "$now" = "$last" ]; then same=$((same + 1)); [ $same -ge 5 ] && return; else same=0; fi
+      last=$now; sleep 2
+    done
+    return
+  fi
   while true; do
     now=$(curl -sf "$URL/metrics" | awk '/^mpass_jobs_processed_total/ {print $2}')
     [ "$now" = "$last" ] && return

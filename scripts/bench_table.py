@@ -67,7 +67,10 @@ for name, label in [("submit-closed", "durable submissions, closed loop"),
         continue
     r = row(s, "submit")
     own = s["ceiling"]["throughput_per_s"] if s.get("ceiling") else c
-    ok = r["throughput_per_s"] >= 5000 * 0.98 and r["p99_ms"] <= 50 and r["errors"] == 0
+    # Closed loop: the rate reached must be 5,000/s. Offered 5,000/s: what was carried may
+    # fall short by the window's edges (2%), with nothing dropped.
+    floor = 5000 if s["mode"] == "closed" else 5000 * 0.98
+    ok = r["throughput_per_s"] >= floor and r["p99_ms"] <= 50 and r["errors"] == 0
     if s["mode"] == "closed":
         label = f"{label} {s['concurrency']}"
     print(f"| {label} | {fmt(r, own)} | ≥ 5,000/s, p99 ≤ 50 ms | {verdict(ok)} |")
