@@ -3,6 +3,7 @@
 mod admin;
 mod applications;
 mod audit;
+mod counters;
 mod identity;
 mod jobs;
 mod legacy;
@@ -287,6 +288,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>, wal_frames: &AtomicI64,
             }
             continue;
         }
+        counters::begin();
         for op in batch {
             let _ = control(&conn, "SAVEPOINT op");
             let (ok, d) = op(Some(&conn));
@@ -294,13 +296,18 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>, wal_frames: &AtomicI64,
                 let _ = control(&conn, "ROLLBACK TO op");
             }
             let _ = control(&conn, "RELEASE op");
+            counters::end_op(ok);
             delivers.push(d);
         }
-        let commit_error = control(&conn, "COMMIT").err().map(|e| {
-            tracing::error!(error = %e, "store.commit_failed");
-            let _ = conn.execute_batch("ROLLBACK");
-            backend(e)
-        });
+        // The batch's counter sums, one upsert per row, in the same transaction.
+        let commit_error = counters::finish(&conn)
+            .and_then(|()| control(&conn, "COMMIT"))
+            .err()
+            .map(|e| {
+                tracing::error!(error = %e, "store.commit_failed");
+                let _ = conn.execute_batch("ROLLBACK");
+                backend(e)
+            });
         for d in delivers {
             d(commit_error.clone());
         }

@@ -12,6 +12,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params};
 
 use super::applications::bad;
+use super::counters;
 use super::{ms, to_json};
 use crate::stats_sql::{self, Arg, Built, Dialect, Source};
 
@@ -33,47 +34,46 @@ pub(super) fn key_of(c: &Connection, id: ApplicationId) -> rusqlite::Result<(App
     })
 }
 
-/// Moves the application's count from `from` to `to` in both counter tables.
+/// Moves the application's count from `from` to `to` in both counter tables (summed per
+/// writer batch, [`counters`]).
 pub(super) fn shift(
     c: &Connection,
     key: &AppKey,
     from: Option<Standing>,
     to: Option<Standing>,
 ) -> rusqlite::Result<()> {
-    let d = deltas(from, to);
-    if d.is_empty() {
-        return Ok(());
-    }
-    for (table, area) in [
-        ("stats_thana_hourly", key.thana.as_str()),
-        ("stats_district_hourly", key.district()),
-    ] {
-        let sql = stats_sql::upsert_counts(Dialect::Sqlite, table, d.len());
-        let mut args: Vec<Value> = Vec::with_capacity(6 * d.len());
-        for (s, n) in &d {
-            args.extend([
-                Value::Integer(key.hour),
-                Value::Text(area.to_string()),
-                Value::Text(key.reason.clone()),
-                Value::Text(s.status.as_str().to_string()),
-                Value::Integer(i64::from(s.has_pass)),
-                Value::Integer(*n),
-            ]);
+    for (s, n) in deltas(from, to) {
+        for (table, area) in [
+            (counters::Table::Thana, key.thana.as_str()),
+            (counters::Table::District, key.district()),
+        ] {
+            let row = counters::Row {
+                table,
+                key: vec![
+                    key.hour.into(),
+                    area.into(),
+                    key.reason.as_str().into(),
+                    s.status.as_str().into(),
+                    i64::from(s.has_pass).into(),
+                ],
+            };
+            counters::add(c, row, n)?;
         }
-        c.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(args))?;
     }
     Ok(())
 }
 
 /// Counts a first decision in the latency histogram.
 pub(super) fn decided(c: &Connection, key: &AppKey, submitted_ms: i64, decided_ms: i64) -> rusqlite::Result<()> {
-    c.prepare_cached(&stats_sql::upsert_latency(Dialect::Sqlite))?
-        .execute(params![
-            hour_of_ms(decided_ms),
-            key.district(),
-            latency_bucket(decided_ms - submitted_ms),
-        ])?;
-    Ok(())
+    let row = counters::Row {
+        table: counters::Table::Latency,
+        key: vec![
+            hour_of_ms(decided_ms).into(),
+            key.district().into(),
+            i64::from(latency_bucket(decided_ms - submitted_ms)).into(),
+        ],
+    };
+    counters::add(c, row, 1)
 }
 
 fn bind(args: &[Arg]) -> Vec<Value> {
@@ -186,6 +186,8 @@ pub(super) fn scan_counts(c: &Connection, q: &ScanQuery, source: Source) -> rusq
 
 /// Recomputes every counter (inside the writer's transaction: nothing else writes meanwhile).
 pub(super) fn rebuild(c: &Connection) -> rusqlite::Result<RebuildReport> {
+    // The counts of this batch's earlier operations first: the rebuild reads their rows.
+    counters::flush(c)?;
     for sql in stats_sql::rebuild(Dialect::Sqlite)
         .into_iter()
         .chain(stats_sql::scans::rebuild(Dialect::Sqlite))

@@ -8,8 +8,7 @@ use mpass_domain::pass::{ReasonCode, VerdictColour};
 use mpass_domain::scan::{Scan, ScanRecorded, ScanSource};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{audit, from_ms, json_col, ms, to_json};
-use crate::stats_sql::Dialect;
+use super::{audit, counters, from_ms, json_col, ms, to_json};
 use crate::stats_sql::scans as scan_stats;
 
 const CHECKPOINT_COLUMNS: &str = "id, name, lat, lon, area, created_at";
@@ -188,9 +187,16 @@ pub(super) fn scans_list(
 
 fn count_scan(c: &Connection, s: &Scan) -> rusqlite::Result<()> {
     let (hour, district, checkpoint) = scan_stats::key_of(s);
-    c.prepare_cached(&scan_stats::upsert(Dialect::Sqlite, "VALUES (?1, ?2, ?3, ?4, 1)"))?
-        .execute(params![hour, district, checkpoint, colour_text(s.result)])?;
-    Ok(())
+    let row = counters::Row {
+        table: counters::Table::Scans,
+        key: vec![
+            hour.into(),
+            district.into(),
+            checkpoint.into(),
+            colour_text(s.result).into(),
+        ],
+    };
+    counters::add(c, row, 1)
 }
 
 /// Stores synthetic scans as they are (`mpass demo`; the counters are left to a rebuild).
