@@ -427,8 +427,14 @@ pub struct ApplicantFacts {
     pub passes_in_window: u32,
     pub document_on_other_phone: bool,
     pub vehicle_overlapping_approved: bool,
+    /// The applicant's earlier applications of the 24 hours before this one, counted up to
+    /// [`MAX_COUNTED_PER_DAY`] (the policy's daily limit is at most that): a decision reads
+    /// at most that many index entries, however many a person sends.
     pub applications_last_day: u32,
 }
+
+/// Where the count of a person's applications of the last day stops (`ApplicantFacts`).
+pub const MAX_COUNTED_PER_DAY: u32 = 1000;
 
 impl ApplicantFacts {
     /// The facts as the policy takes them, for a decision at `now`.

@@ -321,7 +321,8 @@ impl RulesFile {
 
         let f = &self.daily_applications;
         let key = "rules.daily_applications";
-        if f.max_per_day == 0 || f.max_per_day > 1000 {
+        // The stores count a person's applications of the day up to MAX_COUNTED_PER_DAY.
+        if f.max_per_day == 0 || f.max_per_day > crate::ports::MAX_COUNTED_PER_DAY {
             return Err(invalid(format!("{key}.max_per_day"), "must be between 1 and 1000"));
         }
         let daily_applications = f.rule(

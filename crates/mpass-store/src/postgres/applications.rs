@@ -6,8 +6,8 @@ use mpass_domain::audit::{Actor, AuditEvent, action};
 use mpass_domain::ids::{ApplicationId, PassId, UserId};
 use mpass_domain::policy::Outcome;
 use mpass_domain::ports::{
-    ApplicantFacts, ClaimOutcome, DecideOutcome, DecisionRecord, NewApplication, NewJob, PassRecord, ReviewDecision,
-    ReviewedPass, Revocation, RevokeOutcome, SubmitOutcome,
+    ApplicantFacts, ClaimOutcome, DecideOutcome, DecisionRecord, MAX_COUNTED_PER_DAY, NewApplication, NewJob,
+    PassRecord, ReviewDecision, ReviewedPass, Revocation, RevokeOutcome, SubmitOutcome,
 };
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -268,7 +268,8 @@ pub(super) async fn facts(
                  AND start_at < $3 AND end_at > $4),
              (SELECT count(*) FROM applications WHERE user_id = $1 AND status = 'approved' AND id <> $2
                  AND start_at >= $5),
-             (SELECT count(*) FROM applications WHERE user_id = $1 AND id < $2 AND id >= $6),
+             (SELECT count(*) FROM (SELECT 1 FROM applications WHERE user_id = $1 AND id < $2 AND id >= $6
+                 LIMIT $8) AS day),
              $7::text IS NOT NULL AND EXISTS (SELECT 1 FROM applications WHERE vehicle_reg = $7
                  AND status = 'approved' AND vehicle_reg IS NOT NULL AND user_id <> $1
                  AND start_at < $3 AND end_at > $4)",
@@ -281,6 +282,7 @@ pub(super) async fn facts(
             // Ids are time-ordered: the day's applications are an id range of the index.
             &ApplicationId::first_at(app.submitted_at - time::Duration::DAY).0,
             &vehicle,
+            &i64::from(MAX_COUNTED_PER_DAY),
         ],
     )
     .await?;

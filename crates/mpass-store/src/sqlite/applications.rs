@@ -5,8 +5,8 @@ use mpass_domain::audit::{Actor, AuditEvent, action};
 use mpass_domain::ids::{ApplicationId, PassId, UserId};
 use mpass_domain::policy::Outcome;
 use mpass_domain::ports::{
-    ApplicantFacts, ClaimOutcome, DecideOutcome, DecisionRecord, NewApplication, NewJob, PassRecord, ReviewDecision,
-    ReviewedPass, Revocation, RevokeOutcome, SubmitOutcome,
+    ApplicantFacts, ClaimOutcome, DecideOutcome, DecisionRecord, MAX_COUNTED_PER_DAY, NewApplication, NewJob,
+    PassRecord, ReviewDecision, ReviewedPass, Revocation, RevokeOutcome, SubmitOutcome,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -226,8 +226,10 @@ pub(super) fn facts(
     // however many applications the user sent before.
     let day_ago = ApplicationId::first_at(app.submitted_at - time::Duration::DAY).to_string();
     let applications_last_day: u32 = c
-        .prepare_cached("SELECT count(*) FROM applications WHERE user_id = ?1 AND id < ?2 AND id >= ?3")?
-        .query_row(params![user, id, day_ago], |r| r.get(0))?;
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM applications WHERE user_id = ?1 AND id < ?2 AND id >= ?3 LIMIT ?4)",
+        )?
+        .query_row(params![user, id, day_ago, MAX_COUNTED_PER_DAY], |r| r.get(0))?;
     let vehicle_overlapping_approved = match &app.details.vehicle {
         Some(v) => c
             .prepare_cached(

@@ -445,4 +445,16 @@ pub(crate) async fn applicant_facts_fraud_checks(store: Arc<dyn Store>) {
         store.applicant_facts(&own, t(0)).await.unwrap().applications_last_day,
         1
     );
+
+    // The count stops at MAX_COUNTED_PER_DAY (no daily limit of a policy can be higher).
+    let busy = user(&store, 4).await;
+    let mut last = None;
+    for i in 0..=i64::from(MAX_COUNTED_PER_DAY) {
+        last = Some(submit(&store, busy.id, t(50 * hour + i), t(60 * hour)).await);
+    }
+    let last = last.expect("submitted");
+    assert_eq!(
+        store.applicant_facts(&last, t(0)).await.unwrap().applications_last_day,
+        MAX_COUNTED_PER_DAY
+    );
 }
