@@ -306,8 +306,9 @@ pub(crate) fn upsert_counts(d: Dialect, table: &str, rows: usize) -> String {
 /// The upsert of one decision into the latency histogram.
 pub(crate) fn upsert_latency(d: Dialect) -> String {
     match d {
-        Dialect::Sqlite => "INSERT INTO stats_latency_hourly (hour, area, bucket, n) VALUES (?1, ?2, ?3, 1)
-             ON CONFLICT (hour, area, bucket) DO UPDATE SET n = stats_latency_hourly.n + 1"
+        // SQLite: `n` is the fourth parameter (the writer's batch sums, sqlite/counters.rs).
+        Dialect::Sqlite => "INSERT INTO stats_latency_hourly (hour, area, bucket, n) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (hour, area, bucket) DO UPDATE SET n = stats_latency_hourly.n + excluded.n"
             .into(),
         Dialect::Postgres => {
             "INSERT INTO stats_latency_hourly (hour, area, bucket, shard, n) VALUES ($1, $2, $3, $4, 1)

@@ -18,6 +18,8 @@ use std::collections::HashMap;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
+use crate::stats_sql::{self, Dialect};
+
 /// A counter table and the statement that adds `n` (the last parameter) to one of its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Table {
@@ -32,24 +34,14 @@ pub(super) enum Table {
 }
 
 impl Table {
-    fn upsert(self) -> &'static str {
+    /// The upsert that adds `n`, its last parameter, to one row (the SQL shared with the
+    /// rebuild and PostgreSQL, `stats_sql`).
+    fn upsert(self) -> String {
         match self {
-            Table::Thana => {
-                "INSERT INTO stats_thana_hourly (hour, area, reason, status, has_pass, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (hour, area, reason, status, has_pass) DO UPDATE SET n = stats_thana_hourly.n + excluded.n"
-            }
-            Table::District => {
-                "INSERT INTO stats_district_hourly (hour, area, reason, status, has_pass, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (hour, area, reason, status, has_pass) DO UPDATE SET n = stats_district_hourly.n + excluded.n"
-            }
-            Table::Latency => {
-                "INSERT INTO stats_latency_hourly (hour, area, bucket, n) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (hour, area, bucket) DO UPDATE SET n = stats_latency_hourly.n + excluded.n"
-            }
-            Table::Scans => {
-                "INSERT INTO stats_scans_hourly (hour, district, checkpoint, result, n) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (hour, district, checkpoint, result) DO UPDATE SET n = stats_scans_hourly.n + excluded.n"
-            }
+            Table::Thana => stats_sql::upsert_counts(Dialect::Sqlite, "stats_thana_hourly", 1),
+            Table::District => stats_sql::upsert_counts(Dialect::Sqlite, "stats_district_hourly", 1),
+            Table::Latency => stats_sql::upsert_latency(Dialect::Sqlite),
+            Table::Scans => stats_sql::scans::upsert(Dialect::Sqlite, "VALUES (?1, ?2, ?3, ?4, ?5)"),
         }
     }
 }
@@ -128,7 +120,7 @@ fn write(c: &Connection, row: &Row, n: i64) -> rusqlite::Result<()> {
             Part::Text(v) => Value::Text(v.clone()),
         })
         .chain([Value::Integer(n)]);
-    c.prepare_cached(row.table.upsert())?.execute(params_from_iter(args))?;
+    c.prepare_cached(&row.table.upsert())?.execute(params_from_iter(args))?;
     Ok(())
 }
 

@@ -112,7 +112,7 @@ pub(crate) fn upsert(d: Dialect, row: &str) -> String {
     match d {
         Dialect::Sqlite => format!(
             "INSERT INTO stats_scans_hourly (hour, district, checkpoint, result, n) {row}
-             ON CONFLICT (hour, district, checkpoint, result) DO UPDATE SET n = stats_scans_hourly.n + 1"
+             ON CONFLICT (hour, district, checkpoint, result) DO UPDATE SET n = stats_scans_hourly.n + excluded.n"
         ),
         Dialect::Postgres => format!(
             "INSERT INTO stats_scans_hourly (hour, district, checkpoint, result, shard, n) {row}
