@@ -9,6 +9,14 @@ use mpass::{
     BackendArgs, DataArgs, admin, audit, bench, config, demo, dlq, keys, policy, serve, stats, telemetry, verify,
 };
 
+/// mimalloc rather than glibc's malloc: the runtime threads free what the SQLite writer
+/// allocated and the other way round, and glibc takes the owning arena's lock for each
+/// such free once the thread cache is full. Under load the runtime threads slept on those
+/// locks about 250 times a second; with mimalloc, almost never (docs/BENCHMARKS.md, fifth
+/// round).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "mpass", version, about = "Movement Pass: emergency movement permits")]
 struct Cli {
