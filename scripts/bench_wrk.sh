@@ -52,14 +52,21 @@ for i in $(seq 1 "$CITIZENS"); do
 done
 start=$(date -u -d 'tomorrow 04:00' +%Y-%m-%dT%H:%M:%SZ)
 cat >"$LUA" <<LUA
--- Each request is one of the citizens' submissions, the citizens taking turns.
+-- Each request is one of the citizens' submissions, the citizens taking turns; the
+-- requests are formatted once per wrk thread, not once per request.
 local tokens = { $tokens }
 local body = '{"reason":"medical","from":{"area":"30260014","address":"House 12, Road 4"},"to":{"area":"30262000","address":"City Hospital"},"start":"$start","duration_hours":2,"trip":"one_way","companions":[]}'
+local requests = {}
 local n = 0
+init = function(args)
+  for i = 1, #tokens do
+    local headers = { ["content-type"] = "application/json", ["authorization"] = "Bearer " .. tokens[i] }
+    requests[i] = wrk.format("POST", nil, headers, body)
+  end
+end
 request = function()
   n = n + 1
-  local headers = { ["content-type"] = "application/json", ["authorization"] = "Bearer " .. tokens[(n % #tokens) + 1] }
-  return wrk.format("POST", nil, headers, body)
+  return requests[(n % #requests) + 1]
 end
 LUA
 
