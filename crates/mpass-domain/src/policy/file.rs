@@ -322,8 +322,12 @@ impl RulesFile {
         let f = &self.daily_applications;
         let key = "rules.daily_applications";
         // The stores count a person's applications of the day up to MAX_COUNTED_PER_DAY.
-        if f.max_per_day == 0 || f.max_per_day > crate::ports::MAX_COUNTED_PER_DAY {
-            return Err(invalid(format!("{key}.max_per_day"), "must be between 1 and 1000"));
+        let most = crate::ports::MAX_COUNTED_PER_DAY;
+        if f.max_per_day == 0 || f.max_per_day > most {
+            return Err(invalid(
+                format!("{key}.max_per_day"),
+                format!("must be between 1 and {most}"),
+            ));
         }
         let daily_applications = f.rule(
             key,
