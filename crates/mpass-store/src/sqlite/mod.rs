@@ -44,9 +44,17 @@ const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
 const WAL_RESTART_FRAMES: i64 = 8192;
 
 type Deliver = Box<dyn FnOnce(Option<StoreError>) + Send>;
-/// A write operation: run inside a savepoint (or told the batch failed to start), and
-/// hand back whether it succeeded plus how to answer its caller once the batch commits.
-type Op = Box<dyn FnOnce(Option<&Connection>) -> (bool, Deliver) + Send>;
+/// Runs a write (or is told the batch failed to start), and hands back whether it
+/// succeeded plus how to answer its caller once the batch commits.
+type Run = Box<dyn FnOnce(Option<&Connection>) -> (bool, Deliver) + Send>;
+/// A write operation.
+struct Op {
+    run: Run,
+    /// Run inside a savepoint of its own, rolled back if it fails. Only an operation whose
+    /// one fallible change is a single statement goes without ([`SqliteStore::write_single`]):
+    /// SQLite undoes a failed statement itself.
+    savepoint: bool,
+}
 
 /// SQLite store. Cheap to clone; all clones share the writer and the reader pool.
 #[derive(Clone)]
@@ -168,13 +176,34 @@ impl SqliteStore {
         }
     }
 
-    /// Runs `f` in the writer's next batch; answers after that batch has committed.
+    /// Runs `f` in the writer's next batch, in a savepoint of its own; answers after that
+    /// batch has committed.
     pub(crate) async fn write<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> StoreResult<R> {
+        self.submit(f, true).await
+    }
+
+    /// [`SqliteStore::write`] for an operation that changes the database with at most one
+    /// statement, after which nothing can fail (reads and counter increments may come
+    /// before or after it): it needs no savepoint, because SQLite rolls a failed statement
+    /// back by itself. A savepoint costs a copy of every page the operation touches (the
+    /// scan log's random index leaf among them).
+    pub(crate) async fn write_single<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        self.submit(f, false).await
+    }
+
+    async fn submit<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
+        savepoint: bool,
+    ) -> StoreResult<R> {
         let (tx, rx) = oneshot::channel::<StoreResult<R>>();
-        let op: Op = Box::new(move |conn| {
+        let run: Run = Box::new(move |conn: Option<&Connection>| {
             let result = match conn {
                 Some(c) => f(c).map_err(backend),
                 None => Err(StoreError::Unavailable("write batch could not start".into())),
@@ -188,6 +217,7 @@ impl SqliteStore {
             });
             (ok, deliver)
         });
+        let op = Op { run, savepoint };
         let writer = self.writer.clone();
         // The channel is bounded: when the writer is saturated, wait without blocking the runtime.
         match writer.try_send(op) {
@@ -283,19 +313,24 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>, wal_frames: &AtomicI64,
         if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "store.begin_failed");
             for op in batch {
-                let (_, d) = op(None);
+                let (_, d) = (op.run)(None);
                 d(None);
             }
             continue;
         }
         counters::begin();
         for op in batch {
-            let _ = control(&conn, "SAVEPOINT op");
-            let (ok, d) = op(Some(&conn));
-            if !ok {
-                let _ = control(&conn, "ROLLBACK TO op");
-            }
-            let _ = control(&conn, "RELEASE op");
+            let (ok, d) = if op.savepoint {
+                let _ = control(&conn, "SAVEPOINT op");
+                let (ok, d) = (op.run)(Some(&conn));
+                if !ok {
+                    let _ = control(&conn, "ROLLBACK TO op");
+                }
+                let _ = control(&conn, "RELEASE op");
+                (ok, d)
+            } else {
+                (op.run)(Some(&conn))
+            };
             counters::end_op(ok);
             delivers.push(d);
         }
