@@ -12,8 +12,8 @@ use crate::ids::CheckpointId;
 pub const MAX_CHECKPOINT_NAME_CHARS: usize = 80;
 
 /// Bangladesh's bounding box with a margin: positions outside it are typing errors.
-const LAT_RANGE: (f64, f64) = (20.0, 27.0);
-const LON_RANGE: (f64, f64) = (87.5, 93.0);
+pub(crate) const LAT_RANGE: (f64, f64) = (20.0, 27.0);
+pub(crate) const LON_RANGE: (f64, f64) = (87.5, 93.0);
 
 /// Mean Earth radius used for great-circle distances, km.
 const EARTH_RADIUS_KM: f64 = 6371.0;

@@ -13,7 +13,7 @@ use crate::language::Language;
 use crate::phone::Phone;
 use crate::policy::Decision;
 use crate::profile::Profile;
-use crate::scan::{Scan, ScanRecorded};
+use crate::scan::{Scan, ScanRecorded, TravelPoint};
 use crate::stats::scans::{ScanCountRow, ScanQuery};
 use crate::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
 
@@ -212,8 +212,10 @@ pub struct PassCheck {
     pub pass: Option<PassRecord>,
     /// Its application's status now.
     pub status: Option<crate::application::Status>,
-    /// Its latest scans, newest first (for impossible travel); empty unless asked for.
-    pub earlier: Vec<crate::scan::Scan>,
+    /// Its latest scans with a position within [`crate::scan::TRAVEL_HORIZON`] of the
+    /// check, newest first, at most [`crate::scan::TRAVEL_HISTORY`] (for impossible travel);
+    /// empty unless asked for.
+    pub earlier: Vec<crate::scan::TravelPoint>,
 }
 
 /// A decision to record, with the pass when approved.
@@ -569,10 +571,11 @@ pub trait Store: Send + Sync + 'static {
     // --- passes
     async fn pass(&self, id: PassId) -> StoreResult<Option<PassRecord>>;
     async fn pass_by_short_code(&self, code: &str) -> StoreResult<Option<PassRecord>>;
-    /// The pass named by `key`, its application's status and (when `history` > 0) its
-    /// `history` latest scans: what an online check reads. The default asks the other
-    /// methods; a backend may answer from one read transaction.
-    async fn pass_check(&self, key: PassKey, history: u32) -> StoreResult<PassCheck> {
+    /// The pass named by `key`, its application's status and (when `travel_at` is given,
+    /// the time of a scan with a position) its scans that impossible travel compares with
+    /// one made then ([`Store::travel_points`]): what an online check reads. The default
+    /// asks the other methods; a backend may answer from one read transaction.
+    async fn pass_check(&self, key: PassKey, travel_at: Option<OffsetDateTime>) -> StoreResult<PassCheck> {
         let pass = match &key {
             PassKey::Id(id) => self.pass(*id).await?,
             PassKey::ShortCode(code) => self.pass_by_short_code(code).await?,
@@ -585,8 +588,8 @@ pub trait Store: Send + Sync + 'static {
             PassKey::Id(id) => Some(id),
             PassKey::ShortCode(_) => pass.as_ref().map(|p| p.id),
         };
-        let earlier = match id {
-            Some(id) if history > 0 => self.scans_of_pass(id, history).await?,
+        let earlier = match (id, travel_at) {
+            (Some(id), Some(at)) => self.travel_points(id, at).await?,
             _ => Vec::new(),
         };
         Ok(PassCheck { pass, status, earlier })
@@ -722,8 +725,12 @@ pub trait Store: Send + Sync + 'static {
     /// `client_id` the same officer uploaded before is not logged (nor counted) again: the
     /// first one is returned.
     async fn scan_record(&self, scan: &Scan) -> StoreResult<ScanRecorded>;
-    /// The latest scans of a pass (by scan time, newest first), for impossible travel.
-    async fn scans_of_pass(&self, pass: PassId, limit: u32) -> StoreResult<Vec<Scan>>;
+    /// The scans of a pass that impossible travel compares with one made at `at`: those
+    /// with a position, made within [`crate::scan::TRAVEL_HORIZON`] of `at`, the latest
+    /// first, at most [`crate::scan::TRAVEL_HISTORY`]. The stores keep an index of only
+    /// these (pass, scan time, position): a scan without a position is logged without
+    /// touching it.
+    async fn travel_points(&self, pass: PassId, at: OffsetDateTime) -> StoreResult<Vec<TravelPoint>>;
     /// Scans newest first (by id), only flagged ones if asked, strictly older than `before`.
     async fn scans_list(&self, flagged_only: bool, before: Option<ScanId>, limit: u32) -> StoreResult<Vec<Scan>>;
 

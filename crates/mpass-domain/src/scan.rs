@@ -22,8 +22,14 @@ pub const MAX_TRAVEL_KMH: f64 = 120.0;
 pub const TRAVEL_ALLOWANCE_KM: f64 = 10.0;
 /// Most scans in one offline upload.
 pub const MAX_SCAN_BATCH: usize = 500;
-/// Earlier scans of the same pass compared with a new one.
+/// Earlier scans of the same pass compared with a new one (the latest ones with a
+/// position, within [`TRAVEL_HORIZON`] of it).
 pub const TRAVEL_HISTORY: u32 = 20;
+/// How far apart in time two scans may be and still be impossible travel: the two
+/// farthest positions a scan may have (opposite corners of the box `checkpoint` accepts,
+/// about 960 km apart) are possible after this long, so a scan further away in time
+/// never needs to be read.
+pub const TRAVEL_HORIZON: time::Duration = time::Duration::hours(8);
 
 /// How a scan reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,11 +114,16 @@ pub fn impossible_travel(a: &ScanPoint, b: &ScanPoint) -> bool {
     km > TRAVEL_ALLOWANCE_KM + MAX_TRAVEL_KMH * hours
 }
 
+/// A logged scan as impossible travel compares it: which scan, where and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TravelPoint {
+    pub scan: ScanId,
+    pub point: ScanPoint,
+}
+
 /// The earlier (or later) scan that `point` cannot be reconciled with, if any.
-pub fn first_impossible<'a>(point: &ScanPoint, others: &'a [Scan]) -> Option<&'a Scan> {
-    others
-        .iter()
-        .find(|s| s.point().is_some_and(|p| impossible_travel(&p, point)))
+pub fn first_impossible<'a>(point: &ScanPoint, others: &'a [TravelPoint]) -> Option<&'a TravelPoint> {
+    others.iter().find(|o| impossible_travel(&o.point, point))
 }
 
 /// What `Store::scan_record` did.
@@ -157,6 +168,39 @@ mod tests {
         // The same checkpoint a minute later, or a few km away at once: possible.
         assert!(!impossible_travel(&dhaka, &at(23.7286, 90.4106, 1)));
         assert!(!impossible_travel(&dhaka, &at(23.75, 90.43, 0)));
+    }
+
+    /// Beyond the horizon no two accepted positions are impossible travel, so the stores
+    /// may leave older (and later) scans unread; an hour less would not do.
+    #[test]
+    fn no_two_accepted_positions_are_impossible_beyond_the_horizon() {
+        let (lat, lon) = (crate::checkpoint::LAT_RANGE, crate::checkpoint::LON_RANGE);
+        let corners = [(lat.0, lon.0), (lat.0, lon.1), (lat.1, lon.0), (lat.1, lon.1)];
+        let horizon = TRAVEL_HORIZON.whole_minutes();
+        let mut needed = false;
+        for (a_lat, a_lon) in corners {
+            for (b_lat, b_lon) in corners {
+                assert!(!impossible_travel(&at(a_lat, a_lon, 0), &at(b_lat, b_lon, horizon)));
+                needed |= impossible_travel(&at(a_lat, a_lon, 0), &at(b_lat, b_lon, horizon - 60));
+            }
+        }
+        assert!(needed, "the horizon could be an hour shorter");
+    }
+
+    #[test]
+    fn first_impossible_finds_the_scan_that_cannot_be_reconciled() {
+        let here = at(23.7286, 90.4106, 60);
+        let near = TravelPoint {
+            scan: ScanId::new(),
+            point: at(23.75, 90.43, 50),
+        };
+        let far = TravelPoint {
+            scan: ScanId::new(),
+            point: at(22.3350, 91.8325, 30),
+        };
+        assert_eq!(first_impossible(&here, &[near, far]), Some(&far));
+        assert_eq!(first_impossible(&here, &[near]), None);
+        assert_eq!(first_impossible(&here, &[]), None);
     }
 
     proptest::proptest! {

@@ -251,6 +251,7 @@ stories!(
     scan_counters_match_the_scan_log_and_rebuild,
     checkpoints_create_list_delete_audited,
     scans_log_idempotent_uploads_and_lists,
+    travel_points_are_the_latest_few,
     role_grants_list_and_revoke_audited,
     admin_search_finds_and_audits_every_search,
 );

@@ -16,9 +16,7 @@ use mpass_domain::pass::{
     ParsedPass, PassClaims, ReasonCode, VerdictColour, Verification, VerifyOptions, normalize_short_code,
 };
 use mpass_domain::ports::{PassCheck, PassKey};
-use mpass_domain::scan::{
-    MAX_SCAN_BATCH, Scan, ScanPoint, ScanRecorded, ScanSource, TRAVEL_HISTORY, first_impossible, with_reason,
-};
+use mpass_domain::scan::{MAX_SCAN_BATCH, Scan, ScanPoint, ScanRecorded, ScanSource, first_impossible, with_reason};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -409,13 +407,10 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
         (_, Some(code)) => Some(PassKey::ShortCode(code)),
         _ => None,
     };
-    let history = if place.lat.is_some() && place.lon.is_some() {
-        TRAVEL_HISTORY
-    } else {
-        0
-    };
+    // Impossible travel compares a scan with a position with the pass's scans around it.
+    let travel_at = (place.lat.is_some() && place.lon.is_some()).then_some(meta.scanned_at);
     let known = match key {
-        Some(key) => state.store.pass_check(key, history).await?,
+        Some(key) => state.store.pass_check(key, travel_at).await?,
         None => PassCheck::default(),
     };
     let opts = VerifyOptions {
@@ -465,16 +460,13 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
         if let Some(other) = first_impossible(&here, &known.earlier) {
             flagged = true;
             result = with_reason(result, &mut reasons, ReasonCode::ImpossibleTravel);
-            let km = other
-                .point()
-                .map(|p| checkpoint::distance_km(p.lat, p.lon, lat, lon))
-                .unwrap_or_default();
+            let km = checkpoint::distance_km(other.point.lat, other.point.lon, lat, lon);
             tracing::warn!(
                 pass.id = %id,
-                scan.other = %other.id,
+                scan.other = %other.scan,
                 scan.officer = %meta.officer,
                 travel.distance_km = km.round(),
-                travel.minutes = (meta.scanned_at - other.scanned_at).whole_minutes().abs(),
+                travel.minutes = (meta.scanned_at - other.point.at).whole_minutes().abs(),
                 "scan.impossible_travel"
             );
         }

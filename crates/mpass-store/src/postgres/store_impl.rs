@@ -9,7 +9,7 @@ use mpass_domain::ids::{ApplicationId, CheckpointId, JobId, MessageId, PassId, S
 use mpass_domain::phone::Phone;
 use mpass_domain::ports::*;
 use mpass_domain::profile::Profile;
-use mpass_domain::scan::{Scan, ScanRecorded};
+use mpass_domain::scan::{Scan, ScanRecorded, TravelPoint};
 use time::OffsetDateTime;
 
 use super::{
@@ -461,10 +461,10 @@ impl Store for PostgresStore {
         Ok(verification::scan_record(&c, scan).await?)
     }
 
-    async fn scans_of_pass(&self, pass: PassId, limit: u32) -> StoreResult<Vec<Scan>> {
+    async fn travel_points(&self, pass: PassId, at: OffsetDateTime) -> StoreResult<Vec<TravelPoint>> {
         // The primary: the scan logged a moment ago at the other checkpoint must be seen.
         let c = self.primary().await?;
-        Ok(verification::scans_of_pass(&c, pass, limit).await?)
+        Ok(verification::travel_points(&c, pass, at).await?)
     }
 
     async fn scans_list(&self, flagged_only: bool, before: Option<ScanId>, limit: u32) -> StoreResult<Vec<Scan>> {

@@ -6,7 +6,8 @@ use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::checkpoint::Checkpoint;
 use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
 use mpass_domain::pass::{ReasonCode, VerdictColour};
-use mpass_domain::scan::{Scan, ScanRecorded, ScanSource};
+use mpass_domain::scan::{Scan, ScanPoint, ScanRecorded, ScanSource, TRAVEL_HISTORY, TRAVEL_HORIZON, TravelPoint};
+use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
@@ -194,12 +195,30 @@ pub(super) async fn scan_record(c: &impl GenericClient, s: &Scan) -> Result<Scan
     Ok(ScanRecorded::Duplicate(Box::new(scan_from_row(&row)?)))
 }
 
-pub(super) async fn scans_of_pass(c: &impl GenericClient, pass: PassId, limit: u32) -> Result<Vec<Scan>, PgError> {
-    let sql = format!("SELECT {SCAN_COLUMNS} FROM scans WHERE pass_id = $1 ORDER BY scanned_at DESC, id DESC LIMIT $2");
-    query(c, &sql, &[&pass.0, &big(limit)])
+/// Impossible travel's scans of a pass around `at` (`Store::travel_points`), from the
+/// covering index `scans_travel` (an index-only scan once the table is vacuumed).
+pub(super) async fn travel_points(
+    c: &impl GenericClient,
+    pass: PassId,
+    at: OffsetDateTime,
+) -> Result<Vec<TravelPoint>, PgError> {
+    let sql = "SELECT id, lat, lon, scanned_at FROM scans
+               WHERE pass_id = $1 AND lat IS NOT NULL AND lon IS NOT NULL AND scanned_at BETWEEN $2 AND $3
+               ORDER BY scanned_at DESC LIMIT $4";
+    let (from, to) = (ms(at - TRAVEL_HORIZON), ms(at + TRAVEL_HORIZON));
+    query(c, sql, &[&pass.0, &from, &to, &big(TRAVEL_HISTORY)])
         .await?
         .iter()
-        .map(scan_from_row)
+        .map(|r| {
+            Ok(TravelPoint {
+                scan: ScanId(r.try_get(0)?),
+                point: ScanPoint {
+                    lat: r.try_get(1)?,
+                    lon: r.try_get(2)?,
+                    at: from_ms(r.try_get(3)?),
+                },
+            })
+        })
         .collect()
 }
 

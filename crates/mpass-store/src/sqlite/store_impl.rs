@@ -8,7 +8,7 @@ use mpass_domain::ids::{ApplicationId, CheckpointId, JobId, MessageId, PassId, S
 use mpass_domain::phone::Phone;
 use mpass_domain::ports::*;
 use mpass_domain::profile::Profile;
-use mpass_domain::scan::{Scan, ScanRecorded};
+use mpass_domain::scan::{Scan, ScanRecorded, TravelPoint};
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 
@@ -192,14 +192,14 @@ impl Store for SqliteStore {
         self.read(move |c| apps::pass_by_short_code(c, &code)).await
     }
 
-    async fn pass_check(&self, key: PassKey, history: u32) -> StoreResult<PassCheck> {
+    async fn pass_check(&self, key: PassKey, travel_at: Option<OffsetDateTime>) -> StoreResult<PassCheck> {
         // On the calling thread (a few key lookups): the pass and its application's status
         // in one statement; with the earlier scans, one read transaction for both.
         self.read_point(move |c| {
-            if history > 0 {
-                in_read_tx(c, |c| pass_check(c, &key, history))
+            if travel_at.is_some() {
+                in_read_tx(c, |c| pass_check(c, &key, travel_at))
             } else {
-                pass_check(c, &key, 0)
+                pass_check(c, &key, None)
             }
         })
         .await
@@ -418,11 +418,12 @@ impl Store for SqliteStore {
 
     async fn scan_record(&self, scan: &Scan) -> StoreResult<ScanRecorded> {
         let scan = scan.clone();
-        self.write(move |c| verification::scan_record(c, &scan)).await
+        // One INSERT; the rest is a read or a counter increment.
+        self.write_single(move |c| verification::scan_record(c, &scan)).await
     }
 
-    async fn scans_of_pass(&self, pass: PassId, limit: u32) -> StoreResult<Vec<Scan>> {
-        self.read(move |c| verification::scans_of_pass(c, pass, limit)).await
+    async fn travel_points(&self, pass: PassId, at: OffsetDateTime) -> StoreResult<Vec<TravelPoint>> {
+        self.read_point(move |c| verification::travel_points(c, pass, at)).await
     }
 
     async fn scans_list(&self, flagged_only: bool, before: Option<ScanId>, limit: u32) -> StoreResult<Vec<Scan>> {
@@ -473,7 +474,7 @@ impl Store for SqliteStore {
     }
 }
 
-fn pass_check(c: &Connection, key: &PassKey, history: u32) -> rusqlite::Result<PassCheck> {
+fn pass_check(c: &Connection, key: &PassKey, travel_at: Option<OffsetDateTime>) -> rusqlite::Result<PassCheck> {
     let (pass, status) = match key {
         PassKey::Id(id) => apps::pass_and_status(c, "id", &id.to_string())?,
         PassKey::ShortCode(code) => apps::pass_and_status(c, "short_code", code)?,
@@ -482,8 +483,8 @@ fn pass_check(c: &Connection, key: &PassKey, history: u32) -> rusqlite::Result<P
         PassKey::Id(id) => Some(*id),
         PassKey::ShortCode(_) => pass.as_ref().map(|p| p.id),
     };
-    let earlier = match id {
-        Some(id) if history > 0 => verification::scans_of_pass(c, id, history)?,
+    let earlier = match (id, travel_at) {
+        (Some(id), Some(at)) => verification::travel_points(c, id, at)?,
         _ => Vec::new(),
     };
     Ok(PassCheck { pass, status, earlier })

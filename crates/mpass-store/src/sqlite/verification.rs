@@ -5,8 +5,9 @@ use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::checkpoint::Checkpoint;
 use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
 use mpass_domain::pass::{ReasonCode, VerdictColour};
-use mpass_domain::scan::{Scan, ScanRecorded, ScanSource};
+use mpass_domain::scan::{Scan, ScanPoint, ScanRecorded, ScanSource, TRAVEL_HISTORY, TRAVEL_HORIZON, TravelPoint};
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use time::OffsetDateTime;
 
 use super::{audit, counters, from_ms, json_col, ms, to_json};
 use crate::stats_sql::scans as scan_stats;
@@ -160,10 +161,33 @@ pub(super) fn scan_record(c: &Connection, s: &Scan) -> rusqlite::Result<ScanReco
     Ok(ScanRecorded::Duplicate(Box::new(first)))
 }
 
-pub(super) fn scans_of_pass(c: &Connection, pass: PassId, limit: u32) -> rusqlite::Result<Vec<Scan>> {
-    let sql = format!("SELECT {SCAN_COLUMNS} FROM scans WHERE pass_id = ?1 ORDER BY scanned_at DESC, id DESC LIMIT ?2");
-    let mut st = c.prepare_cached(&sql)?;
-    let rows = st.query_map(params![pass.to_string(), limit], scan_from_row)?;
+/// Impossible travel's scans of a pass around `at` (`Store::travel_points`), read from the
+/// covering index `scans_travel` alone.
+pub(super) fn travel_points(c: &Connection, pass: PassId, at: OffsetDateTime) -> rusqlite::Result<Vec<TravelPoint>> {
+    let mut st = c.prepare_cached(
+        "SELECT id, lat, lon, scanned_at FROM scans INDEXED BY scans_travel
+         WHERE pass_id = ?1 AND lat IS NOT NULL AND lon IS NOT NULL AND scanned_at BETWEEN ?2 AND ?3
+         ORDER BY scanned_at DESC LIMIT ?4",
+    )?;
+    let rows = st.query_map(
+        params![
+            pass.to_string(),
+            ms(at - TRAVEL_HORIZON),
+            ms(at + TRAVEL_HORIZON),
+            TRAVEL_HISTORY
+        ],
+        |r| {
+            let id: String = r.get(0)?;
+            Ok(TravelPoint {
+                scan: ScanId::parse(&id).ok_or_else(|| bad("scan id"))?,
+                point: ScanPoint {
+                    lat: r.get(1)?,
+                    lon: r.get(2)?,
+                    at: from_ms(r.get(3)?),
+                },
+            })
+        },
+    )?;
     rows.collect()
 }
 

@@ -7,7 +7,7 @@ use mpass_domain::checkpoint::Checkpoint;
 use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
 use mpass_domain::pass::{ReasonCode, VerdictColour};
 use mpass_domain::ports::*;
-use mpass_domain::scan::{Scan, ScanRecorded, ScanSource};
+use mpass_domain::scan::{Scan, ScanRecorded, ScanSource, TRAVEL_HISTORY, TRAVEL_HORIZON, TravelPoint};
 
 use super::fixtures::*;
 
@@ -127,24 +127,65 @@ pub(crate) async fn scans_log_idempotent_uploads_and_lists(store: Arc<dyn Store>
         ScanRecorded::Inserted
     ));
 
-    // By scan time, not arrival: the offline scan (t=50) is older than the online one.
+    // What impossible travel compares with: by scan time, not arrival (the offline scan,
+    // t=50, is older than the online one); a scan without a position is not among them.
+    let unplaced = Scan {
+        id: ScanId::new(),
+        lat: None,
+        lon: None,
+        scanned_at: t(120),
+        flagged: false,
+        ..online.clone()
+    };
+    assert!(matches!(
+        store.scan_record(&unplaced).await.unwrap(),
+        ScanRecorded::Inserted
+    ));
+    let point = |s: &Scan| TravelPoint {
+        scan: s.id,
+        point: s.point().expect("a scan with a position"),
+    };
     assert_eq!(
-        store.scans_of_pass(pass, 10).await.unwrap(),
-        [online.clone(), offline.clone()]
+        store.travel_points(pass, t(100)).await.unwrap(),
+        [point(&online), point(&offline)]
+    );
+    // Only within the horizon of the check, before or after it.
+    let horizon = TRAVEL_HORIZON.whole_seconds();
+    assert_eq!(
+        store.travel_points(pass, t(60 + horizon)).await.unwrap(),
+        [point(&online)]
     );
     assert_eq!(
-        store.scans_of_pass(pass, 1).await.unwrap(),
-        std::slice::from_ref(&online)
+        store.travel_points(pass, t(90 - horizon)).await.unwrap(),
+        [point(&offline)]
     );
-    assert!(store.scans_of_pass(PassId::new(), 10).await.unwrap().is_empty());
+    assert!(store.travel_points(pass, t(101 + horizon)).await.unwrap().is_empty());
+    assert!(store.travel_points(PassId::new(), t(100)).await.unwrap().is_empty());
 
     let all = store.scans_list(false, None, 10).await.unwrap();
-    assert_eq!(all, [others.clone(), offline.clone(), online.clone()]);
+    assert_eq!(all, [unplaced.clone(), others.clone(), offline.clone(), online.clone()]);
     let page = store.scans_list(false, Some(offline.id), 10).await.unwrap();
     assert_eq!(page, std::slice::from_ref(&online));
     assert_eq!(
         store.scans_list(true, None, 10).await.unwrap(),
         std::slice::from_ref(&online)
     );
-    assert_eq!(store.scans_list(false, None, 1).await.unwrap(), [others]);
+    assert_eq!(store.scans_list(false, None, 1).await.unwrap(), [unplaced]);
+}
+
+/// Impossible travel reads at most `TRAVEL_HISTORY` scans of a pass, the latest first.
+pub(crate) async fn travel_points_are_the_latest_few(store: Arc<dyn Store>) {
+    let officer = user(&store, 1).await;
+    let pass = PassId::new();
+    let n = i64::from(TRAVEL_HISTORY) + 3;
+    for secs in 0..n {
+        store
+            .scan_record(&scan(officer.id, Some(pass), None, secs))
+            .await
+            .unwrap();
+    }
+    let got = store.travel_points(pass, t(n)).await.unwrap();
+    let times: Vec<_> = got.iter().map(|p| p.point.at).collect();
+    let want: Vec<_> = (3..n).rev().map(t).collect();
+    assert_eq!(times, want);
 }
