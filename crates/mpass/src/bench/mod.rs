@@ -112,6 +112,12 @@ pub struct BenchArgs {
     /// (`wrk -s FILE URL/api/v1/verify`; `scripts/bench_wrk.sh`).
     #[arg(long)]
     pub wrk_script: Option<PathBuf>,
+    /// `verify` (and its wrk script): send the checkpoint's position with each check, as an
+    /// officer's device does (SPEC §8), at the centre of the trips' origin thana. The
+    /// server then also reads the pass's latest scans (impossible travel) and checks the
+    /// route. Without it the checks carry no place.
+    #[arg(long)]
+    pub position: bool,
 }
 
 /// Runs the benchmark and prints the summary table; answers the summary (none when it only

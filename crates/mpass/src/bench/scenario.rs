@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use mpass_client::{ApplicationBody, Client, ClientError, PlaceBody, ProfileBody, VerifyBody};
+use mpass_client::{ApplicationBody, Client, ClientError, PlaceBody, PositionBody, ProfileBody, VerifyBody};
 use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
@@ -59,12 +59,19 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
             let officers = prepare_officers(args, &client).await?;
             notes.push(format!("{} police officers taking turns", officers.len()));
             let passes = prepare_passes(args, &client).await?;
+            let checkpoint = verify_position(args)?;
+            if checkpoint.is_some() {
+                notes.push(format!(
+                    "each check at the centre of thana {THANA_A}, the trips' origin"
+                ));
+            }
             let op: Op = Arc::new(move |i, _, _| {
                 let police = officers[i as usize % officers.len()].clone();
                 let qr = passes[i as usize % passes.len()].clone();
                 Box::pin(async move {
                     let body = VerifyBody {
                         qr_text: Some(qr),
+                        checkpoint,
                         ..VerifyBody::default()
                     };
                     let verdict = police.verify(&body).await.map_err(code)?;
@@ -371,9 +378,14 @@ pub async fn write_wrk_verify(args: &BenchArgs, path: &std::path::Path) -> anyho
                 .context("an officer without a token")
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let checkpoint = verify_position(args)?;
     let bodies = passes
         .iter()
-        .map(|qr| serde_json::json!({ "qr_text": qr }).to_string())
+        .map(|qr| match checkpoint {
+            Some(p) => serde_json::json!({ "qr_text": qr, "checkpoint": { "lat": p.lat, "lon": p.lon } }),
+            None => serde_json::json!({ "qr_text": qr }),
+        })
+        .map(|body| body.to_string())
         .collect();
     let script = format!(
         "-- Written by `mpass bench verify --wrk-script`: {} officers, {} passes.\n\
@@ -421,6 +433,21 @@ async fn prepare_officers(args: &BenchArgs, client: &Client) -> anyhow::Result<V
         );
     }
     Ok(officers)
+}
+
+/// `--position`: where the verify scenario's checks are made, the centre of the trips'
+/// origin thana (on the route, and the same place each time, so the verdict stays green).
+fn verify_position(args: &BenchArgs) -> anyhow::Result<Option<PositionBody>> {
+    if !args.position {
+        return Ok(None);
+    }
+    let area = mpass_domain::geo::areas()
+        .get(THANA_A)
+        .with_context(|| format!("thana {THANA_A} is not in the area list"))?;
+    Ok(Some(PositionBody {
+        lat: area.lat,
+        lon: area.lon,
+    }))
 }
 
 /// `args.passes` approved passes valid now, one per new citizen: their QR texts.
