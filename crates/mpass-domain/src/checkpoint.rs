@@ -1,6 +1,8 @@
 //! Police checkpoints (SPEC §8): named places with a position, so scans carry where they
 //! were made and the verifier can check the checkpoint's area against a pass's route.
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -79,13 +81,33 @@ pub fn distance_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
 }
 
-/// The thana whose centroid is nearest to a position.
+/// A position as a point on the unit sphere: the nearer two positions are along the great
+/// circle, the larger the dot product of their vectors (it is the cosine of the angle
+/// between them), so the nearest of many needs no trigonometry per candidate.
+fn unit_vector(lat: f64, lon: f64) -> [f64; 3] {
+    let (p, l) = (lat.to_radians(), lon.to_radians());
+    [p.cos() * l.cos(), p.cos() * l.sin(), p.sin()]
+}
+
+/// The thana whose centroid is nearest to a position (great-circle distance). Every online
+/// check with a position asks this: the thanas' centroids are turned into unit vectors
+/// once, and each candidate costs a dot product, not two haversines.
 pub fn nearest_thana(lat: f64, lon: f64) -> Option<&'static Area> {
-    geo::areas()
-        .all()
+    static THANAS: OnceLock<Vec<([f64; 3], &'static Area)>> = OnceLock::new();
+    let thanas = THANAS.get_or_init(|| {
+        geo::areas()
+            .all()
+            .iter()
+            .filter(|a| a.kind == AreaKind::Thana)
+            .map(|a| (unit_vector(a.lat, a.lon), a))
+            .collect()
+    });
+    let q = unit_vector(lat, lon);
+    thanas
         .iter()
-        .filter(|a| a.kind == AreaKind::Thana)
-        .min_by(|a, b| distance_km(lat, lon, a.lat, a.lon).total_cmp(&distance_km(lat, lon, b.lat, b.lon)))
+        .map(|(v, a)| (v[0] * q[0] + v[1] * q[1] + v[2] * q[2], *a))
+        .max_by(|x, y| x.0.total_cmp(&y.0))
+        .map(|(_, a)| a)
 }
 
 impl CheckpointInput {
@@ -167,6 +189,21 @@ mod tests {
             (given.area.as_str(), given.name.as_str()),
             (thana.code.as_str(), "Gate")
         );
+    }
+
+    proptest::proptest! {
+        /// The dot products pick the thana the haversine distance would: none is nearer.
+        #[test]
+        fn nearest_thana_is_nearest_by_great_circle(lat in 20.0f64..27.0, lon in 87.5f64..93.0) {
+            let got = nearest_thana(lat, lon).unwrap();
+            let best = geo::areas()
+                .all()
+                .iter()
+                .filter(|a| a.kind == AreaKind::Thana)
+                .map(|a| distance_km(lat, lon, a.lat, a.lon))
+                .fold(f64::INFINITY, f64::min);
+            proptest::prop_assert!(distance_km(lat, lon, got.lat, got.lon) - best < 1e-6);
+        }
     }
 
     #[test]

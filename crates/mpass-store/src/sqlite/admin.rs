@@ -91,7 +91,8 @@ pub(super) fn search(
         ),
         AdminSearch::Id(id) => ("id = ?1".to_string(), id.to_string()),
     };
-    let sql = format!("SELECT {APP_COLUMNS} FROM applications WHERE {filter} ORDER BY id DESC LIMIT ?2");
+    let sql =
+        format!("SELECT {APP_COLUMNS} FROM applications WHERE {filter} ORDER BY id DESC LIMIT CAST(?2 AS INTEGER)");
     let apps: Vec<_> = c
         .prepare(&sql)?
         .query_map(params![value, limit], app_from_row)?

@@ -101,8 +101,9 @@ pub(super) fn list(
 ) -> rusqlite::Result<Vec<Application>> {
     // Ids are UUIDv7: their text order is their time order.
     let before = before.map_or_else(|| "~".to_string(), |b| b.to_string());
-    let sql =
-        format!("SELECT {APP_COLUMNS} FROM applications WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3");
+    let sql = format!(
+        "SELECT {APP_COLUMNS} FROM applications WHERE user_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT CAST(?3 AS INTEGER)"
+    );
     let mut st = c.prepare_cached(&sql)?;
     let rows = st.query_map(params![user.to_string(), before, limit], app_from_row)?;
     rows.collect()
@@ -227,7 +228,7 @@ pub(super) fn facts(
     let day_ago = ApplicationId::first_at(app.submitted_at - time::Duration::DAY).to_string();
     let applications_last_day: u32 = c
         .prepare_cached(
-            "SELECT count(*) FROM (SELECT 1 FROM applications WHERE user_id = ?1 AND id < ?2 AND id >= ?3 LIMIT ?4)",
+            "SELECT count(*) FROM (SELECT 1 FROM applications WHERE user_id = ?1 AND id < ?2 AND id >= ?3 LIMIT CAST(?4 AS INTEGER))",
         )?
         .query_row(params![user, id, day_ago, MAX_COUNTED_PER_DAY], |r| r.get(0))?;
     let vehicle_overlapping_approved = match &app.details.vehicle {
@@ -492,8 +493,9 @@ pub(super) fn revocations_since(c: &Connection, seq: i64, limit: u32) -> rusqlit
     let latest: i64 = c
         .prepare_cached("SELECT coalesce(max(seq), 0) FROM revocations")?
         .query_row([], |r| r.get(0))?;
-    let mut st =
-        c.prepare_cached("SELECT seq, pass_id, revoked_at FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let mut st = c.prepare_cached(
+        "SELECT seq, pass_id, revoked_at FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT CAST(?2 AS INTEGER)",
+    )?;
     let rows = st.query_map(params![seq, limit], |r| {
         let id: String = r.get(1)?;
         Ok(Revocation {

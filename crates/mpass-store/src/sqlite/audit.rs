@@ -34,7 +34,7 @@ pub(super) fn append(c: &Connection, event: AuditEvent) -> rusqlite::Result<Audi
 pub(super) fn list(c: &Connection, after: i64, limit: u32) -> rusqlite::Result<Vec<AuditEntry>> {
     let mut st = c.prepare_cached(
         "SELECT seq, at, actor, action, subject, data, prev_hash, hash FROM audit_log
-         WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+         WHERE seq > ?1 ORDER BY seq LIMIT CAST(?2 AS INTEGER)",
     )?;
     let rows = st.query_map(params![after, limit], |r| {
         let data: String = r.get(5)?;

@@ -16,7 +16,7 @@ pub(super) fn lease(c: &Connection, max: u32, now: i64, lease_ms: i64) -> rusqli
     let mut jobs = lease_where(
         c,
         "SELECT id, kind, payload, attempts FROM jobs
-         WHERE kind = ?3 AND run_at <= ?1 AND locked_until <= ?1 ORDER BY run_at LIMIT ?2",
+         WHERE kind = ?3 AND run_at <= ?1 AND locked_until <= ?1 ORDER BY run_at LIMIT CAST(?2 AS INTEGER)",
         params![now, max, JOB_PRIORITY_KIND],
         now + lease_ms,
     )?;
@@ -25,7 +25,7 @@ pub(super) fn lease(c: &Connection, max: u32, now: i64, lease_ms: i64) -> rusqli
         jobs.extend(lease_where(
             c,
             "SELECT id, kind, payload, attempts FROM jobs
-             WHERE run_at <= ?1 AND locked_until <= ?1 ORDER BY run_at LIMIT ?2",
+             WHERE run_at <= ?1 AND locked_until <= ?1 ORDER BY run_at LIMIT CAST(?2 AS INTEGER)",
             params![now, rest],
             now + lease_ms,
         )?);

@@ -1,4 +1,10 @@
 //! The `Store` port on SQLite in WAL mode: one group-committing writer, pooled readers.
+//!
+//! Statements are prepared once per connection (`prepare_cached`) and must stay prepared:
+//! SQLite prepares a statement again each time a bound value could change its plan, which
+//! costs more than most of our statements take to run. A bound `LIMIT ?n` is such a value,
+//! so limits are written `LIMIT CAST(?n AS INTEGER)` (the test `no_bound_limit` holds every
+//! file to it).
 
 mod admin;
 mod applications;
@@ -433,5 +439,30 @@ mod tests {
         );
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod statement_tests {
+    /// No statement binds its `LIMIT` directly (see the module documentation).
+    #[test]
+    fn no_bound_limit() {
+        let files = [
+            include_str!("admin.rs"),
+            include_str!("applications.rs"),
+            include_str!("audit.rs"),
+            include_str!("counters.rs"),
+            include_str!("identity.rs"),
+            include_str!("jobs.rs"),
+            include_str!("legacy.rs"),
+            include_str!("notify.rs"),
+            include_str!("stats.rs"),
+            include_str!("store_impl.rs"),
+            include_str!("threads.rs"),
+            include_str!("verification.rs"),
+        ];
+        for text in files {
+            assert!(!text.contains(concat!("LIMIT", " ?")), "a bound LIMIT:\n{text:.200}");
+        }
     }
 }

@@ -39,7 +39,7 @@ fn dead_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeadJob> {
 pub(super) fn dead_jobs(c: &Connection, kind: Option<&str>, limit: u32) -> rusqlite::Result<Vec<DeadJob>> {
     let mut st = c.prepare_cached(
         "SELECT id, kind, payload, attempts, last_error, failed_at FROM dead_jobs
-         WHERE ?1 IS NULL OR kind = ?1 ORDER BY failed_at DESC, id DESC LIMIT ?2",
+         WHERE ?1 IS NULL OR kind = ?1 ORDER BY failed_at DESC, id DESC LIMIT CAST(?2 AS INTEGER)",
     )?;
     let rows = st.query_map(params![kind, limit], dead_from_row)?;
     rows.collect()

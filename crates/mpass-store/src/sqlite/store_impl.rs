@@ -242,8 +242,9 @@ impl Store for SqliteStore {
 
     async fn outbox_list(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
         self.read(move |c| {
-            let mut st =
-                c.prepare_cached("SELECT to_phone, body, created_at FROM sms_outbox ORDER BY seq DESC LIMIT ?1")?;
+            let mut st = c.prepare_cached(
+                "SELECT to_phone, body, created_at FROM sms_outbox ORDER BY seq DESC LIMIT CAST(?1 AS INTEGER)",
+            )?;
             let rows = st.query_map([limit], |r| {
                 Ok(OutboxMessage {
                     to: r.get(0)?,

@@ -160,7 +160,7 @@ pub(super) fn submitted_between(
 ) -> rusqlite::Result<Vec<mpass_domain::application::Application>> {
     let sql = format!(
         "SELECT {APP_COLUMNS} FROM applications WHERE submitted_at >= ?1 AND submitted_at < ?2 AND id > ?3
-         ORDER BY id LIMIT ?4"
+         ORDER BY id LIMIT CAST(?4 AS INTEGER)"
     );
     let after = after.map(|a| a.to_string()).unwrap_or_default();
     let mut st = c.prepare_cached(&sql)?;

@@ -161,14 +161,15 @@ pub(super) fn scan_record(c: &Connection, s: &Scan) -> rusqlite::Result<ScanReco
     Ok(ScanRecorded::Duplicate(Box::new(first)))
 }
 
-/// Impossible travel's scans of a pass around `at` (`Store::travel_points`), read from the
-/// covering index `scans_travel` alone.
+/// Impossible travel's scans of a pass, read from the covering index `scans_travel` alone
+/// (the query states the partial index's conditions, so that SQLite may use it).
+const TRAVEL_POINTS: &str = "SELECT id, lat, lon, scanned_at FROM scans INDEXED BY scans_travel
+     WHERE pass_id = ?1 AND lat IS NOT NULL AND lon IS NOT NULL AND scanned_at BETWEEN ?2 AND ?3
+     ORDER BY scanned_at DESC LIMIT CAST(?4 AS INTEGER)";
+
+/// Impossible travel's scans of a pass around `at` (`Store::travel_points`).
 pub(super) fn travel_points(c: &Connection, pass: PassId, at: OffsetDateTime) -> rusqlite::Result<Vec<TravelPoint>> {
-    let mut st = c.prepare_cached(
-        "SELECT id, lat, lon, scanned_at FROM scans INDEXED BY scans_travel
-         WHERE pass_id = ?1 AND lat IS NOT NULL AND lon IS NOT NULL AND scanned_at BETWEEN ?2 AND ?3
-         ORDER BY scanned_at DESC LIMIT ?4",
-    )?;
+    let mut st = c.prepare_cached(TRAVEL_POINTS)?;
     let rows = st.query_map(
         params![
             pass.to_string(),
@@ -200,9 +201,11 @@ pub(super) fn scans_list(
     // UUIDv7 text sorts in time order; "~" sorts after every id.
     let before = before.map_or_else(|| "~".to_string(), |b| b.to_string());
     let sql = if flagged_only {
-        format!("SELECT {SCAN_COLUMNS} FROM scans WHERE flagged = 1 AND id < ?1 ORDER BY id DESC LIMIT ?2")
+        format!(
+            "SELECT {SCAN_COLUMNS} FROM scans WHERE flagged = 1 AND id < ?1 ORDER BY id DESC LIMIT CAST(?2 AS INTEGER)"
+        )
     } else {
-        format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id < ?1 ORDER BY id DESC LIMIT ?2")
+        format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id < ?1 ORDER BY id DESC LIMIT CAST(?2 AS INTEGER)")
     };
     let mut st = c.prepare_cached(&sql)?;
     let rows = st.query_map(params![before, limit], scan_from_row)?;
@@ -237,4 +240,33 @@ pub(super) fn checkpoints_with_deleted(c: &Connection) -> rusqlite::Result<Vec<(
     let mut st = c.prepare_cached(&sql)?;
     let rows = st.query_map([], |r| Ok((checkpoint_from_row(r)?, r.get(6)?)))?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+
+    /// Each online check with a position binds a new pass id: the statement must keep its
+    /// plan, not be prepared again per bound value.
+    #[test]
+    fn travel_points_is_prepared_once() {
+        let c = Connection::open_in_memory().unwrap();
+        super::super::schema::migrate(&c).unwrap();
+        let at = OffsetDateTime::now_utc();
+        for _ in 0..3 {
+            travel_points(&c, PassId::new(), at).unwrap();
+        }
+        let st = c.prepare_cached(TRAVEL_POINTS).unwrap();
+        assert_eq!(st.get_status(StatementStatus::RePrepare), 0);
+        let plan: String = c
+            .query_row(
+                &format!("EXPLAIN QUERY PLAN {TRAVEL_POINTS}"),
+                params!["x", 0, 1, 20],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("USING COVERING INDEX scans_travel"), "{plan}");
+    }
 }
