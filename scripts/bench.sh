@@ -74,9 +74,10 @@ bench ceiling --concurrency 64 --json "$OUT/ceiling.json"
 ceiling=$(python3 -c "import json,sys; print(int(json.load(open('$OUT/ceiling.json'))['rows'][0]['throughput_per_s']))")
 verify_rate=${VERIFY_RATE:-$((ceiling / 2))}
 officers=$(( verify_rate * 60 / 110 + 1 ))  # 120 checks per officer per minute, with margin
-# Four blocks of officers (verify closed, the two verify rates, launch-day): a phone may ask
-# for one login code a minute, so no block logs in twice within a minute.
-"$BIN" admin grant 01900000000 police --count $(( 4 * officers )) >/dev/null
+# Five blocks of officers (verify closed, the two verify rates, launch-day, verify with a
+# position): a phone may ask for one login code a minute, so no block logs in twice within
+# a minute.
+"$BIN" admin grant 01900000000 police --count $(( 5 * officers )) >/dev/null
 block() { echo "0$(( 1900000000 + $1 * officers ))"; }
 
 skip submit || bench submit --concurrency 64 --citizens 2000 --json "$OUT/submit-closed.json"
@@ -91,6 +92,9 @@ if ! skip verify; then
   measured=$(python3 -c "import json; print(int(json.load(open('$OUT/verify-closed.json'))['rows'][0]['throughput_per_s']) // 2)")
   bench verify --concurrency 256 --passes 2000 --officers "$officers" --police-phone "$(block 3)" --rate "$measured" --json "$OUT/verify-half-measured.json"
 fi
+# SPEC §8's online check carries the checkpoint: the same closed loop with a position on
+# each check (impossible travel reads the pass's scans, the route is checked).
+skip verify || bench verify --concurrency 256 --passes 2000 --officers "$officers" --police-phone "$(block 4)" --position --json "$OUT/verify-position.json"
 skip launch-day || bench launch-day --concurrency 1024 --rate 100 --officers "$officers" --police-phone "$(block 2)" --json "$OUT/launch-day.json"
 echo "peak resident memory of the server: $(awk '/VmHWM/ {print $2, $3}' /proc/$server/status)" | tee "$OUT/memory.txt"
 echo "summaries in $OUT/"

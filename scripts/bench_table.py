@@ -41,6 +41,7 @@ c = row(ceil, "healthz")["throughput_per_s"] if ceil else 0
 print(f"| measure | measured | target | status |\n|---|---|---|---|")
 print(f"| ceiling `GET /healthz`, closed loop, {ceil['concurrency'] if ceil else '-'} | {c:,.0f}/s, p99 {row(ceil, 'healthz')['p99_ms']:.1f} ms | — | — |")
 for name, label in [("verify-closed", "online verification, closed loop"),
+                    ("verify-position", "online verification with the checkpoint's position, closed loop"),
                     ("verify-half", "online verification offered at a quarter of the ceiling"),
                     ("verify-half-measured", "online verification offered at half the closed-loop rate")]:
     s = load(name)
@@ -48,7 +49,7 @@ for name, label in [("verify-closed", "online verification, closed loop"),
         continue
     r = row(s, "verify")
     own = s["ceiling"]["throughput_per_s"] if s.get("ceiling") else c
-    if name == "verify-closed":
+    if name in ("verify-closed", "verify-position"):
         ok = r["throughput_per_s"] >= 0.5 * own
         target = "≥ 0.5× the ceiling"
     elif name == "verify-half":

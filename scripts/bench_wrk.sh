@@ -3,7 +3,8 @@
 # fresh server, one after the other, for the ceiling (GET /healthz), for durable
 # submissions (POST /api/v1/applications, CITIZENS citizens taking turns, for each tool) and for online
 # verification (POST /api/v1/verify: the officers and passes `mpass bench verify
-# --wrk-script` prepared, taking turns). The ratios of the two tools should agree within
+# --wrk-script` prepared, taking turns), without and with the checkpoint's position on
+# each check (`--position`). The ratios of the two tools should agree within
 # noise (docs/BENCHMARKS.md, "Checked with wrk").
 #
 #   cargo build --release && scripts/bench_wrk.sh
@@ -97,9 +98,12 @@ echo "== mpass bench submit (closed loop, $CITIZENS citizens taking turns, as wr
 drain
 VERIFY_CONNECTIONS=${VERIFY_CONNECTIONS:-256}
 OFFICERS=${OFFICERS:-3000}
-"$BIN" admin grant 01900000000 police --count $((2 * OFFICERS)) >/dev/null
+"$BIN" admin grant 01900000000 police --count $((4 * OFFICERS)) >/dev/null
 "$BIN" bench verify --url "$URL" --passes 2000 --officers "$OFFICERS" --police-phone 01900000000 \
   --wrk-script "$DATA/verify.lua" --quiet
+# The same with the checkpoint's position on each check (SPEC §8), its own officers.
+"$BIN" bench verify --url "$URL" --passes 2000 --officers "$OFFICERS" --police-phone "0$((1900000000 + 2 * OFFICERS))" \
+  --wrk-script "$DATA/verify-position.lua" --position --quiet
 drain
 echo "== wrk GET /healthz, $VERIFY_CONNECTIONS connections"
 wrk -t2 -c"$VERIFY_CONNECTIONS" -d"${DURATION}s" --latency "$URL/healthz" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
@@ -109,3 +113,9 @@ wrk -t2 -c"$VERIFY_CONNECTIONS" -d"${DURATION}s" --latency -s "$DATA/verify.lua"
 echo "== mpass bench verify (closed loop, $VERIFY_CONNECTIONS, its ceiling first)"
 "$BIN" bench verify --url "$URL" --concurrency "$VERIFY_CONNECTIONS" --passes 2000 --officers "$OFFICERS" \
   --police-phone "0$((1900000000 + OFFICERS))" --duration "$DURATION" --quiet | grep -E "^(ceiling|verify|  ratio)"
+echo "== wrk POST /api/v1/verify with the checkpoint's position, $VERIFY_CONNECTIONS connections"
+wrk -t2 -c"$VERIFY_CONNECTIONS" -d"${DURATION}s" --latency -s "$DATA/verify-position.lua" "$URL/api/v1/verify" \
+  | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
+echo "== mpass bench verify --position (closed loop, $VERIFY_CONNECTIONS, its ceiling first)"
+"$BIN" bench verify --url "$URL" --concurrency "$VERIFY_CONNECTIONS" --passes 2000 --officers "$OFFICERS" \
+  --police-phone "0$((1900000000 + 3 * OFFICERS))" --duration "$DURATION" --position --quiet | grep -E "^(ceiling|verify|  ratio)"
