@@ -160,6 +160,11 @@ pub(super) fn flush(c: &Connection) -> rusqlite::Result<()> {
     write_all(c, sums.unwrap_or_default())
 }
 
+/// Closes the batch without writing its sums (its transaction was rolled back).
+pub(super) fn discard() {
+    BATCH.with(|b| b.borrow_mut().take());
+}
+
 /// Closes the batch and writes its sums (on the writer thread, just before the commit).
 pub(super) fn finish(c: &Connection) -> rusqlite::Result<()> {
     let sums = BATCH

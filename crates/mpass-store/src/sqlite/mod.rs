@@ -298,6 +298,64 @@ fn checkpoint_loop(conn: Connection, wal_frames: &AtomicI64, writer_alive: mpsc:
     }
 }
 
+/// Runs `batch` in one transaction, each operation in its own savepoint unless it needs
+/// none, and answers every caller only after the commit (or with the error that ended it).
+fn commit_batch(conn: &Connection, batch: Vec<Op>) {
+    if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, "store.begin_failed");
+        for op in batch {
+            let (_, d) = (op.run)(None);
+            d(None);
+        }
+        return;
+    }
+    counters::begin();
+    let mut delivers = Vec::with_capacity(batch.len());
+    // A disk-full or I/O error makes SQLite roll back the whole transaction, savepoints and
+    // all. What ran before it is gone, and what follows would commit a statement at a time:
+    // the rest of the batch is not run, and every caller is told the batch failed.
+    let mut rolled_back = false;
+    for op in batch {
+        if rolled_back {
+            let (_, d) = (op.run)(None);
+            delivers.push(d);
+            continue;
+        }
+        let (ok, d) = if op.savepoint {
+            let _ = control(conn, "SAVEPOINT op");
+            let (ok, d) = (op.run)(Some(conn));
+            if !ok {
+                let _ = control(conn, "ROLLBACK TO op");
+            }
+            let _ = control(conn, "RELEASE op");
+            (ok, d)
+        } else {
+            (op.run)(Some(conn))
+        };
+        counters::end_op(ok);
+        delivers.push(d);
+        rolled_back = conn.is_autocommit();
+    }
+    let commit_error = if rolled_back {
+        counters::discard();
+        tracing::error!("store.batch_rolled_back");
+        Some(StoreError::Unavailable("the write batch was rolled back".into()))
+    } else {
+        // The batch's counter sums, one upsert per row, in the same transaction.
+        counters::finish(conn)
+            .and_then(|()| control(conn, "COMMIT"))
+            .err()
+            .map(|e| {
+                tracing::error!(error = %e, "store.commit_failed");
+                let _ = conn.execute_batch("ROLLBACK");
+                backend(e)
+            })
+    };
+    for d in delivers {
+        d(commit_error.clone());
+    }
+}
+
 /// Commits batches of writes until every [`SqliteStore`] handle is gone; holding `_alive`
 /// keeps the checkpointer running for as long as this loop does.
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>, wal_frames: &AtomicI64, _alive: mpsc::Sender<()>) {
@@ -315,43 +373,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>, wal_frames: &AtomicI64,
             }
         }
         busy = batch.len() > 1;
-        let mut delivers = Vec::with_capacity(batch.len());
-        if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
-            tracing::error!(error = %e, "store.begin_failed");
-            for op in batch {
-                let (_, d) = (op.run)(None);
-                d(None);
-            }
-            continue;
-        }
-        counters::begin();
-        for op in batch {
-            let (ok, d) = if op.savepoint {
-                let _ = control(&conn, "SAVEPOINT op");
-                let (ok, d) = (op.run)(Some(&conn));
-                if !ok {
-                    let _ = control(&conn, "ROLLBACK TO op");
-                }
-                let _ = control(&conn, "RELEASE op");
-                (ok, d)
-            } else {
-                (op.run)(Some(&conn))
-            };
-            counters::end_op(ok);
-            delivers.push(d);
-        }
-        // The batch's counter sums, one upsert per row, in the same transaction.
-        let commit_error = counters::finish(&conn)
-            .and_then(|()| control(&conn, "COMMIT"))
-            .err()
-            .map(|e| {
-                tracing::error!(error = %e, "store.commit_failed");
-                let _ = conn.execute_batch("ROLLBACK");
-                backend(e)
-            });
-        for d in delivers {
-            d(commit_error.clone());
-        }
+        commit_batch(&conn, batch);
         // Answers are out; the checkpointer has copied all but the newest frames, so this
         // one is short, and the next batch starts the WAL from its beginning.
         if wal_frames.load(Ordering::Relaxed) >= WAL_RESTART_FRAMES {
@@ -400,7 +422,63 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::SqliteStore;
+    use std::sync::{Arc, Mutex};
+
+    use rusqlite::Connection;
+
+    use super::{Op, SqliteStore, commit_batch};
+
+    /// An operation for `commit_batch` that runs `sql` (if it is run at all) and records
+    /// whether it ran and what its caller was told.
+    fn op(sql: &'static str, savepoint: bool, log: &Arc<Mutex<Vec<String>>>) -> Op {
+        let log = log.clone();
+        Op {
+            run: Box::new(move |conn| {
+                let ran = conn.map(|c| c.execute_batch(sql).is_ok());
+                let ok = ran == Some(true);
+                let deliver: super::Deliver = Box::new(move |err| {
+                    log.lock()
+                        .unwrap()
+                        .push(format!("{sql}: ran {ran:?}, failed {}", err.is_some()));
+                });
+                (ok, deliver)
+            }),
+            savepoint,
+        }
+    }
+
+    /// When SQLite rolls back the whole transaction mid-batch (as a disk-full or I/O error
+    /// does; here an operation ends it itself), nothing of the batch is committed, the
+    /// operations after it are not run (they would commit one statement at a time), and
+    /// every caller is told the batch failed.
+    #[test]
+    fn a_batch_whose_transaction_is_rolled_back_commits_nothing() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let batch = vec![
+            op("INSERT INTO t VALUES (1)", true, &log),
+            op("ROLLBACK", false, &log),
+            op("INSERT INTO t VALUES (3)", false, &log),
+            op("INSERT INTO t VALUES (4)", true, &log),
+        ];
+        commit_batch(&conn, batch);
+        let n: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(
+            *log.lock().unwrap(),
+            [
+                "INSERT INTO t VALUES (1): ran Some(true), failed true",
+                "ROLLBACK: ran Some(true), failed true",
+                "INSERT INTO t VALUES (3): ran None, failed true",
+                "INSERT INTO t VALUES (4): ran None, failed true",
+            ]
+        );
+        // The next batch runs and commits as usual.
+        commit_batch(&conn, vec![op("INSERT INTO t VALUES (5)", true, &log)]);
+        let n: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
+    }
 
     /// Under writes that never pause, the WAL still starts over: the checkpointer copies
     /// frames back while the writer commits, and the writer finishes the last few itself.
