@@ -2,6 +2,7 @@
 //! profile. Skips with a printed notice when either is missing, unless
 //! `MPASS_REQUIRE_BROWSER=1` (CI), where a missing browser fails the test.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,6 +23,13 @@ pub struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // chromedriver runs in a process group of its own, which the Chromium it starts
+        // joins: end the whole group, so that no browser outlives a test that did not close
+        // its session (killing chromedriver alone left Chromium running).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.process.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.process.kill();
         let _ = self.process.wait();
     }
@@ -58,6 +66,7 @@ pub async fn start_browser(height: u32) -> Option<Driver> {
         .port();
     let process = Command::new(driver)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
