@@ -381,11 +381,14 @@ pub async fn write_wrk_verify(args: &BenchArgs, path: &std::path::Path) -> anyho
     let checkpoint = verify_position(args)?;
     let bodies = passes
         .iter()
-        .map(|qr| match checkpoint {
-            Some(p) => serde_json::json!({ "qr_text": qr, "checkpoint": { "lat": p.lat, "lon": p.lon } }),
-            None => serde_json::json!({ "qr_text": qr }),
+        .map(|qr| {
+            let body = VerifyBody {
+                qr_text: Some(qr.clone()),
+                checkpoint,
+                ..VerifyBody::default()
+            };
+            serde_json::to_string(&body).expect("a verify body serialises")
         })
-        .map(|body| body.to_string())
         .collect();
     let script = format!(
         "-- Written by `mpass bench verify --wrk-script`: {} officers, {} passes.\n\
