@@ -218,6 +218,11 @@ pub struct PassCheck {
     pub earlier: Vec<crate::scan::TravelPoint>,
 }
 
+/// Makes the scan an online check logs from what the server knows of the pass
+/// ([`Store::check_and_log`]), or none. It may run on a store's own thread, inside a write
+/// transaction: it must be quick and must not block.
+pub type ScanDecider = Box<dyn FnOnce(PassCheck) -> Option<Scan> + Send>;
+
 /// A decision to record, with the pass when approved.
 #[derive(Debug, Clone)]
 pub struct DecisionRecord {
@@ -725,6 +730,26 @@ pub trait Store: Send + Sync + 'static {
     /// `client_id` the same officer uploaded before is not logged (nor counted) again: the
     /// first one is returned.
     async fn scan_record(&self, scan: &Scan) -> StoreResult<ScanRecorded>;
+    /// An online check's read and its scan log in one step: reads what
+    /// [`Store::pass_check`] reads for `key` (nothing without one), hands it to `decide`,
+    /// and logs the scan `decide` makes as [`Store::scan_record`] does; `None`, logging
+    /// nothing, when `decide` makes none. The default does these in turn; the embedded
+    /// store runs all of it as one operation of its writer.
+    async fn check_and_log(
+        &self,
+        key: Option<PassKey>,
+        travel_at: Option<OffsetDateTime>,
+        decide: ScanDecider,
+    ) -> StoreResult<Option<ScanRecorded>> {
+        let known = match key {
+            Some(key) => self.pass_check(key, travel_at).await?,
+            None => PassCheck::default(),
+        };
+        match decide(known) {
+            Some(scan) => self.scan_record(&scan).await.map(Some),
+            None => Ok(None),
+        }
+    }
     /// The scans of a pass that impossible travel compares with one made at `at`: those
     /// with a position, made within [`crate::scan::TRAVEL_HORIZON`] of `at`, the latest
     /// first, at most [`crate::scan::TRAVEL_HISTORY`]. The stores keep an index of only

@@ -59,7 +59,7 @@ pub struct TokenKeys {
     /// Access tokens whose signature, issuer and audience were checked, by their exact
     /// text: a client sends the same token for 15 minutes, and an Ed25519 check costs
     /// about 50 µs. The expiry is still checked at every use. Bounded; emptied when full.
-    verified: std::sync::Mutex<std::collections::HashMap<Box<str>, AccessClaims>>,
+    verified: std::sync::Mutex<std::collections::HashMap<Box<str>, std::sync::Arc<AccessClaims>>>,
 }
 
 /// Verified access tokens remembered (under 1 KiB each, so at most about 24 MiB). Sized
@@ -170,8 +170,9 @@ impl TokenKeys {
             .ok_or(TokenError::Malformed)
     }
 
-    /// Checks an access token completely: signature, issuer, audience and expiry.
-    pub fn verify_access(&self, token: &str, now: i64) -> Result<AccessClaims, TokenError> {
+    /// Checks an access token completely: signature, issuer, audience and expiry. The
+    /// claims are shared with the cache of verified tokens, not copied per request.
+    pub fn verify_access(&self, token: &str, now: i64) -> Result<std::sync::Arc<AccessClaims>, TokenError> {
         let cached = self.remembered().get(token).cloned();
         let c = match cached {
             Some(c) => c,
@@ -180,6 +181,7 @@ impl TokenKeys {
                 if c.iss != self.issuer || c.aud != self.audience {
                     return Err(TokenError::WrongAudience);
                 }
+                let c = std::sync::Arc::new(c);
                 let mut verified = self.remembered();
                 if verified.len() >= VERIFIED_CACHE {
                     verified.clear();
@@ -194,7 +196,9 @@ impl TokenKeys {
         Ok(c)
     }
 
-    fn remembered(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<Box<str>, AccessClaims>> {
+    fn remembered(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Box<str>, std::sync::Arc<AccessClaims>>> {
         self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -3,7 +3,10 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use std::sync::Arc;
+
 use mpass_domain::ids::UserId;
+use mpass_domain::token::AccessClaims;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
@@ -13,19 +16,35 @@ use crate::state::AppState;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: UserId,
-    pub roles: Vec<String>,
-    /// District geocodes of the caller's grants (reviewers work only these).
-    pub districts: Vec<String>,
+    /// The token's claims, shared with the cache of verified tokens.
+    claims: Arc<AccessClaims>,
 }
 
 impl Caller {
+    /// The caller of verified `claims`, if their subject is a user id.
+    pub fn of(claims: Arc<AccessClaims>) -> Option<Caller> {
+        Some(Caller {
+            user_id: UserId::parse(&claims.sub)?,
+            claims,
+        })
+    }
+
+    pub fn roles(&self) -> &[String] {
+        &self.claims.roles
+    }
+
+    /// District geocodes of the caller's grants (reviewers work only these).
+    pub fn districts(&self) -> &[String] {
+        &self.claims.districts
+    }
+
     pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+        self.roles().iter().any(|r| r == role)
     }
 
     /// Whether the caller reviews applications of `district`.
     pub fn reviews_district(&self, district: &str) -> bool {
-        self.has_role("reviewer") && self.districts.iter().any(|d| d == district)
+        self.has_role("reviewer") && self.districts().iter().any(|d| d == district)
     }
 
     /// Staff who may read any application or pass (reviewers only in their districts,
@@ -53,11 +72,6 @@ impl FromRequestParts<AppState> for Caller {
             .tokens
             .verify_access(token, OffsetDateTime::now_utc().unix_timestamp())
             .map_err(|_| ApiError::Unauthorized)?;
-        let user_id = UserId::parse(&claims.sub).ok_or(ApiError::Unauthorized)?;
-        Ok(Caller {
-            user_id,
-            roles: claims.roles,
-            districts: claims.districts,
-        })
+        Caller::of(claims).ok_or(ApiError::Unauthorized)
     }
 }

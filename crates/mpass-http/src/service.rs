@@ -407,7 +407,7 @@ pub(crate) async fn review_queue(state: &AppState, caller: &Caller, limit: u32) 
     if !caller.has_role("reviewer") {
         return Err(ApiError::Forbidden);
     }
-    Ok(state.store.review_queue(&caller.districts, limit).await?)
+    Ok(state.store.review_queue(caller.districts(), limit).await?)
 }
 
 /// Claims an application for the reviewer for [`REVIEW_LEASE_SECS`]: the application and

@@ -90,19 +90,19 @@ pub fn verify_pass(
 /// A pass text decoded but not yet checked: nothing in it is trusted until
 /// [`ParsedPass::verify`]. The issuer uses the untrusted pass id to look up its own record
 /// of the pass before checking (see `issued_text` there).
-pub struct ParsedPass<'a> {
-    text: &'a str,
+pub struct ParsedPass {
+    text: String,
     sign1: Sign1,
     claims: PassClaims,
 }
 
-impl<'a> ParsedPass<'a> {
+impl ParsedPass {
     /// Decodes the text (size caps, Base45, strict CBOR); a text that does not decode is
     /// already a verdict: `Verification::rejected(reason, None)`.
-    pub fn parse(qr_text: &'a str) -> Result<ParsedPass<'a>, ReasonCode> {
+    pub fn parse(qr_text: &str) -> Result<ParsedPass, ReasonCode> {
         let (sign1, claims) = parse_pass_text(qr_text)?;
         Ok(ParsedPass {
-            text: trim_pass_text(qr_text),
+            text: trim_pass_text(qr_text).to_owned(),
             sign1,
             claims,
         })
@@ -111,6 +111,13 @@ impl<'a> ParsedPass<'a> {
     /// The pass id the text claims. Unverified: use it only to look something up.
     pub fn claimed_pass_id(&self) -> [u8; 16] {
         self.claims.pass_id
+    }
+
+    /// Whether `issued_text` (the issuer's stored text of the pass) is byte for byte the
+    /// presented text, compared in constant time: then [`ParsedPass::verify`] with it makes
+    /// no Ed25519 check.
+    pub fn is_issued_text(&self, issued_text: &str) -> bool {
+        constant_time_eq(trim_pass_text(issued_text), &self.text)
     }
 
     /// Checks the pass as [`verify_pass`] does. `issued_text` is the issuer's stored text of
@@ -133,7 +140,7 @@ impl<'a> ParsedPass<'a> {
         if candidates.is_empty() {
             return Verification::rejected(ReasonCode::UnknownKey, kid);
         }
-        let issued_here = issued_text.is_some_and(|stored| constant_time_eq(trim_pass_text(stored), text));
+        let issued_here = issued_text.is_some_and(|stored| constant_time_eq(trim_pass_text(stored), &text));
         let signers: Vec<&TrustedKey> = if issued_here {
             candidates
         } else {

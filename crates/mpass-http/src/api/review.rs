@@ -46,7 +46,7 @@ pub async fn queue(
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let apps = service::review_queue(&state, &caller, limit).await?;
     let items: Vec<Value> = apps.iter().map(item).collect();
-    Ok(AxumJson(json!({ "items": items, "districts": caller.districts })))
+    Ok(AxumJson(json!({ "items": items, "districts": caller.districts() })))
 }
 
 /// `POST /api/v1/review/{id}/claim`: a 10-minute lease on the application.

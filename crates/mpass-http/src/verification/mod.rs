@@ -15,8 +15,11 @@ use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
 use mpass_domain::pass::{
     ParsedPass, PassClaims, ReasonCode, VerdictColour, Verification, VerifyOptions, normalize_short_code,
 };
-use mpass_domain::ports::{PassCheck, PassKey};
+use mpass_domain::ports::{PassCheck, PassKey, ScanDecider};
 use mpass_domain::scan::{MAX_SCAN_BATCH, Scan, ScanPoint, ScanRecorded, ScanSource, first_impossible, with_reason};
+use std::sync::{Arc, Mutex};
+
+use mpass_domain::pass::TrustList;
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -44,24 +47,25 @@ const VERIFIER_ROLES: [&str; 3] = ["police", "police_supervisor", "admin"];
 /// Who is verifying: a police officer (or supervisor, or admin).
 pub(crate) struct Officer {
     pub user_id: UserId,
-    pub roles: Vec<String>,
+    /// Whether one of the roles is a [`VERIFIER_ROLES`] one.
+    may_verify: bool,
 }
 
 impl Officer {
     pub fn from_caller(c: &Caller) -> Officer {
-        Officer {
-            user_id: c.user_id,
-            roles: c.roles.clone(),
-        }
+        Officer::new(c.user_id, c.roles())
     }
 
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| r == role)
+    pub fn new(user_id: UserId, roles: &[String]) -> Officer {
+        Officer {
+            user_id,
+            may_verify: roles.iter().any(|r| VERIFIER_ROLES.contains(&r.as_str())),
+        }
     }
 
     /// Forbidden unless the caller may verify passes.
     pub fn must_verify(&self) -> Result<(), ApiError> {
-        if VERIFIER_ROLES.iter().any(|r| self.has_role(r)) {
+        if self.may_verify {
             Ok(())
         } else {
             Err(ApiError::Forbidden)
@@ -392,6 +396,33 @@ struct ScanMeta {
     device_result: Option<VerdictColour>,
 }
 
+/// What a check needs besides what the server knows of the pass.
+struct CheckInput {
+    /// The QR text decoded (or why it did not decode); `None` for a short code.
+    parsed: Option<Result<ParsedPass, ReasonCode>>,
+    by_code: bool,
+    place: Place,
+    meta: ScanMeta,
+    trust: Arc<TrustList>,
+}
+
+/// A check's verdict as the answer shows it; the scan itself goes to the log.
+struct Decided {
+    scan_id: ScanId,
+    result: VerdictColour,
+    reasons: Vec<ReasonCode>,
+    claims: Option<PassClaims>,
+    status: Option<&'static str>,
+    checkpoint: Option<Checkpoint>,
+}
+
+/// How the decision on the store's side went.
+enum Outcome {
+    Decided(Decided),
+    /// The text needs an Ed25519 check, left to the caller.
+    Undecided(Box<CheckInput>, PassCheck),
+}
+
 async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: ScanMeta) -> Result<Checked, ApiError> {
     let (qr_text, short_code) = match what {
         Scanned::Qr(text) => (Some(text), None),
@@ -409,17 +440,85 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
     };
     // Impossible travel compares a scan with a position with the pass's scans around it.
     let travel_at = (place.lat.is_some() && place.lon.is_some()).then_some(meta.scanned_at);
-    let known = match key {
-        Some(key) => state.store.pass_check(key, travel_at).await?,
-        None => PassCheck::default(),
+    let input = CheckInput {
+        parsed,
+        by_code,
+        place,
+        meta,
+        trust: state.pass_keys.trust_list(),
     };
+    // The store reads, decides and logs in one step (on the embedded store, one operation
+    // of its writer). A QR text that is not byte for byte the one this server issued needs
+    // an Ed25519 check (about 50 µs): that one is not made there but here, after the read,
+    // and its scan logged in a second step.
+    let slot = Arc::new(Mutex::new(None));
+    let out = slot.clone();
+    let decider: ScanDecider = Box::new(move |known: PassCheck| {
+        let (scan, outcome) = if needs_signature(&input.parsed, &known) {
+            (None, Outcome::Undecided(Box::new(input), known))
+        } else {
+            let (scan, decided) = decide(input, known);
+            (Some(scan), Outcome::Decided(decided))
+        };
+        *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+        scan
+    });
+    let recorded = state.store.check_and_log(key, travel_at, decider).await?;
+    let outcome = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let (decided, recorded) = match (outcome, recorded) {
+        (Some(Outcome::Decided(decided)), Some(recorded)) => (decided, recorded),
+        (Some(Outcome::Undecided(input, known)), None) => {
+            let (scan, decided) = decide(*input, known);
+            let recorded = state.store.scan_record(&scan).await?;
+            (decided, recorded)
+        }
+        _ => return Err(ApiError::Internal("the check was neither decided nor logged".into())),
+    };
+    Ok(match recorded {
+        ScanRecorded::Inserted => Checked {
+            scan_id: decided.scan_id,
+            result: decided.result,
+            reasons: decided.reasons,
+            claims: decided.claims,
+            status: decided.status,
+            checkpoint: decided.checkpoint,
+            duplicate: false,
+        },
+        ScanRecorded::Duplicate(first) => Checked {
+            scan_id: first.id,
+            result: first.result,
+            reasons: first.reasons,
+            claims: None,
+            status: None,
+            checkpoint: None,
+            duplicate: true,
+        },
+    })
+}
+
+/// Whether deciding needs an Ed25519 check: a QR text other than the issued one.
+fn needs_signature(parsed: &Option<Result<ParsedPass, ReasonCode>>, known: &PassCheck) -> bool {
+    match parsed {
+        Some(Ok(p)) => !known.pass.as_ref().is_some_and(|r| p.is_issued_text(&r.qr_text)),
+        _ => false,
+    }
+}
+
+/// The verdict on a scanned pass and the scan to log.
+fn decide(input: CheckInput, known: PassCheck) -> (Scan, Decided) {
+    let CheckInput {
+        parsed,
+        by_code,
+        place,
+        meta,
+        trust,
+    } = input;
     let opts = VerifyOptions {
         // The server's own list: current by definition (the status check below).
         revocation_list_age_secs: Some(0),
         checkpoint_area: place.area,
         ..VerifyOptions::default()
     };
-    let trust = state.pass_keys.trust_list();
     let at = meta.verify_at.unix_timestamp();
     let stored = known.pass.as_ref().map(|p| p.qr_text.as_str());
     // A text byte for byte the one this server signed and stored needs no second Ed25519
@@ -493,24 +592,13 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
         source: meta.source,
         flagged,
     };
-    match state.store.scan_record(&scan).await? {
-        ScanRecorded::Inserted => Ok(Checked {
-            scan_id: scan.id,
-            result,
-            reasons,
-            claims,
-            status,
-            checkpoint: place.checkpoint,
-            duplicate: false,
-        }),
-        ScanRecorded::Duplicate(first) => Ok(Checked {
-            scan_id: first.id,
-            result: first.result,
-            reasons: first.reasons,
-            claims: None,
-            status: None,
-            checkpoint: None,
-            duplicate: true,
-        }),
-    }
+    let decided = Decided {
+        scan_id: scan.id,
+        result,
+        reasons,
+        claims,
+        status,
+        checkpoint: place.checkpoint,
+    };
+    (scan, decided)
 }

@@ -108,7 +108,7 @@ pub async fn queue(State(state): State<AppState>, session: Session) -> Response 
     };
     let mut b = flash_box(l, session.flash.as_deref());
     let districts: Vec<String> = caller
-        .districts
+        .districts()
         .iter()
         .map(|d| {
             mpass_domain::geo::areas()

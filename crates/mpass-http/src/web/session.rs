@@ -98,11 +98,7 @@ fn caller_of(state: &AppState, access: &str) -> Option<Caller> {
         .tokens
         .verify_access(access, OffsetDateTime::now_utc().unix_timestamp())
         .ok()?;
-    Some(Caller {
-        user_id: UserId::parse(&claims.sub)?,
-        roles: claims.roles,
-        districts: claims.districts,
-    })
+    Caller::of(claims)
 }
 
 impl Session {

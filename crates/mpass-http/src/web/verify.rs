@@ -47,10 +47,7 @@ const CSRF_HEADER: &str = "x-csrf-token";
 async fn officer(state: &AppState, session: &Session) -> Result<Officer, ApiError> {
     let user_id = session.user.ok_or(ApiError::Unauthorized)?;
     let user = state.store.user(user_id).await?.ok_or(ApiError::Unauthorized)?;
-    Ok(Officer {
-        user_id,
-        roles: user.role_names(),
-    })
+    Ok(Officer::new(user_id, &user.role_names()))
 }
 
 fn texts(l: Lang) -> Value {

@@ -423,6 +423,28 @@ impl Store for SqliteStore {
         self.write_single(move |c| verification::scan_record(c, &scan)).await
     }
 
+    async fn check_and_log(
+        &self,
+        key: Option<PassKey>,
+        travel_at: Option<OffsetDateTime>,
+        decide: ScanDecider,
+    ) -> StoreResult<Option<ScanRecorded>> {
+        // All on the writer, inside its batch: its page cache stays warm across commits
+        // (a reader's is emptied by every commit, and the pages read again), and no read
+        // transaction is begun. One INSERT, so no savepoint (`write_single`). A panic in
+        // `decide` fails this operation, not the writer thread.
+        self.write_single(move |c| {
+            let known = match &key {
+                Some(key) => pass_check(c, key, travel_at)?,
+                None => PassCheck::default(),
+            };
+            let scan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(known)))
+                .map_err(|_| rusqlite::Error::ToSqlConversionFailure("the scan decision panicked".into()))?;
+            scan.map(|scan| verification::scan_record(c, &scan)).transpose()
+        })
+        .await
+    }
+
     async fn travel_points(&self, pass: PassId, at: OffsetDateTime) -> StoreResult<Vec<TravelPoint>> {
         self.read_point(move |c| verification::travel_points(c, pass, at)).await
     }
