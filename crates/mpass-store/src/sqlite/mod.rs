@@ -35,6 +35,9 @@ const MAX_BATCH: usize = 512;
 /// writes before it starts the next transaction: fewer, larger commits.
 const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_micros(COMMIT_DELAY_US);
 const COMMIT_DELAY_US: u64 = 300;
+/// A batch this large means writes arrive faster than the writer commits them: the next
+/// one starts at once, for the delay would only leave the writer idle.
+const BATCH_WITHOUT_DELAY: usize = 32;
 /// Read connections, all kept open: reads beyond this many wait for one to come free
 /// instead of opening (and parsing the schema on) a new connection.
 const MAX_READERS: usize = 8;
@@ -152,6 +155,9 @@ impl SqliteStore {
             "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
         ))
         .map_err(backend)?;
+        // The writer's commits do not sync: the syncer does, for every batch committed since
+        // its last sync, and only then are the batch's callers answered (`syncer_loop`).
+        conn.execute_batch("PRAGMA synchronous = NORMAL;").map_err(backend)?;
         let checkpointer = Connection::open(path).map_err(backend)?;
         configure(&checkpointer, false).map_err(backend)?;
         let (tx, rx) = mpsc::sync_channel::<Op>(8192);
@@ -162,9 +168,16 @@ impl SqliteStore {
             .name("sqlite-checkpointer".into())
             .spawn(move || checkpoint_loop(checkpointer, &frames, stopped))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let (committed, to_sync) = mpsc::channel::<Vec<Deliver>>();
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        std::thread::Builder::new()
+            .name("sqlite-syncer".into())
+            .spawn(move || syncer_loop(PathBuf::from(wal), to_sync))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, &wal_frames, alive))
+            .spawn(move || writer_loop(conn, rx, committed, &wal_frames, alive))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(SqliteStore {
             writer: tx,
@@ -282,6 +295,39 @@ impl SqliteStore {
     }
 }
 
+/// Answers the callers of committed batches once the WAL that holds them is on disk: one
+/// `fdatasync` for every batch committed since the last one. The writer commits with
+/// `synchronous = NORMAL` (no sync inside the commit) and goes on with the next batch while
+/// this thread waits for the disk, so a sync no longer leaves the writer idle. Nobody is
+/// answered before the sync, so what was acknowledged survives a power loss as before; a
+/// batch is visible to other reads from its commit, a sync earlier than it is durable.
+fn syncer_loop(wal: PathBuf, batches: mpsc::Receiver<Vec<Deliver>>) {
+    let mut file = None;
+    while let Ok(first) = batches.recv() {
+        let mut answers = first;
+        while let Ok(more) = batches.try_recv() {
+            answers.extend(more);
+        }
+        sync_then_answer(&mut file, &wal, answers);
+    }
+}
+
+/// Syncs the WAL (opening it on first use) and answers `answers`, with an error if the
+/// sync failed: what they wrote may not be on disk.
+fn sync_then_answer(file: &mut Option<std::fs::File>, wal: &Path, answers: Vec<Deliver>) {
+    let synced = match file {
+        Some(f) => f.sync_data(),
+        None => std::fs::File::open(wal).and_then(|f| f.sync_data().map(|()| *file = Some(f))),
+    };
+    let error = synced.err().map(|e| {
+        tracing::error!(error = %e, wal = %wal.display(), "store.wal_sync_failed");
+        StoreError::Unavailable(format!("the write-ahead log could not be synced: {e}"))
+    });
+    for d in answers {
+        d(error.clone());
+    }
+}
+
 /// A PASSIVE checkpoint (it waits for no reader and no writer): the WAL's length in frames.
 fn checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
@@ -299,8 +345,9 @@ fn checkpoint_loop(conn: Connection, wal_frames: &AtomicI64, writer_alive: mpsc:
 }
 
 /// Runs `batch` in one transaction, each operation in its own savepoint unless it needs
-/// none, and answers every caller only after the commit (or with the error that ended it).
-fn commit_batch(conn: &Connection, batch: Vec<Op>) {
+/// none. After the commit the callers' answers go to `committed`, which answers them once
+/// the batch is on disk; when the batch fails, every caller is told at once.
+fn commit_batch(conn: &Connection, batch: Vec<Op>, committed: impl FnOnce(Vec<Deliver>)) {
     if let Err(e) = control(conn, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "store.begin_failed");
         for op in batch {
@@ -351,17 +398,28 @@ fn commit_batch(conn: &Connection, batch: Vec<Op>) {
                 backend(e)
             })
     };
-    for d in delivers {
-        d(commit_error.clone());
+    match commit_error {
+        None => committed(delivers),
+        Some(e) => {
+            for d in delivers {
+                d(Some(e.clone()));
+            }
+        }
     }
 }
 
 /// Commits batches of writes until every [`SqliteStore`] handle is gone; holding `_alive`
 /// keeps the checkpointer running for as long as this loop does.
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>, wal_frames: &AtomicI64, _alive: mpsc::Sender<()>) {
-    let mut busy = false;
+fn writer_loop(
+    conn: Connection,
+    rx: mpsc::Receiver<Op>,
+    committed: mpsc::Sender<Vec<Deliver>>,
+    wal_frames: &AtomicI64,
+    _alive: mpsc::Sender<()>,
+) {
+    let mut last = 0;
     while let Ok(first) = rx.recv() {
-        if busy {
+        if (2..BATCH_WITHOUT_DELAY).contains(&last) {
             std::thread::sleep(COMMIT_DELAY);
         }
         let mut batch = Vec::with_capacity(64);
@@ -372,8 +430,15 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Op>, wal_frames: &AtomicI64,
                 Err(_) => break,
             }
         }
-        busy = batch.len() > 1;
-        commit_batch(&conn, batch);
+        last = batch.len();
+        commit_batch(&conn, batch, |answers| {
+            // The syncer stops only after the writer, unless it panicked.
+            if let Err(mpsc::SendError(answers)) = committed.send(answers) {
+                for d in answers {
+                    d(Some(StoreError::Unavailable("the WAL syncer stopped".into())));
+                }
+            }
+        });
         // Answers are out; the checkpointer has copied all but the newest frames, so this
         // one is short, and the next batch starts the WAL from its beginning.
         if wal_frames.load(Ordering::Relaxed) >= WAL_RESTART_FRAMES {
@@ -447,6 +512,12 @@ mod tests {
         }
     }
 
+    fn answer_now(answers: Vec<super::Deliver>) {
+        for d in answers {
+            d(None);
+        }
+    }
+
     /// When SQLite rolls back the whole transaction mid-batch (as a disk-full or I/O error
     /// does; here an operation ends it itself), nothing of the batch is committed, the
     /// operations after it are not run (they would commit one statement at a time), and
@@ -462,7 +533,7 @@ mod tests {
             op("INSERT INTO t VALUES (3)", false, &log),
             op("INSERT INTO t VALUES (4)", true, &log),
         ];
-        commit_batch(&conn, batch);
+        commit_batch(&conn, batch, answer_now);
         let n: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 0);
         assert_eq!(
@@ -475,9 +546,26 @@ mod tests {
             ]
         );
         // The next batch runs and commits as usual.
-        commit_batch(&conn, vec![op("INSERT INTO t VALUES (5)", true, &log)]);
+        commit_batch(&conn, vec![op("INSERT INTO t VALUES (5)", true, &log)], answer_now);
         let n: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 1);
+    }
+
+    /// A sync that fails is an error for every caller of the batches it covered: what they
+    /// wrote may not be on disk.
+    #[test]
+    fn callers_are_told_when_the_wal_cannot_be_synced() {
+        let told = Arc::new(Mutex::new(Vec::new()));
+        let answers: Vec<super::Deliver> = (0..3)
+            .map(|_| {
+                let told = told.clone();
+                let d: super::Deliver = Box::new(move |err| told.lock().unwrap().push(err.is_some()));
+                d
+            })
+            .collect();
+        let missing = std::env::temp_dir().join(format!("mpass-no-such-{}.db-wal", uuid::Uuid::now_v7()));
+        super::sync_then_answer(&mut None, &missing, answers);
+        assert_eq!(*told.lock().unwrap(), [true, true, true]);
     }
 
     /// Under writes that never pause, the WAL still starts over: the checkpointer copies
