@@ -733,8 +733,9 @@ pub trait Store: Send + Sync + 'static {
     /// An online check's read and its scan log in one step: reads what
     /// [`Store::pass_check`] reads for `key` (nothing without one), hands it to `decide`,
     /// and logs the scan `decide` makes as [`Store::scan_record`] does; `None`, logging
-    /// nothing, when `decide` makes none. The default does these in turn; the embedded
-    /// store runs all of it as one operation of its writer.
+    /// nothing, when `decide` makes none; a panic in `decide` is an error of this step. The
+    /// default does these in turn; the embedded store runs all of it as one operation of
+    /// its writer.
     async fn check_and_log(
         &self,
         key: Option<PassKey>,
@@ -745,7 +746,10 @@ pub trait Store: Send + Sync + 'static {
             Some(key) => self.pass_check(key, travel_at).await?,
             None => PassCheck::default(),
         };
-        match decide(known) {
+        // As on the embedded store's writer: a panic in `decide` fails this step only.
+        let scan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(known)))
+            .map_err(|_| StoreError::Backend("the scan decision panicked".into()))?;
+        match scan {
             Some(scan) => self.scan_record(&scan).await.map(Some),
             None => Ok(None),
         }

@@ -252,6 +252,7 @@ stories!(
     checkpoints_create_list_delete_audited,
     scans_log_idempotent_uploads_and_lists,
     travel_points_are_the_latest_few,
+    check_and_log_decides_on_what_the_store_knows,
     role_grants_list_and_revoke_audited,
     admin_search_finds_and_audits_every_search,
 );

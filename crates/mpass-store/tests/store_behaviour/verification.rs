@@ -189,3 +189,67 @@ pub(crate) async fn travel_points_are_the_latest_few(store: Arc<dyn Store>) {
     let want: Vec<_> = (3..n).rev().map(t).collect();
     assert_eq!(times, want);
 }
+
+/// An online check's step: `decide` gets what the store knows of the pass (nothing without
+/// a key: no read) and the scan it makes is logged; `None` logs nothing; a panic in
+/// `decide` fails the step and the store keeps working.
+pub(crate) async fn check_and_log_decides_on_what_the_store_knows(store: Arc<dyn Store>) {
+    let officer = user(&store, 1).await;
+    let pass = PassId::new();
+    let earlier = scan(officer.id, Some(pass), None, 10);
+    store.scan_record(&earlier).await.unwrap();
+
+    // With a key and a scan time: the earlier scan is among what `decide` sees.
+    let logged = scan(officer.id, Some(pass), None, 20);
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    let to_log = logged.clone();
+    let recorded = store
+        .check_and_log(
+            Some(PassKey::Id(pass)),
+            Some(t(20)),
+            Box::new(move |known: PassCheck| {
+                seen_tx.send((known.pass.is_some(), known.earlier)).unwrap();
+                Some(to_log)
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(recorded, Some(ScanRecorded::Inserted)));
+    let (has_pass, seen) = seen_rx.recv().unwrap();
+    assert!(!has_pass, "no such pass is stored");
+    assert_eq!(seen.iter().map(|p| p.scan).collect::<Vec<_>>(), [earlier.id]);
+
+    // `None`: nothing logged. Without a key nothing is read.
+    let recorded = store
+        .check_and_log(
+            None,
+            None,
+            Box::new(|known: PassCheck| {
+                assert!(known.pass.is_none() && known.earlier.is_empty());
+                None
+            }),
+        )
+        .await
+        .unwrap();
+    assert!(recorded.is_none());
+
+    // A panic in `decide` is an error of this step only.
+    let failed = store
+        .check_and_log(None, None, Box::new(|_| panic!("a decision that panics")))
+        .await;
+    assert!(failed.is_err());
+
+    let after = scan(officer.id, None, None, 30);
+    assert!(matches!(
+        store.scan_record(&after).await.unwrap(),
+        ScanRecorded::Inserted
+    ));
+    let ids: Vec<_> = store
+        .scans_list(false, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(ids, [after.id, logged.id, earlier.id]);
+}
