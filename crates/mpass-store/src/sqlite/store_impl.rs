@@ -192,19 +192,6 @@ impl Store for SqliteStore {
         self.read(move |c| apps::pass_by_short_code(c, &code)).await
     }
 
-    async fn pass_check(&self, key: PassKey, travel_at: Option<OffsetDateTime>) -> StoreResult<PassCheck> {
-        // On the calling thread (a few key lookups): the pass and its application's status
-        // in one statement; with the earlier scans, one read transaction for both.
-        self.read_point(move |c| {
-            if travel_at.is_some() {
-                in_read_tx(c, |c| pass_check(c, &key, travel_at))
-            } else {
-                pass_check(c, &key, None)
-            }
-        })
-        .await
-    }
-
     async fn revocations_since(&self, seq: i64, limit: u32) -> StoreResult<(i64, Vec<Revocation>)> {
         self.read(move |c| apps::revocations_since(c, seq, limit)).await
     }
