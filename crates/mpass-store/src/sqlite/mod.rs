@@ -31,8 +31,8 @@ use tokio::sync::oneshot;
 
 /// Most operations committed in one transaction.
 const MAX_BATCH: usize = 512;
-/// Under load (the last batch held more than one write), how long the writer waits for more
-/// writes before it starts the next transaction: fewer, larger commits.
+/// Under load (the last batch held 2 writes or more, fewer than [`BATCH_WITHOUT_DELAY`]), how long the
+/// writer waits for more writes before it starts the next transaction: fewer, larger commits.
 const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_micros(COMMIT_DELAY_US);
 const COMMIT_DELAY_US: u64 = 300;
 /// A batch this large means writes arrive faster than the writer commits them: the next
@@ -96,6 +96,8 @@ fn backend(e: rusqlite::Error) -> StoreError {
 
 fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
     // FULL: a commit survives power loss. Group commit, not weaker durability, buys speed.
+    // The writer's connection is set to NORMAL after this: its commits are made durable by
+    // the syncer thread before anyone is answered (`syncer_loop`).
     conn.execute_batch(
         "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF;
          PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;",
@@ -439,8 +441,9 @@ fn writer_loop(
                 }
             }
         });
-        // Answers are out; the checkpointer has copied all but the newest frames, so this
-        // one is short, and the next batch starts the WAL from its beginning.
+        // The batch is committed (its answers wait for the syncer); the checkpointer has
+        // copied all but the newest frames, so this one is short (it syncs the WAL before
+        // copying, as every checkpoint does), and the next batch starts the WAL again.
         if wal_frames.load(Ordering::Relaxed) >= WAL_RESTART_FRAMES {
             match checkpoint(&conn) {
                 Ok(_) => wal_frames.store(0, Ordering::Relaxed),
