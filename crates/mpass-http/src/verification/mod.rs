@@ -406,19 +406,9 @@ struct CheckInput {
     trust: Arc<TrustList>,
 }
 
-/// A check's verdict as the answer shows it; the scan itself goes to the log.
-struct Decided {
-    scan_id: ScanId,
-    result: VerdictColour,
-    reasons: Vec<ReasonCode>,
-    claims: Option<PassClaims>,
-    status: Option<&'static str>,
-    checkpoint: Option<Checkpoint>,
-}
-
 /// How the decision on the store's side went.
 enum Outcome {
-    Decided(Decided),
+    Decided(Checked),
     /// The text needs an Ed25519 check, left to the caller.
     Undecided(Box<CheckInput>, PassCheck),
 }
@@ -475,15 +465,7 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
         _ => return Err(ApiError::Internal("the check was neither decided nor logged".into())),
     };
     Ok(match recorded {
-        ScanRecorded::Inserted => Checked {
-            scan_id: decided.scan_id,
-            result: decided.result,
-            reasons: decided.reasons,
-            claims: decided.claims,
-            status: decided.status,
-            checkpoint: decided.checkpoint,
-            duplicate: false,
-        },
+        ScanRecorded::Inserted => decided,
         ScanRecorded::Duplicate(first) => Checked {
             scan_id: first.id,
             result: first.result,
@@ -504,8 +486,9 @@ fn needs_signature(parsed: &Option<Result<ParsedPass, ReasonCode>>, known: &Pass
     }
 }
 
-/// The verdict on a scanned pass and the scan to log.
-fn decide(input: CheckInput, known: PassCheck) -> (Scan, Decided) {
+/// The verdict on a scanned pass, as answered if the scan is logged anew, and the scan to
+/// log.
+fn decide(input: CheckInput, known: PassCheck) -> (Scan, Checked) {
     let CheckInput {
         parsed,
         by_code,
@@ -592,13 +575,14 @@ fn decide(input: CheckInput, known: PassCheck) -> (Scan, Decided) {
         source: meta.source,
         flagged,
     };
-    let decided = Decided {
+    let checked = Checked {
         scan_id: scan.id,
         result,
         reasons,
         claims,
         status,
         checkpoint: place.checkpoint,
+        duplicate: false,
     };
-    (scan, decided)
+    (scan, checked)
 }
