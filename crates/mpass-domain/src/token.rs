@@ -59,7 +59,7 @@ pub struct TokenKeys {
     /// Access tokens whose signature, issuer and audience were checked, by their exact
     /// text: a client sends the same token for 15 minutes, and an Ed25519 check costs
     /// about 50 µs. The expiry is still checked at every use. Bounded; emptied when full.
-    verified: std::sync::Mutex<std::collections::HashMap<Box<str>, std::sync::Arc<AccessClaims>>>,
+    verified: std::sync::Mutex<std::collections::HashMap<Box<str>, std::sync::Arc<AccessClaims>, TailHash>>,
 }
 
 /// Verified access tokens remembered (under 1 KiB each, so at most about 24 MiB). Sized
@@ -101,7 +101,7 @@ impl TokenKeys {
             verifying,
             issuer: issuer.into(),
             audience: audience.into(),
-            verified: std::sync::Mutex::new(std::collections::HashMap::new()),
+            verified: std::sync::Mutex::new(std::collections::HashMap::default()),
         }
     }
 
@@ -198,7 +198,7 @@ impl TokenKeys {
 
     fn remembered(
         &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Box<str>, std::sync::Arc<AccessClaims>>> {
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Box<str>, std::sync::Arc<AccessClaims>, TailHash>> {
         self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -215,6 +215,55 @@ impl TokenKeys {
             })
             .collect();
         serde_json::json!({ "keys": keys })
+    }
+}
+
+/// Hashes only the last [`TAIL`] bytes of a key, with the process's random SipHash key:
+/// for the cache of verified tokens, whose keys end in an Ed25519 signature. Every request
+/// looks a token up; hashing its 300-odd bytes cost more than the lookup. Keys are still
+/// compared in full, and only verified tokens are stored, so a forged token that shares a
+/// cached token's tail finds that entry, differs from it, and is verified (and refused).
+#[derive(Clone, Default)]
+pub struct TailHash(std::hash::RandomState);
+
+const TAIL: usize = 32;
+
+impl std::hash::BuildHasher for TailHash {
+    type Hasher = TailHasher;
+
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher {
+            inner: self.0.build_hasher(),
+            tail: [0; TAIL],
+            len: 0,
+        }
+    }
+}
+
+/// The hasher of [`TailHash`]: keeps the last [`TAIL`] bytes written.
+pub struct TailHasher {
+    inner: std::hash::DefaultHasher,
+    tail: [u8; TAIL],
+    len: usize,
+}
+
+impl std::hash::Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        if bytes.len() >= TAIL {
+            self.tail.copy_from_slice(&bytes[bytes.len() - TAIL..]);
+            self.len = TAIL;
+            return;
+        }
+        let keep = (TAIL - bytes.len()).min(self.len);
+        self.tail.copy_within(self.len - keep..self.len, 0);
+        self.tail[keep..keep + bytes.len()].copy_from_slice(bytes);
+        self.len = keep + bytes.len();
+    }
+
+    fn finish(&self) -> u64 {
+        let mut h = self.inner.clone();
+        h.write(&self.tail[..self.len]);
+        h.finish()
     }
 }
 
@@ -238,6 +287,35 @@ mod tests {
 
     fn keys() -> TokenKeys {
         TokenKeys::new(SigningKey::from_bytes(&[7; 32]), vec![], "mpass", "mpass-api")
+    }
+
+    #[test]
+    fn the_tail_hash_hashes_the_last_bytes_written_however_they_were_split() {
+        use std::hash::{BuildHasher, Hasher};
+        let state = TailHash::default();
+        let whole = |bytes: &[u8]| {
+            let mut h = state.build_hasher();
+            h.write(bytes);
+            h.finish()
+        };
+        let long: Vec<u8> = (0..=255u8).cycle().take(400).collect();
+        for split in [0, 1, 31, 32, 33, 200, 368, 369, 399, 400] {
+            let mut h = state.build_hasher();
+            h.write(&long[..split]);
+            h.write(&long[split..]);
+            assert_eq!(h.finish(), whole(&long), "split at {split}");
+        }
+        let mut tail_only = state.build_hasher();
+        tail_only.write(&long[400 - TAIL..]);
+        assert_eq!(tail_only.finish(), whole(&long));
+        // Short keys are hashed whole, byte by byte too.
+        let mut bytewise = state.build_hasher();
+        for b in b"abc" {
+            bytewise.write(&[*b]);
+        }
+        assert_eq!(bytewise.finish(), whole(b"abc"));
+        assert_ne!(whole(b"abc"), whole(b"abd"));
+        assert_eq!(state.hash_one("token"), state.hash_one(String::from("token")));
     }
 
     #[test]
