@@ -2,7 +2,7 @@
 //! scan log rows.
 
 use mpass_domain::geo;
-use mpass_domain::ids::PassId;
+use mpass_domain::ids::{CheckpointId, PassId, ScanId};
 use mpass_domain::pass::{PassClaims, ReasonCode, VerdictColour};
 use mpass_domain::scan::Scan;
 use serde::Serialize;
@@ -59,7 +59,7 @@ pub(crate) fn reasons_json(reasons: &[ReasonCode]) -> Vec<ReasonJson> {
 /// window, vehicle, companions and reason — all from the signed claims.
 #[derive(Serialize)]
 pub(crate) struct HolderJson<'a> {
-    id: String,
+    id: PassId,
     holder_name: &'a str,
     document_last4: &'a str,
     birth_year: u16,
@@ -75,7 +75,7 @@ pub(crate) struct HolderJson<'a> {
 
 pub(crate) fn holder_json(c: &PassClaims) -> HolderJson<'_> {
     HolderJson {
-        id: PassId(Uuid::from_bytes(c.pass_id)).to_string(),
+        id: PassId(Uuid::from_bytes(c.pass_id)),
         holder_name: &c.holder_name,
         document_last4: &c.document_last4,
         birth_year: c.birth_year,
@@ -92,7 +92,7 @@ pub(crate) fn holder_json(c: &PassClaims) -> HolderJson<'_> {
 
 #[derive(Serialize)]
 pub(crate) struct CheckpointJson<'a> {
-    id: String,
+    id: CheckpointId,
     name: &'a str,
     area: &'a str,
 }
@@ -103,7 +103,7 @@ pub(crate) struct CheckpointJson<'a> {
 pub(crate) struct CheckedJson<'a> {
     result: VerdictColour,
     reasons: Vec<ReasonJson>,
-    scan_id: String,
+    scan_id: ScanId,
     /// Holder data only when a trusted, uncompromised key signed it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pass: Option<HolderJson<'a>>,
@@ -120,11 +120,11 @@ pub(crate) fn checked_json(c: &Checked) -> CheckedJson<'_> {
     CheckedJson {
         result: c.result,
         reasons: reasons_json(&c.reasons),
-        scan_id: c.scan_id.to_string(),
+        scan_id: c.scan_id,
         pass: c.claims.as_ref().map(holder_json),
         status: c.status,
         checkpoint: c.checkpoint.as_ref().map(|cp| CheckpointJson {
-            id: cp.id.to_string(),
+            id: cp.id,
             name: &cp.name,
             area: &cp.area,
         }),
