@@ -462,23 +462,42 @@ fn pass_where(c: &Connection, column: &str, value: &str) -> rusqlite::Result<Opt
 /// A pass found by `column` and the current status of its application, in one statement.
 pub(super) fn pass_and_status(
     c: &Connection,
-    column: &str,
+    column: PassColumn,
     value: &str,
 ) -> rusqlite::Result<(Option<PassRecord>, Option<Status>)> {
-    let sql = format!(
-        "SELECT p.data, a.status FROM passes p LEFT JOIN applications a ON a.id = p.application_id WHERE p.{column} = ?1"
-    );
-    let row: Option<(String, Option<String>)> = c
-        .prepare_cached(&sql)?
-        .query_row([value], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let Some((data, status)) = row else {
-        return Ok((None, None));
+    macro_rules! by {
+        ($column:literal) => {
+            concat!(
+                "SELECT p.data, a.status FROM passes p LEFT JOIN applications a ON a.id = p.application_id WHERE p.",
+                $column,
+                " = ?1"
+            )
+        };
+    }
+    let sql = match column {
+        PassColumn::Id => by!("id"),
+        PassColumn::ShortCode => by!("short_code"),
     };
-    let status = status
-        .map(|s| Status::parse(&s).ok_or_else(|| bad("status")))
-        .transpose()?;
-    Ok((Some(json_col(&data)?), status))
+    // Both columns are read as borrowed text: the record is decoded from SQLite's own
+    // buffer, not from a copy of it (every online check reads one).
+    c.prepare_cached(sql)?
+        .query_row([value], |r| {
+            let pass = json_col(r.get_ref(0)?.as_str()?)?;
+            let status = match r.get_ref(1)?.as_str_or_null()? {
+                Some(s) => Some(Status::parse(s).ok_or_else(|| bad("status"))?),
+                None => None,
+            };
+            Ok((Some(pass), status))
+        })
+        .optional()
+        .map(|row| row.unwrap_or((None, None)))
+}
+
+/// The unique columns a pass is found by.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum PassColumn {
+    Id,
+    ShortCode,
 }
 
 pub(super) fn pass(c: &Connection, id: PassId) -> rusqlite::Result<Option<PassRecord>> {

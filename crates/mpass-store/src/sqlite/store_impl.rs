@@ -11,10 +11,12 @@ use mpass_domain::profile::Profile;
 use mpass_domain::scan::{Scan, ScanRecorded, TravelPoint};
 use rusqlite::{Connection, params};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use mpass_domain::stats::scans::{ScanCountRow, ScanQuery};
 use mpass_domain::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
 
+use super::applications::PassColumn;
 use super::{
     SqliteStore, applications as apps, audit, from_ms, identity as id, in_read_tx, jobs, legacy, ms, notify, stats,
     threads, verification,
@@ -486,8 +488,12 @@ impl Store for SqliteStore {
 
 fn pass_check(c: &Connection, key: &PassKey, travel_at: Option<OffsetDateTime>) -> rusqlite::Result<PassCheck> {
     let (pass, status) = match key {
-        PassKey::Id(id) => apps::pass_and_status(c, "id", &id.to_string())?,
-        PassKey::ShortCode(code) => apps::pass_and_status(c, "short_code", code)?,
+        PassKey::Id(id) => apps::pass_and_status(
+            c,
+            PassColumn::Id,
+            id.0.hyphenated().encode_lower(&mut Uuid::encode_buffer()),
+        )?,
+        PassKey::ShortCode(code) => apps::pass_and_status(c, PassColumn::ShortCode, code)?,
     };
     let id = match key {
         PassKey::Id(id) => Some(*id),

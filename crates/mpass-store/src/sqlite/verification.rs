@@ -8,6 +8,7 @@ use mpass_domain::pass::{ReasonCode, VerdictColour};
 use mpass_domain::scan::{Scan, ScanPoint, ScanRecorded, ScanSource, TRAVEL_HISTORY, TRAVEL_HORIZON, TravelPoint};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use super::{audit, counters, from_ms, json_col, ms, to_json};
 use crate::stats_sql::scans as scan_stats;
@@ -119,29 +120,40 @@ pub(super) fn checkpoint_delete(c: &Connection, id: CheckpointId, actor: Actor, 
 }
 
 fn insert_scan(c: &Connection, s: &Scan, or_ignore: bool) -> rusqlite::Result<usize> {
-    let sql = format!(
-        "INSERT {} INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
-             device_result, scanned_at, received_at, source, flagged, area)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-        if or_ignore { "OR IGNORE" } else { "" }
-    );
-    c.prepare_cached(&sql)?.execute(params![
-        s.id.to_string(),
-        s.client_id.map(|u| u.hyphenated().to_string()),
-        s.officer.to_string(),
-        s.pass_id.map(|p| p.to_string()),
-        s.checkpoint_id.map(|p| p.to_string()),
-        s.lat,
-        s.lon,
-        colour_text(s.result),
-        to_json(&s.reasons),
-        s.device_result.map(colour_text),
-        ms(s.scanned_at),
-        ms(s.received_at),
-        s.source.as_str(),
-        s.flagged,
-        s.area,
-    ])
+    // The statement's text is a constant: `prepare_cached` finds it without a `format!` per
+    // scan, and the ids are written into buffers on the stack, not into new strings.
+    macro_rules! insert {
+        ($verb:literal) => {
+            concat!(
+                $verb,
+                " INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
+                     device_result, scanned_at, received_at, source, flagged, area)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+            )
+        };
+    }
+    const OR_IGNORE: &str = insert!("INSERT OR IGNORE");
+    const PLAIN: &str = insert!("INSERT");
+    let mut buffers = [Uuid::encode_buffer(); 5];
+    let [id, client, officer, pass, checkpoint] = &mut buffers;
+    c.prepare_cached(if or_ignore { OR_IGNORE } else { PLAIN })?
+        .execute(params![
+            s.id.0.hyphenated().encode_lower(id) as &str,
+            s.client_id.map(|u| &*u.hyphenated().encode_lower(client)),
+            s.officer.0.hyphenated().encode_lower(officer) as &str,
+            s.pass_id.map(|p| &*p.0.hyphenated().encode_lower(pass)),
+            s.checkpoint_id.map(|p| &*p.0.hyphenated().encode_lower(checkpoint)),
+            s.lat,
+            s.lon,
+            colour_text(s.result),
+            to_json(&s.reasons),
+            s.device_result.map(colour_text),
+            ms(s.scanned_at),
+            ms(s.received_at),
+            s.source.as_str(),
+            s.flagged,
+            s.area,
+        ])
 }
 
 /// Logs a scan and counts it, or finds the upload logged before (counted then).
