@@ -78,18 +78,18 @@ pub fn now_v7() -> Uuid {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let fresh = (u128::from(random_u64()) << 64 | u128::from(random_u64())) & PAYLOAD_MAX;
-    // A step below 2^32 leaves room for billions of ids in one millisecond.
-    let step = 1 + u128::from(random_u64() >> 32);
+    let fresh = || (u128::from(random_u64()) << 64 | u128::from(random_u64())) & PAYLOAD_MAX;
     let (ms, payload) = {
         let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
         let next = if now > last.0 {
-            (now, fresh)
+            (now, fresh())
         } else {
-            // The same millisecond, or the clock stepped back: count on from the last id.
+            // The same millisecond, or the clock stepped back: count on from the last id by
+            // a step below 2^32, which leaves room for billions of ids in one millisecond.
+            let step = 1 + u128::from(random_u64() >> 32);
             match last.1.checked_add(step).filter(|p| *p <= PAYLOAD_MAX) {
                 Some(p) => (last.0, p),
-                None => (last.0 + 1, fresh),
+                None => (last.0 + 1, fresh()),
             }
         };
         *last = next;
