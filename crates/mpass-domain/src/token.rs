@@ -58,15 +58,54 @@ pub struct TokenKeys {
     pub audience: String,
     /// Access tokens whose signature, issuer and audience were checked, by their exact
     /// text: a client sends the same token for 15 minutes, and an Ed25519 check costs
-    /// about 50 µs. The expiry is still checked at every use. Bounded; emptied when full.
-    verified: std::sync::Mutex<std::collections::HashMap<Box<str>, std::sync::Arc<AccessClaims>, TailHash>>,
+    /// about 50 µs. The expiry is still checked at every use. Bounded ([`Verified`]).
+    verified: std::sync::Mutex<Verified>,
 }
 
-/// Verified access tokens remembered (under 1 KiB each, so at most about 24 MiB). Sized
-/// for the officers of a launch day: one officer may check 120 passes a minute, so 20,000
-/// checks a second come from at least 10,000 officers, each with a token of their own;
-/// with fewer places than active tokens, every check paid the Ed25519 check again.
-const VERIFIED_CACHE: usize = 32_768;
+/// Verified access tokens remembered per generation (under 1 KiB each with their claims,
+/// so two generations hold at most about 35 MiB). Sized for the officers of a launch day:
+/// one officer may check 120 passes a minute, so 20,000 checks a second come from at
+/// least 10,000 officers, each with a token of their own, and every token in use within
+/// the last generation's worth of new tokens is found.
+const VERIFIED_GENERATION: usize = 24_576;
+
+type TokenMap = std::collections::HashMap<Box<str>, std::sync::Arc<AccessClaims>, TailHash>;
+
+/// The verified tokens in two generations: new ones go into the current one; when it is
+/// full it becomes the previous one and the previous one is dropped. A token found in the
+/// previous generation moves back to the current one, so a token in use stays remembered
+/// however many tokens are used once (the many citizens of a launch day) pass through,
+/// where emptying one map when full made every officer's next check pay the Ed25519
+/// check again at once.
+#[derive(Default)]
+pub struct Verified {
+    current: TokenMap,
+    previous: TokenMap,
+}
+
+impl Verified {
+    fn get(&mut self, token: &str) -> Option<std::sync::Arc<AccessClaims>> {
+        if let Some(c) = self.current.get(token) {
+            return Some(c.clone());
+        }
+        let (token, c) = self.previous.remove_entry(token)?;
+        self.insert(token, c.clone());
+        Some(c)
+    }
+
+    fn insert(&mut self, token: Box<str>, claims: std::sync::Arc<AccessClaims>) {
+        if self.current.len() >= VERIFIED_GENERATION {
+            let hasher = self.current.hasher().clone();
+            self.previous = std::mem::replace(&mut self.current, TokenMap::with_hasher(hasher));
+        }
+        self.current.insert(token, claims);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+}
 
 impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -101,7 +140,7 @@ impl TokenKeys {
             verifying,
             issuer: issuer.into(),
             audience: audience.into(),
-            verified: std::sync::Mutex::new(std::collections::HashMap::default()),
+            verified: std::sync::Mutex::new(Verified::default()),
         }
     }
 
@@ -173,7 +212,7 @@ impl TokenKeys {
     /// Checks an access token completely: signature, issuer, audience and expiry. The
     /// claims are shared with the cache of verified tokens, not copied per request.
     pub fn verify_access(&self, token: &str, now: i64) -> Result<std::sync::Arc<AccessClaims>, TokenError> {
-        let cached = self.remembered().get(token).cloned();
+        let cached = self.remembered().get(token);
         let c = match cached {
             Some(c) => c,
             None => {
@@ -182,11 +221,7 @@ impl TokenKeys {
                     return Err(TokenError::WrongAudience);
                 }
                 let c = std::sync::Arc::new(c);
-                let mut verified = self.remembered();
-                if verified.len() >= VERIFIED_CACHE {
-                    verified.clear();
-                }
-                verified.insert(token.into(), c.clone());
+                self.remembered().insert(token.into(), c.clone());
                 c
             }
         };
@@ -196,9 +231,7 @@ impl TokenKeys {
         Ok(c)
     }
 
-    fn remembered(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<Box<str>, std::sync::Arc<AccessClaims>, TailHash>> {
+    fn remembered(&self) -> std::sync::MutexGuard<'_, Verified> {
         self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -316,6 +349,40 @@ mod tests {
         assert_eq!(bytewise.finish(), whole(b"abc"));
         assert_ne!(whole(b"abc"), whole(b"abd"));
         assert_eq!(state.hash_one("token"), state.hash_one(String::from("token")));
+    }
+
+    /// A token in use stays remembered however many tokens are used once after it, and
+    /// the tokens used once are forgotten within two generations.
+    #[test]
+    fn verified_tokens_in_use_survive_a_stream_of_tokens_used_once() {
+        let claims = |sub: &str| {
+            std::sync::Arc::new(AccessClaims {
+                sub: sub.into(),
+                roles: vec!["police".into()],
+                districts: vec![],
+                iat: 0,
+                exp: 900,
+                iss: "mpass".into(),
+                aud: "mpass-api".into(),
+            })
+        };
+        let mut v = Verified::default();
+        v.insert("officer".into(), claims("officer"));
+        v.insert("citizen-0".into(), claims("citizen-0"));
+        for i in 1..3 * VERIFIED_GENERATION {
+            v.insert(format!("citizen-{i}").into(), claims("c"));
+            if i % (VERIFIED_GENERATION / 2) == 0 {
+                assert_eq!(
+                    v.get("officer").map(|c| c.sub.clone()).as_deref(),
+                    Some("officer"),
+                    "after {i}"
+                );
+            }
+            assert!(v.len() <= 2 * VERIFIED_GENERATION);
+        }
+        assert!(v.get("officer").is_some());
+        assert!(v.get("citizen-0").is_none());
+        assert!(v.get(&format!("citizen-{}", 3 * VERIFIED_GENERATION - 1)).is_some());
     }
 
     #[test]
