@@ -184,15 +184,16 @@ pub(super) fn travel_points(c: &Connection, pass: PassId, at: OffsetDateTime) ->
     let mut st = c.prepare_cached(TRAVEL_POINTS)?;
     let rows = st.query_map(
         params![
-            pass.to_string(),
+            pass.0.hyphenated().encode_lower(&mut Uuid::encode_buffer()) as &str,
             ms(at - TRAVEL_HORIZON),
             ms(at + TRAVEL_HORIZON),
             TRAVEL_HISTORY
         ],
         |r| {
-            let id: String = r.get(0)?;
+            // The id is parsed from SQLite's own buffer, not copied into a new string.
+            let id = r.get_ref(0)?.as_str()?;
             Ok(TravelPoint {
-                scan: ScanId::parse(&id).ok_or_else(|| bad("scan id"))?,
+                scan: ScanId::parse(id).ok_or_else(|| bad("scan id"))?,
                 point: ScanPoint {
                     lat: r.get(1)?,
                     lon: r.get(2)?,
