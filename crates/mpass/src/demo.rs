@@ -19,6 +19,7 @@ use std::time::Instant;
 use mpass_domain::application::{Application, ApplicationDetails, Place, Status, Trip};
 use mpass_domain::geo::areas;
 use mpass_domain::ids::{ApplicationId, PassId, UserId};
+use mpass_domain::pass::short_code_of_bits;
 use mpass_domain::phone::Phone;
 use mpass_domain::policy::{Decision, Outcome, RuleHit};
 use mpass_domain::ports::{PassRecord, Store};
@@ -188,6 +189,11 @@ pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> an
         })
         .collect();
     let day = Day::new(now - Duration::hours(24), args.applications);
+    // Short codes are numbered from a random start: 40 random bits per pass would collide
+    // (about 45 pairs among 10 million), and a run must not fail on one.
+    let mut start = [0u8; 8];
+    getrandom::fill(&mut start)?;
+    let codes = u64::from_le_bytes(start);
     let started = Instant::now();
     let police = scans::Police::create(store, &mut rng, &districts, now).await?;
     let mut done = 0u32;
@@ -195,7 +201,7 @@ pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> an
     let mut generate = |from: u32| {
         let n = (args.applications - from).min(BATCH as u32);
         let batch: Vec<BulkApplication> = (0..n)
-            .map(|i| synthetic(&mut rng, from + i, &districts, &day, now))
+            .map(|i| synthetic(&mut rng, from + i, codes, &districts, &day, now))
             .collect();
         let scans: Vec<Scan> = batch.iter().flat_map(|b| police.scans_of(&mut rng, b, now)).collect();
         (batch, scans)
@@ -297,7 +303,15 @@ impl Day {
     }
 }
 
-fn synthetic(rng: &mut Rng, i: u32, districts: &[(&str, u32)], day: &Day, now: OffsetDateTime) -> BulkApplication {
+/// Application `i` of the run; its pass, if any, has short code number `codes + i`.
+fn synthetic(
+    rng: &mut Rng,
+    i: u32,
+    codes: u64,
+    districts: &[(&str, u32)],
+    day: &Day,
+    now: OffsetDateTime,
+) -> BulkApplication {
     let district = rng.weighted(districts);
     let thanas: Vec<&str> = areas().thanas_of(district).map(|a| a.code.as_str()).collect();
     let from = thanas[rng.below(thanas.len() as u32) as usize];
@@ -403,7 +417,7 @@ fn synthetic(rng: &mut Rng, i: u32, districts: &[(&str, u32)], day: &Day, now: O
     let mut pass = None;
     if app.status == Status::Approved {
         let pid = PassId::new();
-        let code = pid.0.simple().to_string()[20..].to_uppercase();
+        let code = short_code_of_bits(codes.wrapping_add(u64::from(i)));
         pass = Some(PassRecord {
             id: pid,
             application_id: id,

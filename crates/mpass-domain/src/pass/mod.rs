@@ -42,7 +42,7 @@ pub use keys::{FixedPassKeys, PassKeySource, PassSigningKey, kid_of};
 pub use name::{MAX_HOLDER_NAME_BYTES, abbreviate_holder_name};
 pub use qr::{MAX_PNG_SCALE, QUIET_ZONE_MODULES, qr_png, qr_svg};
 pub use reason::{ReasonCode, VerdictColour};
-pub use short_code::{SHORT_CODE_LEN, normalize_short_code, short_code};
+pub use short_code::{SHORT_CODE_LEN, normalize_short_code, short_code, short_code_of_bits};
 pub use trust::{TrustList, TrustedKey};
 pub use verify::{ParsedPass, Verification, VerifyOptions, on_route, verify_pass};
 

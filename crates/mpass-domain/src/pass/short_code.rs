@@ -15,7 +15,12 @@ pub const SHORT_CODE_LEN: usize = 8;
 /// The short code of a pass id, e.g. `"7Q2M9X4K"`.
 pub fn short_code(pass_id: &[u8; 16]) -> String {
     let digest = Sha256::digest(pass_id);
-    let bits = digest.iter().take(5).fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    short_code_of_bits(digest.iter().take(5).fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+}
+
+/// The short code of 40 bits (higher bits are ignored): for `mpass demo`, whose synthetic
+/// passes number their codes so that millions of them never collide.
+pub fn short_code_of_bits(bits: u64) -> String {
     (0..SHORT_CODE_LEN)
         .rev()
         .map(|i| {
@@ -62,6 +67,19 @@ mod tests {
         // SHA-256 of 16 zero bytes starts 37 47 08 ff f7 → 00110 11101 00011 10000 10001 ...
         assert_eq!(a, "6X3GHZZQ");
         assert_eq!(normalize_short_code(&a), Some(a));
+    }
+
+    #[test]
+    fn numbered_codes_use_40_bits_and_differ_for_neighbours() {
+        // The first 40 bits of SHA-256 of 16 zero bytes give the code above.
+        assert_eq!(short_code_of_bits(0x37_4708_fff7), "6X3GHZZQ");
+        assert_eq!(short_code_of_bits(0), "00000000");
+        assert_eq!(short_code_of_bits((1 << 40) - 1), "ZZZZZZZZ");
+        // Bits above the 40th are ignored, so a start near the top wraps around.
+        assert_eq!(short_code_of_bits(1 << 40), "00000000");
+        let start = (1u64 << 40) - 500;
+        let codes: std::collections::HashSet<String> = (0..1000).map(|i| short_code_of_bits(start + i)).collect();
+        assert_eq!(codes.len(), 1000);
     }
 
     #[test]
