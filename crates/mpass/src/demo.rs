@@ -192,7 +192,7 @@ pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> an
     // Short codes are numbered from a random start: 40 random bits per pass would collide
     // (about 45 pairs among 10 million), and a run must not fail on one.
     let mut start = [0u8; 8];
-    getrandom::fill(&mut start)?;
+    getrandom::fill(&mut start).map_err(|e| anyhow::anyhow!("operating system random source: {e}"))?;
     let codes = u64::from_le_bytes(start);
     let started = Instant::now();
     let police = scans::Police::create(store, &mut rng, &districts, now).await?;

@@ -114,16 +114,43 @@ impl Keyring {
             token_keys: vec![StoredKey::generate(now)?],
             pass_keys: vec![StoredKey::generate(now)?],
         };
-        ring.save(&path)?;
+        // Nodes started together on one data directory (an API node and a worker) race to
+        // create the file: only the first link succeeds, and every other node loads the
+        // keys it wrote, so all of them sign and verify with the same keys.
+        if !ring.save_new(&path)? {
+            return Keyring::load(&path);
+        }
         tracing::info!(path = %path.display(), "keys.created");
         Ok(ring)
     }
 
+    /// Replaces the key file (rotation, compromise) through a file of this process's own.
     fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let tmp = self.write_temp(path)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+
+    /// Creates the key file unless one exists: false if another process created it first.
+    fn save_new(&self, path: &Path) -> anyhow::Result<bool> {
+        let tmp = self.write_temp(path)?;
+        let linked = std::fs::hard_link(&tmp, path);
+        std::fs::remove_file(&tmp)?;
+        match linked {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes the keys, synced, to a temporary file of this process beside `path`.
+    fn write_temp(&self, path: &Path) -> anyhow::Result<PathBuf> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let tmp = path.with_extension("tmp");
+        static TEMP_FILES: AtomicU64 = AtomicU64::new(0);
+        let n = TEMP_FILES.fetch_add(1, Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp.{}.{n}", std::process::id()));
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -132,8 +159,7 @@ impl Keyring {
             .open(&tmp)?;
         f.write_all(serde_json::to_string_pretty(self)?.as_bytes())?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
+        Ok(tmp)
     }
 
     pub fn otp_secret(&self) -> anyhow::Result<Vec<u8>> {
@@ -349,4 +375,44 @@ pub fn run(settings: &Settings, cmd: KeysCommand) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Nodes that start together on a new data directory all end up with the same keys:
+    /// one creates the file, the others load it (none fails, none keeps keys of its own).
+    #[test]
+    fn nodes_starting_together_share_one_key_file() {
+        let dir = std::env::temp_dir().join(format!("mpass-keys-race-{}-{}", std::process::id(), now()));
+        let settings = Settings {
+            data_dir: dir.clone(),
+            ..Settings::default()
+        };
+        let start = std::sync::Barrier::new(8);
+        let secrets: Vec<String> = std::thread::scope(|s| {
+            let racers: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        Keyring::load_or_create(&settings).expect("keys").otp_secret
+                    })
+                })
+                .collect();
+            racers.into_iter().map(|r| r.join().expect("no panic")).collect()
+        });
+        let on_disk = Keyring::load(&key_path(&settings)).expect("one key file").otp_secret;
+        assert!(secrets.iter().all(|s| *s == on_disk), "every node has the file's keys");
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            left,
+            vec![std::ffi::OsString::from("keys.json")],
+            "no temporary files left"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
