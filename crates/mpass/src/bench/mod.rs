@@ -64,6 +64,11 @@ pub struct BenchArgs {
     /// Without it: closed loop.
     #[arg(long)]
     pub rate: Option<f64>,
+    /// Open loop at this fraction of the ceiling measured at the start of this scenario
+    /// (0.25: a quarter of it), instead of a fixed `--rate`: the host's capacity may have
+    /// moved since a ceiling measured minutes earlier.
+    #[arg(long, conflicts_with = "rate")]
+    pub rate_of_ceiling: Option<f64>,
     /// Closed loop: workers. Open loop: the most operations in flight at once.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
@@ -127,6 +132,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Option<Summary>> {
     anyhow::ensure!(args.duration > 0.0, "--duration must be positive");
     if let Some(r) = args.rate {
         anyhow::ensure!(r > 0.0 && r.is_finite(), "--rate must be positive");
+    }
+    if let Some(f) = args.rate_of_ceiling {
+        anyhow::ensure!(f > 0.0 && f.is_finite(), "--rate-of-ceiling must be positive");
+        anyhow::ensure!(
+            args.scenario != Scenario::Ceiling && args.ceiling_secs > 0.0,
+            "--rate-of-ceiling needs the scenario's ceiling measurement (--ceiling-secs above 0)"
+        );
     }
     if let Some(path) = &args.wrk_script {
         anyhow::ensure!(

@@ -113,7 +113,7 @@ pub type OpFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 pub type Op = Arc<dyn Fn(u64, Instant, Arc<Recorder>) -> OpFuture + Send + Sync>;
 
 /// How load is offered.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {
     Open { rate: f64 },
     Closed,

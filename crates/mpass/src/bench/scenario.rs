@@ -23,16 +23,13 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
         .healthz()
         .await
         .with_context(|| format!("the server at {} does not answer /healthz", args.url))?;
-    let mode = match args.rate {
-        Some(rate) => Mode::Open { rate },
-        None => Mode::Closed,
-    };
     let ceiling = if args.scenario == Scenario::Ceiling || args.ceiling_secs <= 0.0 {
         None
     } else {
         let p = ceiling_phase(args, &client, args.ceiling_secs).await;
         Some(Row::of(&p.recorder.steps[0], p.elapsed.as_secs_f64()))
     };
+    let mode = mode(args.rate, args.rate_of_ceiling, ceiling.as_ref());
     let warmup = Duration::from_secs_f64(args.warmup.max(0.0));
     let duration = Duration::from_secs_f64(args.duration);
     let label = args.scenario.name();
@@ -119,6 +116,18 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
     let mut summary = Summary::new(label, &phase, ceiling, args.concurrency);
     summary.notes = notes;
     Ok(summary)
+}
+
+/// Open loop at `--rate`, or at `--rate-of-ceiling` times the ceiling just measured (at
+/// least one a second); closed loop without either.
+fn mode(rate: Option<f64>, of_ceiling: Option<f64>, ceiling: Option<&Row>) -> Mode {
+    match (rate, of_ceiling, ceiling) {
+        (Some(rate), _, _) => Mode::Open { rate },
+        (None, Some(f), Some(c)) => Mode::Open {
+            rate: (f * c.throughput).max(1.0),
+        },
+        _ => Mode::Closed,
+    }
 }
 
 /// `GET /healthz`, closed loop at the run's concurrency: the ceiling of server and generator.
@@ -712,4 +721,34 @@ async fn one_user(
     // The pass starts tomorrow: online verification answers it is not valid yet.
     step!(9, async { police.verify(&body).await.map_err(code) });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ceiling(throughput: f64) -> Row {
+        Row {
+            name: "ceiling (healthz)".into(),
+            ok: 1,
+            errors: 0,
+            error_codes: Default::default(),
+            throughput,
+            p50: 0.0,
+            p90: 0.0,
+            p99: 0.0,
+            p999: 0.0,
+            max: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_offered_rate_follows_the_ceiling_just_measured() {
+        let c = ceiling(60_000.0);
+        assert_eq!(mode(None, Some(0.25), Some(&c)), Mode::Open { rate: 15_000.0 });
+        assert_eq!(mode(Some(500.0), None, Some(&c)), Mode::Open { rate: 500.0 });
+        assert_eq!(mode(None, None, Some(&c)), Mode::Closed);
+        // A server that answered nothing still gets load, at one a second.
+        assert_eq!(mode(None, Some(0.25), Some(&ceiling(0.0))), Mode::Open { rate: 1.0 });
+    }
 }
