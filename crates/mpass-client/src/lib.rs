@@ -74,12 +74,7 @@ impl Client {
             .pool_max_idle_per_host(64)
             .build()
             .expect("HTTP client builds");
-        Client {
-            base: base.trim_end_matches('/').to_string(),
-            origin: origin(base),
-            http,
-            token: None,
-        }
+        Client::at(base, http)
     }
 
     /// A client of the server at `base` that keeps up to `connections` idle connections
@@ -91,12 +86,7 @@ impl Client {
             .tcp_nodelay(true)
             .build()
             .expect("HTTP client builds");
-        Client {
-            base: base.trim_end_matches('/').to_string(),
-            origin: origin(base),
-            http,
-            token: None,
-        }
+        Client::at(base, http)
     }
 
     /// The access token this client acts with, if logged in.
@@ -115,9 +105,18 @@ impl Client {
     /// The same client, logged in as the same user, talking to another node at `base`.
     pub fn on(&self, base: &str) -> Client {
         Client {
+            token: self.token.clone(),
+            ..Client::at(base, self.http.clone())
+        }
+    }
+
+    /// A client of `base` over `http`, not logged in.
+    fn at(base: &str, http: reqwest::Client) -> Client {
+        Client {
             base: base.trim_end_matches('/').to_string(),
             origin: origin(base),
-            ..self.clone()
+            http,
+            token: None,
         }
     }
 

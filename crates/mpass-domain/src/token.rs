@@ -78,7 +78,7 @@ type TokenMap = std::collections::HashMap<Box<str>, std::sync::Arc<AccessClaims>
 /// where emptying one map when full made every officer's next check pay the Ed25519
 /// check again at once.
 #[derive(Default)]
-pub struct Verified {
+struct Verified {
     current: TokenMap,
     previous: TokenMap,
 }
