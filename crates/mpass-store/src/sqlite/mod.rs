@@ -18,6 +18,7 @@ mod schema;
 mod stats;
 mod store_impl;
 mod threads;
+mod travel;
 mod verification;
 
 use std::path::{Path, PathBuf};
@@ -151,6 +152,11 @@ impl SqliteStore {
         }
         configure(&conn, false).map_err(backend)?;
         schema::migrate(&conn).map_err(backend)?;
+        // Points of scans logged after impossible travel's index last moved (travel.rs).
+        let recovered = travel::recover(&conn).map_err(backend)?;
+        if recovered > 0 {
+            tracing::info!(points = recovered, "store.travel_recovered");
+        }
         // Checkpoints run on a thread of their own, never inside a commit: a commit that
         // also copied the WAL back into the database held every write waiting behind it.
         conn.execute_batch(&format!(
@@ -359,6 +365,7 @@ fn commit_batch(conn: &Connection, batch: Vec<Op>, committed: impl FnOnce(Vec<De
         return;
     }
     counters::begin();
+    travel::begin();
     let mut delivers = Vec::with_capacity(batch.len());
     // A disk-full or I/O error makes SQLite roll back the whole transaction, savepoints and
     // all. What ran before it is gone, and what follows would commit a statement at a time:
@@ -382,6 +389,7 @@ fn commit_batch(conn: &Connection, batch: Vec<Op>, committed: impl FnOnce(Vec<De
             (op.run)(Some(conn))
         };
         counters::end_op(ok);
+        travel::end_op(ok);
         delivers.push(d);
         rolled_back = conn.is_autocommit();
     }
@@ -392,6 +400,7 @@ fn commit_batch(conn: &Connection, batch: Vec<Op>, committed: impl FnOnce(Vec<De
     } else {
         // The batch's counter sums, one upsert per row, in the same transaction.
         counters::finish(conn)
+            .and_then(|()| travel::before_commit(conn))
             .and_then(|()| control(conn, "COMMIT"))
             .err()
             .map(|e| {
@@ -400,6 +409,7 @@ fn commit_batch(conn: &Connection, batch: Vec<Op>, committed: impl FnOnce(Vec<De
                 backend(e)
             })
     };
+    travel::after_commit(commit_error.is_none());
     match commit_error {
         None => committed(delivers),
         Some(e) => {
@@ -419,6 +429,7 @@ fn writer_loop(
     wal_frames: &AtomicI64,
     _alive: mpsc::Sender<()>,
 ) {
+    travel::init_writer();
     let mut last = 0;
     while let Ok(first) = rx.recv() {
         if (2..BATCH_WITHOUT_DELAY).contains(&last) {

@@ -321,6 +321,28 @@ CREATE INDEX scans_travel ON scans (pass_id, scanned_at, lat, lon, id)
     WHERE pass_id IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL;
 "#,
     ),
+    (
+        12,
+        r#"
+-- Impossible travel's points in a table of their own, keyed by pass (travel.rs): the writer
+-- moves them in from memory a slice at a time, in pass order. Scans with a position after
+-- scan_travel_mark's rowid are added when the database opens (0: all of them, here).
+DROP INDEX scans_travel;
+CREATE TABLE scan_travel (
+    pass_id BLOB NOT NULL,
+    scanned_at INTEGER NOT NULL,
+    id BLOB NOT NULL,
+    lat REAL NOT NULL,
+    lon REAL NOT NULL,
+    PRIMARY KEY (pass_id, scanned_at, id)
+) WITHOUT ROWID;
+CREATE TABLE scan_travel_mark (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_rowid INTEGER NOT NULL
+);
+INSERT INTO scan_travel_mark (id, last_rowid) VALUES (1, 0);
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.

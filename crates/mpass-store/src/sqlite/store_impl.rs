@@ -435,7 +435,8 @@ impl Store for SqliteStore {
     }
 
     async fn travel_points(&self, pass: PassId, at: OffsetDateTime) -> StoreResult<Vec<TravelPoint>> {
-        self.read_point(move |c| verification::travel_points(c, pass, at)).await
+        // On the writer: the points of the latest scans wait in its memory (travel.rs).
+        self.write_single(move |c| super::travel::points(c, pass, at)).await
     }
 
     async fn scans_list(&self, flagged_only: bool, before: Option<ScanId>, limit: u32) -> StoreResult<Vec<Scan>> {
@@ -500,7 +501,7 @@ fn pass_check(c: &Connection, key: &PassKey, travel_at: Option<OffsetDateTime>) 
         PassKey::ShortCode(_) => pass.as_ref().map(|p| p.id),
     };
     let earlier = match (id, travel_at) {
-        (Some(id), Some(at)) => verification::travel_points(c, id, at)?,
+        (Some(id), Some(at)) => super::travel::points(c, id, at)?,
         _ => Vec::new(),
     };
     Ok(PassCheck { pass, status, earlier })

@@ -5,19 +5,18 @@ use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::checkpoint::Checkpoint;
 use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
 use mpass_domain::pass::{ReasonCode, VerdictColour};
-use mpass_domain::scan::{Scan, ScanPoint, ScanRecorded, ScanSource, TRAVEL_HISTORY, TRAVEL_HORIZON, TravelPoint};
+use mpass_domain::scan::{Scan, ScanRecorded, ScanSource};
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{audit, counters, from_ms, json_col, ms, to_json};
+use super::{audit, counters, from_ms, json_col, ms, to_json, travel};
 use crate::stats_sql::scans as scan_stats;
 
 const CHECKPOINT_COLUMNS: &str = "id, name, lat, lon, area, created_at";
 const SCAN_COLUMNS: &str = "id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons, \
                             device_result, scanned_at, received_at, source, flagged, area";
 
-fn bad(what: &str) -> rusqlite::Error {
+pub(super) fn bad(what: &str) -> rusqlite::Error {
     rusqlite::Error::InvalidColumnName(format!("corrupt {what}"))
 }
 
@@ -159,6 +158,7 @@ fn insert_scan(c: &Connection, s: &Scan, or_ignore: bool) -> rusqlite::Result<us
 /// Logs a scan and counts it, or finds the upload logged before (counted then).
 pub(super) fn scan_record(c: &Connection, s: &Scan) -> rusqlite::Result<ScanRecorded> {
     if insert_scan(c, s, true)? == 1 {
+        travel::logged(c, s, c.last_insert_rowid())?;
         count_scan(c, s)?;
         return Ok(ScanRecorded::Inserted);
     }
@@ -171,38 +171,6 @@ pub(super) fn scan_record(c: &Connection, s: &Scan) -> rusqlite::Result<ScanReco
         scan_from_row,
     )?;
     Ok(ScanRecorded::Duplicate(Box::new(first)))
-}
-
-/// Impossible travel's scans of a pass, read from the covering index `scans_travel` alone
-/// (the query states the partial index's conditions, so that SQLite may use it).
-const TRAVEL_POINTS: &str = "SELECT id, lat, lon, scanned_at FROM scans INDEXED BY scans_travel
-     WHERE pass_id = ?1 AND lat IS NOT NULL AND lon IS NOT NULL AND scanned_at BETWEEN ?2 AND ?3
-     ORDER BY scanned_at DESC LIMIT CAST(?4 AS INTEGER)";
-
-/// Impossible travel's scans of a pass around `at` (`Store::travel_points`).
-pub(super) fn travel_points(c: &Connection, pass: PassId, at: OffsetDateTime) -> rusqlite::Result<Vec<TravelPoint>> {
-    let mut st = c.prepare_cached(TRAVEL_POINTS)?;
-    let rows = st.query_map(
-        params![
-            pass.0.hyphenated().encode_lower(&mut Uuid::encode_buffer()) as &str,
-            ms(at - TRAVEL_HORIZON),
-            ms(at + TRAVEL_HORIZON),
-            TRAVEL_HISTORY
-        ],
-        |r| {
-            // The id is parsed from SQLite's own buffer, not copied into a new string.
-            let id = r.get_ref(0)?.as_str()?;
-            Ok(TravelPoint {
-                scan: ScanId::parse(id).ok_or_else(|| bad("scan id"))?,
-                point: ScanPoint {
-                    lat: r.get(1)?,
-                    lon: r.get(2)?,
-                    at: from_ms(r.get(3)?),
-                },
-            })
-        },
-    )?;
-    rows.collect()
 }
 
 pub(super) fn scans_list(
@@ -243,6 +211,7 @@ fn count_scan(c: &Connection, s: &Scan) -> rusqlite::Result<()> {
 pub(super) fn bulk_insert_scans(c: &Connection, batch: &[Scan]) -> rusqlite::Result<()> {
     for s in batch {
         insert_scan(c, s, false)?;
+        travel::logged_now(c, s, c.last_insert_rowid())?;
     }
     Ok(())
 }
@@ -253,33 +222,4 @@ pub(super) fn checkpoints_with_deleted(c: &Connection) -> rusqlite::Result<Vec<(
     let mut st = c.prepare_cached(&sql)?;
     let rows = st.query_map([], |r| Ok((checkpoint_from_row(r)?, r.get(6)?)))?;
     rows.collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use rusqlite::StatementStatus;
-
-    use super::*;
-
-    /// Each online check with a position binds a new pass id: the statement must keep its
-    /// plan, not be prepared again per bound value.
-    #[test]
-    fn travel_points_is_prepared_once() {
-        let c = Connection::open_in_memory().unwrap();
-        super::super::schema::migrate(&c).unwrap();
-        let at = OffsetDateTime::now_utc();
-        for _ in 0..3 {
-            travel_points(&c, PassId::new(), at).unwrap();
-        }
-        let st = c.prepare_cached(TRAVEL_POINTS).unwrap();
-        assert_eq!(st.get_status(StatementStatus::RePrepare), 0);
-        let plan: String = c
-            .query_row(
-                &format!("EXPLAIN QUERY PLAN {TRAVEL_POINTS}"),
-                params!["x", 0, 1, 20],
-                |r| r.get(3),
-            )
-            .unwrap();
-        assert!(plan.contains("USING COVERING INDEX scans_travel"), "{plan}");
-    }
 }

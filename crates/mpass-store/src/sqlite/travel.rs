@@ -1,0 +1,571 @@
+//! Impossible travel's index of scans by pass (`scan_travel`), written in pass order.
+//!
+//! Every check with a position reads the pass's latest scans with a position and adds one.
+//! Kept as an index of `scans` written with each scan, that addition dirtied a random leaf
+//! per check (one 4 KiB WAL frame and a checkpoint copy each), and the check with a position
+//! measured half as fast as the plain check and slowed as scans accumulated
+//! (docs/BENCHMARKS.md, tenth round).
+//!
+//! Here the writer keeps the points of committed scans that are not yet in `scan_travel`
+//! in memory (`pending`, ordered by pass) and moves them into the table a slice at a time,
+//! in pass order, sweeping the key space: points of nearby passes land on the same leaf in
+//! one commit. A read merges the table with the pending points and with those of the
+//! running batch, so a check sees every scan committed before it, as before.
+//!
+//! Nothing is lost in a crash: the scan itself is in `scans`, committed with its batch.
+//! `scan_travel_mark` holds a rowid of `scans` below which every scan with a position is
+//! in `scan_travel`; opening the database adds the scans after it ([`recover`]).
+//!
+//! Outside the writer (migrations, `mpass demo`'s bulk load, tests on a bare connection)
+//! a point is written at once.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use mpass_domain::ids::{PassId, ScanId};
+use mpass_domain::scan::{Scan, ScanPoint, TRAVEL_HISTORY, TRAVEL_HORIZON, TravelPoint};
+use rusqlite::{Connection, params};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{from_ms, ms};
+
+/// Pending points at which the writer starts moving them into the table.
+const FLUSH_AT: usize = 16_384;
+/// Fewest points moved in one batch, once moving.
+const MIN_SLICE: usize = 2048;
+/// Pending points older than this are moved even below [`FLUSH_AT`] (a quiet server's
+/// points reach the table within seconds).
+const MAX_WAIT: Duration = Duration::from_secs(2);
+
+/// A point's place in `scan_travel`'s key order: pass, scan time (ms), scan id.
+type Key = ([u8; 16], i64, [u8; 16]);
+
+#[derive(Debug, Clone, Copy)]
+struct Point {
+    /// The scan's rowid in `scans` (for the recovery mark).
+    rowid: i64,
+    lat: f64,
+    lon: f64,
+}
+
+#[derive(Default)]
+struct Writer {
+    /// Committed points not yet in `scan_travel`.
+    pending: BTreeMap<Key, Point>,
+    /// Rowids of the pending points (the mark is the smallest, less one).
+    rowids: BTreeSet<i64>,
+    /// Where the next slice starts (after this key); `None` from the start.
+    cursor: Option<Key>,
+    /// Points of the open batch's operations, in order; the running operation's from `op_start`.
+    batch: Vec<(Key, Point)>,
+    op_start: usize,
+    /// Moved into `pending` by the open batch's commit, and taken out of it by its slice:
+    /// undone if the commit fails.
+    added: Vec<Key>,
+    sliced: Vec<(Key, Point)>,
+    last_move: Option<Instant>,
+}
+
+thread_local! {
+    /// The writer thread's pending points; `None` on every other thread.
+    static WRITER: RefCell<Option<Writer>> = const { RefCell::new(None) };
+}
+
+/// Makes this thread the writer: points of scans it logs wait in memory from now on.
+pub(super) fn init_writer() {
+    let writer = Writer {
+        last_move: Some(Instant::now()),
+        ..Writer::default()
+    };
+    WRITER.with(|w| *w.borrow_mut() = Some(writer));
+}
+
+fn key(pass: PassId, at: OffsetDateTime, scan: ScanId) -> Key {
+    (*pass.0.as_bytes(), ms(at), *scan.0.as_bytes())
+}
+
+fn entry(s: &Scan, rowid: i64) -> Option<(Key, Point)> {
+    let (Some(pass), Some(lat), Some(lon)) = (s.pass_id, s.lat, s.lon) else {
+        return None;
+    };
+    Some((key(pass, s.scanned_at, s.id), Point { rowid, lat, lon }))
+}
+
+/// Writes the point of a scan just inserted as `rowid` (if it has a pass and a position)
+/// into the table at once, wherever it runs (`mpass demo`'s bulk load).
+pub(super) fn logged_now(c: &Connection, s: &Scan, rowid: i64) -> rusqlite::Result<()> {
+    match entry(s, rowid) {
+        Some((k, p)) => insert(c, &k, &p),
+        None => Ok(()),
+    }
+}
+
+/// Records the point of a scan just inserted as `rowid` (if it has a pass and a position):
+/// on the writer, with the running operation; elsewhere, into the table at once.
+pub(super) fn logged(c: &Connection, s: &Scan, rowid: i64) -> rusqlite::Result<()> {
+    let Some(entry) = entry(s, rowid) else {
+        return Ok(());
+    };
+    let entry = WRITER.with(|w| match w.borrow_mut().as_mut() {
+        Some(w) => {
+            w.batch.push(entry);
+            None
+        }
+        None => Some(entry),
+    });
+    match entry {
+        Some((k, p)) => insert(c, &k, &p),
+        None => Ok(()),
+    }
+}
+
+fn insert(c: &Connection, k: &Key, p: &Point) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT OR IGNORE INTO scan_travel (pass_id, scanned_at, id, lat, lon) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![&k.0[..], k.1, &k.2[..], p.lat, p.lon])?;
+    Ok(())
+}
+
+/// Opens the writer's batch.
+pub(super) fn begin() {
+    with_writer(|w| {
+        w.batch.clear();
+        w.op_start = 0;
+        w.added.clear();
+        w.sliced.clear();
+    });
+}
+
+/// Ends the running operation: a failed one's points are dropped.
+pub(super) fn end_op(ok: bool) {
+    with_writer(|w| {
+        if !ok {
+            w.batch.truncate(w.op_start);
+        }
+        w.op_start = w.batch.len();
+    });
+}
+
+/// Just before the batch commits: its points join the pending ones, and a slice of those is
+/// moved into the table (in the same transaction), with the recovery mark.
+pub(super) fn before_commit(c: &Connection) -> rusqlite::Result<()> {
+    let Some((slice, mark)) = WRITER.with(|w| w.borrow_mut().as_mut().map(|w| w.take_slice(Instant::now()))) else {
+        return Ok(());
+    };
+    for (k, p) in &slice {
+        insert(c, k, p)?;
+    }
+    if let Some(mark) = mark {
+        c.prepare_cached("UPDATE scan_travel_mark SET last_rowid = ?1 WHERE id = 1")?
+            .execute([mark])?;
+    }
+    Ok(())
+}
+
+/// After the commit (or its failure): a failed batch's points leave `pending` and its slice
+/// goes back.
+pub(super) fn after_commit(committed: bool) {
+    with_writer(|w| {
+        if !committed {
+            // The slice back first: it may hold points of this batch, taken out just below.
+            for (k, p) in std::mem::take(&mut w.sliced) {
+                w.rowids.insert(p.rowid);
+                w.pending.insert(k, p);
+            }
+            for k in std::mem::take(&mut w.added) {
+                if let Some(p) = w.pending.remove(&k) {
+                    w.rowids.remove(&p.rowid);
+                }
+            }
+        }
+        w.batch.clear();
+        w.op_start = 0;
+        w.added.clear();
+        w.sliced.clear();
+    });
+}
+
+fn with_writer(f: impl FnOnce(&mut Writer)) {
+    WRITER.with(|w| {
+        if let Some(w) = w.borrow_mut().as_mut() {
+            f(w);
+        }
+    });
+}
+
+impl Writer {
+    /// Moves the batch's points into `pending` and takes the next slice out of it, with the
+    /// new mark when the slice moved it.
+    fn take_slice(&mut self, now: Instant) -> (Vec<(Key, Point)>, Option<i64>) {
+        let arrived = self.batch.len();
+        for (k, p) in std::mem::take(&mut self.batch) {
+            self.rowids.insert(p.rowid);
+            self.pending.insert(k, p);
+            self.added.push(k);
+        }
+        self.op_start = 0;
+        let stale = self.last_move.is_none_or(|t| now.duration_since(t) >= MAX_WAIT);
+        if self.pending.is_empty() || (self.pending.len() < FLUSH_AT && !stale) {
+            if self.pending.is_empty() {
+                self.last_move = Some(now);
+            }
+            return (Vec::new(), None);
+        }
+        self.last_move = Some(now);
+        let want = MIN_SLICE.max(arrived * 4).max(self.pending.len() / 8);
+        let mut keys = Vec::with_capacity(want.min(self.pending.len()));
+        let after = self
+            .cursor
+            .map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+        keys.extend(
+            self.pending
+                .range((after, std::ops::Bound::Unbounded))
+                .map(|(k, _)| *k)
+                .take(want),
+        );
+        if keys.len() < want {
+            let more = want - keys.len();
+            let first = keys.first().copied();
+            keys.extend(
+                self.pending
+                    .keys()
+                    .take_while(|k| Some(**k) != first)
+                    .copied()
+                    .take(more),
+            );
+        }
+        self.cursor = keys.last().copied();
+        let mut slice = Vec::with_capacity(keys.len());
+        for k in keys {
+            if let Some(p) = self.pending.remove(&k) {
+                self.rowids.remove(&p.rowid);
+                slice.push((k, p));
+            }
+        }
+        // Sorted by key, so that neighbouring points go into the same leaf one after another.
+        slice.sort_unstable_by_key(|e| e.0);
+        self.sliced.extend(slice.iter().copied());
+        // Every point with a rowid up to the mark is in the table: below the lowest still
+        // pending, or up to the newest moved when none is.
+        let mark = match self.rowids.first() {
+            Some(lowest) => lowest - 1,
+            None => slice.iter().map(|(_, p)| p.rowid).max().unwrap_or(0),
+        };
+        (slice, Some(mark))
+    }
+
+    /// Points of `pass` in `[from, to]` waiting in memory (pending or in the open batch).
+    fn points(&self, pass: &[u8; 16], from: i64, to: i64, out: &mut Vec<TravelPoint>) {
+        let lo = (*pass, from, [0u8; 16]);
+        let hi = (*pass, to, [0xffu8; 16]);
+        let pending = self.pending.range(lo..=hi);
+        let batch = self.batch.iter().map(|(k, p)| (k, p));
+        let batch = batch.filter(|(k, _)| k.0 == *pass && (from..=to).contains(&k.1));
+        for (k, p) in pending.chain(batch) {
+            out.push(point(k, p.lat, p.lon));
+        }
+    }
+}
+
+fn point(k: &Key, lat: f64, lon: f64) -> TravelPoint {
+    TravelPoint {
+        scan: ScanId(Uuid::from_bytes(k.2)),
+        point: ScanPoint {
+            lat,
+            lon,
+            at: from_ms(k.1),
+        },
+    }
+}
+
+const TRAVEL_POINTS: &str = "SELECT scanned_at, id, lat, lon FROM scan_travel
+     WHERE pass_id = ?1 AND scanned_at BETWEEN ?2 AND ?3
+     ORDER BY scanned_at DESC LIMIT CAST(?4 AS INTEGER)";
+
+/// Impossible travel's scans of a pass around `at`: the latest [`TRAVEL_HISTORY`] with a
+/// position within [`TRAVEL_HORIZON`] of it, newest first (`Store::travel_points`). On the
+/// writer, with the points still in memory.
+pub(super) fn points(c: &Connection, pass: PassId, at: OffsetDateTime) -> rusqlite::Result<Vec<TravelPoint>> {
+    let (from, to) = (ms(at - TRAVEL_HORIZON), ms(at + TRAVEL_HORIZON));
+    let pass = *pass.0.as_bytes();
+    let mut out = Vec::new();
+    WRITER.with(|w| {
+        if let Some(w) = w.borrow().as_ref() {
+            w.points(&pass, from, to, &mut out);
+        }
+    });
+    let mut st = c.prepare_cached(TRAVEL_POINTS)?;
+    let mut rows = st.query(params![&pass[..], from, to, TRAVEL_HISTORY])?;
+    while let Some(r) = rows.next()? {
+        let id: [u8; 16] = r
+            .get_ref(1)?
+            .as_blob()?
+            .try_into()
+            .map_err(|_| super::verification::bad("scan id"))?;
+        out.push(point(&(pass, r.get(0)?, id), r.get(2)?, r.get(3)?));
+    }
+    // The newest first, as the table's query orders them.
+    out.sort_unstable_by(|a, b| b.point.at.cmp(&a.point.at).then(b.scan.0.cmp(&a.scan.0)));
+    out.truncate(TRAVEL_HISTORY as usize);
+    Ok(out)
+}
+
+/// Adds to `scan_travel` the scans with a position logged after its mark (those whose
+/// points were still in memory when the process stopped), and moves the mark to the end.
+pub(super) fn recover(c: &Connection) -> rusqlite::Result<usize> {
+    let tx = rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)?;
+    let mark: i64 = tx.query_row("SELECT last_rowid FROM scan_travel_mark WHERE id = 1", [], |r| r.get(0))?;
+    let mut added = 0;
+    {
+        let mut st = tx.prepare(
+            "SELECT rowid, pass_id, scanned_at, id, lat, lon FROM scans
+             WHERE rowid > ?1 AND pass_id IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL ORDER BY rowid",
+        )?;
+        let mut rows = st.query([mark])?;
+        while let Some(r) = rows.next()? {
+            let pass = Uuid::try_parse(r.get_ref(1)?.as_str()?).map_err(|_| super::verification::bad("pass id"))?;
+            let id = Uuid::try_parse(r.get_ref(3)?.as_str()?).map_err(|_| super::verification::bad("scan id"))?;
+            let k = (*pass.as_bytes(), r.get(2)?, *id.as_bytes());
+            insert(
+                &tx,
+                &k,
+                &Point {
+                    rowid: r.get(0)?,
+                    lat: r.get(4)?,
+                    lon: r.get(5)?,
+                },
+            )?;
+            added += 1;
+        }
+    }
+    tx.execute(
+        "UPDATE scan_travel_mark SET last_rowid = (SELECT coalesce(max(rowid), 0) FROM scans) WHERE id = 1",
+        [],
+    )?;
+    tx.commit()?;
+    Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use mpass_domain::ids::UserId;
+    use mpass_domain::pass::VerdictColour;
+    use mpass_domain::scan::ScanSource;
+
+    use super::*;
+    use crate::sqlite::verification::scan_record;
+
+    fn db() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        crate::sqlite::schema::migrate(&c).unwrap();
+        c
+    }
+
+    fn t0() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+    }
+
+    fn scan(pass: PassId, secs: i64, placed: bool) -> Scan {
+        Scan {
+            id: ScanId::new(),
+            client_id: None,
+            officer: UserId::new(),
+            pass_id: Some(pass),
+            checkpoint_id: None,
+            area: None,
+            lat: placed.then_some(23.0 + secs as f64 / 1e6),
+            lon: placed.then_some(90.0),
+            result: VerdictColour::Green,
+            reasons: Vec::new(),
+            device_result: None,
+            scanned_at: t0() + time::Duration::seconds(secs),
+            received_at: t0() + time::Duration::seconds(secs),
+            source: ScanSource::Online,
+            flagged: false,
+        }
+    }
+
+    /// One writer batch as `commit_batch` runs it: each scan an operation, `fail` the
+    /// indexes of operations that fail; answers whether it committed.
+    fn batch(c: &Connection, scans: &[Scan], fail: &[usize], commit: bool) {
+        c.execute_batch("BEGIN IMMEDIATE").unwrap();
+        begin();
+        for (i, s) in scans.iter().enumerate() {
+            c.execute_batch("SAVEPOINT op").unwrap();
+            scan_record(c, s).unwrap();
+            let ok = !fail.contains(&i);
+            if !ok {
+                c.execute_batch("ROLLBACK TO op").unwrap();
+            }
+            c.execute_batch("RELEASE op").unwrap();
+            end_op(ok);
+        }
+        before_commit(c).unwrap();
+        c.execute_batch(if commit { "COMMIT" } else { "ROLLBACK" }).unwrap();
+        after_commit(commit);
+    }
+
+    /// What impossible travel must read: the newest `TRAVEL_HISTORY` of `logged` of `pass`
+    /// within the horizon of `at`.
+    fn expected(logged: &[Scan], pass: PassId, at: OffsetDateTime) -> Vec<TravelPoint> {
+        let mut out: Vec<TravelPoint> = logged
+            .iter()
+            .filter(|s| s.pass_id == Some(pass) && (s.scanned_at - at).abs() <= TRAVEL_HORIZON)
+            .filter_map(|s| {
+                Some(TravelPoint {
+                    scan: s.id,
+                    point: s.point()?,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| b.point.at.cmp(&a.point.at).then(b.scan.0.cmp(&a.scan.0)));
+        out.truncate(TRAVEL_HISTORY as usize);
+        out
+    }
+
+    fn table_len(c: &Connection) -> usize {
+        c.query_row("SELECT count(*) FROM scan_travel", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Every scan with a position at or below the mark is in the table.
+    fn mark_holds(c: &Connection) {
+        let missing: i64 = c
+            .query_row(
+                "SELECT count(*) FROM scans s WHERE s.rowid <= (SELECT last_rowid FROM scan_travel_mark)
+                   AND s.lat IS NOT NULL AND NOT EXISTS (SELECT 1 FROM scan_travel t WHERE t.scanned_at = s.scanned_at
+                   AND t.id = unhex(replace(s.id, '-', '')))",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(missing, 0, "scans at or below the mark missing from scan_travel");
+    }
+
+    /// Through batches that leave points in memory and batches that move them in slices, a
+    /// read sees what a read of every logged scan would, and the recovery mark stays true.
+    #[test]
+    fn reads_see_every_committed_point_while_slices_move() {
+        let c = db();
+        init_writer();
+        let passes: Vec<PassId> = (0..5).map(|_| PassId::new()).collect();
+        let mut logged = Vec::new();
+        let mut moved_while_pending = false;
+        for b in 0..90 {
+            let scans: Vec<Scan> = (0..500)
+                .map(|i| {
+                    let n = b * 500 + i;
+                    scan(passes[n as usize % passes.len()], n, n % 7 != 0)
+                })
+                .collect();
+            let before = table_len(&c);
+            batch(&c, &scans, &[], true);
+            logged.extend(scans);
+            let pending = WRITER.with(|w| w.borrow().as_ref().unwrap().pending.len());
+            moved_while_pending |= table_len(&c) > before && pending > 0;
+            if b % 10 == 9 {
+                mark_holds(&c);
+                for (p, pass) in passes.iter().enumerate() {
+                    let at = t0() + time::Duration::seconds(b * 500 - p as i64 * 3000);
+                    assert_eq!(
+                        points(&c, *pass, at).unwrap(),
+                        expected(&logged, *pass, at),
+                        "batch {b}"
+                    );
+                }
+            }
+        }
+        assert!(moved_while_pending, "no slice was moved while points waited");
+        let placed = logged.iter().filter(|s| s.lat.is_some()).count();
+        let pending = WRITER.with(|w| w.borrow().as_ref().unwrap().pending.len());
+        assert_eq!(table_len(&c) + pending, placed);
+        assert!(pending < FLUSH_AT, "{pending} points left waiting");
+    }
+
+    /// A failed operation's point is never read; a batch whose commit fails takes its
+    /// points away and gives back the slice it had moved.
+    #[test]
+    fn failed_operations_and_commits_leave_what_was_committed() {
+        let c = db();
+        init_writer();
+        let pass = PassId::new();
+        let mut logged = Vec::new();
+        let first: Vec<Scan> = (0..FLUSH_AT as i64 + 10).map(|n| scan(pass, n, true)).collect();
+        batch(&c, &first, &[], true);
+        logged.extend(first);
+        let failing: Vec<Scan> = (0..3).map(|n| scan(pass, 100_000 + n, true)).collect();
+        batch(&c, &failing, &[1], true);
+        logged.push(failing[0].clone());
+        logged.push(failing[2].clone());
+        let at = t0() + time::Duration::seconds(100_000);
+        assert_eq!(points(&c, pass, at).unwrap(), expected(&logged, pass, at));
+
+        let in_table = table_len(&c);
+        let lost: Vec<Scan> = (0..FLUSH_AT as i64).map(|n| scan(pass, 200_000 + n, true)).collect();
+        batch(&c, &lost, &[], false);
+        assert_eq!(table_len(&c), in_table);
+        let at = t0() + time::Duration::seconds(200_000);
+        assert_eq!(points(&c, pass, at).unwrap(), expected(&logged, pass, at));
+        let at = t0() + time::Duration::seconds(100_000);
+        assert_eq!(points(&c, pass, at).unwrap(), expected(&logged, pass, at));
+        let pending = WRITER.with(|w| w.borrow().as_ref().unwrap().pending.len());
+        assert_eq!(in_table + pending, logged.len());
+        mark_holds(&c);
+    }
+
+    /// Each check with a position runs the read: it must keep its plan (a bound `LIMIT` would
+    /// prepare it again per value) and find the pass's points by the table's key.
+    #[test]
+    fn the_read_is_prepared_once_and_searches_by_key() {
+        let c = db();
+        for _ in 0..3 {
+            points(&c, PassId::new(), t0()).unwrap();
+        }
+        let st = c.prepare_cached(TRAVEL_POINTS).unwrap();
+        assert_eq!(st.get_status(rusqlite::StatementStatus::RePrepare), 0);
+        let plan: String = c
+            .query_row(
+                &format!("EXPLAIN QUERY PLAN {TRAVEL_POINTS}"),
+                params![&[0u8; 16][..], 0, 1, 20],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(
+            plan.contains("USING PRIMARY KEY (pass_id=? AND scanned_at>? AND scanned_at<?)"),
+            "{plan}"
+        );
+    }
+
+    /// Points that were only in memory when the writer stopped are in the table once the
+    /// database is opened again.
+    #[test]
+    fn opening_recovers_the_points_held_in_memory() {
+        let dir = std::env::temp_dir().join(format!("mpass-travel-{}", Uuid::now_v7().simple()));
+        let path = dir.join("mpass.db");
+        let pass = PassId::new();
+        let scans: Vec<Scan> = (0..3).map(|n| scan(pass, n * 60, true)).collect();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(async {
+            use mpass_domain::ports::Store;
+            let store = crate::SqliteStore::open(&path).unwrap();
+            for s in &scans {
+                store.scan_record(s).await.unwrap();
+            }
+        });
+        let c = Connection::open(&path).unwrap();
+        c.busy_timeout(Duration::from_secs(10)).unwrap();
+        let before = table_len(&c);
+        assert!(before < scans.len(), "the points were moved before the writer stopped");
+        let recovered = recover(&c).unwrap();
+        assert_eq!(recovered, scans.len() - before);
+        assert_eq!(table_len(&c), scans.len());
+        assert_eq!(recover(&c).unwrap(), 0, "the mark moved past them");
+        let at = t0() + time::Duration::seconds(60);
+        assert_eq!(points(&c, pass, at).unwrap(), expected(&scans, pass, at));
+        drop(c);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
