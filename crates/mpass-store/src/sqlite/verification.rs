@@ -213,6 +213,7 @@ pub(super) fn bulk_insert_scans(c: &Connection, batch: &[Scan]) -> rusqlite::Res
         insert_scan(c, s, false)?;
         travel::logged_now(c, s, c.last_insert_rowid())?;
     }
+    travel::bulk_done(c)?;
     Ok(())
 }
 
