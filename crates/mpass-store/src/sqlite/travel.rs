@@ -583,6 +583,39 @@ mod tests {
         assert_eq!(recover(&c).unwrap(), 0);
     }
 
+    /// A database of the build before `scan_travel` (its scans indexed by `scans_travel`)
+    /// opens with every earlier scan with a position in the new table.
+    #[test]
+    fn an_older_database_gets_its_points_on_upgrade() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            .unwrap();
+        for (version, sql) in crate::sqlite::schema::MIGRATIONS.iter().filter(|(v, _)| *v <= 11) {
+            c.execute_batch(sql).unwrap();
+            c.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, 0)",
+                [version],
+            )
+            .unwrap();
+        }
+        let pass = PassId::new();
+        let scans: Vec<Scan> = (0..30).map(|n| scan(pass, n * 60, n % 3 != 0)).collect();
+        for s in &scans {
+            c.execute(
+                "INSERT INTO scans (id, officer, pass_id, lat, lon, result, reasons, scanned_at, received_at, source, flagged)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'green', '[]', ?6, ?6, 'online', 0)",
+                params![s.id.to_string(), s.officer.to_string(), pass.to_string(), s.lat, s.lon, ms(s.scanned_at)],
+            )
+            .unwrap();
+        }
+        crate::sqlite::schema::migrate(&c).unwrap();
+        assert_eq!(recover(&c).unwrap(), 20);
+        assert_eq!(table_len(&c), 20);
+        mark_holds(&c);
+        let at = t0() + time::Duration::seconds(900);
+        assert_eq!(points(&c, pass, at).unwrap(), expected(&scans, pass, at));
+    }
+
     /// Points that were only in memory when the writer stopped are in the table once the
     /// database is opened again.
     #[test]
