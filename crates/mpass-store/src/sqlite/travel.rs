@@ -3,7 +3,7 @@
 //! Every check with a position reads the pass's latest scans with a position and adds one.
 //! Kept as an index of `scans` written with each scan, that addition dirtied its pass's leaf
 //! on every check (one 4 KiB WAL frame and a checkpoint copy each): the check with a
-//! position ran at 0.54–0.78 of the plain check's rate, and slower as scans accumulated
+//! position ran at 0.44–0.82 of the plain check's rate, and slower as scans accumulated
 //! (docs/BENCHMARKS.md, tenth round).
 //!
 //! Here the writer keeps the points of committed scans that are not yet in `scan_travel`
@@ -50,7 +50,6 @@ struct Point {
     lon: f64,
 }
 
-#[derive(Default)]
 struct Writer {
     /// Committed points not yet in `scan_travel`.
     pending: BTreeMap<Key, Point>,
@@ -65,7 +64,8 @@ struct Writer {
     /// undone if the commit fails.
     added: Vec<Key>,
     sliced: Vec<(Key, Point)>,
-    last_move: Option<Instant>,
+    /// When a slice last moved, or `pending` was last found empty.
+    last_move: Instant,
 }
 
 thread_local! {
@@ -76,8 +76,14 @@ thread_local! {
 /// Makes this thread the writer: points of scans it logs wait in memory from now on.
 pub(super) fn init_writer() {
     let writer = Writer {
-        last_move: Some(Instant::now()),
-        ..Writer::default()
+        pending: BTreeMap::new(),
+        rowids: BTreeSet::new(),
+        cursor: None,
+        batch: Vec::new(),
+        op_start: 0,
+        added: Vec::new(),
+        sliced: Vec::new(),
+        last_move: Instant::now(),
     };
     WRITER.with(|w| *w.borrow_mut() = Some(writer));
 }
@@ -105,20 +111,13 @@ pub(super) fn logged_now(c: &Connection, s: &Scan, rowid: i64) -> rusqlite::Resu
 /// Records the point of a scan just inserted as `rowid` (if it has a pass and a position):
 /// on the writer, with the running operation; elsewhere, into the table at once.
 pub(super) fn logged(c: &Connection, s: &Scan, rowid: i64) -> rusqlite::Result<()> {
-    let Some(entry) = entry(s, rowid) else {
-        return Ok(());
-    };
-    let entry = WRITER.with(|w| match w.borrow_mut().as_mut() {
-        Some(w) => {
-            w.batch.push(entry);
-            None
-        }
-        None => Some(entry),
+    let on_writer = WRITER.with(|w| {
+        w.borrow_mut()
+            .as_mut()
+            .map(|w| w.batch.extend(entry(s, rowid)))
+            .is_some()
     });
-    match entry {
-        Some((k, p)) => insert(c, &k, &p),
-        None => Ok(()),
-    }
+    if on_writer { Ok(()) } else { logged_now(c, s, rowid) }
 }
 
 fn insert(c: &Connection, k: &Key, p: &Point) -> rusqlite::Result<()> {
@@ -131,12 +130,7 @@ fn insert(c: &Connection, k: &Key, p: &Point) -> rusqlite::Result<()> {
 
 /// Opens the writer's batch.
 pub(super) fn begin() {
-    with_writer(|w| {
-        w.batch.clear();
-        w.op_start = 0;
-        w.added.clear();
-        w.sliced.clear();
-    });
+    with_writer(Writer::clear_batch);
 }
 
 /// Ends the running operation: a failed one's points are dropped.
@@ -215,10 +209,7 @@ pub(super) fn after_commit(committed: bool) {
                 }
             }
         }
-        w.batch.clear();
-        w.op_start = 0;
-        w.added.clear();
-        w.sliced.clear();
+        w.clear_batch();
     });
 }
 
@@ -231,6 +222,14 @@ fn with_writer(f: impl FnOnce(&mut Writer)) {
 }
 
 impl Writer {
+    /// Forgets the open batch's bookkeeping (before it starts and once it has ended).
+    fn clear_batch(&mut self) {
+        self.batch.clear();
+        self.op_start = 0;
+        self.added.clear();
+        self.sliced.clear();
+    }
+
     /// Moves the batch's points into `pending` and takes the next slice out of it, with the
     /// new mark when the slice moved it.
     fn take_slice(&mut self, now: Instant) -> (Vec<(Key, Point)>, Option<Mark>) {
@@ -241,14 +240,14 @@ impl Writer {
             self.added.push(k);
         }
         self.op_start = 0;
-        let stale = self.last_move.is_none_or(|t| now.duration_since(t) >= MAX_WAIT);
+        let stale = now.duration_since(self.last_move) >= MAX_WAIT;
         if self.pending.is_empty() || (self.pending.len() < FLUSH_AT && !stale) {
             if self.pending.is_empty() {
-                self.last_move = Some(now);
+                self.last_move = now;
             }
             return (Vec::new(), None);
         }
-        self.last_move = Some(now);
+        self.last_move = now;
         let want = MIN_SLICE.max(arrived * 4).max(self.pending.len() / 8);
         let mut keys = Vec::with_capacity(want.min(self.pending.len()));
         let after = self
