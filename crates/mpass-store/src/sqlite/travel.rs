@@ -12,6 +12,13 @@
 //! one commit. A read merges the table with the pending points and with those of the
 //! running batch, so a check sees every scan committed before it, as before.
 //!
+//! A pass checked again and again (a bus pass at every checkpoint, or a copied pass in
+//! two places at once) would read its newest points from the table at every check, about
+//! 10 µs of the writer's time. The writer keeps the newest points of the passes it read
+//! lately (`recent`, [`RECENT_PASSES`] of them), loaded from the table and memory at the
+//! first read and brought up to date by every commit, and answers from them when they
+//! cover the read's window.
+//!
 //! Nothing is lost in a crash: the scan itself is in `scans`, committed with its batch.
 //! `scan_travel_mark` holds a rowid of `scans` below which every scan with a position is
 //! in `scan_travel`; opening the database adds the scans after it ([`recover`]).
@@ -20,7 +27,7 @@
 //! a point is written at once.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use mpass_domain::ids::{PassId, ScanId};
@@ -39,8 +46,82 @@ const MIN_SLICE: usize = 2048;
 /// points reach the table within seconds).
 const MAX_WAIT: Duration = Duration::from_secs(2);
 
+/// Passes whose newest points the writer keeps at hand (about 1 KiB each).
+const RECENT_PASSES: usize = 4096;
+
 /// A point's place in `scan_travel`'s key order: pass, scan time (ms), scan id.
 type Key = ([u8; 16], i64, [u8; 16]);
+
+/// A point of one pass: scan time (ms), scan id, latitude, longitude.
+type Near = (i64, [u8; 16], f64, f64);
+
+/// The newest committed points of one pass at or after `floor`, newest first: all of them
+/// while `complete`, else the newest [`TRAVEL_HISTORY`] (every point left out is older
+/// than the oldest kept).
+#[derive(Debug)]
+struct Recent {
+    floor: i64,
+    points: Vec<Near>,
+    complete: bool,
+}
+
+/// Newest first, as [`points`] answers.
+fn newest_first(a: &Near, b: &Near) -> std::cmp::Ordering {
+    (b.0, b.1).cmp(&(a.0, a.1))
+}
+
+impl Recent {
+    /// From the newest points at or after `floor`, as many as [`TRAVEL_HISTORY`] would
+    /// have told apart: `more` when others may exist.
+    fn new(floor: i64, mut points: Vec<Near>, more: bool) -> Recent {
+        points.sort_unstable_by(newest_first);
+        let complete = !more && points.len() <= TRAVEL_HISTORY as usize;
+        points.truncate(TRAVEL_HISTORY as usize);
+        Recent {
+            floor,
+            points,
+            complete,
+        }
+    }
+
+    /// A point just committed.
+    fn add(&mut self, p: Near) {
+        if p.0 < self.floor {
+            return;
+        }
+        let at = self.points.partition_point(|q| newest_first(q, &p).is_lt());
+        self.points.insert(at, p);
+        if self.points.len() > TRAVEL_HISTORY as usize {
+            self.points.pop();
+            self.complete = false;
+        }
+    }
+
+    /// The newest [`TRAVEL_HISTORY`] points in `[from, to]` of these and the running
+    /// batch's (`batch`), when these cover the window: `None` when a point left out could
+    /// be among them.
+    fn read(&self, from: i64, to: i64, batch: impl Iterator<Item = Near>) -> Option<Vec<Near>> {
+        if from < self.floor {
+            return None;
+        }
+        let inside = |p: &Near| (from..=to).contains(&p.0);
+        let mut out: Vec<Near> = self
+            .points
+            .iter()
+            .copied()
+            .filter(inside)
+            .chain(batch.filter(inside))
+            .collect();
+        out.sort_unstable_by(newest_first);
+        let covered = self.complete
+            || self.points.last().is_none_or(|oldest| {
+                oldest.0 < from
+                    || out.iter().filter(|p| newest_first(p, oldest).is_le()).count() >= TRAVEL_HISTORY as usize
+            });
+        out.truncate(TRAVEL_HISTORY as usize);
+        covered.then_some(out)
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Point {
@@ -62,10 +143,12 @@ struct Writer {
     op_start: usize,
     /// Moved into `pending` by the open batch's commit, and taken out of it by its slice:
     /// undone if the commit fails.
-    added: Vec<Key>,
+    added: Vec<(Key, Point)>,
     sliced: Vec<(Key, Point)>,
     /// When a slice last moved, or `pending` was last found empty.
     last_move: Instant,
+    /// The newest points of passes read lately.
+    recent: HashMap<[u8; 16], Recent>,
 }
 
 thread_local! {
@@ -84,6 +167,7 @@ pub(super) fn init_writer() {
         added: Vec::new(),
         sliced: Vec::new(),
         last_move: Instant::now(),
+        recent: HashMap::new(),
     };
     WRITER.with(|w| *w.borrow_mut() = Some(writer));
 }
@@ -103,7 +187,13 @@ fn entry(s: &Scan, rowid: i64) -> Option<(Key, Point)> {
 /// into the table at once, wherever it runs (`mpass demo`'s bulk load).
 pub(super) fn logged_now(c: &Connection, s: &Scan, rowid: i64) -> rusqlite::Result<()> {
     match entry(s, rowid) {
-        Some((k, p)) => insert(c, &k, &p),
+        Some((k, p)) => {
+            // Past the writer's memory: what it keeps of the pass is read again.
+            with_writer(|w| {
+                w.recent.remove(&k.0);
+            });
+            insert(c, &k, &p)
+        }
         None => Ok(()),
     }
 }
@@ -198,14 +288,22 @@ pub(super) fn bulk_done(c: &Connection) -> rusqlite::Result<()> {
 pub(super) fn after_commit(committed: bool) {
     with_writer(|w| {
         if !committed {
+            // What was kept of a pass may hold points written past memory in this batch.
+            w.recent.clear();
             // The slice back first: it may hold points of this batch, taken out just below.
             for (k, p) in std::mem::take(&mut w.sliced) {
                 w.rowids.insert(p.rowid);
                 w.pending.insert(k, p);
             }
-            for k in std::mem::take(&mut w.added) {
+            for (k, _) in std::mem::take(&mut w.added) {
                 if let Some(p) = w.pending.remove(&k) {
                     w.rowids.remove(&p.rowid);
+                }
+            }
+        } else {
+            for (k, p) in &w.added {
+                if let Some(r) = w.recent.get_mut(&k.0) {
+                    r.add((k.1, k.2, p.lat, p.lon));
                 }
             }
         }
@@ -237,7 +335,7 @@ impl Writer {
         for (k, p) in std::mem::take(&mut self.batch) {
             self.rowids.insert(p.rowid);
             self.pending.insert(k, p);
-            self.added.push(k);
+            self.added.push((k, p));
         }
         self.op_start = 0;
         let stale = now.duration_since(self.last_move) >= MAX_WAIT;
@@ -290,16 +388,27 @@ impl Writer {
         (slice, Some(mark))
     }
 
-    /// Points of `pass` in `[from, to]` waiting in memory (pending or in the open batch).
-    fn points(&self, pass: &[u8; 16], from: i64, to: i64, out: &mut Vec<TravelPoint>) {
-        let lo = (*pass, from, [0u8; 16]);
-        let hi = (*pass, to, [0xffu8; 16]);
-        let pending = self.pending.range(lo..=hi);
-        let batch = self.batch.iter().map(|(k, p)| (k, p));
-        let batch = batch.filter(|(k, _)| k.0 == *pass && (from..=to).contains(&k.1));
-        for (k, p) in pending.chain(batch) {
-            out.push(point(k, p.lat, p.lon));
+    /// Points of `pass` in the running batch.
+    fn batch_points<'a>(&'a self, pass: &'a [u8; 16]) -> impl Iterator<Item = Near> + 'a {
+        self.batch
+            .iter()
+            .filter(move |(k, _)| k.0 == *pass)
+            .map(|(k, p)| (k.1, k.2, p.lat, p.lon))
+    }
+
+    /// Points of `pass` at or after `from` (and up to `to`) waiting in `pending`.
+    fn pending_points(&self, pass: &[u8; 16], from: i64, to: i64) -> impl Iterator<Item = Near> + '_ {
+        self.pending
+            .range((*pass, from, [0u8; 16])..=(*pass, to, [0xffu8; 16]))
+            .map(|(k, p)| (k.1, k.2, p.lat, p.lon))
+    }
+
+    /// Keeps `r` as what is known of `pass`, making room when full.
+    fn keep(&mut self, pass: [u8; 16], r: Recent) {
+        if self.recent.len() >= RECENT_PASSES && !self.recent.contains_key(&pass) {
+            self.recent.clear();
         }
+        self.recent.insert(pass, r);
     }
 }
 
@@ -320,29 +429,63 @@ const TRAVEL_POINTS: &str = "SELECT scanned_at, id, lat, lon FROM scan_travel
 
 /// Impossible travel's scans of a pass around `at`: the latest [`TRAVEL_HISTORY`] with a
 /// position within [`TRAVEL_HORIZON`] of it, newest first (`Store::travel_points`). On the
-/// writer, with the points still in memory.
+/// writer, from what it keeps of the pass, or the table with the points still in memory.
 pub(super) fn points(c: &Connection, pass: PassId, at: OffsetDateTime) -> rusqlite::Result<Vec<TravelPoint>> {
     let (from, to) = (ms(at - TRAVEL_HORIZON), ms(at + TRAVEL_HORIZON));
     let pass = *pass.0.as_bytes();
-    let mut out = Vec::new();
-    WRITER.with(|w| {
-        if let Some(w) = w.borrow().as_ref() {
-            w.points(&pass, from, to, &mut out);
+    let found = WRITER.with(|w| -> rusqlite::Result<Option<Vec<Near>>> {
+        let mut w = w.borrow_mut();
+        let Some(w) = w.as_mut() else {
+            return Ok(None);
+        };
+        if let Some(out) = w
+            .recent
+            .get(&pass)
+            .and_then(|r| r.read(from, to, w.batch_points(&pass)))
+        {
+            return Ok(Some(out));
         }
-    });
+        // The newest committed points from `from` on, however new (the table, then memory).
+        let mut near = table_points(c, &pass, from, i64::MAX)?;
+        let more = near.len() >= TRAVEL_HISTORY as usize;
+        near.extend(w.pending_points(&pass, from, i64::MAX));
+        let r = Recent::new(from, near, more);
+        let out = r.read(from, to, w.batch_points(&pass));
+        w.keep(pass, r);
+        Ok(out)
+    })?;
+    let near = match found {
+        Some(near) => near,
+        // Not on the writer, or newer points than the window's crowd those kept.
+        None => {
+            let mut near = table_points(c, &pass, from, to)?;
+            WRITER.with(|w| {
+                if let Some(w) = w.borrow().as_ref() {
+                    near.extend(w.pending_points(&pass, from, to));
+                    near.extend(w.batch_points(&pass).filter(|p| (from..=to).contains(&p.0)));
+                }
+            });
+            near.sort_unstable_by(newest_first);
+            near.truncate(TRAVEL_HISTORY as usize);
+            near
+        }
+    };
+    Ok(near.iter().map(|p| point(&(pass, p.0, p.1), p.2, p.3)).collect())
+}
+
+/// The newest [`TRAVEL_HISTORY`] points of `pass` in `[from, to]` in the table.
+fn table_points(c: &Connection, pass: &[u8; 16], from: i64, to: i64) -> rusqlite::Result<Vec<Near>> {
     let mut st = c.prepare_cached(TRAVEL_POINTS)?;
     let mut rows = st.query(params![&pass[..], from, to, TRAVEL_HISTORY])?;
+    let mut out = Vec::with_capacity(TRAVEL_HISTORY as usize);
     while let Some(r) = rows.next()? {
         let id: [u8; 16] = r
             .get_ref(1)?
             .as_blob()?
             .try_into()
             .map_err(|_| super::verification::bad("scan id"))?;
-        out.push(point(&(pass, r.get(0)?, id), r.get(2)?, r.get(3)?));
+        out.push((r.get(0)?, id, r.get(2)?, r.get(3)?));
     }
-    // The newest first, as the table's query orders them.
-    out.sort_unstable_by(|a, b| b.point.at.cmp(&a.point.at).then(b.scan.0.cmp(&a.scan.0)));
-    out.truncate(TRAVEL_HISTORY as usize);
     Ok(out)
 }
 
@@ -440,9 +583,9 @@ mod tests {
 
     /// What impossible travel must read: the newest `TRAVEL_HISTORY` of `logged` of `pass`
     /// within the horizon of `at`.
-    fn expected(logged: &[Scan], pass: PassId, at: OffsetDateTime) -> Vec<TravelPoint> {
+    fn expected<'a>(logged: impl IntoIterator<Item = &'a Scan>, pass: PassId, at: OffsetDateTime) -> Vec<TravelPoint> {
         let mut out: Vec<TravelPoint> = logged
-            .iter()
+            .into_iter()
             .filter(|s| s.pass_id == Some(pass) && (s.scanned_at - at).abs() <= TRAVEL_HORIZON)
             .filter_map(|s| {
                 Some(TravelPoint {
@@ -513,6 +656,101 @@ mod tests {
         let pending = WRITER.with(|w| w.borrow().as_ref().unwrap().pending.len());
         assert_eq!(table_len(&c) + pending, placed);
         assert!(pending < FLUSH_AT, "{pending} points left waiting");
+    }
+
+    /// Checks of a few passes again and again, as a check runs them (the read inside the
+    /// batch, before the scan is logged): some at once, some uploaded hours late, some
+    /// without a position, some failing, some batches failing to commit. Every read equals
+    /// a read of every scan logged before it, whether it came from what the writer keeps of
+    /// the pass, the table or memory.
+    #[test]
+    fn reads_of_passes_checked_again_and_again_see_every_earlier_point() {
+        let c = db();
+        init_writer();
+        let passes: Vec<PassId> = (0..3).map(|_| PassId::new()).collect();
+        // Enough to move a slice into the table.
+        let mut committed: Vec<Scan> = (0..FLUSH_AT as i64 + 10)
+            .map(|n| scan(passes[n as usize % 3], n - FLUSH_AT as i64, true))
+            .collect();
+        batch(&c, &committed, &[], true);
+        assert!(table_len(&c) > 0);
+        let mut rng = 7u64;
+        let mut next = move || {
+            rng = rng
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            rng >> 33
+        };
+        for b in 0..150i64 {
+            let commit = b % 37 != 36;
+            c.execute_batch("BEGIN IMMEDIATE").unwrap();
+            begin();
+            let mut this_batch: Vec<Scan> = Vec::new();
+            for i in 0..30i64 {
+                let pass = passes[(next() % 3) as usize];
+                let late = if next() % 10 == 0 { (next() % 40_000) as i64 } else { 0 };
+                let s = scan(pass, b * 60 + i - late, next() % 8 != 0);
+                assert_eq!(
+                    points(&c, pass, s.scanned_at).unwrap(),
+                    expected(committed.iter().chain(&this_batch), pass, s.scanned_at),
+                    "batch {b}, operation {i}"
+                );
+                c.execute_batch("SAVEPOINT op").unwrap();
+                scan_record(&c, &s).unwrap();
+                let ok = next() % 20 != 0;
+                if !ok {
+                    c.execute_batch("ROLLBACK TO op").unwrap();
+                }
+                c.execute_batch("RELEASE op").unwrap();
+                end_op(ok);
+                if ok {
+                    this_batch.push(s);
+                }
+            }
+            before_commit(&c).unwrap();
+            c.execute_batch(if commit { "COMMIT" } else { "ROLLBACK" }).unwrap();
+            after_commit(commit);
+            if commit {
+                committed.extend(this_batch);
+            }
+        }
+        let kept = WRITER.with(|w| w.borrow().as_ref().unwrap().recent.len());
+        assert_eq!(kept, passes.len(), "the writer keeps the points of the passes it read");
+    }
+
+    /// What the writer keeps of a pass answers only when it covers the window.
+    #[test]
+    fn kept_points_answer_only_for_windows_they_cover() {
+        let p = |at: i64| (at, [at as u8; 16], 0.0, 0.0);
+        let history = TRAVEL_HISTORY as i64;
+        // The newest TRAVEL_HISTORY of more, from 1,000 on: 1,000 + history .. 1,000 + 2 * history.
+        let mut r = Recent::new(1_000, (1_000..1_000 + 2 * history).map(p).collect(), false);
+        assert!(!r.complete);
+        assert_eq!(r.points.first().unwrap().0, 1_000 + 2 * history - 1);
+        // A window reaching below the floor, or one whose newest points left out older ones
+        // that belong in it, is not answered.
+        assert!(r.read(999, i64::MAX, std::iter::empty()).is_none());
+        assert!(r.read(1_000, 1_000 + 2 * history - 2, std::iter::empty()).is_none());
+        // A window the kept points fill is.
+        let all = r.read(1_000, i64::MAX, std::iter::empty()).unwrap();
+        assert_eq!(all.len(), history as usize);
+        // One that starts above the oldest kept: nothing older can be in it.
+        let some = r.read(1_000 + history + 5, i64::MAX, std::iter::empty()).unwrap();
+        assert_eq!(some.len(), history as usize - 5);
+        // A new point joins in order, and the oldest leaves.
+        r.add(p(1_000 + 2 * history - 1 - 3));
+        assert_eq!(r.points.len(), history as usize);
+        assert!(r.points.windows(2).all(|w| newest_first(&w[0], &w[1]).is_le()));
+        // Points below the floor are not kept; a complete set stays complete.
+        let mut few = Recent::new(5_000, vec![p(5_001), p(5_003)], false);
+        few.add(p(4_000));
+        few.add(p(5_002));
+        assert!(few.complete);
+        assert_eq!(
+            few.points.iter().map(|q| q.0).collect::<Vec<_>>(),
+            vec![5_003, 5_002, 5_001]
+        );
+        assert_eq!(few.read(5_000, 5_002, [p(5_000)].into_iter()).unwrap().len(), 3);
     }
 
     /// A failed operation's point is never read; a batch whose commit fails takes its
