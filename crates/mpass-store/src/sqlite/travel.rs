@@ -77,6 +77,9 @@ impl Recent {
         points.sort_unstable_by(newest_first);
         let complete = !more && points.len() <= TRAVEL_HISTORY as usize;
         points.truncate(TRAVEL_HISTORY as usize);
+        // Room for one more: `add` inserts before it drops the oldest.
+        points.shrink_to(TRAVEL_HISTORY as usize + 1);
+        points.reserve_exact((TRAVEL_HISTORY as usize + 1).saturating_sub(points.len()));
         Recent {
             floor,
             points,
