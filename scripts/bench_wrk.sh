@@ -82,12 +82,25 @@ drain() {
   done
 }
 
+# wrk NAME wrk-arguments...: runs wrk, shows its rate, median, p99 and any non-2xx answers,
+# and keeps the rate as rate_NAME (none when some answers were not 2xx: an error is cheaper
+# than a check, and would flatter the ratio).
+wrk_rate() {
+  local name=$1 out rate
+  shift
+  out=$(wrk -t2 -d"${DURATION}s" --latency "$@")
+  echo "$out" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
+  rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  echo "$out" | grep -q "Non-2xx" && rate=""
+  printf -v "rate_$name" '%s' "$rate"
+}
+
 echo "== wrk GET /healthz"
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$URL/healthz" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
+wrk_rate healthz -c"$CONNECTIONS" "$URL/healthz"
 echo "== mpass bench ceiling"
 "$BIN" bench ceiling --url "$URL" --concurrency "$CONNECTIONS" --duration "$DURATION" --quiet | grep -E "^healthz"
 echo "== wrk POST /api/v1/applications (202 = committed)"
-wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$LUA" "$URL/api/v1/applications" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
+wrk_rate submit -c"$CONNECTIONS" -s "$LUA" "$URL/api/v1/applications"
 drain
 echo "== mpass bench submit (closed loop, $CITIZENS citizens taking turns, as wrk)"
 "$BIN" bench submit --url "$URL" --concurrency "$CONNECTIONS" --citizens "$CITIZENS" --duration "$DURATION" --quiet | grep -E "^submit"
@@ -106,16 +119,24 @@ OFFICERS=${OFFICERS:-3000}
   --wrk-script "$DATA/verify-position.lua" --position --quiet
 drain
 echo "== wrk GET /healthz, $VERIFY_CONNECTIONS connections"
-wrk -t2 -c"$VERIFY_CONNECTIONS" -d"${DURATION}s" --latency "$URL/healthz" | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
+wrk_rate healthz_verify -c"$VERIFY_CONNECTIONS" "$URL/healthz"
 echo "== wrk POST /api/v1/verify, $VERIFY_CONNECTIONS connections"
-wrk -t2 -c"$VERIFY_CONNECTIONS" -d"${DURATION}s" --latency -s "$DATA/verify.lua" "$URL/api/v1/verify" \
-  | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
+wrk_rate verify -c"$VERIFY_CONNECTIONS" -s "$DATA/verify.lua" "$URL/api/v1/verify"
 echo "== mpass bench verify (closed loop, $VERIFY_CONNECTIONS, its ceiling first)"
 "$BIN" bench verify --url "$URL" --concurrency "$VERIFY_CONNECTIONS" --passes 2000 --officers "$OFFICERS" \
   --police-phone "0$((1900000000 + OFFICERS))" --duration "$DURATION" --quiet | grep -E "^(ceiling|verify|  ratio)"
 echo "== wrk POST /api/v1/verify with the checkpoint's position, $VERIFY_CONNECTIONS connections"
-wrk -t2 -c"$VERIFY_CONNECTIONS" -d"${DURATION}s" --latency -s "$DATA/verify-position.lua" "$URL/api/v1/verify" \
-  | grep -E "Requests/sec|^ +(50|99)%|Non-2xx"
+wrk_rate position -c"$VERIFY_CONNECTIONS" -s "$DATA/verify-position.lua" "$URL/api/v1/verify"
 echo "== mpass bench verify --position (closed loop, $VERIFY_CONNECTIONS, its ceiling first)"
 "$BIN" bench verify --url "$URL" --concurrency "$VERIFY_CONNECTIONS" --passes 2000 --officers "$OFFICERS" \
   --police-phone "0$((1900000000 + 3 * OFFICERS))" --duration "$DURATION" --position --quiet | grep -E "^(ceiling|verify|  ratio)"
+
+# The ratios by wrk, to the /healthz ceiling at CONNECTIONS (as scripts/bench.sh's first
+# scenario) and at VERIFY_CONNECTIONS (as the checks); `mpass bench` printed its own above.
+ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}' || echo "n/a"; }
+echo "== ratios by wrk (n/a: a run with answers other than 2xx)"
+for check in verify position; do
+  rate_var=rate_$check
+  printf '%-10s %9s/s  %s the ceiling at %s connections, %s at %s\n' "$check" "${!rate_var:-n/a}" \
+    "$(ratio "${!rate_var}" "$rate_healthz")" "$CONNECTIONS" "$(ratio "${!rate_var}" "$rate_healthz_verify")" "$VERIFY_CONNECTIONS"
+done
