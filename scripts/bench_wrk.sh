@@ -82,7 +82,7 @@ drain() {
   done
 }
 
-# wrk NAME wrk-arguments...: runs wrk, shows its rate, median, p99 and any non-2xx answers,
+# wrk_rate NAME wrk-arguments...: runs wrk, shows its rate, median, p99 and any non-2xx answers,
 # and keeps the rate as rate_NAME (none when some answers were not 2xx: an error is cheaper
 # than a check, and would flatter the ratio).
 wrk_rate() {
