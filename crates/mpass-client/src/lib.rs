@@ -482,6 +482,17 @@ impl Client {
     pub async fn healthz(&self) -> Result<()> {
         self.send_empty(self.request(Method::GET, "/healthz")).await
     }
+
+    /// `GET /metrics`: the Prometheus text exposition.
+    pub async fn metrics(&self) -> Result<String> {
+        let res = self.request(Method::GET, "/metrics").send().await?;
+        let status = res.status();
+        if status.is_success() {
+            return Ok(res.text().await?);
+        }
+        let problem = res.json::<Problem>().await.unwrap_or_default();
+        Err(ClientError::Api { status, problem })
+    }
 }
 
 /// A raw answer.

@@ -457,11 +457,31 @@ impl ApplicantFacts {
     }
 }
 
+/// How long a store's durable commits waited for the disk: one observation per sync that
+/// acknowledgements wait on, as a cumulative histogram (for `/metrics`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncTimes {
+    /// Upper bounds of the buckets, seconds, increasing.
+    pub le_secs: &'static [f64],
+    /// Syncs that took at most the bound of the same index.
+    pub cumulative: Vec<u64>,
+    /// Every sync.
+    pub count: u64,
+    /// Their total time, seconds.
+    pub sum_secs: f64,
+}
+
 /// The system of record. Every write is durable (committed) before the call returns.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Whether the backend answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// The disk syncs this process's acknowledgements waited on, where the store makes
+    /// them itself (the embedded store's WAL); `None` where the database server does.
+    fn sync_times(&self) -> Option<SyncTimes> {
+        None
+    }
 
     // --- identity
     /// Records an OTP send if the per-phone limits allow, and enqueues its SMS job.

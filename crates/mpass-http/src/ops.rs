@@ -71,6 +71,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
             let _ = writeln!(out, "mpass_applications{{status=\"{}\"}} {n}", status.as_str());
         }
     }
+    if let Some(syncs) = state.store.sync_times() {
+        render_syncs(&mut out, &syncs);
+    }
     let m = &state.metrics;
     for (name, v) in [
         ("mpass_jobs_processed_total", &m.jobs.processed),
@@ -84,6 +87,22 @@ async fn metrics(State(state): State<AppState>) -> Response {
         );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// The embedded store's WAL syncs as a Prometheus histogram: every acknowledged write
+/// waited for one, so a slow disk shows here.
+fn render_syncs(out: &mut String, s: &mpass_domain::ports::SyncTimes) {
+    let name = "mpass_store_wal_sync_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Time each WAL sync that acknowledgements waited on took.\n# TYPE {name} histogram"
+    );
+    for (le, n) in s.le_secs.iter().zip(&s.cumulative) {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {n}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", s.count);
+    let _ = writeln!(out, "{name}_sum {}", s.sum_secs);
+    let _ = writeln!(out, "{name}_count {}", s.count);
 }
 
 /// The OpenAPI 3.1 document, kept by hand beside the code and checked by a test that

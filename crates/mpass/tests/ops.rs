@@ -106,6 +106,17 @@ async fn health_readiness_metrics_and_reference() {
     assert!(text.contains("mpass_http_request_duration_seconds_bucket{"), "{text}");
     assert!(text.contains("mpass_applications{status=\"approved\"} 1"), "{text}");
     assert!(text.contains("mpass_queue_jobs "), "{text}");
+    // The embedded store's WAL syncs: the submission was acknowledged after one.
+    let syncs = text
+        .lines()
+        .find_map(|l| l.strip_prefix("mpass_store_wal_sync_seconds_count "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no WAL sync count in {text}"));
+    assert!(syncs >= 1, "{text}");
+    assert!(
+        text.contains("mpass_store_wal_sync_seconds_bucket{le=\"+Inf\"} "),
+        "{text}"
+    );
     // Routes are labelled by pattern, never by a path with ids in it.
     assert!(text.contains("route=\"/api/v1/applications/{id}\""), "{text}");
     assert!(!text.contains(&app.id), "no ids in metric labels");

@@ -17,6 +17,7 @@ mod notify;
 mod schema;
 mod stats;
 mod store_impl;
+mod sync_meter;
 mod threads;
 mod travel;
 mod verification;
@@ -71,6 +72,7 @@ struct Op {
 pub struct SqliteStore {
     writer: mpsc::SyncSender<Op>,
     readers: Arc<ReaderPool>,
+    syncs: Arc<sync_meter::SyncMeter>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -179,9 +181,11 @@ impl SqliteStore {
         let (committed, to_sync) = mpsc::channel::<Vec<Deliver>>();
         let mut wal = path.as_os_str().to_owned();
         wal.push("-wal");
+        let syncs = Arc::new(sync_meter::SyncMeter::default());
+        let meter = syncs.clone();
         std::thread::Builder::new()
             .name("sqlite-syncer".into())
-            .spawn(move || syncer_loop(PathBuf::from(wal), to_sync))
+            .spawn(move || syncer_loop(PathBuf::from(wal), to_sync, &meter))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -190,6 +194,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: tx,
             readers: Arc::new(ReaderPool::new(path, MAX_READERS)),
+            syncs,
         })
     }
 
@@ -200,6 +205,7 @@ impl SqliteStore {
         SqliteStore {
             writer: self.writer.clone(),
             readers: Arc::new(ReaderPool::new(&self.readers.path, readers.max(1))),
+            syncs: self.syncs.clone(),
         }
     }
 
@@ -309,24 +315,31 @@ impl SqliteStore {
 /// this thread waits for the disk, so a sync no longer leaves the writer idle. Nobody is
 /// answered before the sync, so what was acknowledged survives a power loss as before; a
 /// batch is visible to other reads from its commit, a sync earlier than it is durable.
-fn syncer_loop(wal: PathBuf, batches: mpsc::Receiver<Vec<Deliver>>) {
+fn syncer_loop(wal: PathBuf, batches: mpsc::Receiver<Vec<Deliver>>, meter: &sync_meter::SyncMeter) {
     let mut file = None;
     while let Ok(first) = batches.recv() {
         let mut answers = first;
         while let Ok(more) = batches.try_recv() {
             answers.extend(more);
         }
-        sync_then_answer(&mut file, &wal, answers);
+        sync_then_answer(&mut file, &wal, answers, meter);
     }
 }
 
 /// Syncs the WAL (opening it on first use) and answers `answers`, with an error if the
 /// sync failed: what they wrote may not be on disk.
-fn sync_then_answer(file: &mut Option<std::fs::File>, wal: &Path, answers: Vec<Deliver>) {
+fn sync_then_answer(
+    file: &mut Option<std::fs::File>,
+    wal: &Path,
+    answers: Vec<Deliver>,
+    meter: &sync_meter::SyncMeter,
+) {
+    let began = std::time::Instant::now();
     let synced = match file {
         Some(f) => f.sync_data(),
         None => std::fs::File::open(wal).and_then(|f| f.sync_data().map(|()| *file = Some(f))),
     };
+    meter.record(began.elapsed());
     let error = synced.err().map(|e| {
         tracing::error!(error = %e, wal = %wal.display(), "store.wal_sync_failed");
         StoreError::Unavailable(format!("the write-ahead log could not be synced: {e}"))
@@ -578,8 +591,11 @@ mod tests {
             })
             .collect();
         let missing = std::env::temp_dir().join(format!("mpass-no-such-{}.db-wal", uuid::Uuid::now_v7()));
-        super::sync_then_answer(&mut None, &missing, answers);
+        let meter = super::sync_meter::SyncMeter::default();
+        super::sync_then_answer(&mut None, &missing, answers, &meter);
         assert_eq!(*told.lock().unwrap(), [true, true, true]);
+        // A failed sync is still one the answers waited on.
+        assert_eq!(meter.snapshot().count, 1);
     }
 
     /// Under writes that never pause, the WAL still starts over: the checkpointer copies

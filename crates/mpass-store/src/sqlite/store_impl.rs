@@ -25,6 +25,10 @@ use crate::stats_sql::Source;
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn sync_times(&self) -> Option<mpass_domain::ports::SyncTimes> {
+        Some(self.syncs.snapshot())
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.read(|c| c.prepare_cached("SELECT 1")?.query_row([], |_| Ok(())))
             .await

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use super::run::{Mode, Phase, Step};
+use super::run::{Mode, Phase, Step, Syncs};
 
 /// One measured step.
 #[derive(Clone, Debug)]
@@ -87,6 +87,8 @@ pub struct Summary {
     pub rows: Vec<Row>,
     /// Open loop: operations not sent because all slots were busy.
     pub dropped: u64,
+    /// The server's WAL syncs over the measured window (embedded store only).
+    pub syncs: Option<Syncs>,
     pub notes: Vec<String>,
 }
 
@@ -106,6 +108,7 @@ impl Summary {
             ceiling,
             rows: phase.recorder.steps.iter().map(|s| Row::of(s, seconds)).collect(),
             dropped: phase.dropped,
+            syncs: phase.syncs,
             notes: Vec::new(),
         }
     }
@@ -169,6 +172,18 @@ impl Summary {
                 self.dropped
             );
         }
+        if let Some(s) = self.syncs {
+            let mean = if s.count > 0 {
+                s.sum_secs * 1000.0 / s.count as f64
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                out,
+                "server WAL syncs in the window (each acknowledged write waits for one): {}, mean {mean:.2} ms, over 10 ms {}, over 100 ms {}",
+                s.count, s.over_10ms, s.over_100ms
+            );
+        }
         for n in &self.notes {
             let _ = writeln!(out, "note: {n}");
         }
@@ -185,6 +200,12 @@ impl Summary {
             "dropped": self.dropped,
             "ceiling": self.ceiling.as_ref().map(|c| c.to_json(None)),
             "rows": self.rows.iter().map(|r| r.to_json(self.ceiling.as_ref())).collect::<Vec<_>>(),
+            "server_wal_syncs": self.syncs.map(|s| json!({
+                "count": s.count,
+                "over_10ms": s.over_10ms,
+                "over_100ms": s.over_100ms,
+                "sum_seconds": s.sum_secs,
+            })),
             "notes": self.notes,
         })
     }

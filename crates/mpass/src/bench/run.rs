@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use mpass_client::Client;
 use tokio::sync::Semaphore;
 
 /// Latencies are recorded in microseconds, 1 µs to 5 minutes, 3 significant digits.
@@ -126,6 +127,63 @@ pub struct Phase {
     /// Open loop: operations not sent because `concurrency` were already in flight.
     pub dropped: u64,
     pub mode: Mode,
+    /// The server's WAL syncs over the measured window, where its `/metrics` has them.
+    pub syncs: Option<Syncs>,
+}
+
+/// The WAL syncs an embedded-store server made (`mpass_store_wal_sync_seconds` in its
+/// `/metrics`): every acknowledged write waited for one, so a disk slow to flush shows
+/// here when a run's latencies jump.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Syncs {
+    pub count: u64,
+    pub over_10ms: u64,
+    pub over_100ms: u64,
+    pub sum_secs: f64,
+}
+
+impl Syncs {
+    /// The counts in a Prometheus text exposition; `None` without the histogram (a server
+    /// on PostgreSQL, whose database server syncs).
+    pub fn parse(metrics: &str) -> Option<Syncs> {
+        const NAME: &str = "mpass_store_wal_sync_seconds";
+        let (mut count, mut le_10ms, mut le_100ms, mut sum) = (None, None, None, None);
+        for line in metrics.lines() {
+            let Some(rest) = line.strip_prefix(NAME) else { continue };
+            let Some((key, value)) = rest.rsplit_once(' ') else {
+                continue;
+            };
+            match key {
+                "_count" => count = value.parse::<u64>().ok(),
+                "_sum" => sum = value.parse::<f64>().ok(),
+                "_bucket{le=\"0.01\"}" => le_10ms = value.parse::<u64>().ok(),
+                "_bucket{le=\"0.1\"}" => le_100ms = value.parse::<u64>().ok(),
+                _ => {}
+            }
+        }
+        let count = count?;
+        Some(Syncs {
+            count,
+            over_10ms: count.saturating_sub(le_10ms?),
+            over_100ms: count.saturating_sub(le_100ms?),
+            sum_secs: sum?,
+        })
+    }
+
+    /// What happened between `earlier` and this reading.
+    pub fn since(self, earlier: Syncs) -> Syncs {
+        Syncs {
+            count: self.count.saturating_sub(earlier.count),
+            over_10ms: self.over_10ms.saturating_sub(earlier.over_10ms),
+            over_100ms: self.over_100ms.saturating_sub(earlier.over_100ms),
+            sum_secs: (self.sum_secs - earlier.sum_secs).max(0.0),
+        }
+    }
+
+    /// The server's reading now; `None` if it has none or does not answer.
+    pub async fn read(client: &Client) -> Option<Syncs> {
+        Syncs::parse(&client.metrics().await.ok()?)
+    }
 }
 
 /// Runs `op` for `warmup` unmeasured then `duration` measured; step 0 of `rec` is the
@@ -140,6 +198,7 @@ pub async fn phase(
     warmup: Duration,
     duration: Duration,
     quiet: bool,
+    probe: Option<Client>,
 ) -> Phase {
     let sent = Arc::new(AtomicU64::new(0));
     let in_flight = Arc::new(Semaphore::new(concurrency));
@@ -176,16 +235,23 @@ pub async fn phase(
     let began = Instant::now();
     let measure_from = began + warmup;
     let end = measure_from + duration;
-    // Flip to measuring at the end of the warm-up.
-    {
-        let rec = rec.clone();
+    // Flip to measuring at the end of the warm-up, reading the server's syncs there.
+    let syncs_at_start = Arc::new(Mutex::new(None));
+    if warmup.is_zero() {
+        rec.measuring.store(true, Ordering::Relaxed);
+        if let Some(c) = &probe {
+            *syncs_at_start.lock().expect("syncs lock") = Syncs::read(c).await;
+        }
+    } else {
+        let (rec, probe, at_start) = (rec.clone(), probe.clone(), syncs_at_start.clone());
         tokio::spawn(async move {
             tokio::time::sleep_until(measure_from.into()).await;
             rec.measuring.store(true, Ordering::Relaxed);
+            if let Some(c) = &probe {
+                let read = Syncs::read(c).await;
+                *at_start.lock().expect("syncs lock") = read;
+            }
         });
-    }
-    if warmup.is_zero() {
-        rec.measuring.store(true, Ordering::Relaxed);
     }
     let mut measured_from = None;
     let mut dropped = 0;
@@ -256,6 +322,11 @@ pub async fn phase(
         None => duration,
     };
     rec.measuring.store(false, Ordering::Relaxed);
+    let at_start = *syncs_at_start.lock().expect("syncs lock");
+    let syncs = match (at_start, &probe) {
+        (Some(start), Some(c)) => Syncs::read(c).await.map(|end| end.since(start)),
+        _ => None,
+    };
     stop_progress.store(true, Ordering::Relaxed);
     if let Some(p) = progress {
         let _ = p.await;
@@ -265,5 +336,40 @@ pub async fn phase(
         elapsed,
         dropped,
         mode,
+        syncs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Syncs;
+
+    const METRICS: &str = "# TYPE mpass_store_wal_sync_seconds histogram\n\
+        mpass_store_wal_sync_seconds_bucket{le=\"0.005\"} 90\n\
+        mpass_store_wal_sync_seconds_bucket{le=\"0.01\"} 95\n\
+        mpass_store_wal_sync_seconds_bucket{le=\"0.1\"} 99\n\
+        mpass_store_wal_sync_seconds_bucket{le=\"+Inf\"} 100\n\
+        mpass_store_wal_sync_seconds_sum 0.5\n\
+        mpass_store_wal_sync_seconds_count 100\n\
+        mpass_jobs_processed_total 7\n";
+
+    #[test]
+    fn reads_the_sync_histogram_and_subtracts_an_earlier_reading() {
+        let now = Syncs::parse(METRICS).expect("the histogram is there");
+        assert_eq!((now.count, now.over_10ms, now.over_100ms), (100, 5, 1));
+        let earlier = Syncs {
+            count: 40,
+            over_10ms: 2,
+            over_100ms: 1,
+            sum_secs: 0.2,
+        };
+        let d = now.since(earlier);
+        assert_eq!((d.count, d.over_10ms, d.over_100ms), (60, 3, 0));
+        assert!((d.sum_secs - 0.3).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_server_without_the_histogram_has_no_reading() {
+        assert_eq!(Syncs::parse("mpass_jobs_processed_total 7\n"), None);
     }
 }

@@ -49,6 +49,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
                 warmup,
                 duration,
                 args.quiet,
+                Some(client.clone()),
             )
             .await
         }
@@ -87,6 +88,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
                 warmup,
                 duration,
                 args.quiet,
+                Some(client.clone()),
             )
             .await
         }
@@ -107,6 +109,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
                 warmup,
                 duration,
                 args.quiet,
+                Some(client.clone()),
             )
             .await
         }
@@ -145,6 +148,7 @@ async fn ceiling_phase(args: &BenchArgs, client: &Client, secs: f64) -> Phase {
         Duration::from_secs_f64(args.warmup.clamp(0.0, 1.0)),
         Duration::from_secs_f64(secs),
         args.quiet,
+        None,
     )
     .await
 }
@@ -560,7 +564,18 @@ async fn decide(
             })
         })
     };
-    let phase = phase("decide", rec, op, mode, args.concurrency, warmup, duration, args.quiet).await;
+    let phase = phase(
+        "decide",
+        rec,
+        op,
+        mode,
+        args.concurrency,
+        warmup,
+        duration,
+        args.quiet,
+        Some(client.clone()),
+    )
+    .await;
     // The measured window is over; the decisions of measured submissions are still recorded
     // until every one is seen (each poller gives up 60 s after its submission was due).
     let mut set = std::mem::take(&mut *pollers.lock().expect("pollers lock"));
@@ -654,6 +669,7 @@ async fn launch_day(
         warmup,
         duration,
         args.quiet,
+        Some(client.clone()),
     )
     .await;
     notes.push(format!(
