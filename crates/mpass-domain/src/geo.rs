@@ -45,6 +45,9 @@ pub struct Area {
 #[derive(Debug)]
 pub struct Areas {
     all: Vec<Area>,
+    /// `(code as a number, index in all)` by number, for codes whose decimal form is the
+    /// code (no leading zero): a pass carries its areas as numbers.
+    numbers: Vec<(u64, usize)>,
 }
 
 /// The areas compiled into this binary, parsed on first use.
@@ -55,7 +58,14 @@ pub fn areas() -> &'static Areas {
         // failure here is a build defect, not a runtime condition.
         let mut all: Vec<Area> = serde_json::from_str(AREAS_JSON).expect("data/areas.json is a valid area list");
         all.sort_by(|a, b| a.code.cmp(&b.code));
-        Areas { all }
+        let mut numbers: Vec<(u64, usize)> = all
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| !a.code.starts_with('0'))
+            .filter_map(|(i, a)| a.code.parse::<u64>().ok().map(|n| (n, i)))
+            .collect();
+        numbers.sort_unstable();
+        Areas { all, numbers }
     })
 }
 
@@ -83,6 +93,13 @@ impl Areas {
             .binary_search_by(|a| a.code.as_str().cmp(code))
             .ok()
             .map(|i| &self.all[i])
+    }
+
+    /// The area whose code is this number written out: what [`Areas::get`] finds for
+    /// `code.to_string()`, without the string (every online check names two).
+    pub fn by_number(&self, code: u64) -> Option<&Area> {
+        let i = self.numbers.binary_search_by_key(&code, |&(n, _)| n).ok()?;
+        Some(&self.all[self.numbers[i].1])
     }
 
     /// The thana with this code; `None` if the code is unknown or not a thana's.
@@ -136,6 +153,19 @@ mod tests {
 
     fn is_digits(s: &str, len: usize) -> bool {
         s.len() == len && s.bytes().all(|b| b.is_ascii_digit())
+    }
+
+    #[test]
+    fn by_number_finds_what_get_finds_for_the_written_number() {
+        let a = areas();
+        for area in a.all() {
+            let n: u64 = area.code.parse().expect("codes are digits");
+            assert_eq!(a.by_number(n).map(|x| &x.code), a.get(&n.to_string()).map(|x| &x.code));
+        }
+        assert_eq!(a.numbers.len(), a.all().len());
+        for unknown in [0, 1, 99, 2099, 99_999_999, u64::MAX] {
+            assert_eq!(a.by_number(unknown), None, "{unknown}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use mpass_domain::pass::{PassClaims, ReasonCode, VerdictColour};
 use mpass_domain::scan::Scan;
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -16,18 +17,23 @@ use crate::api::rfc3339;
 /// An area as officers see it: geocode and names.
 #[derive(Serialize)]
 struct AreaJson {
-    area: String,
+    area: Cow<'static, str>,
     name_en: Option<&'static str>,
     name_bn: Option<&'static str>,
 }
 
 fn area_json(code: u64) -> AreaJson {
-    let code = code.to_string();
-    let area = geo::areas().get(&code);
-    AreaJson {
-        name_en: area.map(|a| a.name_en.as_str()),
-        name_bn: area.map(|a| a.name_bn.as_str()),
-        area: code,
+    match geo::areas().by_number(code) {
+        Some(a) => AreaJson {
+            area: Cow::Borrowed(a.code.as_str()),
+            name_en: Some(a.name_en.as_str()),
+            name_bn: Some(a.name_bn.as_str()),
+        },
+        None => AreaJson {
+            area: Cow::Owned(code.to_string()),
+            name_en: None,
+            name_bn: None,
+        },
     }
 }
 
