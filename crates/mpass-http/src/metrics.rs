@@ -14,6 +14,30 @@ use axum::response::Response;
 
 use crate::state::AppState;
 
+/// One histogram series in Prometheus text format: a line per `(upper bound, cumulative
+/// count)` bucket, then `+Inf`, sum and count; `labels` (`a="x",b="y"`, or empty) on each.
+pub(crate) fn write_histogram(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    buckets: impl Iterator<Item = (f64, u64)>,
+    sum: f64,
+    count: u64,
+) {
+    let sep = if labels.is_empty() { "" } else { "," };
+    for (le, n) in buckets {
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{le}\"}} {n}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {count}");
+    let braced = if labels.is_empty() {
+        String::new()
+    } else {
+        format!("{{{labels}}}")
+    };
+    let _ = writeln!(out, "{name}_sum{braced} {sum}");
+    let _ = writeln!(out, "{name}_count{braced} {count}");
+}
+
 /// Upper bounds (seconds) of the latency histogram buckets.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
@@ -63,20 +87,14 @@ impl Metrics {
         for k in &keys {
             let s = &map[*k];
             let labels = format!("route=\"{}\",method=\"{}\",status=\"{}\"", k.0, k.1, k.2);
-            for (i, le) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "mpass_http_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
-                    s.buckets[i]
-                );
-            }
-            let _ = writeln!(
+            write_histogram(
                 out,
-                "mpass_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                s.count
+                "mpass_http_request_duration_seconds",
+                &labels,
+                BUCKETS.iter().copied().zip(s.buckets.iter().copied()),
+                s.sum,
+                s.count,
             );
-            let _ = writeln!(out, "mpass_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
-            let _ = writeln!(out, "mpass_http_request_duration_seconds_count{{{labels}}} {}", s.count);
         }
     }
 }

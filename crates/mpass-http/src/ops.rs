@@ -97,12 +97,14 @@ fn render_syncs(out: &mut String, s: &mpass_domain::ports::SyncTimes) {
         out,
         "# HELP {name} Time each WAL sync that acknowledgements waited on took.\n# TYPE {name} histogram"
     );
-    for (le, n) in s.le_secs.iter().zip(&s.cumulative) {
-        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {n}");
-    }
-    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", s.count);
-    let _ = writeln!(out, "{name}_sum {}", s.sum_secs);
-    let _ = writeln!(out, "{name}_count {}", s.count);
+    crate::metrics::write_histogram(
+        out,
+        name,
+        "",
+        s.le_secs.iter().copied().zip(s.cumulative.iter().copied()),
+        s.sum_secs,
+        s.count,
+    );
 }
 
 /// The OpenAPI 3.1 document, kept by hand beside the code and checked by a test that
