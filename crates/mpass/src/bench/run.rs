@@ -232,16 +232,20 @@ pub async fn phase(
         })
     });
 
+    // The server's syncs at the start of the measured window: read before the schedule
+    // starts when there is no warm-up, so that the read delays no operation.
+    let syncs_at_start = Arc::new(Mutex::new(None));
+    if warmup.is_zero()
+        && let Some(c) = &probe
+    {
+        *syncs_at_start.lock().expect("syncs lock") = Syncs::read(c).await;
+    }
     let began = Instant::now();
     let measure_from = began + warmup;
     let end = measure_from + duration;
     // Flip to measuring at the end of the warm-up, reading the server's syncs there.
-    let syncs_at_start = Arc::new(Mutex::new(None));
     if warmup.is_zero() {
         rec.measuring.store(true, Ordering::Relaxed);
-        if let Some(c) = &probe {
-            *syncs_at_start.lock().expect("syncs lock") = Syncs::read(c).await;
-        }
     } else {
         let (rec, probe, at_start) = (rec.clone(), probe.clone(), syncs_at_start.clone());
         tokio::spawn(async move {
