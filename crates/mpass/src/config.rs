@@ -73,6 +73,9 @@ pub struct Settings {
     /// The public base URL (`https://mpass.example`): legacy pre-signed upload URLs and the
     /// photo URLs they become start with it. Unset: taken from each request's `Host`.
     pub public_url: Option<String>,
+    /// Keep each async runtime worker on a CPU of its own, when there is one worker per CPU
+    /// the process may use (`runtime.rs`; docs/BENCHMARKS.md, fourteenth round).
+    pub pin_workers: bool,
     /// Thana geocode given to legacy registrations and applications whose legacy thana
     /// number has no known mapping (docs/LEGACY_V1.md). Unset: the first thana of Dhaka district.
     pub legacy_area: Option<String>,
@@ -109,6 +112,7 @@ impl Default for Settings {
             compat_v1: false,
             public_url: None,
             legacy_area: None,
+            pin_workers: true,
         }
     }
 }
@@ -134,7 +138,7 @@ const TEXT_KEYS: [&str; 5] = [
     "twilio_messaging_service_sid",
 ];
 
-const KEYS: [&str; 28] = [
+const KEYS: [&str; 29] = [
     "listen",
     "data_dir",
     "profile",
@@ -163,6 +167,7 @@ const KEYS: [&str; 28] = [
     "compat_v1",
     "public_url",
     "legacy_area",
+    "pin_workers",
 ];
 
 /// An environment value as TOML: numbers and booleans typed, everything else a string.

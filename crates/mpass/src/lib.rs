@@ -9,6 +9,7 @@ pub mod demo;
 pub mod dlq;
 pub mod keys;
 pub mod policy;
+pub mod runtime;
 pub mod serve;
 pub mod stats;
 pub mod telemetry;

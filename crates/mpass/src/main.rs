@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use mpass::serve::NodeKind;
 use mpass::{
-    BackendArgs, DataArgs, admin, audit, bench, config, demo, dlq, keys, policy, serve, stats, telemetry, verify,
+    BackendArgs, DataArgs, admin, audit, bench, config, demo, dlq, keys, policy, runtime, serve, stats, telemetry,
+    verify,
 };
 
 /// mimalloc rather than glibc's malloc: the runtime threads free what the SQLite writer
@@ -136,7 +137,7 @@ fn main() -> ExitCode {
             s.compat_v1 |= compat_v1;
             s.check()?;
             telemetry::init(&s.log_format);
-            run_async(serve::serve(s, NodeKind::All))
+            run_server(s, NodeKind::All)
         }),
         Command::Api {
             data,
@@ -147,11 +148,11 @@ fn main() -> ExitCode {
             s.compat_v1 |= compat_v1;
             s.check()?;
             telemetry::init(&s.log_format);
-            run_async(serve::serve(s, NodeKind::Api))
+            run_server(s, NodeKind::Api)
         }),
         Command::Worker { data, backends } => config::Settings::load_with(&data, None, &backends).and_then(|s| {
             telemetry::init(&s.log_format);
-            run_async(serve::serve(s, NodeKind::Worker))
+            run_server(s, NodeKind::Worker)
         }),
         Command::Admin {
             command,
@@ -209,6 +210,11 @@ fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
         eprintln!("error: {e:#}");
         ExitCode::from(2)
     })
+}
+
+/// Runs a server node on its own runtime (workers pinned, `runtime::server_runtime`).
+fn run_server(settings: config::Settings, kind: NodeKind) -> anyhow::Result<()> {
+    runtime::server_runtime(settings.pin_workers)?.block_on(serve::serve(settings, kind))
 }
 
 fn run_async<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
