@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Server CPU per request, per server thread, during one wrk run against a running server:
 # how a request's cost splits between the runtime threads, the SQLite writer and the
-# checkpointer, and how much of the machine stayed idle (docs/BENCHMARKS.md, fourth round).
+# checkpointer, and how much of the machine stayed idle (docs/BENCHMARKS-HISTORY.md, fourth round).
 #
 #   scripts/cpu_per_request.sh SERVER_PID CONNECTIONS SECONDS [wrk arguments: -s script.lua] URL
 #

@@ -2,7 +2,7 @@
 # Why the server's runtime threads leave the CPU: every time a `tokio-rt-worker` thread
 # blocks (sched_switch away in state S or D) during SECONDS, counted by where it blocked —
 # a SQLite mutex, a glibc malloc arena lock, the stderr lock of the access log, or parked
-# with no work (epoll or tokio's park). Run it while a load runs (docs/BENCHMARKS.md,
+# with no work (epoll or tokio's park). Run it while a load runs (docs/BENCHMARKS-HISTORY.md,
 # fifth round), e.g.
 #   wrk -t2 -c256 -d10s -s verify.lua http://127.0.0.1:8080/api/v1/verify &
 #   sleep 2; scripts/lock_sleeps.sh "$(pgrep -f 'mpass serve')" 4

@@ -74,7 +74,7 @@ pub struct Settings {
     /// photo URLs they become start with it. Unset: taken from each request's `Host`.
     pub public_url: Option<String>,
     /// Keep each async runtime worker on a CPU of its own, when there is one worker per CPU
-    /// the process may use (`runtime.rs`; docs/BENCHMARKS.md, fourteenth round).
+    /// the process may use (`runtime.rs`; docs/BENCHMARKS-HISTORY.md, fourteenth round).
     pub pin_workers: bool,
     /// Thana geocode given to legacy registrations and applications whose legacy thana
     /// number has no known mapping (docs/LEGACY_V1.md). Unset: the first thana of Dhaka district.

@@ -12,7 +12,7 @@
 //! are records with real ids and short codes but an unsigned placeholder credential
 //! (`MP1:DEMO-...`, kid `demo`): they make the statistics and pages real, not the QR codes.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -206,6 +206,7 @@ pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> an
         let scans: Vec<Scan> = batch.iter().flat_map(|b| police.scans_of(&mut rng, b, now)).collect();
         (batch, scans)
     };
+    let mut progress = Progress::new();
     let mut next = (args.applications > 0).then(|| generate(0));
     while let Some((batch, scans)) = next.take() {
         let n = batch.len() as u32;
@@ -222,11 +223,11 @@ pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> an
         next = generated;
         done = following;
         if !args.quiet {
-            progress(done, args.applications, started.elapsed().as_secs_f64());
+            progress.show(done, args.applications, started.elapsed().as_secs_f64());
         }
     }
     if !args.quiet {
-        eprintln!();
+        progress.finish();
     }
     let insert_secs = started.elapsed().as_secs_f64();
     let t = Instant::now();
@@ -240,18 +241,60 @@ pub async fn fill(store: &dyn Store, args: &DemoArgs, now: OffsetDateTime) -> an
     })
 }
 
-fn progress(done: u32, total: u32, secs: f64) {
-    let width = 30usize;
-    let filled = (done as usize * width) / total.max(1) as usize;
-    let mut err = std::io::stderr().lock();
-    let _ = write!(
-        err,
-        "\rdemo: [{}{}] {done}/{total} ({:.0}%) {secs:.1} s",
-        "#".repeat(filled),
-        " ".repeat(width - filled),
-        f64::from(done) * 100.0 / f64::from(total.max(1))
-    );
-    let _ = err.flush();
+/// The loading progress on stderr: one line redrawn in place on a terminal; elsewhere (a
+/// log file, CI) a line for each tenth of the way, not one per batch.
+struct Progress {
+    terminal: bool,
+    tenths_shown: u64,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            terminal: std::io::stderr().is_terminal(),
+            tenths_shown: 0,
+        }
+    }
+
+    /// Whether `done` of `total` is worth a line: always on a terminal, else only when
+    /// another tenth is complete.
+    fn due(&mut self, done: u32, total: u32) -> bool {
+        if self.terminal {
+            return true;
+        }
+        let tenths = u64::from(done) * 10 / u64::from(total.max(1));
+        if tenths <= self.tenths_shown {
+            return false;
+        }
+        self.tenths_shown = tenths;
+        true
+    }
+
+    fn show(&mut self, done: u32, total: u32, secs: f64) {
+        if !self.due(done, total) {
+            return;
+        }
+        let total = total.max(1);
+        let width = 30usize;
+        let filled = (done as usize * width) / total as usize;
+        let (start, end) = if self.terminal { ("\r", "") } else { ("", "\n") };
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "{start}demo: [{}{}] {done}/{total} ({:.0}%) {secs:.1} s{end}",
+            "#".repeat(filled),
+            " ".repeat(width - filled),
+            f64::from(done) * 100.0 / f64::from(total)
+        );
+        let _ = err.flush();
+    }
+
+    /// Ends the line redrawn in place.
+    fn finish(&self) {
+        if self.terminal {
+            eprintln!();
+        }
+    }
 }
 
 fn hit(code: &str, outcome: Outcome) -> RuleHit {
@@ -473,5 +516,32 @@ mod tests {
                 "hour {k}: {got} vs {want:.1}"
             );
         }
+    }
+
+    /// Away from a terminal the progress is a line per tenth, not one per batch; on one,
+    /// every batch redraws it.
+    #[test]
+    fn progress_away_from_a_terminal_shows_each_tenth_once() {
+        let mut log = Progress {
+            terminal: false,
+            tenths_shown: 0,
+        };
+        let shown: Vec<u32> = (1..=400)
+            .map(|b| b * 2_500)
+            .filter(|&d| log.due(d, 1_000_000))
+            .collect();
+        assert_eq!(shown, (1..=10).map(|t| t * 100_000).collect::<Vec<_>>());
+        // A total that is not a multiple of the batch still ends on a line.
+        let mut log = Progress {
+            terminal: false,
+            tenths_shown: 0,
+        };
+        let shown = [3_000, 6_000, 7_000].iter().filter(|&&d| log.due(d, 7_000)).count();
+        assert_eq!(shown, 3);
+        let mut tty = Progress {
+            terminal: true,
+            tenths_shown: 0,
+        };
+        assert!((1..=5).all(|b| tty.due(b, 1_000_000)));
     }
 }

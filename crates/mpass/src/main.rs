@@ -13,7 +13,7 @@ use mpass::{
 /// mimalloc rather than glibc's malloc: the runtime threads free what the SQLite writer
 /// allocated and the other way round, and glibc takes the owning arena's lock for each
 /// such free once the thread cache is full. Under verification load the runtime threads
-/// slept on those locks 190–670 times a second; with mimalloc, under 10 (docs/BENCHMARKS.md,
+/// slept on those locks 190–670 times a second; with mimalloc, under 10 (docs/BENCHMARKS-HISTORY.md,
 /// fifth round).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

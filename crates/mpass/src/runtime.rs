@@ -1,13 +1,13 @@
 //! The async runtime of the server commands: one worker thread per CPU, each kept on its
 //! own CPU when the process has the CPUs it may run on to itself (`pin_workers`).
 //!
-//! Why (docs/BENCHMARKS.md, fourteenth round): under online verification a 2-core machine
+//! Why (docs/BENCHMARKS-HISTORY.md, fourteenth round): under online verification a 2-core machine
 //! stayed 8–13% idle with every request waiting. A scheduler trace showed why: both
 //! runtime workers and the SQLite writer were often queued on one CPU while the other ran
 //! only the load generator or nothing, for up to a millisecond at a time (the scheduler
 //! does not move a thread that ran a moment ago). With each worker kept on a CPU of its own
 //! the idle share halved in every one of 14 alternated runs and checks per second rose
-//! about 8% on average, less than the spread between runs; the `/healthz` ceiling did not
+//! about 6% on average, less than the spread between runs; the `/healthz` ceiling did not
 //! change. The writer, syncer and checkpointer threads stay free to run on either CPU.
 //!
 //! Pinning is left off when the runtime would have fewer workers than the CPUs the process

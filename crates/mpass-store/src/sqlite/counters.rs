@@ -6,7 +6,7 @@
 //! every decision counts in the latency histogram and every scan in the scan counters. Under
 //! load a batch holds hundreds of such changes that mostly hit the same few rows (this hour,
 //! this area, this status): one upsert per distinct row instead of one per change took about
-//! 7% of the writer's time off a submission (docs/BENCHMARKS.md, fourth round).
+//! 7% of the writer's time off a submission (docs/BENCHMARKS-HISTORY.md, fourth round).
 //!
 //! Outside a writer batch (migrations, tests on a bare connection) an increment is written
 //! at once. Inside one, the increments of the running operation stay apart until it has

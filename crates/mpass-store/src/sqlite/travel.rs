@@ -4,7 +4,7 @@
 //! Kept as an index of `scans` written with each scan, that addition dirtied its pass's leaf
 //! on every check (one 4 KiB WAL frame and a checkpoint copy each): the check with a
 //! position ran at 0.44–0.82 of the plain check's rate, and slower as scans accumulated
-//! (docs/BENCHMARKS.md, tenth round).
+//! (docs/BENCHMARKS-HISTORY.md, tenth round).
 //!
 //! Here the writer keeps the points of committed scans that are not yet in `scan_travel`
 //! in memory (`pending`, ordered by pass) and moves them into the table a slice at a time,
