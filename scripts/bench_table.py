@@ -39,6 +39,11 @@ def fmt(r, ceiling, summary=None):
             f"p99 {r['p99_ms']:.1f} ms, p99.9 {r['p999_ms']:.1f} ms{errors}{slow}")
 
 
+def own_ceiling(summary, first):
+    """The ceiling a scenario measured just before its load, else the first scenario's."""
+    return summary["ceiling"]["throughput_per_s"] if summary.get("ceiling") else first
+
+
 def verdict(ok):
     return "**met**" if ok else "not met"
 
@@ -63,8 +68,7 @@ def measures(out):
         s = load(out, name)
         if not s:
             continue
-        r = row(s, "verify")
-        own = s["ceiling"]["throughput_per_s"] if s.get("ceiling") else c
+        r, own = row(s, "verify"), own_ceiling(s, c)
         if name in ("verify-closed", "verify-position"):
             ok = r["throughput_per_s"] >= 0.5 * own
             target = "≥ 0.5× the ceiling"
@@ -81,8 +85,7 @@ def measures(out):
         s = load(out, name)
         if not s:
             continue
-        r = row(s, "submit")
-        own = s["ceiling"]["throughput_per_s"] if s.get("ceiling") else c
+        r, own = row(s, "submit"), own_ceiling(s, c)
         # Closed loop: the rate reached must be 5,000/s. Offered 5,000/s: what was carried
         # may fall short by the window's edges (2%), with nothing dropped.
         floor = 5000 if s["mode"] == "closed" else 5000 * 0.98
@@ -92,7 +95,7 @@ def measures(out):
         rows.append((label, fmt(r, own, s), "≥ 5,000/s, p99 ≤ 50 ms", ok))
     s = load(out, "decide-1000")
     if s:
-        own = s["ceiling"]["throughput_per_s"] if s.get("ceiling") else c
+        own = own_ceiling(s, c)
         sub = row(s, "submit")
         d = row(s, "decision (any)")
         ok = d["p99_ms"] <= 1000 and d["errors"] == 0 and sub["errors"] == 0
