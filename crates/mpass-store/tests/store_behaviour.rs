@@ -253,6 +253,7 @@ stories!(
     scans_log_idempotent_uploads_and_lists,
     travel_points_are_the_latest_few,
     check_and_log_decides_on_what_the_store_knows,
+    check_and_log_reads_the_status_now,
     role_grants_list_and_revoke_audited,
     admin_search_finds_and_audits_every_search,
 );

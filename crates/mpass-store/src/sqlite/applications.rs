@@ -459,7 +459,8 @@ fn pass_where(c: &Connection, column: &str, value: &str) -> rusqlite::Result<Opt
     data.as_deref().map(json_col).transpose()
 }
 
-/// A pass found by `column` and the current status of its application, in one statement.
+/// A pass found by `column` and the current status of its application, in one statement:
+/// `passes.status`, which triggers keep equal to the application's (schema version 13).
 pub(super) fn pass_and_status(
     c: &Connection,
     column: PassColumn,
@@ -467,11 +468,7 @@ pub(super) fn pass_and_status(
 ) -> rusqlite::Result<(Option<PassRecord>, Option<Status>)> {
     macro_rules! by {
         ($column:literal) => {
-            concat!(
-                "SELECT p.data, a.status FROM passes p LEFT JOIN applications a ON a.id = p.application_id WHERE p.",
-                $column,
-                " = ?1"
-            )
+            concat!("SELECT data, status FROM passes WHERE ", $column, " = ?1")
         };
     }
     let sql = match column {

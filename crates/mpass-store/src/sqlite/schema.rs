@@ -343,6 +343,27 @@ CREATE TABLE scan_travel_mark (
 INSERT INTO scan_travel_mark (id, last_rowid) VALUES (1, 0);
 "#,
     ),
+    (
+        13,
+        r#"
+-- Every online check reads its pass and the application's status now (a pass cancelled or
+-- revoked a second ago is red). Read through a join, that was a second row in a second,
+-- larger table (applications hold the whole form). passes.status is that status, kept by
+-- these triggers whatever statement changes it, in the same transaction.
+ALTER TABLE passes ADD COLUMN status TEXT;
+UPDATE passes SET status = (SELECT a.status FROM applications a WHERE a.id = passes.application_id);
+CREATE TRIGGER passes_status_on_pass_insert AFTER INSERT ON passes BEGIN
+    UPDATE passes SET status = (SELECT a.status FROM applications a WHERE a.id = NEW.application_id)
+        WHERE id = NEW.id;
+END;
+CREATE TRIGGER passes_status_on_application_insert AFTER INSERT ON applications BEGIN
+    UPDATE passes SET status = NEW.status WHERE application_id = NEW.id;
+END;
+CREATE TRIGGER passes_status_on_application_update AFTER UPDATE OF status ON applications BEGIN
+    UPDATE passes SET status = NEW.status WHERE application_id = NEW.id;
+END;
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.
@@ -376,4 +397,69 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         tracing::info!(migration.version = version, "store.migrated");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::{MIGRATIONS, migrate};
+
+    fn status_of(c: &Connection, pass: &str) -> Option<String> {
+        c.query_row("SELECT status FROM passes WHERE id = ?1", [pass], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A database from before version 13 gets its passes' statuses on upgrade, and from
+    /// then on `passes.status` follows the application's, whatever the order of writes.
+    #[test]
+    fn pass_status_follows_the_application() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            .unwrap();
+        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v < 13) {
+            c.execute_batch(sql).unwrap();
+            c.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [version]).unwrap();
+        }
+        let app = |id: &str, status: &str| {
+            c.execute(
+                "INSERT INTO applications (id, user_id, status, details, start_at, end_at, submitted_at, updated_at)
+                 VALUES (?1, 'u', ?2, '{}', 0, 0, 0, 0)",
+                [id, status],
+            )
+            .unwrap();
+        };
+        let pass = |id: &str, app: &str| {
+            c.execute(
+                "INSERT INTO passes (id, application_id, user_id, short_code, data) VALUES (?1, ?2, 'u', ?1, '{}')",
+                [id, app],
+            )
+            .unwrap();
+        };
+        app("a1", "approved");
+        pass("p1", "a1");
+        app("a2", "revoked");
+        pass("p2", "a2");
+        migrate(&c).unwrap();
+        assert_eq!(status_of(&c, "p1").as_deref(), Some("approved"));
+        assert_eq!(status_of(&c, "p2").as_deref(), Some("revoked"));
+
+        // A status change of the application reaches its pass.
+        c.execute("UPDATE applications SET status = 'cancelled' WHERE id = 'a1'", [])
+            .unwrap();
+        assert_eq!(status_of(&c, "p1").as_deref(), Some("cancelled"));
+        // A pass stored after its application takes the application's status...
+        app("a3", "approved");
+        pass("p3", "a3");
+        assert_eq!(status_of(&c, "p3").as_deref(), Some("approved"));
+        // ...and one stored before it gets the status when the application arrives.
+        pass("p4", "a4");
+        assert_eq!(status_of(&c, "p4"), None);
+        app("a4", "approved");
+        assert_eq!(status_of(&c, "p4").as_deref(), Some("approved"));
+        // Other columns of the application leave the pass alone.
+        c.execute("UPDATE applications SET updated_at = 5 WHERE id = 'a3'", [])
+            .unwrap();
+        assert_eq!(status_of(&c, "p3").as_deref(), Some("approved"));
+    }
 }

@@ -253,3 +253,49 @@ pub(crate) async fn check_and_log_decides_on_what_the_store_knows(store: Arc<dyn
         .collect();
     assert_eq!(ids, [after.id, logged.id, earlier.id]);
 }
+
+/// What a check reads of a pass is its application's status now, found by id or by short
+/// code: approved, then cancelled by the holder; another approved, then revoked.
+pub(crate) async fn check_and_log_reads_the_status_now(store: Arc<dyn Store>) {
+    use mpass_domain::application::Status;
+    let (holder, admin) = (user(&store, 1).await, user(&store, 2).await);
+    let status = |key: PassKey| {
+        let store = store.clone();
+        async move {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let logged = store
+                .check_and_log(
+                    Some(key),
+                    None,
+                    Box::new(move |known: PassCheck| {
+                        tx.send((known.pass.map(|p| p.id), known.status)).unwrap();
+                        None
+                    }),
+                )
+                .await
+                .unwrap();
+            assert!(logged.is_none());
+            rx.recv().unwrap()
+        }
+    };
+
+    let a = submit(&store, holder.id, t(10), t(3600)).await;
+    let pass = approve(&store, &a).await;
+    let by_code = PassKey::ShortCode(pass.short_code.clone());
+    assert_eq!(status(PassKey::Id(pass.id)).await, (Some(pass.id), Some(Status::Approved)));
+    assert_eq!(status(by_code.clone()).await, (Some(pass.id), Some(Status::Approved)));
+    store.cancel_application(a.id, holder.id, t(20)).await.unwrap().unwrap();
+    assert_eq!(status(PassKey::Id(pass.id)).await, (Some(pass.id), Some(Status::Cancelled)));
+    assert_eq!(status(by_code).await, (Some(pass.id), Some(Status::Cancelled)));
+
+    let b = submit(&store, holder.id, t(11), t(3600)).await;
+    let other = approve(&store, &b).await;
+    assert_eq!(status(PassKey::Id(other.id)).await, (Some(other.id), Some(Status::Approved)));
+    store
+        .revoke_pass(other.id, "forged documents", Actor::user(admin.id), vec![], t(30))
+        .await
+        .unwrap();
+    assert_eq!(status(PassKey::Id(other.id)).await, (Some(other.id), Some(Status::Revoked)));
+
+    assert_eq!(status(PassKey::Id(PassId::new())).await, (None, None));
+}
