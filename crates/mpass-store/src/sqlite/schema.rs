@@ -419,7 +419,8 @@ mod tests {
             .unwrap();
         for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v < 13) {
             c.execute_batch(sql).unwrap();
-            c.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [version]).unwrap();
+            c.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [version])
+                .unwrap();
         }
         let app = |id: &str, status: &str| {
             c.execute(

@@ -282,20 +282,32 @@ pub(crate) async fn check_and_log_reads_the_status_now(store: Arc<dyn Store>) {
     let a = submit(&store, holder.id, t(10), t(3600)).await;
     let pass = approve(&store, &a).await;
     let by_code = PassKey::ShortCode(pass.short_code.clone());
-    assert_eq!(status(PassKey::Id(pass.id)).await, (Some(pass.id), Some(Status::Approved)));
+    assert_eq!(
+        status(PassKey::Id(pass.id)).await,
+        (Some(pass.id), Some(Status::Approved))
+    );
     assert_eq!(status(by_code.clone()).await, (Some(pass.id), Some(Status::Approved)));
     store.cancel_application(a.id, holder.id, t(20)).await.unwrap().unwrap();
-    assert_eq!(status(PassKey::Id(pass.id)).await, (Some(pass.id), Some(Status::Cancelled)));
+    assert_eq!(
+        status(PassKey::Id(pass.id)).await,
+        (Some(pass.id), Some(Status::Cancelled))
+    );
     assert_eq!(status(by_code).await, (Some(pass.id), Some(Status::Cancelled)));
 
     let b = submit(&store, holder.id, t(11), t(3600)).await;
     let other = approve(&store, &b).await;
-    assert_eq!(status(PassKey::Id(other.id)).await, (Some(other.id), Some(Status::Approved)));
+    assert_eq!(
+        status(PassKey::Id(other.id)).await,
+        (Some(other.id), Some(Status::Approved))
+    );
     store
         .revoke_pass(other.id, "forged documents", Actor::user(admin.id), vec![], t(30))
         .await
         .unwrap();
-    assert_eq!(status(PassKey::Id(other.id)).await, (Some(other.id), Some(Status::Revoked)));
+    assert_eq!(
+        status(PassKey::Id(other.id)).await,
+        (Some(other.id), Some(Status::Revoked))
+    );
 
     assert_eq!(status(PassKey::Id(PassId::new())).await, (None, None));
 }
