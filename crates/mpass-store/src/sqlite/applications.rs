@@ -293,14 +293,18 @@ pub(super) fn record_decision(c: &Connection, d: &DecisionRecord) -> rusqlite::R
 }
 
 pub(super) fn insert_pass(c: &Connection, p: &PassRecord) -> rusqlite::Result<()> {
-    c.prepare_cached("INSERT INTO passes (id, application_id, user_id, short_code, data) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![
-            p.id.to_string(),
-            p.application_id.to_string(),
-            p.user_id.to_string(),
-            p.short_code,
-            to_json(p)
-        ])?;
+    // With its application's status as it stands in this transaction (schema version 13).
+    c.prepare_cached(
+        "INSERT INTO passes (id, application_id, user_id, short_code, data, status)
+         VALUES (?1, ?2, ?3, ?4, ?5, (SELECT status FROM applications WHERE id = ?2))",
+    )?
+    .execute(params![
+        p.id.to_string(),
+        p.application_id.to_string(),
+        p.user_id.to_string(),
+        p.short_code,
+        to_json(p)
+    ])?;
     Ok(())
 }
 
@@ -459,8 +463,9 @@ fn pass_where(c: &Connection, column: &str, value: &str) -> rusqlite::Result<Opt
     data.as_deref().map(json_col).transpose()
 }
 
-/// A pass found by `column` and the current status of its application, in one statement:
-/// `passes.status`, which triggers keep equal to the application's (schema version 13).
+/// A pass found by `column` and the current status of its application: `passes.status`,
+/// which the pass is stored with and a trigger keeps equal to the application's (schema
+/// version 13); for a pass stored before that version (status NULL), the application's.
 pub(super) fn pass_and_status(
     c: &Connection,
     column: PassColumn,
@@ -477,17 +482,31 @@ pub(super) fn pass_and_status(
     };
     // Both columns are read as borrowed text: the record is decoded from SQLite's own
     // buffer, not from a copy of it (every online check reads one).
-    c.prepare_cached(sql)?
+    let found = c
+        .prepare_cached(sql)?
         .query_row([value], |r| {
-            let pass = json_col(r.get_ref(0)?.as_str()?)?;
-            let status = match r.get_ref(1)?.as_str_or_null()? {
-                Some(s) => Some(Status::parse(s).ok_or_else(|| bad("status"))?),
-                None => None,
-            };
-            Ok((Some(pass), status))
+            let pass: PassRecord = json_col(r.get_ref(0)?.as_str()?)?;
+            let status = r.get_ref(1)?.as_str_or_null()?.map(parse_status).transpose()?;
+            Ok((pass, status))
         })
-        .optional()
-        .map(|row| row.unwrap_or((None, None)))
+        .optional()?;
+    match found {
+        None => Ok((None, None)),
+        Some((pass, Some(status))) => Ok((Some(pass), Some(status))),
+        Some((pass, None)) => {
+            let status = c
+                .prepare_cached("SELECT status FROM applications WHERE id = ?1")?
+                .query_row([pass.application_id.to_string()], |r| {
+                    parse_status(r.get_ref(0)?.as_str()?)
+                })
+                .optional()?;
+            Ok((Some(pass), status))
+        }
+    }
+}
+
+fn parse_status(s: &str) -> rusqlite::Result<Status> {
+    Status::parse(s).ok_or_else(|| bad("status"))
 }
 
 /// The unique columns a pass is found by.
@@ -541,4 +560,80 @@ pub(super) fn status_counts(c: &Connection) -> rusqlite::Result<Vec<(Status, u64
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use mpass_domain::application::Status;
+    use mpass_domain::ids::{ApplicationId, PassId, UserId};
+    use mpass_domain::ports::PassRecord;
+    use rusqlite::{Connection, params};
+    use time::OffsetDateTime;
+
+    use super::{PassColumn, insert_pass, pass_and_status};
+
+    /// A pass stored with its application's status is read from `passes` alone; one from
+    /// before schema version 13 (status NULL) is read with its application's status.
+    #[test]
+    fn a_check_reads_the_status_now_from_either() {
+        let c = Connection::open_in_memory().unwrap();
+        crate::sqlite::schema::migrate(&c).unwrap();
+        let app = |status: &str| {
+            let id = ApplicationId::new();
+            c.execute(
+                "INSERT INTO applications (id, user_id, status, details, start_at, end_at, submitted_at, updated_at)
+                 VALUES (?1, 'u', ?2, '{}', 0, 0, 0, 0)",
+                params![id.to_string(), status],
+            )
+            .unwrap();
+            id
+        };
+        let record = |application_id: ApplicationId| {
+            let id = PassId::new();
+            PassRecord {
+                id,
+                application_id,
+                user_id: UserId::new(),
+                qr_text: format!("MP1:{}", id.0.simple()),
+                short_code: id.0.simple().to_string()[24..].to_uppercase(),
+                kid: "kid-1".into(),
+                valid_from: OffsetDateTime::UNIX_EPOCH,
+                valid_until: OffsetDateTime::UNIX_EPOCH,
+                issued_at: OffsetDateTime::UNIX_EPOCH,
+            }
+        };
+        let read = |p: &PassRecord| {
+            let (found, status) = pass_and_status(&c, PassColumn::Id, &p.id.to_string()).unwrap();
+            let (by_code, same) = pass_and_status(&c, PassColumn::ShortCode, &p.short_code).unwrap();
+            assert_eq!((found.as_ref(), status), (by_code.as_ref(), same));
+            (found.map(|f| f.id), status)
+        };
+
+        let a = app("approved");
+        let stored = record(a);
+        insert_pass(&c, &stored).unwrap();
+        assert_eq!(read(&stored), (Some(stored.id), Some(Status::Approved)));
+        c.execute(
+            "UPDATE applications SET status = 'revoked' WHERE id = ?1",
+            [a.to_string()],
+        )
+        .unwrap();
+        assert_eq!(read(&stored), (Some(stored.id), Some(Status::Revoked)));
+
+        // Stored before version 13: no status of its own.
+        let b = app("approved");
+        let old = record(b);
+        insert_pass(&c, &old).unwrap();
+        c.execute("UPDATE passes SET status = NULL WHERE id = ?1", [old.id.to_string()])
+            .unwrap();
+        assert_eq!(read(&old), (Some(old.id), Some(Status::Approved)));
+        c.execute(
+            "UPDATE applications SET status = 'cancelled' WHERE id = ?1",
+            [b.to_string()],
+        )
+        .unwrap();
+        assert_eq!(read(&old), (Some(old.id), Some(Status::Cancelled)));
+
+        assert_eq!(read(&record(a)), (None, None));
+    }
 }
