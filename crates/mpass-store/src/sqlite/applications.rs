@@ -30,7 +30,7 @@ pub(super) fn app_from_row(r: &Row<'_>) -> rusqlite::Result<Application> {
     Ok(Application {
         id: ApplicationId::parse(&id).ok_or_else(|| bad("application id"))?,
         user_id: UserId::parse(&user).ok_or_else(|| bad("user id"))?,
-        status: Status::parse(&status).ok_or_else(|| bad("status"))?,
+        status: parse_status(&status)?,
         details: json_col(&details)?,
         decision: decision.as_deref().map(json_col).transpose()?,
         pass_id: pass
@@ -505,7 +505,8 @@ pub(super) fn pass_and_status(
     }
 }
 
-fn parse_status(s: &str) -> rusqlite::Result<Status> {
+/// A stored status, or a corrupt-column error.
+pub(super) fn parse_status(s: &str) -> rusqlite::Result<Status> {
     Status::parse(s).ok_or_else(|| bad("status"))
 }
 

@@ -97,7 +97,7 @@ fn run_counts(c: &Connection, b: &Built) -> rusqlite::Result<Vec<CountRow>> {
                 Dim::Reason => row.reason = Some(r.get(i)?),
                 Dim::Status => {
                     let s: String = r.get(i)?;
-                    row.status = Some(mpass_domain::application::Status::parse(&s).ok_or_else(|| bad("status"))?);
+                    row.status = Some(super::applications::parse_status(&s)?);
                 }
             }
         }
