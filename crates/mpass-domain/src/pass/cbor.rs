@@ -52,56 +52,77 @@ impl Value {
             Value::Negative((-1 - n).unsigned_abs())
         }
     }
-
-    /// The integer value if this is an integer that fits `i64`.
-    pub fn as_i64(&self) -> Option<i64> {
-        match *self {
-            Value::Unsigned(n) => i64::try_from(n).ok(),
-            Value::Negative(n) => i64::try_from(n).ok().map(|n| -1 - n),
-            _ => None,
-        }
-    }
-
-    /// The value if this is an unsigned integer.
-    pub fn as_u64(&self) -> Option<u64> {
-        match *self {
-            Value::Unsigned(n) => Some(n),
-            _ => None,
-        }
-    }
-
-    /// The bytes if this is a byte string.
-    pub fn as_bytes(&self) -> Option<&[u8]> {
-        match self {
-            Value::Bytes(b) => Some(b),
-            _ => None,
-        }
-    }
-
-    /// The text if this is a text string.
-    pub fn as_text(&self) -> Option<&str> {
-        match self {
-            Value::Text(t) => Some(t),
-            _ => None,
-        }
-    }
-
-    /// The entries if this is a map.
-    pub fn as_map(&self) -> Option<&[(Value, Value)]> {
-        match self {
-            Value::Map(m) => Some(m),
-            _ => None,
-        }
-    }
-
-    /// The items if this is an array.
-    pub fn as_array(&self) -> Option<&[Value]> {
-        match self {
-            Value::Array(a) => Some(a),
-            _ => None,
-        }
-    }
 }
+
+/// What reading a decoded item needs, for an owned [`Value`] and for the decoder's borrowed
+/// [`super::cbor_decode::ValueRef`] alike.
+pub trait Item: Sized {
+    /// The integer value if this is an integer that fits `i64`.
+    fn as_i64(&self) -> Option<i64>;
+    /// The value if this is an unsigned integer.
+    fn as_u64(&self) -> Option<u64>;
+    /// The bytes if this is a byte string.
+    fn as_bytes(&self) -> Option<&[u8]>;
+    /// The text if this is a text string.
+    fn as_text(&self) -> Option<&str>;
+    /// The entries if this is a map.
+    fn as_map(&self) -> Option<&[(Self, Self)]>;
+    /// The items if this is an array.
+    fn as_array(&self) -> Option<&[Self]>;
+}
+
+/// Both value types implement [`Item`] the same way, variant for variant.
+macro_rules! impl_item {
+    ($t:ty) => {
+        impl $crate::pass::cbor::Item for $t {
+            fn as_i64(&self) -> Option<i64> {
+                match *self {
+                    Self::Unsigned(n) => i64::try_from(n).ok(),
+                    Self::Negative(n) => i64::try_from(n).ok().map(|n| -1 - n),
+                    _ => None,
+                }
+            }
+
+            fn as_u64(&self) -> Option<u64> {
+                match *self {
+                    Self::Unsigned(n) => Some(n),
+                    _ => None,
+                }
+            }
+
+            fn as_bytes(&self) -> Option<&[u8]> {
+                match self {
+                    Self::Bytes(b) => Some(b),
+                    _ => None,
+                }
+            }
+
+            fn as_text(&self) -> Option<&str> {
+                match self {
+                    Self::Text(t) => Some(t),
+                    _ => None,
+                }
+            }
+
+            fn as_map(&self) -> Option<&[(Self, Self)]> {
+                match self {
+                    Self::Map(m) => Some(m),
+                    _ => None,
+                }
+            }
+
+            fn as_array(&self) -> Option<&[Self]> {
+                match self {
+                    Self::Array(a) => Some(a),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+pub(crate) use impl_item;
+
+impl_item!(Value);
 
 /// Encodes a value in deterministic CBOR.
 pub fn encode(value: &Value) -> Vec<u8> {

@@ -7,7 +7,8 @@
 //! anything is allocated, so a 20-byte input cannot ask for gigabytes. It never panics.
 
 use super::cbor::{
-    MAJOR_ARRAY, MAJOR_BYTES, MAJOR_MAP, MAJOR_NEGATIVE, MAJOR_TAG, MAJOR_TEXT, MAJOR_UNSIGNED, Value, key_order,
+    MAJOR_ARRAY, MAJOR_BYTES, MAJOR_MAP, MAJOR_NEGATIVE, MAJOR_TAG, MAJOR_TEXT, MAJOR_UNSIGNED, Value, impl_item,
+    key_order,
 };
 use std::cmp::Ordering;
 
@@ -51,8 +52,55 @@ pub enum CborError {
     UnsortedKeys,
 }
 
+/// A decoded item whose byte and text strings borrow from the input: reading a pass
+/// copies only what it keeps (an online check reads one per request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueRef<'a> {
+    /// Major type 0.
+    Unsigned(u64),
+    /// Major type 1; `Negative(n)` is the integer `-1 - n`.
+    Negative(u64),
+    /// Major type 2.
+    Bytes(&'a [u8]),
+    /// Major type 3.
+    Text(&'a str),
+    /// Major type 4.
+    Array(Vec<ValueRef<'a>>),
+    /// Major type 5, in the input's (deterministic) order.
+    Map(Vec<(ValueRef<'a>, ValueRef<'a>)>),
+    /// Major type 6.
+    Tag(u64, Box<ValueRef<'a>>),
+}
+
+impl_item!(ValueRef<'_>);
+
+impl ValueRef<'_> {
+    /// The same item, owning its strings.
+    pub fn to_owned_value(&self) -> Value {
+        match self {
+            ValueRef::Unsigned(n) => Value::Unsigned(*n),
+            ValueRef::Negative(n) => Value::Negative(*n),
+            ValueRef::Bytes(b) => Value::Bytes(b.to_vec()),
+            ValueRef::Text(t) => Value::Text((*t).to_owned()),
+            ValueRef::Array(items) => Value::Array(items.iter().map(ValueRef::to_owned_value).collect()),
+            ValueRef::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_owned_value(), v.to_owned_value()))
+                    .collect(),
+            ),
+            ValueRef::Tag(tag, item) => Value::Tag(*tag, Box::new(item.to_owned_value())),
+        }
+    }
+}
+
 /// Decodes exactly one item spanning all of `input`.
 pub fn decode(input: &[u8]) -> Result<Value, CborError> {
+    decode_ref(input).map(|v| v.to_owned_value())
+}
+
+/// [`decode`], borrowing the item's strings from `input`.
+pub fn decode_ref(input: &[u8]) -> Result<ValueRef<'_>, CborError> {
     if input.len() > MAX_INPUT {
         return Err(CborError::TooLarge);
     }
@@ -69,12 +117,12 @@ struct Reader<'a> {
     pos: usize,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn remaining(&self) -> usize {
         self.input.len().saturating_sub(self.pos)
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8], CborError> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CborError> {
         let end = self.pos.checked_add(n).ok_or(CborError::Truncated)?;
         let bytes = self.input.get(self.pos..end).ok_or(CborError::Truncated)?;
         self.pos = end;
@@ -123,23 +171,23 @@ impl Reader<'_> {
         Ok(len)
     }
 
-    fn item(&mut self, depth: usize) -> Result<Value, CborError> {
+    fn item(&mut self, depth: usize) -> Result<ValueRef<'a>, CborError> {
         if depth >= MAX_DEPTH {
             return Err(CborError::TooDeep);
         }
         let (major, arg) = self.head()?;
         match major {
-            MAJOR_UNSIGNED => Ok(Value::Unsigned(arg)),
-            MAJOR_NEGATIVE => Ok(Value::Negative(arg)),
+            MAJOR_UNSIGNED => Ok(ValueRef::Unsigned(arg)),
+            MAJOR_NEGATIVE => Ok(ValueRef::Negative(arg)),
             MAJOR_BYTES => {
                 let len = self.length(arg, 1)?;
-                Ok(Value::Bytes(self.take(len)?.to_vec()))
+                Ok(ValueRef::Bytes(self.take(len)?))
             }
             MAJOR_TEXT => {
                 let len = self.length(arg, 1)?;
                 let bytes = self.take(len)?;
                 let text = std::str::from_utf8(bytes).map_err(|_| CborError::InvalidUtf8)?;
-                Ok(Value::Text(text.to_owned()))
+                Ok(ValueRef::Text(text))
             }
             MAJOR_ARRAY => {
                 let len = self.length(arg, 1)?;
@@ -147,15 +195,15 @@ impl Reader<'_> {
                 for _ in 0..len {
                     items.push(self.item(depth + 1)?);
                 }
-                Ok(Value::Array(items))
+                Ok(ValueRef::Array(items))
             }
             MAJOR_MAP => self.map(arg, depth),
-            MAJOR_TAG => Ok(Value::Tag(arg, Box::new(self.item(depth + 1)?))),
+            MAJOR_TAG => Ok(ValueRef::Tag(arg, Box::new(self.item(depth + 1)?))),
             _ => Err(CborError::Unsupported),
         }
     }
 
-    fn map(&mut self, arg: u64, depth: usize) -> Result<Value, CborError> {
+    fn map(&mut self, arg: u64, depth: usize) -> Result<ValueRef<'a>, CborError> {
         let len = self.length(arg, 2)?;
         let mut entries = Vec::with_capacity(len);
         let mut previous_key: Option<&[u8]> = None;
@@ -175,7 +223,7 @@ impl Reader<'_> {
             let value = self.item(depth + 1)?;
             entries.push((key, value));
         }
-        Ok(Value::Map(entries))
+        Ok(ValueRef::Map(entries))
     }
 }
 

@@ -16,7 +16,7 @@
 //! Claims this version does not know make a pass malformed rather than being ignored:
 //! a new claim comes with a new text prefix (`MP2:`), so old verifiers fail loudly.
 
-use super::cbor::Value;
+use super::cbor::{Item, Value};
 use super::error::PassError;
 use super::name::MAX_HOLDER_NAME_BYTES;
 use serde::{Deserialize, Serialize};
@@ -150,13 +150,13 @@ impl PassClaims {
 
     /// Reads claims from a decoded CWT map; `None` if any claim is missing, unknown,
     /// of the wrong type or outside the limits.
-    pub(crate) fn from_cbor(value: &Value) -> Option<Self> {
-        let mut top = Fields::<6>::read(
+    pub(crate) fn from_cbor<V: Item>(value: &V) -> Option<Self> {
+        let mut top = Fields::<V, 6>::read(
             value,
             &[CLAIM_ISS, CLAIM_EXP, CLAIM_NBF, CLAIM_IAT, CLAIM_CTI, CLAIM_PASS],
         )?;
-        let mut pass = Fields::<9>::read(top.take(CLAIM_PASS)?, &[1, 2, 3, 4, 5, 6, 7, 8, 9])?;
-        let text = |v: Option<&Value>| v?.as_text().map(str::to_owned);
+        let mut pass = Fields::<V, 9>::read(top.take(CLAIM_PASS)?, &[1, 2, 3, 4, 5, 6, 7, 8, 9])?;
+        let text = |v: Option<&V>| v?.as_text().map(str::to_owned);
         let claims = PassClaims {
             issuer: text(top.take(CLAIM_ISS))?,
             pass_id: top.take(CLAIM_CTI)?.as_bytes()?.try_into().ok()?,
@@ -186,13 +186,13 @@ impl PassClaims {
 }
 
 /// The entries of an integer-keyed map, looked up by key; unknown keys are refused.
-struct Fields<'a, const N: usize> {
+struct Fields<'a, V, const N: usize> {
     keys: &'a [i64],
-    values: [Option<&'a Value>; N],
+    values: [Option<&'a V>; N],
 }
 
-impl<'a, const N: usize> Fields<'a, N> {
-    fn read(map: &'a Value, keys: &'a [i64]) -> Option<Self> {
+impl<'a, V: Item, const N: usize> Fields<'a, V, N> {
+    fn read(map: &'a V, keys: &'a [i64]) -> Option<Self> {
         let mut values = [None; N];
         for (key, value) in map.as_map()? {
             let key = key.as_i64()?;
@@ -203,7 +203,7 @@ impl<'a, const N: usize> Fields<'a, N> {
         Some(Fields { keys, values })
     }
 
-    fn take(&mut self, key: i64) -> Option<&'a Value> {
+    fn take(&mut self, key: i64) -> Option<&'a V> {
         let slot = self.keys.iter().position(|&k| k == key)?;
         self.values.get_mut(slot)?.take()
     }

@@ -6,8 +6,8 @@
 //! `crit` and nothing unprotected, which the signature would not cover), an 8-byte kid
 //! and a 64-byte signature.
 
-use super::cbor::{Value, encode};
-use super::cbor_decode::decode;
+use super::cbor::{Item, Value, encode};
+use super::cbor_decode::{ValueRef, decode_ref};
 use super::keys::PassSigningKey;
 
 /// CBOR tag of COSE_Sign1.
@@ -62,7 +62,7 @@ pub(crate) fn sign1(payload: &[u8], key: &PassSigningKey) -> Vec<u8> {
 
 /// Parses tagged COSE_Sign1 bytes of the one accepted shape.
 pub(crate) fn parse_sign1(bytes: &[u8]) -> Option<Sign1> {
-    let Value::Tag(TAG_COSE_SIGN1, body) = decode(bytes).ok()? else {
+    let ValueRef::Tag(TAG_COSE_SIGN1, body) = decode_ref(bytes).ok()? else {
         return None;
     };
     let [protected, unprotected, payload, signature] = body.as_array()? else {
@@ -83,7 +83,7 @@ pub(crate) fn parse_sign1(bytes: &[u8]) -> Option<Sign1> {
 
 /// Returns the kid of a protected header that is exactly `{1: -8, 4: bstr(8)}`.
 fn parse_protected(protected: &[u8]) -> Option<[u8; 8]> {
-    let header = decode(protected).ok()?;
+    let header = decode_ref(protected).ok()?;
     let [(alg_key, alg), (kid_key, kid)] = header.as_map()? else {
         return None;
     };
@@ -97,6 +97,7 @@ fn parse_protected(protected: &[u8]) -> Option<[u8; 8]> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::cbor_decode::decode;
     use super::*;
 
     fn hex(bytes: &[u8]) -> String {

@@ -51,7 +51,7 @@ pub(crate) fn parse_pass_text(qr_text: &str) -> Result<(Sign1, PassClaims), Reas
     let body = text.strip_prefix(TEXT_PREFIX).ok_or(ReasonCode::Malformed)?;
     let cose = base45::decode(body).map_err(|_| ReasonCode::Malformed)?;
     let sign1 = parse_sign1(&cose).ok_or(ReasonCode::Malformed)?;
-    let claims_value = cbor_decode::decode(&sign1.payload).map_err(|e| match e {
+    let claims_value = cbor_decode::decode_ref(&sign1.payload).map_err(|e| match e {
         CborError::TooLarge => ReasonCode::TooLarge,
         _ => ReasonCode::Malformed,
     })?;

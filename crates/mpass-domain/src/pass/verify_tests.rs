@@ -1,7 +1,7 @@
 //! Tests of the offline verifier: every verdict, tampering, kid collisions, properties.
 
 use super::base45;
-use super::cbor::{Value, encode};
+use super::cbor::{Item, Value, encode};
 use super::cbor_decode::decode;
 use super::claims::PassClaims;
 use super::claims::tests::typical;
