@@ -122,6 +122,16 @@ async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
     assert_only_drops(row, &s);
     let ceiling = &s["ceiling"];
     assert_sane(ceiling, None);
+    // Measured before and after the load; the higher is the base of the ratios, so a
+    // disturbed measurement cannot flatter them.
+    let both: Vec<f64> = s["ceiling_before_after_per_s"]
+        .as_array()
+        .expect("ceiling before and after")
+        .iter()
+        .map(|v| v.as_f64().expect("a rate"))
+        .collect();
+    assert!(both.len() == 2 && both.iter().all(|&c| c > 0.0), "{s}");
+    assert_eq!(ceiling["throughput_per_s"].as_f64(), Some(both[0].max(both[1])), "{s}");
     let ratio = row["ratio_to_ceiling"]["throughput"].as_f64().expect("ratio");
     let expected = row["throughput_per_s"].as_f64().unwrap() / ceiling["throughput_per_s"].as_f64().unwrap();
     assert!((ratio - expected).abs() < 1e-9, "{s}");

@@ -82,8 +82,11 @@ pub struct Summary {
     pub rate: Option<f64>,
     pub concurrency: usize,
     pub seconds: f64,
-    /// `GET /healthz`, closed loop, same concurrency, same run.
+    /// `GET /healthz`, closed loop, same concurrency, same run: the higher of the
+    /// measurements before and after the load, the base of every ratio.
     pub ceiling: Option<Row>,
+    /// The ceiling's throughput before and after the load.
+    pub ceilings_per_s: Option<(f64, f64)>,
     pub rows: Vec<Row>,
     /// Open loop: operations not sent because all slots were busy.
     pub dropped: u64,
@@ -93,12 +96,21 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn new(scenario: &str, phase: &Phase, ceiling: Option<Row>, concurrency: usize) -> Summary {
+    /// `ceilings`: the ceiling measured before and after the load, if it was.
+    pub fn new(scenario: &str, phase: &Phase, ceilings: Option<(Row, Row)>, concurrency: usize) -> Summary {
         let seconds = phase.elapsed.as_secs_f64();
         let (mode, rate) = match phase.mode {
             Mode::Open { rate } => ("open", Some(rate)),
             Mode::Closed => ("closed", None),
         };
+        let ceilings_per_s = ceilings.as_ref().map(|(b, a)| (b.throughput, a.throughput));
+        let ceiling = ceilings.map(|(before, after)| {
+            if after.throughput > before.throughput {
+                after
+            } else {
+                before
+            }
+        });
         Summary {
             scenario: scenario.to_string(),
             mode: mode.to_string(),
@@ -106,6 +118,7 @@ impl Summary {
             concurrency,
             seconds,
             ceiling,
+            ceilings_per_s,
             rows: phase.recorder.steps.iter().map(|s| Row::of(s, seconds)).collect(),
             dropped: phase.dropped,
             syncs: phase.syncs,
@@ -199,6 +212,7 @@ impl Summary {
             "seconds": self.seconds,
             "dropped": self.dropped,
             "ceiling": self.ceiling.as_ref().map(|c| c.to_json(None)),
+            "ceiling_before_after_per_s": self.ceilings_per_s.map(|(b, a)| [b, a]),
             "rows": self.rows.iter().map(|r| r.to_json(self.ceiling.as_ref())).collect::<Vec<_>>(),
             "server_wal_syncs": self.syncs.map(|s| json!({
                 "count": s.count,
