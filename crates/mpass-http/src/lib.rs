@@ -29,6 +29,13 @@ use axum::extract::DefaultBodyLimit;
 /// Largest JSON body accepted anywhere (photos have their own limit).
 pub const MAX_JSON_BODY: usize = 64 * 1024;
 
+/// Smallest answer body that is compressed for a client that accepts it. A smaller one
+/// goes out in one TCP segment with its headers either way, so compressing it saves the
+/// client nothing and costs the server more than the rest of the request: an online
+/// check's 673-byte answer, gzipped for a browser, cost 33 µs more per check and a third
+/// of the check rate (docs/BENCHMARKS-HISTORY.md, seventeenth round).
+pub const MIN_COMPRESSED_BODY: u16 = 1024;
+
 /// The whole HTTP surface of the server.
 pub fn router(state: AppState) -> Router {
     let mut routes = Router::new();
@@ -40,10 +47,21 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes())
         .merge(web::routes())
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        // Pages and JSON shrink to a fraction over slow mobile networks; images are left alone.
-        .layer(tower_http::compression::CompressionLayer::new())
+        // Pages and large JSON shrink to a fraction over slow mobile networks; small answers
+        // and images are left alone.
+        .layer(tower_http::compression::CompressionLayer::new().compress_when(compressible()))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
         .with_state(state)
+}
+
+/// tower-http's default choice (not gRPC, images or event streams) with
+/// [`MIN_COMPRESSED_BODY`] for its size floor instead of 32 bytes.
+fn compressible() -> impl tower_http::compression::Predicate {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    SizeAbove::new(MIN_COMPRESSED_BODY)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE)
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.

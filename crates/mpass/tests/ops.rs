@@ -66,6 +66,26 @@ async fn health_readiness_metrics_and_reference() {
         .len();
     let zipped_len = zipped.bytes().await.expect("body").len();
     assert!(zipped_len < plain_len, "gzip {zipped_len} bytes vs {plain_len} plain");
+    assert!(plain_len >= usize::from(mpass_http::MIN_COMPRESSED_BODY), "{plain_len}");
+    // An answer that fits in one TCP segment anyway is not compressed: it would save the
+    // client nothing and cost the server more than the request (an online check's answer).
+    let small = http
+        .get(format!("{}/api/v1/reasons", srv.client.base()))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("reasons");
+    assert_eq!(small.status(), 200);
+    assert!(
+        small.headers().get("content-encoding").is_none(),
+        "{:?}",
+        small.headers()
+    );
+    let small_len = small.bytes().await.expect("body").len();
+    assert!(
+        (33..usize::from(mpass_http::MIN_COMPRESSED_BODY)).contains(&small_len),
+        "{small_len} bytes: above the old 32-byte floor, below the new one"
+    );
 
     let res = get("/readyz").await.expect("raw");
     assert_eq!(res.status, 200);
