@@ -4,8 +4,9 @@
 # submissions (POST /api/v1/applications, CITIZENS citizens taking turns, for each tool) and for online
 # verification (POST /api/v1/verify: the officers and passes `mpass bench verify
 # --wrk-script` prepared, taking turns), without and with the checkpoint's position on
-# each check (`--position`). The ratios of the two tools should agree within
-# noise (docs/BENCHMARKS.md, "Checked with wrk").
+# each check (`--position`), and the plain check by wrk with a browser's Accept-Encoding.
+# The ratios of the two tools should agree within noise (docs/BENCHMARKS.md, "Checked
+# with wrk").
 #
 #   cargo build --release && scripts/bench_wrk.sh
 #
@@ -111,17 +112,23 @@ echo "== mpass bench submit (closed loop, $CITIZENS citizens taking turns, as wr
 drain
 VERIFY_CONNECTIONS=${VERIFY_CONNECTIONS:-256}
 OFFICERS=${OFFICERS:-3000}
-"$BIN" admin grant 01900000000 police --count $((4 * OFFICERS)) >/dev/null
+"$BIN" admin grant 01900000000 police --count $((5 * OFFICERS)) >/dev/null
 "$BIN" bench verify --url "$URL" --passes 2000 --officers "$OFFICERS" --police-phone 01900000000 \
   --wrk-script "$DATA/verify.lua" --quiet
 # The same with the checkpoint's position on each check (SPEC §8), its own officers.
 "$BIN" bench verify --url "$URL" --passes 2000 --officers "$OFFICERS" --police-phone "0$((1900000000 + 2 * OFFICERS))" \
   --wrk-script "$DATA/verify-position.lua" --position --quiet
+# The plain check again with its own officers, for wrk to send as a browser would (the
+# officers' /verify page asks for compressed answers).
+"$BIN" bench verify --url "$URL" --passes 2000 --officers "$OFFICERS" --police-phone "0$((1900000000 + 4 * OFFICERS))" \
+  --wrk-script "$DATA/verify-browser.lua" --quiet
 drain
 echo "== wrk GET /healthz, $VERIFY_CONNECTIONS connections"
 wrk_rate healthz_verify -c"$VERIFY_CONNECTIONS" "$URL/healthz"
 echo "== wrk POST /api/v1/verify, $VERIFY_CONNECTIONS connections"
 wrk_rate verify -c"$VERIFY_CONNECTIONS" -s "$DATA/verify.lua" "$URL/api/v1/verify"
+echo "== wrk POST /api/v1/verify with a browser's Accept-Encoding, $VERIFY_CONNECTIONS connections"
+wrk_rate browser -c"$VERIFY_CONNECTIONS" -s "$DATA/verify-browser.lua" -H 'accept-encoding: gzip, deflate, br, zstd' "$URL/api/v1/verify"
 echo "== mpass bench verify (closed loop, $VERIFY_CONNECTIONS, its ceiling first)"
 "$BIN" bench verify --url "$URL" --concurrency "$VERIFY_CONNECTIONS" --passes 2000 --officers "$OFFICERS" \
   --police-phone "0$((1900000000 + OFFICERS))" --duration "$DURATION" --quiet | grep -E "^(ceiling|verify|  ratio)"
@@ -135,7 +142,7 @@ echo "== mpass bench verify --position (closed loop, $VERIFY_CONNECTIONS, its ce
 # scenario) and at VERIFY_CONNECTIONS (as the checks); `mpass bench` printed its own above.
 ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2fx", a / b}' || echo "n/a"; }
 echo "== ratios by wrk (n/a: a run with answers other than 2xx)"
-for check in verify position; do
+for check in verify browser position; do
   rate_var=rate_$check
   printf '%-10s %9s/s  %s the ceiling at %s connections, %s at %s\n' "$check" "${!rate_var:-n/a}" \
     "$(ratio "${!rate_var}" "$rate_healthz")" "$CONNECTIONS" "$(ratio "${!rate_var}" "$rate_healthz_verify")" "$VERIFY_CONNECTIONS"

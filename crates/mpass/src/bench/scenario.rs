@@ -424,6 +424,8 @@ pub async fn write_wrk_verify(args: &BenchArgs, path: &std::path::Path) -> anyho
          init = function(args)\n  for i = 0, math.max(#tokens, #bodies) - 1 do\n    \
          local headers = {{ [\"content-type\"] = \"application/json\", \
          [\"authorization\"] = \"Bearer \" .. tokens[(i % #tokens) + 1] }}\n    \
+         -- Headers given to wrk with -H (e.g. a browser's Accept-Encoding) are added.\n    \
+         for k, v in pairs(wrk.headers) do headers[k] = v end\n    \
          requests[i + 1] = wrk.format(\"POST\", nil, headers, bodies[(i % #bodies) + 1])\n  end\nend\n\
          request = function()\n  n = n + 1\n  return requests[(n % #requests) + 1]\nend\n",
         tokens.len(),
