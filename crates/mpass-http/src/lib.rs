@@ -32,7 +32,7 @@ pub const MAX_JSON_BODY: usize = 64 * 1024;
 /// Smallest answer body that is compressed for a client that accepts it. A smaller one
 /// goes out in one TCP segment with its headers either way, so compressing it saves the
 /// client nothing and costs the server more than the rest of the request: an online
-/// check's 673-byte answer, gzipped for a browser, cost 33 µs more per check and a third
+/// check's 673-byte answer, gzipped for a browser, cost 30–46 µs more per check and a third
 /// of the check rate (docs/BENCHMARKS-HISTORY.md, seventeenth round).
 pub const MIN_COMPRESSED_BODY: u16 = 1024;
 
