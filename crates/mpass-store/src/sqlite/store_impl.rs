@@ -58,7 +58,9 @@ impl Store for SqliteStore {
     }
 
     async fn user(&self, user: UserId) -> StoreResult<Option<User>> {
-        self.read(move |c| id::user_by_id(c, user)).await
+        // Two key lookups (the user, their grants); every web page with a session makes
+        // one, and the officers' page one per check: no hand-off to the blocking pool.
+        self.read_point(move |c| id::user_by_id(c, user)).await
     }
 
     async fn user_by_phone(&self, phone: &Phone) -> StoreResult<Option<User>> {
