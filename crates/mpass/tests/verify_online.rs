@@ -494,3 +494,64 @@ async fn roles_hostile_input_and_the_rate_limit() {
     assert_eq!(raw_verify(&supervisor, body).await.status, 200);
     srv.finish().await;
 }
+
+/// The officers' page checks through its session (`POST /verify/check`, cookie and CSRF
+/// token) and reads the officer's roles at every check: a police role revoked a moment ago
+/// stops the page's checks at once, whatever the session's access token still says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_check_reads_the_officers_roles_now() {
+    use mpass_domain::audit::Actor;
+    use mpass_domain::phone::Phone;
+    use mpass_domain::ports::Role;
+
+    let srv = TestServer::start().await;
+    let base = srv.client.base().trim_end_matches('/').to_string();
+    let (holder, _) = srv.citizen(&phone(90)).await;
+    let pass = pass_valid_now(&holder).await;
+    let police = staff(&srv, 91, "police").await;
+    let access = police.access_token().expect("an access token");
+    let cookie = format!("mp_sid=pagecheck000000000000000001; mp_auth={access}~unused");
+    let http = reqwest::Client::new();
+    let page = http
+        .get(format!("{base}/verify"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("the page")
+        .text()
+        .await
+        .expect("its text");
+    let marker = "name=\"csrf\" value=\"";
+    let at = page.find(marker).expect("the page's CSRF token") + marker.len();
+    let csrf = page[at..].split('"').next().expect("the token").to_string();
+    let check = || async {
+        http.post(format!("{base}/verify/check"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .header("content-type", "application/json")
+            .body(json!({ "qr_text": pass.qr_text }).to_string())
+            .send()
+            .await
+            .expect("the page's check")
+    };
+    let res = check().await;
+    assert_eq!(res.status(), 200);
+    let v: serde_json::Value = res.json().await.expect("a verdict");
+    assert_eq!(v["result"], "green", "{v}");
+
+    let store = mpass::serve::open_store(&srv.settings).await.expect("open store");
+    let officer = store
+        .user_by_phone(&Phone::parse(&phone(91)).expect("a phone"))
+        .await
+        .expect("read")
+        .expect("the officer");
+    let revoked = store
+        .revoke_role(officer.id, Role::Police, Actor::system(), OffsetDateTime::now_utc())
+        .await
+        .expect("revoke");
+    assert!(revoked);
+    let res = check().await;
+    assert_eq!(res.status(), 403);
+    let problem: serde_json::Value = res.json().await.expect("a problem");
+    assert_eq!(problem["code"], "forbidden", "{problem}");
+}
