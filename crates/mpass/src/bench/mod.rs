@@ -10,9 +10,11 @@
 //! - **closed loop** (no `--rate`): `--concurrency` workers each send, wait, send again:
 //!   the server's maximum throughput at that concurrency.
 //!
-//! Every scenario except `ceiling` first measures the ceiling (`GET /healthz`, closed loop
-//! at the same concurrency, same client) so that each figure of the summary can be given as
-//! a ratio to the trivial-HTTP ceiling of the same run on the same machine.
+//! Every scenario except `ceiling` measures the ceiling (`GET /healthz`, closed loop at the
+//! same concurrency, same client) before its load and again after it, so that each figure
+//! of the summary can be given as a ratio to the trivial-HTTP ceiling of the same run on the
+//! same machine: to the higher of the two, since a ceiling disturbed by leftover work or by
+//! the host could only flatter the ratios.
 
 mod report;
 mod run;
@@ -75,7 +77,8 @@ pub struct BenchArgs {
     /// Seconds of measured load.
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
-    /// Seconds of the ceiling measurement that precedes every other scenario (0: none).
+    /// Seconds of each of the two ceiling measurements, before and after every other
+    /// scenario's load (0: none).
     #[arg(long, default_value_t = 5.0)]
     pub ceiling_secs: f64,
     /// Seconds of unmeasured load before the measurement (warms connections and caches).
