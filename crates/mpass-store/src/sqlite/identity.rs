@@ -78,9 +78,14 @@ fn grants(c: &Connection, user: &str) -> rusqlite::Result<Vec<RoleGrant>> {
     Ok(out)
 }
 
-fn user_where(c: &Connection, column: &str, value: &str) -> rusqlite::Result<Option<User>> {
-    let sql = format!("SELECT id, phone FROM users WHERE {column} = ?1");
-    let row: Option<(String, String)> = c.query_row(&sql, [value], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+/// `sql` selects `id, phone` of at most one user by `?1`; a constant, so that the statement
+/// is prepared once per connection (every web page with a session reads its user, the
+/// officers' page at every check).
+fn user_where(c: &Connection, sql: &'static str, value: &str) -> rusqlite::Result<Option<User>> {
+    let row: Option<(String, String)> = c
+        .prepare_cached(sql)?
+        .query_row([value], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
     let Some((id, phone)) = row else { return Ok(None) };
     let grants = grants(c, &id)?;
     let id = UserId::parse(&id).ok_or_else(|| rusqlite::Error::InvalidColumnName(format!("bad user id {id}")))?;
@@ -92,11 +97,11 @@ fn user_where(c: &Connection, column: &str, value: &str) -> rusqlite::Result<Opt
 }
 
 pub(super) fn user_by_id(c: &Connection, id: UserId) -> rusqlite::Result<Option<User>> {
-    user_where(c, "id", &id.to_string())
+    user_where(c, "SELECT id, phone FROM users WHERE id = ?1", &id.to_string())
 }
 
 pub(super) fn user_by_phone(c: &Connection, phone: &Phone) -> rusqlite::Result<Option<User>> {
-    user_where(c, "phone", phone.as_str())
+    user_where(c, "SELECT id, phone FROM users WHERE phone = ?1", phone.as_str())
 }
 
 pub(super) fn user_by_phone_or_create(c: &Connection, phone: &Phone, now: i64) -> rusqlite::Result<User> {
