@@ -120,6 +120,28 @@ impl Drop for NatsQueue {
     }
 }
 
+/// The stream `config` names, created if it does not exist yet. Nodes that start together
+/// on a new prefix (an API node and a worker, say) all try to create it, and JetStream may
+/// refuse one creation while another's is still in progress ("subjects overlap with an
+/// existing stream"; seen when the broker's disk was busy). So a failed creation is tried
+/// again a few times, 200 ms apart; the next try finds the stream. A real conflict (another
+/// stream with these subjects) still fails, after about a second.
+async fn ensure_stream(js: &jetstream::Context, config: stream::Config, what: &str) -> StoreResult<stream::Stream> {
+    const TRIES: u32 = 5;
+    let mut tried = 1;
+    loop {
+        match js.get_or_create_stream(config.clone()).await {
+            Ok(stream) => return Ok(stream),
+            Err(e) if tried == TRIES => return Err(unavailable(what, e)),
+            Err(e) => {
+                tracing::debug!(stream = %config.name, error = %e, "queue.nats.stream_create_retry");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                tried += 1;
+            }
+        }
+    }
+}
+
 pub(crate) fn unavailable(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("nats: {what}: {e}"))
 }
@@ -177,8 +199,9 @@ impl NatsQueue {
 
         let mut consumers = Vec::with_capacity(opts.kinds.len());
         for kind in &opts.kinds {
-            let stream = js
-                .get_or_create_stream(stream::Config {
+            let stream = ensure_stream(
+                &js,
+                stream::Config {
                     name: names.job_stream(kind),
                     subjects: vec![names.job_subject(kind)],
                     retention: stream::RetentionPolicy::WorkQueue,
@@ -186,9 +209,10 @@ impl NatsQueue {
                     duplicate_window: opts.duplicate_window,
                     num_replicas: opts.replicas,
                     ..Default::default()
-                })
-                .await
-                .map_err(|e| unavailable("create job stream", e))?;
+                },
+                "create job stream",
+            )
+            .await?;
             let ack_wait = opts.redelivery.first().copied().unwrap_or(opts.ack_wait);
             let consumer: consumer::PullConsumer = stream
                 .get_or_create_consumer(
@@ -206,17 +230,20 @@ impl NatsQueue {
                 .map_err(|e| unavailable("create consumer", e))?;
             consumers.push((kind.clone(), consumer));
         }
-        js.get_or_create_stream(stream::Config {
-            name: names.dead_stream(),
-            subjects: vec![format!("{}.dlq.>", names.subjects)],
-            retention: stream::RetentionPolicy::Limits,
-            storage: stream::StorageType::File,
-            max_age: opts.dead_letter_max_age,
-            num_replicas: opts.replicas,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| unavailable("create dead-letter stream", e))?;
+        ensure_stream(
+            &js,
+            stream::Config {
+                name: names.dead_stream(),
+                subjects: vec![format!("{}.dlq.>", names.subjects)],
+                retention: stream::RetentionPolicy::Limits,
+                storage: stream::StorageType::File,
+                max_age: opts.dead_letter_max_age,
+                num_replicas: opts.replicas,
+                ..Default::default()
+            },
+            "create dead-letter stream",
+        )
+        .await?;
 
         let shared = Arc::new(Shared {
             store,
