@@ -26,8 +26,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
     let ceiling = if args.scenario == Scenario::Ceiling || args.ceiling_secs <= 0.0 {
         None
     } else {
-        let p = ceiling_phase(args, &client, args.ceiling_secs).await;
-        Some(Row::of(&p.recorder.steps[0], p.elapsed.as_secs_f64()))
+        Some(ceiling_row(args, &client).await)
     };
     let mode = mode(args.rate, args.rate_of_ceiling, ceiling.as_ref());
     let warmup = Duration::from_secs_f64(args.warmup.max(0.0));
@@ -121,8 +120,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
     // the higher of the two is the ratio's base.
     let ceilings = match ceiling {
         Some(before) => {
-            let p = ceiling_phase(args, &client, args.ceiling_secs).await;
-            let after = Row::of(&p.recorder.steps[0], p.elapsed.as_secs_f64());
+            let after = ceiling_row(args, &client).await;
             notes.push(format!(
                 "ceiling measured before the load {:.0}/s and after it {:.0}/s; the ratios are to the higher",
                 before.throughput, after.throughput
@@ -148,24 +146,26 @@ fn mode(rate: Option<f64>, of_ceiling: Option<f64>, ceiling: Option<&Row>) -> Mo
     }
 }
 
-/// `GET /healthz`, closed loop at the run's concurrency: the ceiling of server and generator.
-async fn ceiling_phase(args: &BenchArgs, client: &Client, secs: f64) -> Phase {
+/// `GET /healthz`, closed loop at the run's concurrency for `--ceiling-secs`: the ceiling
+/// of server and generator, as the summary's row.
+async fn ceiling_row(args: &BenchArgs, client: &Client) -> Row {
     let op: Op = {
         let client = client.clone();
         Arc::new(move |_, _, _| healthz(client.clone()))
     };
-    phase(
+    let p = phase(
         "ceiling",
         Recorder::new(&["ceiling (healthz)"]),
         op,
         Mode::Closed,
         args.concurrency,
         Duration::from_secs_f64(args.warmup.clamp(0.0, 1.0)),
-        Duration::from_secs_f64(secs),
+        Duration::from_secs_f64(args.ceiling_secs),
         args.quiet,
         None,
     )
-    .await
+    .await;
+    Row::of(&p.recorder.steps[0], p.elapsed.as_secs_f64())
 }
 
 fn healthz(client: Client) -> OpFuture {
