@@ -214,6 +214,7 @@ fn exit_code(result: anyhow::Result<ExitCode>) -> ExitCode {
 
 /// Runs a server node on its own runtime (workers pinned, `runtime::server_runtime`).
 fn run_server(settings: config::Settings, kind: NodeKind) -> anyhow::Result<()> {
+    telemetry::write_back_log_file();
     runtime::server_runtime(settings.pin_workers)?.block_on(serve::serve(settings, kind))
 }
 

@@ -1,4 +1,15 @@
 //! Logging: JSON lines by default (one per request, with its id), or pretty for humans.
+//!
+//! Lines go to standard error, one `write` each, as they happen. When standard error is a
+//! regular file (`mpass serve 2>server.log`), the kernel would keep what was written in
+//! its page cache and write a file's dirty pages back all at once, about 30 s after the
+//! first of them (`vm.dirty_expire_centisecs`): at 10,000 requests a second, a burst of
+//! 100–200 MB every half minute. On a virtual disk every WAL sync queued behind such a
+//! burst, and every acknowledged write with it, for up to a few hundred milliseconds
+//! (docs/BENCHMARKS.md, "The disk"). [`write_back_log_file`] starts the writeback of new
+//! lines every [`WRITEBACK_EVERY`] instead, so the disk sees a steady trickle.
+
+use std::time::Duration;
 
 use tracing_subscriber::EnvFilter;
 
@@ -18,4 +29,34 @@ pub fn init(format: &str) {
             .with_span_list(false)
             .try_init()
     };
+}
+
+/// How often the log file's new pages are handed to the disk.
+pub const WRITEBACK_EVERY: Duration = Duration::from_millis(100);
+
+/// When standard error is a regular file, starts a thread that hands its dirty pages to
+/// the disk every [`WRITEBACK_EVERY`] (`posix_fadvise(DONTNEED)`: the kernel starts
+/// writing them back without waiting for them, and drops the log's pages already on disk
+/// from the page cache, where nobody reads them). Nothing about the lines changes: each is
+/// still written when it happens. Returns whether it started.
+pub fn write_back_log_file() -> bool {
+    let stderr = std::io::stderr();
+    let is_file = rustix::fs::fstat(&stderr)
+        .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile)
+        .unwrap_or(false);
+    if !is_file {
+        return false;
+    }
+    std::thread::Builder::new()
+        .name("log-writeback".into())
+        .spawn(move || {
+            let stderr = std::io::stderr();
+            loop {
+                std::thread::sleep(WRITEBACK_EVERY);
+                if rustix::fs::fadvise(&stderr, 0, None, rustix::fs::Advice::DontNeed).is_err() {
+                    return;
+                }
+            }
+        })
+        .is_ok()
 }
