@@ -13,7 +13,7 @@ use mpass_client::Client;
 /// `tmpfs`'s `statfs` magic: there the page cache is the storage, and nothing is written back.
 const TMPFS_MAGIC: rustix::fs::FsWord = 0x0102_1994;
 
-/// Bytes of `path` in the page cache, by util-linux's `fincore`; `None` if it cannot tell.
+/// Bytes of `path` in the page cache, by `fincore` (Debian's `util-linux-extra`); `None` if it cannot tell.
 fn cached_bytes(path: &std::path::Path) -> Option<u64> {
     let out = Command::new("fincore")
         .args(["--bytes", "--noheadings", "--output", "RES"])
@@ -29,7 +29,7 @@ async fn a_log_file_is_handed_to_the_disk_as_it_grows() {
     let log = dir.path().join("server.log");
     std::fs::write(&log, b"").expect("create the log");
     if cached_bytes(&log).is_none() {
-        eprintln!("skipped: util-linux's fincore is not installed");
+        eprintln!("skipped: fincore (Debian's util-linux-extra) is not installed");
         return;
     }
     let fs = rustix::fs::statfs(dir.path()).expect("statfs");
