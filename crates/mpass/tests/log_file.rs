@@ -23,6 +23,16 @@ fn cached_bytes(path: &std::path::Path) -> Option<u64> {
     String::from_utf8(out.stdout).ok()?.trim().parse().ok()
 }
 
+/// The server process, killed when dropped, so a failing assertion leaves none behind.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_file_is_handed_to_the_disk_as_it_grows() {
     let dir = TempDir::new("log-file");
@@ -42,18 +52,20 @@ async fn a_log_file_is_handed_to_the_disk_as_it_grows() {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_mpass"))
-        .arg("serve")
-        .arg("--data-dir")
-        .arg(dir.path())
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .env("MPASS_LOG_FORMAT", "json")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::options().append(true).open(&log).expect("open the log"))
-        .spawn()
-        .expect("start mpass serve");
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_mpass"))
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .env("MPASS_LOG_FORMAT", "json")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::options().append(true).open(&log).expect("open the log"))
+            .spawn()
+            .expect("start mpass serve"),
+    );
     let client = Client::new(&format!("http://127.0.0.1:{port}"));
     eventually("the server answers", Duration::from_secs(30), || async {
         client.healthz().await.ok()
@@ -88,7 +100,5 @@ async fn a_log_file_is_handed_to_the_disk_as_it_grows() {
         },
     )
     .await;
-    let _ = server.kill();
-    let _ = server.wait();
     assert!(cached < size / 4, "{cached} of {size} bytes still cached");
 }
