@@ -32,31 +32,28 @@ pub fn init(format: &str) {
 }
 
 /// How often the log file's new pages are handed to the disk.
-pub const WRITEBACK_EVERY: Duration = Duration::from_millis(100);
+const WRITEBACK_EVERY: Duration = Duration::from_millis(100);
 
 /// When standard error is a regular file, starts a thread that hands its dirty pages to
 /// the disk every [`WRITEBACK_EVERY`] (`posix_fadvise(DONTNEED)`: the kernel starts
 /// writing them back without waiting for them, and drops the log's pages already on disk
 /// from the page cache, where nobody reads them). Nothing about the lines changes: each is
-/// still written when it happens. Returns whether it started.
-pub fn write_back_log_file() -> bool {
+/// still written when it happens.
+pub fn write_back_log_file() {
     let stderr = std::io::stderr();
     let is_file = rustix::fs::fstat(&stderr)
         .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile)
         .unwrap_or(false);
     if !is_file {
-        return false;
+        return;
     }
-    std::thread::Builder::new()
-        .name("log-writeback".into())
-        .spawn(move || {
-            let stderr = std::io::stderr();
-            loop {
-                std::thread::sleep(WRITEBACK_EVERY);
-                if rustix::fs::fadvise(&stderr, 0, None, rustix::fs::Advice::DontNeed).is_err() {
-                    return;
-                }
+    let _ = std::thread::Builder::new().name("log-writeback".into()).spawn(move || {
+        let stderr = std::io::stderr();
+        loop {
+            std::thread::sleep(WRITEBACK_EVERY);
+            if rustix::fs::fadvise(&stderr, 0, None, rustix::fs::Advice::DontNeed).is_err() {
+                return;
             }
-        })
-        .is_ok()
+        }
+    });
 }

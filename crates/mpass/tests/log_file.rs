@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::net::TcpListener as StdListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -48,10 +47,7 @@ async fn a_log_file_is_handed_to_the_disk_as_it_grows() {
         return;
     }
 
-    let port = StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     let _server = Server(
         Command::new(env!("CARGO_BIN_EXE_mpass"))
             .arg("serve")

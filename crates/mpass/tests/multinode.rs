@@ -8,11 +8,10 @@
 
 mod common;
 
-use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{TempDir, application, eventually, phone, profile_for, tomorrow_at};
+use common::{TempDir, application, eventually, free_port, phone, profile_for, tomorrow_at};
 use mpass_client::Client;
 
 struct Node(Child);
@@ -22,14 +21,6 @@ impl Drop for Node {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn with_schema(base: &str, schema: &str) -> String {

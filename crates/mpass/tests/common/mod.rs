@@ -138,6 +138,15 @@ async fn launch(settings: &Settings) -> Running {
 }
 
 /// The `n`th test phone number, national form (`0171XXXXXXX`).
+/// A port nobody listens on now, for a server started as its own process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
 pub fn phone(n: u32) -> String {
     format!("0171{:07}", n % 10_000_000)
 }
