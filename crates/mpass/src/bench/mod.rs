@@ -5,8 +5,9 @@
 //! - **open loop** (`--rate R`): request `i` is due at `start + i/R`, whatever happened to
 //!   the ones before; its latency is measured from that *intended* send time, so a stall of
 //!   the server shows up in the percentiles instead of silently slowing the generator
-//!   (coordinated omission). At most `--concurrency` requests are in flight; a request due
-//!   while all slots are busy is not sent and counted as `dropped` (an error).
+//!   (coordinated omission). At most `--in-flight` requests are in flight (by default
+//!   `--concurrency`); a request due while all of them are busy is not sent and counted as
+//!   `dropped` (an error).
 //! - **closed loop** (no `--rate`): `--concurrency` workers each send, wait, send again:
 //!   the server's maximum throughput at that concurrency.
 //!
@@ -71,9 +72,16 @@ pub struct BenchArgs {
     /// moved since a ceiling measured minutes earlier.
     #[arg(long, conflicts_with = "rate")]
     pub rate_of_ceiling: Option<f64>,
-    /// Closed loop: workers. Open loop: the most operations in flight at once.
+    /// Closed loop: workers. Open loop: the most operations in flight at once, unless
+    /// `--in-flight` says otherwise. The ceilings are always measured with this many.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    /// Open loop: the most operations in flight at once (default: `--concurrency`). An
+    /// operation due while this many are in flight is dropped, so a stall longer than
+    /// `in-flight / rate` seconds turns into errors instead of latency; more slots let the
+    /// stall's operations go out on time and count their whole wait.
+    #[arg(long)]
+    pub in_flight: Option<usize>,
     /// Seconds of measured load.
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
@@ -132,6 +140,7 @@ pub struct BenchArgs {
 /// wrote a wrk script).
 pub async fn run(args: BenchArgs) -> anyhow::Result<Option<Summary>> {
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    anyhow::ensure!(args.in_flight != Some(0), "--in-flight must be at least 1");
     anyhow::ensure!(args.duration > 0.0, "--duration must be positive");
     if let Some(r) = args.rate {
         anyhow::ensure!(r > 0.0 && r.is_finite(), "--rate must be positive");

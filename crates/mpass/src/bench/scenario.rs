@@ -18,7 +18,7 @@ const THANA_A: &str = "30260014";
 const THANA_B: &str = "30262000";
 
 pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
-    let client = Client::with_pool(&args.url, args.concurrency + 16);
+    let client = Client::with_pool(&args.url, args.concurrency.max(args.in_flight.unwrap_or(0)) + 16);
     client
         .healthz()
         .await
@@ -29,6 +29,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
         Some(ceiling_row(args, &client).await)
     };
     let mode = mode(args.rate, args.rate_of_ceiling, ceiling.as_ref());
+    let slots = slots(args, mode);
     let warmup = Duration::from_secs_f64(args.warmup.max(0.0));
     let duration = Duration::from_secs_f64(args.duration);
     let label = args.scenario.name();
@@ -44,7 +45,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
                 Recorder::new(&["healthz"]),
                 op,
                 mode,
-                args.concurrency,
+                slots,
                 warmup,
                 duration,
                 args.quiet,
@@ -83,7 +84,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
                 Recorder::new(&["verify"]),
                 op,
                 mode,
-                args.concurrency,
+                slots,
                 warmup,
                 duration,
                 args.quiet,
@@ -104,7 +105,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
                 Recorder::new(&["submit (202)"]),
                 op,
                 mode,
-                args.concurrency,
+                slots,
                 warmup,
                 duration,
                 args.quiet,
@@ -129,7 +130,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
         }
         None => None,
     };
-    let mut summary = Summary::new(label, &phase, ceilings, args.concurrency);
+    let mut summary = Summary::new(label, &phase, ceilings, slots);
     summary.notes = notes;
     Ok(summary)
 }
@@ -143,6 +144,14 @@ fn mode(rate: Option<f64>, of_ceiling: Option<f64>, ceiling: Option<&Row>) -> Mo
             rate: (f * c.throughput).max(1.0),
         },
         _ => Mode::Closed,
+    }
+}
+
+/// Workers of a closed loop, or the most operations in flight of an open one.
+fn slots(args: &BenchArgs, mode: Mode) -> usize {
+    match mode {
+        Mode::Open { .. } => args.in_flight.unwrap_or(args.concurrency),
+        Mode::Closed => args.concurrency,
     }
 }
 
@@ -586,7 +595,7 @@ async fn decide(
         rec,
         op,
         mode,
-        args.concurrency,
+        slots(args, mode),
         warmup,
         duration,
         args.quiet,
@@ -682,7 +691,7 @@ async fn launch_day(
         ]),
         op,
         mode,
-        args.concurrency,
+        slots(args, mode),
         warmup,
         duration,
         args.quiet,
@@ -783,5 +792,26 @@ mod tests {
         assert_eq!(mode(None, None, Some(&c)), Mode::Closed);
         // A server that answered nothing still gets load, at one a second.
         assert_eq!(mode(None, Some(0.25), Some(&ceiling(0.0))), Mode::Open { rate: 1.0 });
+    }
+
+    fn args(line: &[&str]) -> BenchArgs {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            bench: BenchArgs,
+        }
+        <Cli as clap::Parser>::try_parse_from(std::iter::once("bench").chain(line.iter().copied()))
+            .expect("arguments parse")
+            .bench
+    }
+
+    #[test]
+    fn an_open_loop_may_have_more_in_flight_than_the_ceiling_has_workers() {
+        let open = Mode::Open { rate: 15_000.0 };
+        let a = args(&["verify", "--concurrency", "256", "--in-flight", "1024"]);
+        assert_eq!(slots(&a, open), 1024);
+        assert_eq!(slots(&a, Mode::Closed), 256, "a closed loop keeps --concurrency workers");
+        let a = args(&["verify", "--concurrency", "256"]);
+        assert_eq!(slots(&a, open), 256, "by default as many as --concurrency");
     }
 }
