@@ -810,7 +810,11 @@ mod tests {
         let open = Mode::Open { rate: 15_000.0 };
         let a = args(&["verify", "--concurrency", "256", "--in-flight", "1024"]);
         assert_eq!(slots(&a, open), 1024);
-        assert_eq!(slots(&a, Mode::Closed), 256, "a closed loop keeps --concurrency workers");
+        assert_eq!(
+            slots(&a, Mode::Closed),
+            256,
+            "a closed loop keeps --concurrency workers"
+        );
         let a = args(&["verify", "--concurrency", "256"]);
         assert_eq!(slots(&a, open), 256, "by default as many as --concurrency");
     }
