@@ -22,16 +22,6 @@ fn cached_bytes(path: &std::path::Path) -> Option<u64> {
     String::from_utf8(out.stdout).ok()?.trim().parse().ok()
 }
 
-/// The server process, killed when dropped, so a failing assertion leaves none behind.
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_log_file_is_handed_to_the_disk_as_it_grows() {
     let dir = TempDir::new("log-file");
@@ -48,7 +38,7 @@ async fn a_log_file_is_handed_to_the_disk_as_it_grows() {
     }
 
     let port = free_port();
-    let _server = Server(
+    let _server = Process(
         Command::new(env!("CARGO_BIN_EXE_mpass"))
             .arg("serve")
             .arg("--data-dir")

@@ -8,27 +8,18 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{TempDir, application, eventually, free_port, phone, profile_for, tomorrow_at};
+use common::{Process, TempDir, application, eventually, free_port, phone, profile_for, tomorrow_at};
 use mpass_client::Client;
-
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn with_schema(base: &str, schema: &str) -> String {
     let sep = if base.contains('?') { '&' } else { '?' };
     format!("{base}{sep}options=-csearch_path%3D{schema}")
 }
 
-fn spawn(kind: &str, dir: &std::path::Path, db: &str, nats: &str, prefix: &str, listen: Option<u16>) -> Node {
+fn spawn(kind: &str, dir: &std::path::Path, db: &str, nats: &str, prefix: &str, listen: Option<u16>) -> Process {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpass"));
     cmd.arg(kind).arg("--data-dir").arg(dir);
     if let Some(port) = listen {
@@ -42,7 +33,7 @@ fn spawn(kind: &str, dir: &std::path::Path, db: &str, nats: &str, prefix: &str, 
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
-    Node(cmd.spawn().expect("start mpass"))
+    Process(cmd.spawn().expect("start mpass"))
 }
 
 async fn ready(client: &Client) {

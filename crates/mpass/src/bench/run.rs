@@ -210,7 +210,7 @@ struct Pacer {
 
 impl Pacer {
     /// Sends every operation due before `end`; answers how many were dropped in the
-    /// measured window because `concurrency` were already in flight.
+    /// measured window because every slot of `in_flight` was taken.
     fn run(self, rate: f64, began: Instant, measure_from: Instant, end: Instant) -> u64 {
         let interval = 1.0 / rate;
         let mut dropped = 0;

@@ -137,7 +137,6 @@ async fn launch(settings: &Settings) -> Running {
         .expect("the server starts")
 }
 
-/// The `n`th test phone number, national form (`0171XXXXXXX`).
 /// A port nobody listens on now, for a server started as its own process.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -147,6 +146,18 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A process the test started (`mpass serve` and the like), killed when dropped, so a
+/// failing assertion leaves none behind.
+pub struct Process(pub std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The `n`th test phone number, national form (`0171XXXXXXX`).
 pub fn phone(n: u32) -> String {
     format!("0171{:07}", n % 10_000_000)
 }
