@@ -18,7 +18,7 @@ pub(crate) const LAT_RANGE: (f64, f64) = (20.0, 27.0);
 pub(crate) const LON_RANGE: (f64, f64) = (87.5, 93.0);
 
 /// Mean Earth radius used for great-circle distances, km.
-const EARTH_RADIUS_KM: f64 = 6371.0;
+pub(crate) const EARTH_RADIUS_KM: f64 = 6371.0;
 
 /// A checkpoint as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

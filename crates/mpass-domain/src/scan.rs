@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::checkpoint::distance_km;
+use crate::checkpoint::{EARTH_RADIUS_KM, distance_km};
 use crate::ids::{CheckpointId, PassId, ScanId, UserId};
 use crate::pass::{ReasonCode, VerdictColour};
 
@@ -109,9 +109,23 @@ pub struct ScanPoint {
 
 /// Whether no vehicle could have gone from `a` to `b` in the time between them.
 pub fn impossible_travel(a: &ScanPoint, b: &ScanPoint) -> bool {
-    let km = distance_km(a.lat, a.lon, b.lat, b.lon);
     let hours = (b.at - a.at).abs().as_seconds_f64() / 3600.0;
-    km > TRAVEL_ALLOWANCE_KM + MAX_TRAVEL_KMH * hours
+    let allowed = TRAVEL_ALLOWANCE_KM + MAX_TRAVEL_KMH * hours;
+    // A check with a position compares itself with up to TRAVEL_HISTORY earlier scans, on
+    // the store's writer: most pairs are decided by bounds without trigonometry. The
+    // great-circle distance is at least the arc of the latitudes' difference, and at most
+    // that plus the arc of the longitudes' difference (along a meridian, then along a
+    // parallel, never longer than the equator's arc). The margins keep a pair within
+    // rounding of the limit for the exact formula.
+    let per_degree = EARTH_RADIUS_KM * std::f64::consts::PI / 180.0;
+    let (lat_arc, lon_arc) = ((a.lat - b.lat).abs() * per_degree, (a.lon - b.lon).abs() * per_degree);
+    if lat_arc + lon_arc <= allowed * (1.0 - 1e-9) {
+        return false;
+    }
+    if lat_arc > allowed * (1.0 + 1e-9) {
+        return true;
+    }
+    distance_km(a.lat, a.lon, b.lat, b.lon) > allowed
 }
 
 /// A logged scan as impossible travel compares it: which scan, where and when.
@@ -232,5 +246,63 @@ mod tests {
         assert_eq!(c, VerdictColour::Red);
         let c = with_reason(c, &mut reasons, ReasonCode::Revoked);
         assert_eq!((c, reasons.len()), (VerdictColour::Red, 2));
+    }
+
+    /// The bounds decide a pair only as the exact distance would: over pairs spread over
+    /// the country and beyond, near and far in time, and pairs placed at the limit.
+    #[test]
+    fn travel_bounds_agree_with_the_great_circle_distance() {
+        let exact = |a: &ScanPoint, b: &ScanPoint| {
+            let hours = (b.at - a.at).abs().as_seconds_f64() / 3600.0;
+            distance_km(a.lat, a.lon, b.lat, b.lon) > TRAVEL_ALLOWANCE_KM + MAX_TRAVEL_KMH * hours
+        };
+        let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let mut seed = 12_345u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut impossible, mut possible) = (0, 0);
+        for i in 0..200_000 {
+            let spread = [0.01, 0.1, 1.0, 10.0, 90.0][i % 5];
+            let a = ScanPoint {
+                lat: 20.0 + next() * 7.0,
+                lon: 88.0 + next() * 5.0,
+                at: t0,
+            };
+            let b = ScanPoint {
+                lat: (a.lat + (next() - 0.5) * spread).clamp(-90.0, 90.0),
+                lon: a.lon + (next() - 0.5) * spread,
+                at: t0 + time::Duration::seconds((next() * 20_000.0) as i64),
+            };
+            assert_eq!(impossible_travel(&a, &b), exact(&a, &b), "{a:?} {b:?}");
+            if exact(&a, &b) {
+                impossible += 1;
+            } else {
+                possible += 1;
+            }
+        }
+        assert!(impossible > 10_000 && possible > 10_000, "{impossible} {possible}");
+        // At the limit: 10 km allowed at once, along a meridian and along a parallel.
+        let a = ScanPoint {
+            lat: 23.0,
+            lon: 90.0,
+            at: t0,
+        };
+        for km in [9.999, 10.0, 10.001] {
+            let degrees = km / (EARTH_RADIUS_KM * std::f64::consts::PI / 180.0);
+            let north = ScanPoint {
+                lat: 23.0 + degrees,
+                ..a
+            };
+            assert_eq!(impossible_travel(&a, &north), exact(&a, &north), "{km} km north");
+            let east = ScanPoint {
+                lon: 90.0 + degrees / 23f64.to_radians().cos(),
+                ..a
+            };
+            assert_eq!(impossible_travel(&a, &east), exact(&a, &east), "{km} km east");
+        }
     }
 }

@@ -44,7 +44,7 @@ pub use qr::{MAX_PNG_SCALE, QUIET_ZONE_MODULES, qr_png, qr_svg};
 pub use reason::{ReasonCode, VerdictColour};
 pub use short_code::{SHORT_CODE_LEN, normalize_short_code, short_code, short_code_of_bits};
 pub use trust::{TrustList, TrustedKey};
-pub use verify::{ParsedPass, Verification, VerifyOptions, on_route, verify_pass};
+pub use verify::{IssuedPresumption, ParsedPass, Verification, VerifyOptions, on_route, verify_pass};
 
 /// Re-exported so callers can name trust-list keys without depending on ed25519-dalek.
 pub use ed25519_dalek::VerifyingKey;

@@ -134,32 +134,92 @@ impl ParsedPass {
         opts: &VerifyOptions,
         issued_text: Option<&str>,
     ) -> Verification {
-        let ParsedPass { text, sign1, claims } = self;
-        let kid = Some(sign1.kid);
-        let candidates: Vec<&TrustedKey> = trust.keys_with_kid(&sign1.kid).collect();
-        if candidates.is_empty() {
-            return Verification::rejected(ReasonCode::UnknownKey, kid);
-        }
-        let issued_here = issued_text.is_some_and(|stored| constant_time_eq(trim_pass_text(stored), &text));
-        let signers: Vec<&TrustedKey> = if issued_here {
-            candidates
-        } else {
-            let message = to_be_signed(&sign1.protected, &sign1.payload);
-            let signature = Signature::from_bytes(&sign1.signature);
-            // Kids are 64-bit hashes: try every key that shares one, not just the first.
-            candidates
-                .into_iter()
-                .filter(|k| k.key.verify_strict(&message, &signature).is_ok())
-                .collect()
-        };
-        if signers.is_empty() {
-            return Verification::rejected(ReasonCode::BadSignature, kid);
-        }
-        if signers.iter().any(|k| k.compromised) {
-            return Verification::rejected(ReasonCode::KeyCompromised, kid);
-        }
-        check_claims(claims, &signers, revoked, now, opts, kid)
+        let issued_here = issued_text.is_some_and(|stored| self.is_issued_text(stored));
+        let ParsedPass { sign1, claims, .. } = self;
+        verify_signed(sign1, claims, trust, revoked, now, opts, issued_here)
     }
+
+    /// Checks the pass as [`ParsedPass::verify`] would with the issuer's stored text, on
+    /// the presumption that the stored text is byte for byte this one: the answer holds
+    /// only where [`IssuedPresumption::holds`] for the stored text. It lets a caller check
+    /// everything but the stored text before reading it, and the reader of the stored text
+    /// only compare.
+    pub fn verify_if_issued(
+        self,
+        trust: &TrustList,
+        revoked: &dyn Fn(&[u8; 16]) -> bool,
+        now: i64,
+        opts: &VerifyOptions,
+    ) -> IssuedPresumption {
+        let ParsedPass { text, sign1, claims } = self;
+        IssuedPresumption {
+            verification: verify_signed(sign1, claims, trust, revoked, now, opts, true),
+            text,
+        }
+    }
+}
+
+/// A presented pass checked on the presumption that its issuer stored this very text
+/// ([`ParsedPass::verify_if_issued`]).
+#[derive(Debug)]
+pub struct IssuedPresumption {
+    text: String,
+    verification: Verification,
+}
+
+impl IssuedPresumption {
+    /// Whether the presumption holds for `issued_text` (the issuer's stored text of the
+    /// pass): byte for byte the presented text, compared in constant time.
+    pub fn holds(&self, issued_text: &str) -> bool {
+        constant_time_eq(trim_pass_text(issued_text), &self.text)
+    }
+
+    /// The verdict [`ParsedPass::verify`] gives with an `issued_text` for which
+    /// [`IssuedPresumption::holds`]; for any other stored text, or none, it is not the
+    /// verdict: verify [`IssuedPresumption::text`] in full instead.
+    pub fn verification_if_held(self) -> Verification {
+        self.verification
+    }
+
+    /// The presented text (trimmed).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+/// [`ParsedPass::verify`] after the text comparison: `issued_here` skips the Ed25519 check.
+fn verify_signed(
+    sign1: Sign1,
+    claims: PassClaims,
+    trust: &TrustList,
+    revoked: &dyn Fn(&[u8; 16]) -> bool,
+    now: i64,
+    opts: &VerifyOptions,
+    issued_here: bool,
+) -> Verification {
+    let kid = Some(sign1.kid);
+    let candidates: Vec<&TrustedKey> = trust.keys_with_kid(&sign1.kid).collect();
+    if candidates.is_empty() {
+        return Verification::rejected(ReasonCode::UnknownKey, kid);
+    }
+    let signers: Vec<&TrustedKey> = if issued_here {
+        candidates
+    } else {
+        let message = to_be_signed(&sign1.protected, &sign1.payload);
+        let signature = Signature::from_bytes(&sign1.signature);
+        // Kids are 64-bit hashes: try every key that shares one, not just the first.
+        candidates
+            .into_iter()
+            .filter(|k| k.key.verify_strict(&message, &signature).is_ok())
+            .collect()
+    };
+    if signers.is_empty() {
+        return Verification::rejected(ReasonCode::BadSignature, kid);
+    }
+    if signers.iter().any(|k| k.compromised) {
+        return Verification::rejected(ReasonCode::KeyCompromised, kid);
+    }
+    check_claims(claims, &signers, revoked, now, opts, kid)
 }
 
 /// Equality whose time depends only on the lengths.
@@ -220,13 +280,39 @@ fn check_claims(
 }
 
 /// Whether a checkpoint area and a route end share a district (see the module docs).
+/// Runs in every check with a position: no allocation.
 pub fn on_route(checkpoint_area: u64, route_area: u64) -> bool {
-    let district = |area: u64| {
-        let digits = area.to_string();
-        digits.chars().take(DISTRICT_DIGITS).collect::<String>()
-    };
-    let (a, b) = (district(checkpoint_area), district(route_area));
-    a.starts_with(&b) || b.starts_with(&a)
+    let (a, b) = (District::of(checkpoint_area), District::of(route_area));
+    let (a, b) = (a.digits(), b.digits());
+    a.starts_with(b) || b.starts_with(a)
+}
+
+/// The first [`DISTRICT_DIGITS`] decimal digits of a geocode (all of them when it has fewer).
+struct District {
+    digits: [u8; 20],
+    start: usize,
+}
+
+impl District {
+    fn of(area: u64) -> District {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut n = area;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        District { digits, start }
+    }
+
+    fn digits(&self) -> &[u8] {
+        let all = &self.digits[self.start..];
+        &all[..all.len().min(DISTRICT_DIGITS)]
+    }
 }
 
 mod kid_base64url {

@@ -416,3 +416,72 @@ fn issuer_record_replaces_only_the_signature_check() {
     };
     assert_verdict(&expired, VerdictColour::Red, &[ReasonCode::Expired]);
 }
+
+/// Checked before the stored text is read, the presumption gives the issuer's verdict for
+/// exactly the texts it holds for, and holds for no other stored text.
+#[test]
+fn a_presumed_issued_text_gives_the_issuers_verdict_where_it_holds() {
+    let key = key_a();
+    let text = sign_pass(&typical(), &key).unwrap();
+    let mut claims = typical();
+    claims.companions = 5;
+    let forged = assemble(protected_for(key.kid()), encode(&claims.to_cbor()), [7u8; 64]);
+    let other = sign_pass(&claims, &key).unwrap();
+    let mut compromised = trust(&[&key]);
+    compromised.keys[0].compromised = true;
+    for list in [trust(&[&key]), compromised, trust(&[&key_b()])] {
+        for (presented, at) in [(&text, now()), (&text, typical().expires + HOUR), (&forged, now())] {
+            let presumed = ParsedPass::parse(presented)
+                .unwrap()
+                .verify_if_issued(&list, &never, at, &opts());
+            assert_eq!(presumed.text(), presented.as_str());
+            for stored in [&text, &forged, &other] {
+                let issued = ParsedPass::parse(presented)
+                    .unwrap()
+                    .verify(&list, &never, at, &opts(), Some(stored));
+                assert_eq!(
+                    presumed.holds(stored),
+                    presented == stored,
+                    "{presented} against {stored}"
+                );
+                assert_eq!(presumed.holds(&format!("{stored}\n")), presented == stored);
+                if presumed.holds(stored) {
+                    let held = ParsedPass::parse(presented)
+                        .unwrap()
+                        .verify_if_issued(&list, &never, at, &opts())
+                        .verification_if_held();
+                    assert_eq!(held, issued);
+                }
+            }
+        }
+    }
+}
+
+/// The route check compares the first four digits of two geocodes as text: a prefix of
+/// either matches.
+#[test]
+fn on_route_compares_district_digits_as_text() {
+    let text = |area: u64| area.to_string().chars().take(4).collect::<String>();
+    let samples = [
+        0,
+        3,
+        30,
+        302,
+        2003,
+        3026,
+        3027,
+        20_030_004,
+        30_260_011,
+        40_010_001,
+        9_999_999,
+        u64::MAX,
+    ];
+    for &a in &samples {
+        for &b in &samples {
+            let (x, y) = (text(a), text(b));
+            assert_eq!(on_route(a, b), x.starts_with(&y) || y.starts_with(&x), "{a} {b}");
+        }
+    }
+    assert!(on_route(2003_9999, 2003_0004));
+    assert!(!on_route(2004_0004, 2003_0004));
+}

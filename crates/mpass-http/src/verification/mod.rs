@@ -13,7 +13,8 @@ use mpass_domain::checkpoint::{self, Checkpoint, check_position};
 use mpass_domain::error::ValidationErrors;
 use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
 use mpass_domain::pass::{
-    ParsedPass, PassClaims, ReasonCode, VerdictColour, Verification, VerifyOptions, normalize_short_code,
+    IssuedPresumption, ParsedPass, PassClaims, ReasonCode, VerdictColour, Verification, VerifyOptions,
+    normalize_short_code,
 };
 use mpass_domain::ports::{PassCheck, PassKey, ScanDecider};
 use mpass_domain::scan::{MAX_SCAN_BATCH, Scan, ScanPoint, ScanRecorded, ScanSource, first_impossible, with_reason};
@@ -398,12 +399,26 @@ struct ScanMeta {
 
 /// What a check needs besides what the server knows of the pass.
 struct CheckInput {
-    /// The QR text decoded (or why it did not decode); `None` for a short code.
-    parsed: Option<Result<ParsedPass, ReasonCode>>,
+    /// The QR text decoded and checked on the presumption that it is the text this server
+    /// issued (or why it did not decode); `None` for a short code.
+    presented: Option<Result<IssuedPresumption, ReasonCode>>,
     by_code: bool,
     place: Place,
     meta: ScanMeta,
     trust: Arc<TrustList>,
+    /// The scan's id and when the server received it.
+    scan_id: ScanId,
+    received_at: OffsetDateTime,
+}
+
+/// The options of the server's own checks at `place`.
+fn verify_options(place: &Place) -> VerifyOptions {
+    VerifyOptions {
+        // The server's own list: current by definition (the status check in `decide`).
+        revocation_list_age_secs: Some(0),
+        checkpoint_area: place.area,
+        ..VerifyOptions::default()
+    }
 }
 
 /// How the decision on the store's side went.
@@ -420,6 +435,7 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
     };
     let by_code = short_code.is_some();
     let parsed = qr_text.as_deref().map(ParsedPass::parse);
+    let trust = state.pass_keys.trust_list();
     // What the server knows of the pass, in one read: its own record of the pass, the
     // application's status now (a pass cancelled or revoked a second ago is red even before
     // any device has synced the revocation list) and the earlier scans.
@@ -430,12 +446,20 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
     };
     // Impossible travel compares a scan with a position with the pass's scans around it.
     let travel_at = (place.lat.is_some() && place.lon.is_some()).then_some(meta.scanned_at);
+    // Everything about the text but its comparison with the stored one is checked here,
+    // before the read: the store's side (on the embedded store, its one writer thread, which
+    // every check waits on) only compares the texts and applies what it read.
+    let opts = verify_options(&place);
+    let at = meta.verify_at.unix_timestamp();
+    let presented = parsed.map(|p| p.map(|p| p.verify_if_issued(&trust, &|_| false, at, &opts)));
     let input = CheckInput {
-        parsed,
+        presented,
         by_code,
         place,
         meta,
-        trust: state.pass_keys.trust_list(),
+        trust,
+        scan_id: ScanId::new(),
+        received_at: OffsetDateTime::now_utc(),
     };
     // The store reads, decides and logs in one step (on the embedded store, one operation
     // of its writer). A QR text that is not byte for byte the one this server issued needs
@@ -444,10 +468,10 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
     let slot = Arc::new(Mutex::new(None));
     let out = slot.clone();
     let decider: ScanDecider = Box::new(move |known: PassCheck| {
-        let (scan, outcome) = if needs_signature(&input.parsed, &known) {
+        let (scan, outcome) = if needs_signature(&input.presented, &known) {
             (None, Outcome::Undecided(Box::new(input), known))
         } else {
-            let (scan, decided) = decide(input, known);
+            let (scan, decided) = decide(input, known, true);
             (Some(scan), Outcome::Decided(decided))
         };
         *out.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
@@ -458,7 +482,7 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
     let (decided, recorded) = match (outcome, recorded) {
         (Some(Outcome::Decided(decided)), Some(recorded)) => (decided, recorded),
         (Some(Outcome::Undecided(input, known)), None) => {
-            let (scan, decided) = decide(*input, known);
+            let (scan, decided) = decide(*input, known, false);
             let recorded = state.store.scan_record(&scan).await?;
             (decided, recorded)
         }
@@ -479,35 +503,37 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
 }
 
 /// Whether deciding needs an Ed25519 check: a QR text other than the issued one.
-fn needs_signature(parsed: &Option<Result<ParsedPass, ReasonCode>>, known: &PassCheck) -> bool {
-    match parsed {
-        Some(Ok(p)) => !known.pass.as_ref().is_some_and(|r| p.is_issued_text(&r.qr_text)),
+fn needs_signature(presented: &Option<Result<IssuedPresumption, ReasonCode>>, known: &PassCheck) -> bool {
+    match presented {
+        Some(Ok(p)) => !known.pass.as_ref().is_some_and(|r| p.holds(&r.qr_text)),
         _ => false,
     }
 }
 
 /// The verdict on a scanned pass, as answered if the scan is logged anew, and the scan to
-/// log.
-fn decide(input: CheckInput, known: PassCheck) -> (Scan, Checked) {
+/// log. `issued` says the presented text is the stored one (`needs_signature` said no).
+fn decide(input: CheckInput, known: PassCheck, issued: bool) -> (Scan, Checked) {
     let CheckInput {
-        parsed,
+        presented,
         by_code,
         place,
         meta,
         trust,
+        scan_id,
+        received_at,
     } = input;
-    let opts = VerifyOptions {
-        // The server's own list: current by definition (the status check below).
-        revocation_list_age_secs: Some(0),
-        checkpoint_area: place.area,
-        ..VerifyOptions::default()
-    };
+    let opts = verify_options(&place);
     let at = meta.verify_at.unix_timestamp();
     let stored = known.pass.as_ref().map(|p| p.qr_text.as_str());
     // A text byte for byte the one this server signed and stored needs no second Ed25519
-    // check; any other text is verified in full (`ParsedPass::verify`).
-    let verification = match (parsed, stored) {
-        (Some(Ok(p)), _) => Some(p.verify(&trust, &|_| false, at, &opts, stored)),
+    // check (its verdict was reached before the read); any other text is verified in full
+    // (`ParsedPass::verify`).
+    let verification = match (presented, stored) {
+        (Some(Ok(p)), _) if issued => Some(p.verification_if_held()),
+        (Some(Ok(p)), _) => Some(match ParsedPass::parse(p.text()) {
+            Ok(parsed) => parsed.verify(&trust, &|_| false, at, &opts, stored),
+            Err(reason) => Verification::rejected(reason, None),
+        }),
         (Some(Err(reason)), _) => Some(Verification::rejected(reason, None)),
         (None, Some(text)) => Some(match ParsedPass::parse(text) {
             Ok(p) => p.verify(&trust, &|_| false, at, &opts, Some(text)),
@@ -555,7 +581,7 @@ fn decide(input: CheckInput, known: PassCheck) -> (Scan, Checked) {
     }
 
     let scan = Scan {
-        id: ScanId::new(),
+        id: scan_id,
         client_id: meta.client_id,
         pass_id: scanned_pass,
         officer: meta.officer,
@@ -571,7 +597,7 @@ fn decide(input: CheckInput, known: PassCheck) -> (Scan, Checked) {
         reasons: reasons.clone(),
         device_result: meta.device_result,
         scanned_at: meta.scanned_at,
-        received_at: OffsetDateTime::now_utc(),
+        received_at,
         source: meta.source,
         flagged,
     };
