@@ -140,10 +140,10 @@ impl ParsedPass {
     }
 
     /// Checks the pass as [`ParsedPass::verify`] would with the issuer's stored text, on
-    /// the presumption that the stored text is byte for byte this one: the answer holds
-    /// only where [`IssuedPresumption::holds`] for the stored text. It lets a caller check
-    /// everything but the stored text before reading it, and the reader of the stored text
-    /// only compare.
+    /// the presumption that the stored text is byte for byte this one: the answer comes
+    /// out only through [`IssuedPresumption::verification_for`], for a stored text the
+    /// presumption holds for. It lets a caller check everything but the stored text before
+    /// reading it, and the reader of the stored text only compare.
     pub fn verify_if_issued(
         self,
         trust: &TrustList,
@@ -174,11 +174,15 @@ impl IssuedPresumption {
         constant_time_eq(trim_pass_text(issued_text), &self.text)
     }
 
-    /// The verdict [`ParsedPass::verify`] gives with an `issued_text` for which
-    /// [`IssuedPresumption::holds`]; for any other stored text, or none, it is not the
-    /// verdict: verify [`IssuedPresumption::text`] in full instead.
-    pub fn verification_if_held(self) -> Verification {
-        self.verification
+    /// The verdict [`ParsedPass::verify`] gives with `issued_text` as the stored text, when
+    /// the presumption [`holds`](IssuedPresumption::holds) for it; otherwise the
+    /// presumption back, whose [`text`](IssuedPresumption::text) must be verified in full.
+    pub fn verification_for(self, issued_text: &str) -> Result<Verification, Box<IssuedPresumption>> {
+        if self.holds(issued_text) {
+            Ok(self.verification)
+        } else {
+            Err(Box::new(self))
+        }
     }
 
     /// The presented text (trimmed).

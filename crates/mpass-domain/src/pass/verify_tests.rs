@@ -429,32 +429,42 @@ fn a_presumed_issued_text_gives_the_issuers_verdict_where_it_holds() {
     let other = sign_pass(&claims, &key).unwrap();
     let mut compromised = trust(&[&key]);
     compromised.keys[0].compromised = true;
+    let presume = |presented: &str, list: &TrustList, at: i64| {
+        ParsedPass::parse(presented)
+            .unwrap()
+            .verify_if_issued(list, &never, at, &opts())
+    };
     for list in [trust(&[&key]), compromised, trust(&[&key_b()])] {
         for (presented, at) in [(&text, now()), (&text, typical().expires + HOUR), (&forged, now())] {
-            let presumed = ParsedPass::parse(presented)
-                .unwrap()
-                .verify_if_issued(&list, &never, at, &opts());
-            assert_eq!(presumed.text(), presented.as_str());
             for stored in [&text, &forged, &other] {
-                let issued = ParsedPass::parse(presented)
-                    .unwrap()
-                    .verify(&list, &never, at, &opts(), Some(stored));
+                let presumed = presume(presented, &list, at);
+                assert_eq!(presumed.text(), presented.as_str());
                 assert_eq!(
                     presumed.holds(stored),
                     presented == stored,
                     "{presented} against {stored}"
                 );
                 assert_eq!(presumed.holds(&format!("{stored}\n")), presented == stored);
-                if presumed.holds(stored) {
-                    let held = ParsedPass::parse(presented)
-                        .unwrap()
-                        .verify_if_issued(&list, &never, at, &opts())
-                        .verification_if_held();
-                    assert_eq!(held, issued);
+                let issued = ParsedPass::parse(presented)
+                    .unwrap()
+                    .verify(&list, &never, at, &opts(), Some(stored));
+                match presumed.verification_for(stored) {
+                    Ok(verdict) => {
+                        assert_eq!(presented, stored);
+                        assert_eq!(verdict, issued);
+                    }
+                    Err(back) => {
+                        assert_ne!(presented, stored);
+                        assert_eq!(back.text(), presented.as_str());
+                    }
                 }
             }
         }
     }
+    // A forgery presumed issued is green until compared: only the comparison with the
+    // stored text lets its verdict out.
+    let forged_presumed = presume(&forged, &trust(&[&key]), now());
+    assert!(forged_presumed.verification_for(&text).is_err());
 }
 
 /// The route check compares the first four digits of two geocodes as text: a prefix of
