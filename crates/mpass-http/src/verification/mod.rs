@@ -468,7 +468,7 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
     let slot = Arc::new(Mutex::new(None));
     let out = slot.clone();
     let decider: ScanDecider = Box::new(move |known: PassCheck| {
-        let (scan, outcome) = match decide(input, known, Signature::Stored) {
+        let (scan, outcome) = match decide(input, known) {
             Ok((scan, decided)) => (Some(scan), Outcome::Decided(decided)),
             Err(undecided) => {
                 let (input, known) = *undecided;
@@ -483,8 +483,8 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
     let (decided, recorded) = match (outcome, recorded) {
         (Some(Outcome::Decided(decided)), Some(recorded)) => (decided, recorded),
         (Some(Outcome::Undecided(input, known)), None) => {
-            let (scan, decided) = decide(*input, known, Signature::InFull)
-                .map_err(|_| ApiError::Internal("a check in full was left undecided".into()))?;
+            // The text is verified in full here, off the writer.
+            let (scan, decided) = decide_verified(*input, known, None);
             let recorded = state.store.scan_record(&scan).await?;
             (decided, recorded)
         }
@@ -504,52 +504,38 @@ async fn check_and_log(state: &AppState, what: Scanned, place: Place, meta: Scan
     })
 }
 
-/// How far [`decide`] may go with a QR text.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Signature {
-    /// Only as far as the stored text: a text that is not byte for byte the stored one
-    /// (or has none) is handed back undecided, for its Ed25519 check off the writer.
-    Stored,
-    /// All the way: a text other than the stored one is verified in full.
-    InFull,
-}
-
 /// The verdict on a scanned pass, as answered if the scan is logged anew, and the scan to
-/// log; or, with [`Signature::Stored`], the check back when it needs an Ed25519 check.
-fn decide(
-    mut input: CheckInput,
-    known: PassCheck,
-    signature: Signature,
-) -> Result<(Scan, Checked), Box<(CheckInput, PassCheck)>> {
+/// log; or the check back when its text needs an Ed25519 check (not byte for byte the
+/// stored one, or no stored one), which is not made here: this runs on the store's writer.
+fn decide(mut input: CheckInput, known: PassCheck) -> Result<(Scan, Checked), Box<(CheckInput, PassCheck)>> {
     // A text byte for byte the one this server signed and stored needs no second Ed25519
-    // check (its verdict was reached before the read); any other text is verified in full
-    // (`ParsedPass::verify`), and not here when only the stored text may stand in for it.
+    // check: its verdict was reached before the read.
     let stored = known.pass.as_ref().map(|p| p.qr_text.as_str());
-    let presumed = match (input.presented.take(), stored) {
-        (Some(Ok(p)), Some(text)) => Some(p.verification_for(text)),
-        (Some(Ok(p)), None) => Some(Err(Box::new(p))),
-        (other, _) => {
+    let verdict = match input.presented.take() {
+        Some(Ok(p)) => {
+            let held = match stored {
+                Some(text) => p.verification_for(text),
+                None => Err(Box::new(p)),
+            };
+            match held {
+                Ok(verdict) => Some(verdict),
+                Err(p) => {
+                    input.presented = Some(Ok(*p));
+                    return Err(Box::new((input, known)));
+                }
+            }
+        }
+        other => {
             input.presented = other;
             None
         }
     };
-    let presumed = match presumed {
-        Some(Err(p)) if signature == Signature::Stored => {
-            input.presented = Some(Ok(*p));
-            return Err(Box::new((input, known)));
-        }
-        other => other,
-    };
-    Ok(decide_verified(input, known, presumed))
+    Ok(decide_verified(input, known, verdict))
 }
 
-/// [`decide`] once the presented text's presumption (if any) was compared with the stored
-/// text: its verdict, or the presumption back to verify in full.
-fn decide_verified(
-    input: CheckInput,
-    known: PassCheck,
-    presumed: Option<Result<Verification, Box<IssuedPresumption>>>,
-) -> (Scan, Checked) {
+/// [`decide`] with the presented text's verdict when the stored text stood in for its
+/// signature; a presented text without one is verified in full (`ParsedPass::verify`).
+fn decide_verified(input: CheckInput, known: PassCheck, verdict: Option<Verification>) -> (Scan, Checked) {
     let CheckInput {
         presented,
         by_code,
@@ -562,16 +548,12 @@ fn decide_verified(
     let opts = verify_options(&place);
     let at = meta.verify_at.unix_timestamp();
     let stored = known.pass.as_ref().map(|p| p.qr_text.as_str());
-    // (`decide` takes every presumption out of the input; one left there is verified in
-    // full all the same.)
-    let in_full = |text: &str| match ParsedPass::parse(text) {
-        Ok(parsed) => parsed.verify(&trust, &|_| false, at, &opts, stored),
-        Err(reason) => Verification::rejected(reason, None),
-    };
-    let verification = match (presumed, presented, stored) {
-        (Some(Ok(verdict)), _, _) => Some(verdict),
-        (Some(Err(p)), _, _) => Some(in_full(p.text())),
-        (None, Some(Ok(p)), _) => Some(in_full(p.text())),
+    let verification = match (verdict, presented, stored) {
+        (Some(verdict), _, _) => Some(verdict),
+        (None, Some(Ok(p)), _) => Some(match ParsedPass::parse(p.text()) {
+            Ok(parsed) => parsed.verify(&trust, &|_| false, at, &opts, stored),
+            Err(reason) => Verification::rejected(reason, None),
+        }),
         (None, Some(Err(reason)), _) => Some(Verification::rejected(reason, None)),
         (None, None, Some(text)) => Some(match ParsedPass::parse(text) {
             Ok(p) => p.verify(&trust, &|_| false, at, &opts, Some(text)),
