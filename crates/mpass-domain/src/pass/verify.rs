@@ -113,13 +113,6 @@ impl ParsedPass {
         self.claims.pass_id
     }
 
-    /// Whether `issued_text` (the issuer's stored text of the pass) is byte for byte the
-    /// presented text, compared in constant time: then [`ParsedPass::verify`] with it makes
-    /// no Ed25519 check.
-    pub fn is_issued_text(&self, issued_text: &str) -> bool {
-        constant_time_eq(trim_pass_text(issued_text), &self.text)
-    }
-
     /// Checks the pass as [`verify_pass`] does. `issued_text` is the issuer's stored text of
     /// the pass with the claimed id, when the caller is the issuer: if the presented text is
     /// byte for byte that text (compared in constant time), its signature is the one the
@@ -134,7 +127,7 @@ impl ParsedPass {
         opts: &VerifyOptions,
         issued_text: Option<&str>,
     ) -> Verification {
-        let issued_here = issued_text.is_some_and(|stored| self.is_issued_text(stored));
+        let issued_here = issued_text.is_some_and(|stored| is_issued_text(&self.text, stored));
         let ParsedPass { sign1, claims, .. } = self;
         verify_signed(sign1, claims, trust, revoked, now, opts, issued_here)
     }
@@ -171,7 +164,7 @@ impl IssuedPresumption {
     /// Whether the presumption holds for `issued_text` (the issuer's stored text of the
     /// pass): byte for byte the presented text, compared in constant time.
     pub fn holds(&self, issued_text: &str) -> bool {
-        constant_time_eq(trim_pass_text(issued_text), &self.text)
+        is_issued_text(&self.text, issued_text)
     }
 
     /// The verdict [`ParsedPass::verify`] gives with `issued_text` as the stored text, when
@@ -189,6 +182,13 @@ impl IssuedPresumption {
     pub fn text(&self) -> &str {
         &self.text
     }
+}
+
+/// Whether `issued_text` (the issuer's stored text of the pass) is byte for byte the
+/// presented (trimmed) text, compared in constant time: then its signature is the one the
+/// issuer made, and no Ed25519 check is needed.
+fn is_issued_text(presented: &str, issued_text: &str) -> bool {
+    constant_time_eq(trim_pass_text(issued_text), presented)
 }
 
 /// [`ParsedPass::verify`] after the text comparison: `issued_here` skips the Ed25519 check.
