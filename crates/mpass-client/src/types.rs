@@ -316,6 +316,14 @@ pub struct Verdict {
     pub scan_id: String,
 }
 
+/// The answer of `POST /api/v1/verify` without the reasons and the holder's data
+/// ([`Client::verify_result`](crate::Client::verify_result)).
+#[derive(Debug, Clone, Deserialize)]
+pub struct VerdictResult {
+    pub result: String,
+    pub scan_id: String,
+}
+
 impl Verdict {
     /// The reason codes, for assertions and logs.
     pub fn codes(&self) -> Vec<&str> {
