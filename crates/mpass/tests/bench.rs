@@ -323,3 +323,57 @@ async fn bench_verify_writes_a_wrk_script_of_working_checks() {
     }
     srv.finish().await;
 }
+
+/// `--rounds`: the closed loop's window split in rounds, the ceiling measured between them.
+/// Each round's ratio is to the higher of the ceilings around it, the rounds chain (one's
+/// ceiling after is the next one's before), the first and last are the summary's ceilings,
+/// and the median is the middle ratio. An open loop is refused, with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_in_rounds_pairs_each_window_with_the_ceilings_around_it() {
+    let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
+    let s = bench(
+        &srv,
+        &[
+            "submit",
+            "--rounds",
+            "3",
+            "--duration",
+            "1.5",
+            "--warmup",
+            "0",
+            "--ceiling-secs",
+            "0.3",
+            "--citizens",
+            "3",
+            "--concurrency",
+            "2",
+        ],
+    )
+    .await;
+    assert_eq!(s["mode"], "closed");
+    assert_sane(&s["rows"][0], Some(s["seconds"].as_f64().expect("seconds")));
+    let rounds = s["rounds"].as_array().expect("rounds");
+    assert_eq!(rounds.len(), 3, "{s}");
+    let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or_else(|| panic!("{k} in {v}"));
+    let mut ratios = Vec::new();
+    for (i, r) in rounds.iter().enumerate() {
+        let base = f(r, "ceiling_before_per_s").max(f(r, "ceiling_after_per_s"));
+        assert!(base > 0.0 && f(r, "throughput_per_s") > 0.0, "{s}");
+        assert!((f(r, "ratio") - f(r, "throughput_per_s") / base).abs() < 1e-9, "{s}");
+        if i > 0 {
+            assert_eq!(r["ceiling_before_per_s"], rounds[i - 1]["ceiling_after_per_s"], "{s}");
+        }
+        ratios.push(f(r, "ratio"));
+    }
+    let both = s["ceiling_before_after_per_s"].as_array().expect("ceilings");
+    assert_eq!(rounds[0]["ceiling_before_per_s"], both[0], "{s}");
+    assert_eq!(rounds[2]["ceiling_after_per_s"], both[1], "{s}");
+    ratios.sort_by(f64::total_cmp);
+    assert_eq!(s["ratio_median_of_rounds"].as_f64(), Some(ratios[1]), "{s}");
+
+    let out = mpass_bench(&srv, &["submit", "--rounds", "2", "--rate", "5"]).await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--rounds is for the closed loop"), "{stderr}");
+    srv.finish().await;
+}

@@ -89,6 +89,14 @@ pub struct BenchArgs {
     /// scenario's load (0: none).
     #[arg(long, default_value_t = 5.0)]
     pub ceiling_secs: f64,
+    /// Closed loop of `verify` and `submit`: the measured `--duration` split into this many
+    /// windows, the ceiling measured before each and after the last. Each window's rate is
+    /// also given as a ratio to the higher of the two ceilings around it, and the summary
+    /// gives their median: the host's capacity moves within seconds (a ceiling before the
+    /// load and one after it differed by up to two thirds on one machine), and a window
+    /// paired with the ceilings around it moves less than one long window.
+    #[arg(long, default_value_t = 1)]
+    pub rounds: usize,
     /// Seconds of unmeasured load before the measurement (warms connections and caches).
     #[arg(long, default_value_t = 1.0)]
     pub warmup: f64,
@@ -150,6 +158,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Option<Summary>> {
         anyhow::ensure!(
             args.scenario != Scenario::Ceiling && args.ceiling_secs > 0.0,
             "--rate-of-ceiling needs the scenario's ceiling measurement (--ceiling-secs above 0)"
+        );
+    }
+    anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
+    if args.rounds > 1 {
+        anyhow::ensure!(
+            matches!(args.scenario, Scenario::Verify | Scenario::Submit)
+                && args.rate.is_none()
+                && args.rate_of_ceiling.is_none()
+                && args.ceiling_secs > 0.0,
+            "--rounds is for the closed loop of verify and submit, with the ceiling measured (--ceiling-secs above 0)"
         );
     }
     if let Some(path) = &args.wrk_script {

@@ -73,6 +73,38 @@ impl Row {
     }
 }
 
+/// One window of a run in rounds (`--rounds`): its rate and the ceilings measured just
+/// before and just after it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Round {
+    pub throughput: f64,
+    pub ceiling_before: f64,
+    pub ceiling_after: f64,
+}
+
+impl Round {
+    /// The window's rate to the higher of the ceilings around it.
+    pub fn ratio(&self) -> Option<f64> {
+        let base = self.ceiling_before.max(self.ceiling_after);
+        (base > 0.0).then(|| self.throughput / base)
+    }
+}
+
+/// The median of the rounds' ratios; `None` without rounds (or without a ceiling).
+pub fn median_ratio(rounds: &[Round]) -> Option<f64> {
+    let mut ratios: Vec<f64> = rounds.iter().filter_map(Round::ratio).collect();
+    if ratios.is_empty() || ratios.len() != rounds.len() {
+        return None;
+    }
+    ratios.sort_by(f64::total_cmp);
+    let mid = ratios.len() / 2;
+    Some(if ratios.len() % 2 == 1 {
+        ratios[mid]
+    } else {
+        (ratios[mid - 1] + ratios[mid]) / 2.0
+    })
+}
+
 /// The whole run.
 #[derive(Clone, Debug)]
 pub struct Summary {
@@ -92,6 +124,8 @@ pub struct Summary {
     pub dropped: u64,
     /// The server's WAL syncs over the measured window (embedded store only).
     pub syncs: Option<Syncs>,
+    /// `--rounds` above 1: each window with the ceilings around it.
+    pub rounds: Vec<Round>,
     pub notes: Vec<String>,
 }
 
@@ -122,6 +156,7 @@ impl Summary {
             rows: phase.recorder.steps.iter().map(|s| Row::of(s, seconds)).collect(),
             dropped: phase.dropped,
             syncs: phase.syncs,
+            rounds: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -197,6 +232,19 @@ impl Summary {
                 s.count, s.over_10ms, s.over_100ms
             );
         }
+        if let Some(median) = median_ratio(&self.rounds) {
+            let each: Vec<String> = self
+                .rounds
+                .iter()
+                .filter_map(Round::ratio)
+                .map(|r| format!("{r:.2}x"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "ratio by round (each window to the higher of the ceilings just before and after it): {}; median {median:.2}x",
+                each.join(", ")
+            );
+        }
         for n in &self.notes {
             let _ = writeln!(out, "note: {n}");
         }
@@ -220,7 +268,50 @@ impl Summary {
                 "over_100ms": s.over_100ms,
                 "sum_seconds": s.sum_secs,
             })),
+            "rounds": self.rounds.iter().map(|r| json!({
+                "throughput_per_s": r.throughput,
+                "ceiling_before_per_s": r.ceiling_before,
+                "ceiling_after_per_s": r.ceiling_after,
+                "ratio": r.ratio(),
+            })).collect::<Vec<_>>(),
+            "ratio_median_of_rounds": median_ratio(&self.rounds),
             "notes": self.notes,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Round, median_ratio};
+
+    fn round(throughput: f64, before: f64, after: f64) -> Round {
+        Round {
+            throughput,
+            ceiling_before: before,
+            ceiling_after: after,
+        }
+    }
+
+    #[test]
+    fn a_round_is_measured_against_the_higher_ceiling_around_it() {
+        assert_eq!(round(20.0, 50.0, 40.0).ratio(), Some(0.4));
+        assert_eq!(round(20.0, 40.0, 50.0).ratio(), Some(0.4));
+        assert_eq!(round(20.0, 0.0, 0.0).ratio(), None);
+    }
+
+    #[test]
+    fn the_median_is_the_middle_ratio_or_the_mean_of_the_two_middle_ones() {
+        let odd = [
+            round(30.0, 100.0, 0.0),
+            round(50.0, 100.0, 0.0),
+            round(40.0, 100.0, 0.0),
+        ];
+        let near = |m: Option<f64>, x: f64| m.is_some_and(|m| (m - x).abs() < 1e-12);
+        assert!(near(median_ratio(&odd), 0.4));
+        let even = [round(30.0, 100.0, 0.0), round(50.0, 100.0, 0.0)];
+        assert!(near(median_ratio(&even), 0.4));
+        assert_eq!(median_ratio(&[]), None);
+        // A round without a ceiling makes no median rather than a median of the others.
+        assert_eq!(median_ratio(&[round(30.0, 100.0, 0.0), round(30.0, 0.0, 0.0)]), None);
     }
 }

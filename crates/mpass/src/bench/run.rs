@@ -170,6 +170,16 @@ impl Syncs {
         })
     }
 
+    /// Two windows' syncs together.
+    pub fn plus(self, other: Syncs) -> Syncs {
+        Syncs {
+            count: self.count + other.count,
+            over_10ms: self.over_10ms + other.over_10ms,
+            over_100ms: self.over_100ms + other.over_100ms,
+            sum_secs: self.sum_secs + other.sum_secs,
+        }
+    }
+
     /// What happened between `earlier` and this reading.
     pub fn since(self, earlier: Syncs) -> Syncs {
         Syncs {

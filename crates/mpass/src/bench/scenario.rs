@@ -10,7 +10,8 @@ use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
-use super::run::{Mode, Op, OpFuture, Phase, Recorder, phase};
+use super::report::Round;
+use super::run::{Mode, Op, OpFuture, Phase, Recorder, Syncs, phase};
 use super::{BenchArgs, Row, Scenario, Summary};
 
 /// Two thanas of Dhaka (geocodes known to exist).
@@ -34,6 +35,9 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
     let duration = Duration::from_secs_f64(args.duration);
     let label = args.scenario.name();
     let mut notes = Vec::new();
+    // `--rounds`: the windows and the ceilings between them, the last of which is the
+    // ceiling after the load.
+    let mut rounds: Option<(Vec<Round>, Row)> = None;
     let phase = match args.scenario {
         Scenario::Ceiling => {
             let op: Op = {
@@ -63,32 +67,39 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
                     "each check at the centre of thana {THANA_A}, the trips' origin"
                 ));
             }
+            // The bodies made once, and officers and bodies shared, not copied per check:
+            // this generator shares the machine with the server it measures, and its own
+            // work per check lowers the rate it reads (docs/BENCHMARKS.md).
+            let officers: Arc<[Client]> = officers.into();
+            let bodies: Arc<[VerifyBody]> = passes
+                .iter()
+                .map(|qr| VerifyBody {
+                    qr_text: Some(qr.clone()),
+                    checkpoint,
+                    ..VerifyBody::default()
+                })
+                .collect();
             let op: Op = Arc::new(move |i, _, _| {
-                let police = officers[i as usize % officers.len()].clone();
-                let qr = passes[i as usize % passes.len()].clone();
+                let (officers, bodies) = (officers.clone(), bodies.clone());
                 Box::pin(async move {
-                    let body = VerifyBody {
-                        qr_text: Some(qr),
-                        checkpoint,
-                        ..VerifyBody::default()
-                    };
-                    let verdict = police.verify(&body).await.map_err(code)?;
+                    let police = &officers[i as usize % officers.len()];
+                    let body = &bodies[i as usize % bodies.len()];
+                    let verdict = police.verify_result(body).await.map_err(code)?;
                     if verdict.result != "green" {
                         return Err(format!("verdict_{}", verdict.result));
                     }
                     Ok(())
                 })
             });
-            phase(
-                label,
-                Recorder::new(&["verify"]),
+            measure(
+                args,
+                &client,
+                &["verify"],
                 op,
                 mode,
-                slots,
                 warmup,
-                duration,
-                args.quiet,
-                Some(client.clone()),
+                ceiling.as_ref(),
+                &mut rounds,
             )
             .await
         }
@@ -100,16 +111,15 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
                 let (c, body) = (citizens[i as usize % citizens.len()].clone(), body.clone());
                 Box::pin(async move { c.submit(&body, None).await.map(|_| ()).map_err(code) })
             });
-            phase(
-                label,
-                Recorder::new(&["submit (202)"]),
+            measure(
+                args,
+                &client,
+                &["submit (202)"],
                 op,
                 mode,
-                slots,
                 warmup,
-                duration,
-                args.quiet,
-                Some(client.clone()),
+                ceiling.as_ref(),
+                &mut rounds,
             )
             .await
         }
@@ -119,9 +129,16 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
     // The ceiling again, after the measurement: one disturbed by work the server had left
     // (a checkpoint, jobs of an earlier scenario) or by the host would flatter the ratio, so
     // the higher of the two is the ratio's base.
+    let (rounds, last_ceiling) = match rounds {
+        Some((rounds, last)) => (rounds, Some(last)),
+        None => (Vec::new(), None),
+    };
     let ceilings = match ceiling {
         Some(before) => {
-            let after = ceiling_row(args, &client).await;
+            let after = match last_ceiling {
+                Some(last) => last,
+                None => ceiling_row(args, &client).await,
+            };
             notes.push(format!(
                 "ceiling measured before the load {:.0}/s and after it {:.0}/s; the ratios are to the higher",
                 before.throughput, after.throughput
@@ -131,8 +148,78 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<Summary> {
         None => None,
     };
     let mut summary = Summary::new(label, &phase, ceilings, slots);
+    summary.rounds = rounds;
     summary.notes = notes;
     Ok(summary)
+}
+
+/// The measured load of `verify` and `submit`: one window of `--duration`, or with
+/// `--rounds` N, N windows of a share of it each followed by the ceiling (the first one's is
+/// `before`, measured already). The windows record into one recorder, so the summary's
+/// percentiles are those of the whole load; `rounds` gets each window's rate with the
+/// ceilings around it, and the last ceiling.
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    args: &BenchArgs,
+    client: &Client,
+    steps: &[&str],
+    op: Op,
+    mode: Mode,
+    warmup: Duration,
+    before: Option<&Row>,
+    rounds: &mut Option<(Vec<Round>, Row)>,
+) -> Phase {
+    let label = args.scenario.name();
+    let duration = Duration::from_secs_f64(args.duration);
+    let slots = slots(args, mode);
+    let rec = Recorder::new(steps);
+    let probe = Some(client.clone());
+    let Some(before) = before.filter(|_| args.rounds > 1) else {
+        return phase(label, rec, op, mode, slots, warmup, duration, args.quiet, probe).await;
+    };
+    let window = duration / args.rounds as u32;
+    let mut ceiling_before = before.throughput;
+    let mut windows = Vec::with_capacity(args.rounds);
+    let (mut elapsed, mut dropped, mut syncs) = (Duration::ZERO, 0, Some(Syncs::default()));
+    let mut last = None;
+    for i in 0..args.rounds {
+        let done = rec.steps[0].count_ok();
+        let warm = if i == 0 { warmup } else { Duration::ZERO };
+        let p = phase(
+            label,
+            rec.clone(),
+            op.clone(),
+            mode,
+            slots,
+            warm,
+            window,
+            args.quiet,
+            probe.clone(),
+        )
+        .await;
+        let after = ceiling_row(args, client).await;
+        let secs = p.elapsed.as_secs_f64().max(1e-9);
+        windows.push(Round {
+            throughput: (rec.steps[0].count_ok() - done) as f64 / secs,
+            ceiling_before,
+            ceiling_after: after.throughput,
+        });
+        ceiling_before = after.throughput;
+        elapsed += p.elapsed;
+        dropped += p.dropped;
+        syncs = syncs.zip(p.syncs).map(|(a, b)| a.plus(b));
+        last = Some(after);
+    }
+    if let Some(last) = last {
+        *rounds = Some((windows, last));
+    }
+    Phase {
+        recorder: rec,
+        elapsed,
+        dropped,
+        mode,
+        syncs,
+    }
 }
 
 /// Open loop at `--rate`, or at `--rate-of-ceiling` times the ceiling just measured (at
