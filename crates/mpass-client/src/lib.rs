@@ -149,8 +149,8 @@ impl Client {
         };
         match (&self.authorization, &self.token) {
             (Some(value), _) => rb.header(reqwest::header::AUTHORIZATION, value.clone()),
-            // A token that is no valid header value is sent as it is, so that the server
-            // (not this client) refuses it.
+            // A token that cannot be a header value: reqwest's own handling, as before (the
+            // request fails with a builder error).
             (None, Some(t)) => rb.bearer_auth(t),
             (None, None) => rb,
         }
