@@ -370,6 +370,22 @@ async fn bench_in_rounds_pairs_each_window_with_the_ceilings_around_it() {
     assert_eq!(rounds[2]["ceiling_after_per_s"], both[1], "{s}");
     ratios.sort_by(f64::total_cmp);
     assert_eq!(s["ratio_median_of_rounds"].as_f64(), Some(ratios[1]), "{s}");
+    // The generator's own CPU over the windows: some, per submission and in all, and the
+    // ceiling's per request (it shares the machine with the server).
+    let cpus = s["generator_cpus"].as_f64().expect("generator_cpus");
+    assert!(cpus > 0.0 && cpus < 64.0, "{s}");
+    assert!(
+        s["rows"][0]["generator_cpu_us_per_op"]
+            .as_f64()
+            .is_some_and(|us| us > 0.0),
+        "{s}"
+    );
+    assert!(
+        s["ceiling"]["generator_cpu_us_per_op"]
+            .as_f64()
+            .is_some_and(|us| us >= 0.0),
+        "{s}"
+    );
 
     let out = mpass_bench(&srv, &["submit", "--rounds", "2", "--rate", "5"]).await;
     assert!(!out.status.success());

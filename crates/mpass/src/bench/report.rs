@@ -23,6 +23,9 @@ pub struct Row {
     pub p99: f64,
     pub p999: f64,
     pub max: f64,
+    /// The generator's own CPU per operation over the window, in microseconds (the first
+    /// step of a phase only; `None` where the system does not tell it).
+    pub generator_us: Option<f64>,
 }
 
 impl Row {
@@ -46,6 +49,7 @@ impl Row {
             p99: ms(0.99),
             p999: ms(0.999),
             max: if h.is_empty() { 0.0 } else { h.max() as f64 / 1000.0 },
+            generator_us: None,
         }
     }
 
@@ -62,6 +66,7 @@ impl Row {
             "p99_ms": self.p99,
             "p999_ms": self.p999,
             "max_ms": self.max,
+            "generator_cpu_us_per_op": self.generator_us,
             "ratio_to_ceiling": ceiling.map(|c| json!({
                 "throughput": ratio(self.throughput, c.throughput),
                 "p50": ratio(self.p50, c.p50),
@@ -126,6 +131,8 @@ pub struct Summary {
     pub syncs: Option<Syncs>,
     /// `--rounds` above 1: each window with the ceilings around it.
     pub rounds: Vec<Round>,
+    /// CPUs the generator kept busy on average over the measured window.
+    pub generator_cpus: Option<f64>,
     pub notes: Vec<String>,
 }
 
@@ -145,6 +152,10 @@ impl Summary {
                 before
             }
         });
+        let mut rows: Vec<Row> = phase.recorder.steps.iter().map(|s| Row::of(s, seconds)).collect();
+        if let Some(first) = rows.first_mut() {
+            first.generator_us = phase.cpu_us_per_op();
+        }
         Summary {
             scenario: scenario.to_string(),
             mode: mode.to_string(),
@@ -153,10 +164,11 @@ impl Summary {
             seconds,
             ceiling,
             ceilings_per_s,
-            rows: phase.recorder.steps.iter().map(|s| Row::of(s, seconds)).collect(),
+            rows,
             dropped: phase.dropped,
             syncs: phase.syncs,
             rounds: Vec::new(),
+            generator_cpus: phase.cpu_secs.filter(|_| seconds > 0.0).map(|c| c / seconds),
             notes: Vec::new(),
         }
     }
@@ -232,6 +244,18 @@ impl Summary {
                 s.count, s.over_10ms, s.over_100ms
             );
         }
+        if let (Some(first), Some(cpus)) = (self.rows.first(), self.generator_cpus) {
+            let per_op = first.generator_us.map_or("-".into(), |us| format!("{us:.1} µs"));
+            let ceiling = match self.ceiling.as_ref().and_then(|c| c.generator_us) {
+                Some(us) => format!(" (per ceiling request: {us:.1} µs)"),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "this generator's own CPU over the window: {cpus:.2} CPUs busy, {per_op} per {}{ceiling}",
+                first.name
+            );
+        }
         if let Some(median) = median_ratio(&self.rounds) {
             let each: Vec<String> = self
                 .rounds
@@ -275,6 +299,7 @@ impl Summary {
                 "ratio": r.ratio(),
             })).collect::<Vec<_>>(),
             "ratio_median_of_rounds": median_ratio(&self.rounds),
+            "generator_cpus": self.generator_cpus,
             "notes": self.notes,
         })
     }

@@ -129,6 +129,31 @@ pub struct Phase {
     pub mode: Mode,
     /// The server's WAL syncs over the measured window, where its `/metrics` has them.
     pub syncs: Option<Syncs>,
+    /// This generator's own CPU time over the measured window (every thread, user and
+    /// system), where the system tells it: it shares the machine with the server it
+    /// measures, so its share is part of what a ratio means.
+    pub cpu_secs: Option<f64>,
+}
+
+impl Phase {
+    /// The generator's CPU per operation sent in the measured window, in microseconds.
+    pub fn cpu_us_per_op(&self) -> Option<f64> {
+        let step = self.recorder.steps.first()?;
+        let sent = (step.count_ok() + step.count_errors()).saturating_sub(self.dropped);
+        self.cpu_secs.filter(|_| sent > 0).map(|cpu| cpu * 1e6 / sent as f64)
+    }
+}
+
+/// This process's CPU time so far (user and system, every thread), from `/proc/self/stat`;
+/// `None` where there is no such file.
+pub fn own_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // After the command's name (in parentheses, which may hold spaces): the state is
+    // field 3, utime field 14 and stime field 15, in clock ticks.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) as f64 / rustix::param::clock_ticks_per_second() as f64)
 }
 
 /// The WAL syncs an embedded-store server made (`mpass_store_wal_sync_seconds` in its
@@ -312,6 +337,11 @@ pub async fn phase(
     {
         *syncs_at_start.lock().expect("syncs lock") = Syncs::read(c).await;
     }
+    // The generator's CPU at the start of the measured window.
+    let cpu_at_start = Arc::new(Mutex::new(None));
+    if warmup.is_zero() {
+        *cpu_at_start.lock().expect("cpu lock") = own_cpu_secs();
+    }
     let began = Instant::now();
     let measure_from = began + warmup;
     let end = measure_from + duration;
@@ -320,9 +350,11 @@ pub async fn phase(
         rec.measuring.store(true, Ordering::Relaxed);
     } else {
         let (rec, probe, at_start) = (rec.clone(), probe.clone(), syncs_at_start.clone());
+        let cpu_at_start = cpu_at_start.clone();
         tokio::spawn(async move {
             tokio::time::sleep_until(measure_from.into()).await;
             rec.measuring.store(true, Ordering::Relaxed);
+            *cpu_at_start.lock().expect("cpu lock") = own_cpu_secs();
             if let Some(c) = &probe {
                 let read = Syncs::read(c).await;
                 *at_start.lock().expect("syncs lock") = read;
@@ -378,6 +410,10 @@ pub async fn phase(
         None => duration,
     };
     rec.measuring.store(false, Ordering::Relaxed);
+    let cpu_at_start = *cpu_at_start.lock().expect("cpu lock");
+    let cpu_secs = cpu_at_start
+        .zip(own_cpu_secs())
+        .map(|(start, end)| (end - start).max(0.0));
     let at_start = *syncs_at_start.lock().expect("syncs lock");
     let syncs = match (at_start, &probe) {
         (Some(start), Some(c)) => Syncs::read(c).await.map(|end| end.since(start)),
@@ -393,6 +429,7 @@ pub async fn phase(
         dropped,
         mode,
         syncs,
+        cpu_secs,
     }
 }
 
@@ -422,6 +459,20 @@ mod tests {
         let d = now.since(earlier);
         assert_eq!((d.count, d.over_10ms, d.over_100ms), (60, 3, 0));
         assert!((d.sum_secs - 0.3).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_generator_reads_its_own_cpu_time() {
+        let before = super::own_cpu_secs().expect("/proc/self/stat on Linux");
+        let mut x = 0u64;
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < std::time::Duration::from_millis(60) {
+            x = x.wrapping_mul(31).wrapping_add(7);
+        }
+        std::hint::black_box(x);
+        let after = super::own_cpu_secs().expect("a second reading");
+        assert!(after >= before, "{before} then {after}");
+        assert!(after - before >= 0.02, "60 ms of spinning: {before} then {after}");
     }
 
     #[test]

@@ -181,6 +181,7 @@ async fn measure(
     let mut ceiling_before = before.throughput;
     let mut windows = Vec::with_capacity(args.rounds);
     let (mut elapsed, mut dropped, mut syncs) = (Duration::ZERO, 0, Some(Syncs::default()));
+    let mut cpu_secs = Some(0.0);
     let mut last = None;
     for i in 0..args.rounds {
         let done = rec.steps[0].count_ok();
@@ -208,6 +209,7 @@ async fn measure(
         elapsed += p.elapsed;
         dropped += p.dropped;
         syncs = syncs.zip(p.syncs).map(|(a, b)| a.plus(b));
+        cpu_secs = cpu_secs.zip(p.cpu_secs).map(|(a, b)| a + b);
         last = Some(after);
     }
     if let Some(last) = last {
@@ -219,6 +221,7 @@ async fn measure(
         dropped,
         mode,
         syncs,
+        cpu_secs,
     }
 }
 
@@ -261,7 +264,9 @@ async fn ceiling_row(args: &BenchArgs, client: &Client) -> Row {
         None,
     )
     .await;
-    Row::of(&p.recorder.steps[0], p.elapsed.as_secs_f64())
+    let mut row = Row::of(&p.recorder.steps[0], p.elapsed.as_secs_f64());
+    row.generator_us = p.cpu_us_per_op();
+    row
 }
 
 fn healthz(client: Client) -> OpFuture {
@@ -868,6 +873,7 @@ mod tests {
             p99: 0.0,
             p999: 0.0,
             max: 0.0,
+            generator_us: None,
         }
     }
 
