@@ -651,7 +651,9 @@ pub trait Store: Send + Sync + 'static {
     async fn job_retry(&self, id: JobId, run_at: OffsetDateTime, error: &str) -> StoreResult<()>;
     async fn job_dead(&self, id: JobId, error: &str, now: OffsetDateTime) -> StoreResult<()>;
     async fn jobs_depth(&self) -> StoreResult<(u64, u64)>;
-    /// Counts of applications by status, for metrics.
+    /// Counts of applications by status, for metrics: read from the statistics counters
+    /// (kept in the same transactions as the applications), so a scrape costs the same at
+    /// any number of applications. `stats_counts_direct` counts the table itself.
     async fn status_counts(&self) -> StoreResult<Vec<(Status, u64)>>;
 
     // --- information requests (SPEC §6)

@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::*;
 use mpass_domain::application::Status;
 use mpass_domain::ports::Store;
+use mpass_domain::stats::{CountQuery, Dim};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_keeps_applications_passes_and_logins() {
@@ -87,9 +88,26 @@ async fn submit_then_stop(srv: &mut TestServer, me: &mpass_client::Client) -> (H
     srv.stop().await;
 
     let store = mpass_store::SqliteStore::open(&srv.settings.database_path()).expect("open the store");
-    let counts = store.status_counts().await.expect("counts");
+    // Counted from the applications table itself, by status.
+    let by_status = CountQuery {
+        group: vec![Dim::Status],
+        ..CountQuery::default()
+    };
+    let counts: Vec<(Status, u64)> = store
+        .stats_counts_direct(&by_status)
+        .await
+        .expect("counts")
+        .into_iter()
+        .map(|r| (r.status.expect("grouped by status"), r.n as u64))
+        .collect();
     let total: u64 = counts.iter().map(|(_, n)| n).sum();
     assert_eq!(total, N as u64, "every acknowledged application is stored: {counts:?}");
+    // The counters `/metrics` reads were committed with them.
+    let mut counted = store.status_counts().await.expect("counters");
+    counted.sort_by_key(|(s, _)| s.as_str());
+    let mut direct = counts.clone();
+    direct.sort_by_key(|(s, _)| s.as_str());
+    assert_eq!(counted, direct, "the counters agree with the table");
     let pending = counts
         .iter()
         .find(|(s, _)| *s == Status::Submitted)

@@ -620,7 +620,7 @@ pub(super) async fn revocations_since(
 }
 
 pub(super) async fn status_counts(c: &impl GenericClient) -> Result<Vec<(Status, u64)>, PgError> {
-    let rows = query(c, "SELECT status, count(*) FROM applications GROUP BY status", &[]).await?;
+    let rows = query(c, crate::stats_sql::STATUS_TOTALS, &[]).await?;
     let mut out = Vec::new();
     for r in rows {
         let (s, n): (String, i64) = (r.try_get(0)?, r.try_get(1)?);

@@ -333,6 +333,13 @@ mod tests {
             let b = stats_sql::scans::scan_counts(Dialect::Sqlite, &q, Source::Counters);
             asked.push((b.sql, b.args));
         }
+        // `/metrics`' totals by status read the district counters only, never `applications`.
+        let totals = plan(&c, stats_sql::STATUS_TOTALS, &[]);
+        assert!(
+            totals.iter().any(|l| l.starts_with("SCAN stats_district_hourly"))
+                && !totals.iter().any(|l| l.contains("applications")),
+            "{totals:?}"
+        );
         // The check itself sees a table scan: the direct counts do read the source tables.
         let direct = stats_sql::counts(Dialect::Sqlite, &range(vec![Dim::Status]), Source::Direct);
         assert!(
