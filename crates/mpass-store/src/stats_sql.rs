@@ -259,7 +259,7 @@ pub(crate) fn latency(d: Dialect, q: &LatencyQuery, source: Source) -> Built {
 /// at every scrape after 10 million applications (docs/BENCHMARKS-HISTORY.md, twenty-fifth
 /// round).
 pub(crate) const STATUS_TOTALS: &str = "SELECT status, CAST(sum(n) AS BIGINT) FROM stats_district_hourly
-     GROUP BY status HAVING sum(n) > 0";
+     GROUP BY status HAVING sum(n) > 0 ORDER BY status";
 
 /// Statements that recompute every counter from the source tables (run in one
 /// transaction by each backend).
