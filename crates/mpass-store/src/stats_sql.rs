@@ -255,9 +255,9 @@ pub(crate) fn latency(d: Dialect, q: &LatencyQuery, source: Source) -> Built {
 /// Applications by status, summed from the district counters (`Store::status_counts`, for
 /// `/metrics`). Every application is counted there once, under its status now, so this is
 /// a count of `applications` by status that reads rows bounded by hours × districts rather
-/// than by applications: the count itself took 0.8–2.8 s on SQLite and 10 s on PostgreSQL
-/// at every scrape after 10 million applications (docs/BENCHMARKS-HISTORY.md, twenty-fifth
-/// round).
+/// than by applications: the count itself took 0.75–2.8 s on SQLite and 3.2–3.8 s on
+/// PostgreSQL at every scrape after 10 million applications (docs/BENCHMARKS-HISTORY.md,
+/// twenty-fifth round).
 pub(crate) const STATUS_TOTALS: &str = "SELECT status, CAST(sum(n) AS BIGINT) FROM stats_district_hourly
      GROUP BY status HAVING sum(n) > 0 ORDER BY status";
 
