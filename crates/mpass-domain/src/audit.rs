@@ -53,6 +53,10 @@ impl Actor {
     pub fn cli() -> Actor {
         Actor("cli".into())
     }
+    /// An actor as a store kept it (`as_str`'s text), for an event queued before sealing.
+    pub fn stored(text: String) -> Actor {
+        Actor(text)
+    }
     pub fn as_str(&self) -> &str {
         &self.0
     }

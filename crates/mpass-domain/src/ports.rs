@@ -635,10 +635,19 @@ pub trait Store: Send + Sync + 'static {
 
     // --- audit log (SPEC §10)
     /// Appends an event at the end of the hash chain, in its own transaction. Changes that
-    /// are audited (decisions, cancellations, grants) append inside their own transaction.
+    /// are audited (decisions, cancellations, grants) append inside their own transaction;
+    /// a store shared by many nodes may queue those entries there and chain them later
+    /// ([`Store::audit_seal`]), but never loses one that committed.
     async fn audit_append(&self, event: AuditEvent) -> StoreResult<AuditEntry>;
-    /// Entries with `seq > after_seq`, in chain order.
+    /// Entries with `seq > after_seq`, in chain order: every entry committed before the
+    /// call, queued ones sealed first.
     async fn audit_list(&self, after_seq: i64, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+    /// Chains the entries audited changes queued (how many). Each node calls it every few
+    /// hundred milliseconds. A store that chains every entry in the transaction that
+    /// makes it (the embedded one, with its single writer) has nothing to do.
+    async fn audit_seal(&self) -> StoreResult<usize> {
+        Ok(0)
+    }
 
     // --- dev SMS outbox
     async fn outbox_push(&self, to: &str, body: &str, now: OffsetDateTime) -> StoreResult<()>;

@@ -188,6 +188,66 @@ async fn postgres_nodes_starting_together_migrate_once() {
     );
 }
 
+/// PostgreSQL only: an audited change does not wait for the audit chain's lock (another
+/// session holds it here), its entry is chained once the lock is free, and decisions
+/// made while several sealers run leave one whole chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_audited_changes_do_not_wait_for_the_chain() {
+    use mpass_domain::audit::verify_chain;
+    use std::time::Duration;
+    let Some((url, schema, _cleanup)) = pg_schema().await else {
+        return;
+    };
+    let scoped = with_schema(&url, &schema);
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&scoped, 8, None).await.expect("connect"));
+    let u = fixtures::user(&store, 1).await;
+    let a = fixtures::submit(&store, u.id, fixtures::t(10), fixtures::t(3600)).await;
+
+    // The chain's lock: "audi" and the schema (src/postgres/audit.rs).
+    let mut holder = admin_client(&scoped).await;
+    let held = holder.transaction().await.unwrap();
+    held.execute(
+        "SELECT pg_advisory_xact_lock(1635083369, hashtext(current_schema()))",
+        &[],
+    )
+    .await
+    .unwrap();
+    let pass = tokio::time::timeout(Duration::from_secs(10), fixtures::approve(&store, &a))
+        .await
+        .expect("the decision commits while the chain's lock is held elsewhere");
+    let seal = tokio::spawn({
+        let store = store.clone();
+        async move { store.audit_seal().await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!seal.is_finished(), "sealing waits for the chain's lock");
+    held.rollback().await.unwrap();
+    assert_eq!(seal.await.unwrap().unwrap(), 1, "the decision's entry, chained");
+    let log = store.audit_list(0, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].data["pass_id"], pass.id.to_string());
+
+    // Decisions and sealers at once: every entry chained once, in one chain.
+    let mut tasks = Vec::new();
+    for i in 0..30u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let u = fixtures::user(&store, 100 + i).await;
+            let a = fixtures::submit(&store, u.id, fixtures::t(10), fixtures::t(3600)).await;
+            fixtures::approve(&store, &a).await;
+            store.audit_seal().await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let log = store.audit_list(0, 100).await.unwrap();
+    assert_eq!(log.len(), 31);
+    assert_eq!(verify_chain(&log), Ok(()));
+    let subjects: std::collections::BTreeSet<&str> = log.iter().map(|e| e.subject.as_str()).collect();
+    assert_eq!(subjects.len(), 31, "no entry chained twice");
+}
+
 /// Declares each story once per backend: `sqlite::NAME` and `postgres::NAME`.
 macro_rules! stories {
     ($($name:ident),* $(,)?) => {

@@ -226,6 +226,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     });
     let mut worker_stop = stopped.clone();
     let mut http_stop = stopped.clone();
+    seal_audit(policy_store.clone(), stopped.clone());
     crate::policy::watch(&settings, policy_store, policy_watched, policy_seq, stopped.clone());
     let mut idle_stop = stopped;
     let task = tokio::spawn(async move {
@@ -259,6 +260,27 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     });
     tracing::info!(listen = %addr, kind = ?kind, "server.started");
     Ok(Running { addr, stop, task })
+}
+
+/// How often each node chains the audit entries that audited changes queued.
+const AUDIT_SEAL_EVERY: Duration = Duration::from_millis(250);
+
+/// Chains queued audit entries every [`AUDIT_SEAL_EVERY`] until `stopped`
+/// (`Store::audit_seal`: on PostgreSQL, whichever node holds the chain's lock seals them;
+/// the embedded store chains each entry as it is made and has nothing to do). What is
+/// still queued at shutdown stays queued, committed, for the next seal of any node.
+fn seal_audit(store: Arc<dyn Store>, mut stopped: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stopped.wait_for(|s| *s) => return,
+                () = tokio::time::sleep(AUDIT_SEAL_EVERY) => {}
+            }
+            if let Err(e) = store.audit_seal().await {
+                tracing::warn!(error = %e, "audit.seal_failed");
+            }
+        }
+    });
 }
 
 async fn signal() {
