@@ -320,7 +320,6 @@ impl Shared {
             let mut batch = consumer
                 .fetch()
                 .max_messages(want)
-                .expires(self.opts.poll_interval)
                 .messages()
                 .await
                 .map_err(|e| unavailable("fetch", e))?;

@@ -1,4 +1,5 @@
-//! The worker loop: fetch a batch, run its jobs concurrently, acknowledge, retry or park.
+//! The worker loop: fetch jobs into free slots, run them concurrently, acknowledge, retry
+//! or park.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -52,7 +53,7 @@ impl RetryPolicy {
 pub struct Runner {
     ctx: Arc<WorkerContext>,
     queue: Arc<dyn Queue>,
-    /// Jobs fetched at once, and so run at once.
+    /// Jobs run at once (the slots a fetch fills).
     batch: u32,
     counters: Arc<JobCounters>,
     retry: RetryPolicy,
@@ -84,9 +85,13 @@ impl Runner {
         })
     }
 
-    /// Fetches and runs jobs until `shutdown` completes. A fetch already under way is never
-    /// cut short (its leases would strand jobs until they expire); the worker stops between
-    /// batches, after finishing the one in hand.
+    /// Fetches and runs jobs until `shutdown` completes, up to `batch` at once. A job that
+    /// finishes frees its slot for the next fetch: a slow job (an SMS provider taking
+    /// seconds) holds its own slot, not the whole batch it came with. A fetch asks for
+    /// the free slots once at least half are free, so fetches stay large under load.
+    ///
+    /// A fetch already under way is never cut short (its leases would strand jobs until
+    /// they expire); the worker stops after finishing the jobs in hand.
     pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()> + Send + 'static) {
         let stopping = Arc::new(AtomicBool::new(false));
         let (flag, queue) = (stopping.clone(), self.queue.clone());
@@ -95,26 +100,30 @@ impl Runner {
             flag.store(true, Ordering::SeqCst);
             queue.notify();
         });
+        let slots = self.batch as usize;
+        let mut running = tokio::task::JoinSet::new();
         while !stopping.load(Ordering::SeqCst) {
-            match self.queue.fetch(self.batch, Duration::from_secs(1)).await {
-                Ok(deliveries) => self.run_batch(deliveries).await,
+            while running.try_join_next().is_some() {}
+            if running.len() > slots / 2 {
+                running.join_next().await;
+                continue;
+            }
+            let free = u32::try_from(slots - running.len()).unwrap_or(u32::MAX);
+            match self.queue.fetch(free, Duration::from_secs(1)).await {
+                Ok(deliveries) => {
+                    for d in deliveries {
+                        let this = self.clone();
+                        running.spawn(async move { this.settle(d).await });
+                    }
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "worker.fetch_failed");
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
         }
+        while running.join_next().await.is_some() {}
         tracing::info!("worker.stopped");
-    }
-
-    /// Runs one batch concurrently and settles every delivery.
-    pub async fn run_batch(self: &Arc<Self>, deliveries: Vec<Delivery>) {
-        let mut set = tokio::task::JoinSet::new();
-        for d in deliveries {
-            let this = self.clone();
-            set.spawn(async move { this.settle(d).await });
-        }
-        while set.join_next().await.is_some() {}
     }
 
     async fn settle(&self, d: Delivery) {
