@@ -154,6 +154,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     let pass_keys: Arc<dyn PassKeySource> = Arc::new(ReloadingPassKeys::open(&settings)?);
     let (policy, policy_seq) = crate::policy::start(&settings, &store).await?;
     let (policy_store, policy_watched) = (store.clone(), policy.clone());
+    let audit_store = store.clone();
     let queue = open_queue(&settings, worker_store.clone(), kind).await?;
     let metrics = Arc::new(Metrics::default());
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
@@ -226,7 +227,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     });
     let mut worker_stop = stopped.clone();
     let mut http_stop = stopped.clone();
-    seal_audit(policy_store.clone(), stopped.clone());
+    seal_audit(audit_store, stopped.clone());
     crate::policy::watch(&settings, policy_store, policy_watched, policy_seq, stopped.clone());
     let mut idle_stop = stopped;
     let task = tokio::spawn(async move {
