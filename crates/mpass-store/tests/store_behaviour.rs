@@ -312,6 +312,7 @@ stories!(
     checkpoints_create_list_delete_audited,
     scans_log_idempotent_uploads_and_lists,
     travel_points_are_the_latest_few,
+    concurrent_scans_log_once_and_count_each,
     check_and_log_decides_on_what_the_store_knows,
     check_and_log_reads_the_status_now,
     role_grants_list_and_revoke_audited,

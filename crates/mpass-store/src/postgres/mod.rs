@@ -25,6 +25,7 @@ mod identity;
 mod jobs;
 mod legacy;
 mod notify;
+mod scan_log;
 mod schema;
 mod stats;
 mod store_impl;
@@ -52,6 +53,8 @@ pub struct PostgresStore {
     primary: Pool,
     /// Read-only queries go here when a replica is configured.
     replica: Option<Pool>,
+    /// Scans are logged in batches, one transaction each (`scan_log.rs`).
+    scans: scan_log::ScanLog,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -71,7 +74,12 @@ impl PostgresStore {
     pub async fn connect(url: &str, pool_size: usize, replica_url: Option<&str>) -> StoreResult<PostgresStore> {
         let primary = pool(url, pool_size)?;
         let replica = replica_url.map(|u| pool(u, pool_size)).transpose()?;
-        let store = PostgresStore { primary, replica };
+        let scans = scan_log::ScanLog::start(primary.clone());
+        let store = PostgresStore {
+            primary,
+            replica,
+            scans,
+        };
         {
             let mut conn = store.primary().await?;
             schema::migrate(&mut conn).await?;

@@ -473,8 +473,12 @@ impl Store for PostgresStore {
     }
 
     async fn scan_record(&self, scan: &Scan) -> StoreResult<ScanRecorded> {
-        let c = self.primary().await?;
-        Ok(verification::scan_record(&c, scan).await?)
+        self.scans.record(scan.clone()).await
+    }
+
+    async fn pass_check(&self, key: PassKey, travel_at: Option<OffsetDateTime>) -> StoreResult<PassCheck> {
+        let c = self.reader().await?;
+        Ok(verification::pass_check(&c, &key, travel_at).await?)
     }
 
     async fn travel_points(&self, pass: PassId, at: OffsetDateTime) -> StoreResult<Vec<TravelPoint>> {

@@ -2,17 +2,19 @@
 //! `stats_scans_hourly` by the same statement that logs it).
 
 use deadpool_postgres::GenericClient;
+use mpass_domain::application::Status;
 use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::checkpoint::Checkpoint;
 use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
 use mpass_domain::pass::{ReasonCode, VerdictColour};
+use mpass_domain::ports::{PassCheck, PassKey, PassRecord};
 use mpass_domain::scan::{Scan, ScanPoint, ScanRecorded, ScanSource, TRAVEL_HISTORY, TRAVEL_HORIZON, TravelPoint};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use super::{PgError, audit, big, exec, from_json, from_ms, ms, query, query_one, query_opt, to_json};
+use super::{PgError, audit, big, exec, from_json, from_ms, ms, query, query_opt, to_json};
 use crate::stats_sql::Dialect;
 use crate::stats_sql::scans as scan_stats;
 
@@ -108,91 +110,202 @@ pub(super) async fn checkpoint_delete(
     Ok(true)
 }
 
-/// Rows per scan counter key (busy checkpoints see concurrent scans).
-const SHARDS: u8 = 8;
+/// Counter rows per key (`stats_scans_hourly.shard`): concurrent batches count into
+/// different rows of a busy checkpoint's hour (`scan_log.rs` hands them out in turn).
+pub(super) const SHARDS: u8 = 8;
 
-/// Logs a scan and counts it, in one statement (a data-modifying CTE is atomic): the
-/// counter moves only when the scan row is inserted, so a repeated upload counts nothing.
-/// A scan as the 15 parameters of `INSERT_SCAN`.
-const INSERT_SCAN: &str =
-    "INSERT INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
-         device_result, scanned_at, received_at, source, flagged, area)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb, $10, $11, $12, $13, $14, $15)";
-
-/// The values of a scan's row that are computed, kept alive for the parameter list.
-struct ScanRow<'a> {
-    scan: &'a Scan,
-    pass_id: Option<Uuid>,
-    checkpoint_id: Option<Uuid>,
-    result: &'static str,
-    reasons: String,
-    device_result: Option<&'static str>,
-    scanned_at: i64,
-    received_at: i64,
-    source: &'static str,
+/// A batch of scans as the column arrays of `unnest` (`$1`–`$15` of [`INSERT_SCANS`]).
+struct ScanColumns<'a> {
+    ids: Vec<Uuid>,
+    clients: Vec<Option<Uuid>>,
+    officers: Vec<Uuid>,
+    passes: Vec<Option<Uuid>>,
+    checkpoints: Vec<Option<Uuid>>,
+    lats: Vec<Option<f64>>,
+    lons: Vec<Option<f64>>,
+    results: Vec<&'static str>,
+    reasons: Vec<String>,
+    device: Vec<Option<&'static str>>,
+    scanned: Vec<i64>,
+    received: Vec<i64>,
+    sources: Vec<&'static str>,
+    flagged: Vec<bool>,
+    areas: Vec<Option<&'a str>>,
 }
 
-impl<'a> ScanRow<'a> {
-    fn new(s: &'a Scan) -> ScanRow<'a> {
-        ScanRow {
-            scan: s,
-            pass_id: s.pass_id.map(|p| p.0),
-            checkpoint_id: s.checkpoint_id.map(|p| p.0),
-            result: colour_text(s.result),
-            reasons: to_json(&s.reasons),
-            device_result: s.device_result.map(colour_text),
-            scanned_at: ms(s.scanned_at),
-            received_at: ms(s.received_at),
-            source: s.source.as_str(),
+impl<'a> ScanColumns<'a> {
+    fn new(batch: &[&'a Scan]) -> ScanColumns<'a> {
+        ScanColumns {
+            ids: batch.iter().map(|s| s.id.0).collect(),
+            clients: batch.iter().map(|s| s.client_id).collect(),
+            officers: batch.iter().map(|s| s.officer.0).collect(),
+            passes: batch.iter().map(|s| s.pass_id.map(|p| p.0)).collect(),
+            checkpoints: batch.iter().map(|s| s.checkpoint_id.map(|c| c.0)).collect(),
+            lats: batch.iter().map(|s| s.lat).collect(),
+            lons: batch.iter().map(|s| s.lon).collect(),
+            results: batch.iter().map(|s| colour_text(s.result)).collect(),
+            reasons: batch.iter().map(|s| to_json(&s.reasons)).collect(),
+            device: batch.iter().map(|s| s.device_result.map(colour_text)).collect(),
+            scanned: batch.iter().map(|s| ms(s.scanned_at)).collect(),
+            received: batch.iter().map(|s| ms(s.received_at)).collect(),
+            sources: batch.iter().map(|s| s.source.as_str()).collect(),
+            flagged: batch.iter().map(|s| s.flagged).collect(),
+            areas: batch.iter().map(|s| s.area.as_deref()).collect(),
         }
     }
 
-    /// `$1`–`$15` of `INSERT_SCAN`.
+    /// `$1`–`$15` of [`INSERT_SCANS`].
     fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
-        let s = self.scan;
         vec![
-            &s.id.0,
-            &s.client_id,
-            &s.officer.0,
-            &self.pass_id,
-            &self.checkpoint_id,
-            &s.lat,
-            &s.lon,
-            &self.result,
+            &self.ids,
+            &self.clients,
+            &self.officers,
+            &self.passes,
+            &self.checkpoints,
+            &self.lats,
+            &self.lons,
+            &self.results,
             &self.reasons,
-            &self.device_result,
-            &self.scanned_at,
-            &self.received_at,
-            &self.source,
-            &s.flagged,
-            &s.area,
+            &self.device,
+            &self.scanned,
+            &self.received,
+            &self.sources,
+            &self.flagged,
+            &self.areas,
         ]
     }
 }
 
-pub(super) async fn scan_record(c: &impl GenericClient, s: &Scan) -> Result<ScanRecorded, PgError> {
-    let (hour, district, checkpoint) = scan_stats::key_of(s);
-    let shard = i16::from(s.id.0.as_bytes()[15] % SHARDS);
+/// Inserts a batch of scans given as the column arrays `$1`–`$15` (`ScanColumns`).
+const INSERT_SCANS: &str =
+    "INSERT INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
+         device_result, scanned_at, received_at, source, flagged, area)
+     SELECT id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons::jsonb,
+         device_result, scanned_at, received_at, source, flagged, area
+     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::float8[], $7::float8[],
+         $8::text[], $9::text[], $10::text[], $11::int8[], $12::int8[], $13::text[], $14::bool[], $15::text[])
+         AS u(id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons, device_result,
+              scanned_at, received_at, source, flagged, area)";
+
+/// Logs a batch of scans and counts them, in one statement (a data-modifying CTE is
+/// atomic): only the scans inserted are counted, so a repeated upload counts nothing, and
+/// each counter row the batch touches moves once, by the batch's count, in key order (so
+/// two batches never wait on each other's rows in opposite orders). A scan whose
+/// `(officer, client_id)` was logged before, or earlier in the same batch, is not logged
+/// again: the first one is returned. One result per scan, in order. Run inside a
+/// transaction: the duplicates are read after the insert, in the same snapshot's view.
+pub(super) async fn scan_record_batch(
+    c: &impl GenericClient,
+    batch: &[&Scan],
+    shard: i16,
+) -> Result<Vec<ScanRecorded>, PgError> {
     let sql = format!(
-        "WITH logged AS ({INSERT_SCAN}
+        "WITH logged AS ({INSERT_SCANS}
              ON CONFLICT (officer, client_id) WHERE client_id IS NOT NULL DO NOTHING
-             RETURNING 1)
-         {}",
+             RETURNING id),
+         counted AS ({})
+         SELECT id FROM logged",
         scan_stats::upsert(
             Dialect::Postgres,
-            "SELECT $16::bigint, $17::text, $18::text, $8, $19::smallint, 1 FROM logged"
+            "SELECT k.hour, k.district, k.checkpoint, k.result, $19::smallint, count(*)
+             FROM logged JOIN unnest($1::uuid[], $16::int8[], $17::text[], $18::text[], $8::text[])
+                 AS k(id, hour, district, checkpoint, result) USING (id)
+             GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
         )
     );
-    let row = ScanRow::new(s);
-    let mut params = row.params();
-    params.extend([&hour as &(dyn ToSql + Sync), &district, &checkpoint, &shard]);
-    let n = exec(c, &sql, &params).await?;
-    if n == 1 {
-        return Ok(ScanRecorded::Inserted);
+    let columns = ScanColumns::new(batch);
+    let keys: Vec<_> = batch.iter().map(|s| scan_stats::key_of(s)).collect();
+    let hours: Vec<i64> = keys.iter().map(|k| k.0).collect();
+    let districts: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
+    let checkpoints: Vec<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+    let mut params = columns.params();
+    params.extend([&hours as &(dyn ToSql + Sync), &districts, &checkpoints, &shard]);
+    let inserted: std::collections::HashSet<Uuid> = query(c, &sql, &params)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    if inserted.len() == batch.len() {
+        return Ok(vec![ScanRecorded::Inserted; batch.len()]);
     }
-    let sql = format!("SELECT {SCAN_COLUMNS} FROM scans WHERE officer = $1 AND client_id = $2");
-    let row = query_one(c, &sql, &[&s.officer.0, &s.client_id]).await?;
-    Ok(ScanRecorded::Duplicate(Box::new(scan_from_row(&row)?)))
+    // The others were logged before (a scan without a client id always inserts).
+    let (officers, clients): (Vec<Uuid>, Vec<Uuid>) = batch
+        .iter()
+        .filter(|s| !inserted.contains(&s.id.0))
+        .filter_map(|s| Some((s.officer.0, s.client_id?)))
+        .unzip();
+    let sql = format!(
+        "SELECT {SCAN_COLUMNS} FROM scans
+         WHERE (officer, client_id) IN (SELECT * FROM unnest($1::uuid[], $2::uuid[]))"
+    );
+    let mut first = std::collections::HashMap::new();
+    for r in query(c, &sql, &[&officers, &clients]).await? {
+        let scan = scan_from_row(&r)?;
+        if let Some(client) = scan.client_id {
+            first.insert((scan.officer.0, client), scan);
+        }
+    }
+    batch
+        .iter()
+        .map(|s| {
+            if inserted.contains(&s.id.0) {
+                return Ok(ScanRecorded::Inserted);
+            }
+            s.client_id
+                .and_then(|client| first.get(&(s.officer.0, client)))
+                .map(|f| ScanRecorded::Duplicate(Box::new(f.clone())))
+                .ok_or_else(|| PgError::Corrupt(format!("scan {} neither logged nor found", s.id)))
+        })
+        .collect()
+}
+
+/// What an online check reads (`Store::pass_check`): the pass and its application's
+/// status in one statement (not the whole application, whose documents the trait's
+/// default would decode for one column), and, when `travel_at` is given, impossible
+/// travel's points, sent on the same connection without waiting for the first answer
+/// (the client pipelines them: one round trip for both). The default asks `pass`,
+/// `application` and `travel_points` one after the other.
+pub(super) async fn pass_check(
+    c: &impl GenericClient,
+    key: &PassKey,
+    travel_at: Option<OffsetDateTime>,
+) -> Result<PassCheck, PgError> {
+    const SELECT: &str = "SELECT p.id, p.data::text, a.status
+         FROM passes p LEFT JOIN applications a ON a.id = p.application_id";
+    let read = async {
+        match key {
+            PassKey::Id(id) => query_opt(c, &format!("{SELECT} WHERE p.id = $1"), &[&id.0]).await,
+            PassKey::ShortCode(code) => query_opt(c, &format!("{SELECT} WHERE p.short_code = $1"), &[code]).await,
+        }
+    };
+    let (row, earlier) = match (key, travel_at) {
+        (PassKey::Id(id), Some(at)) => tokio::try_join!(read, travel_points(c, *id, at))?,
+        (PassKey::ShortCode(_), Some(at)) => {
+            let row = read.await?;
+            let earlier = match &row {
+                Some(r) => travel_points(c, PassId(r.try_get(0)?), at).await?,
+                None => Vec::new(),
+            };
+            (row, earlier)
+        }
+        (_, None) => (read.await?, Vec::new()),
+    };
+    let Some(r) = row else {
+        return Ok(PassCheck {
+            earlier,
+            ..PassCheck::default()
+        });
+    };
+    let pass: PassRecord = from_json(&r.try_get::<_, String>(1)?, "pass")?;
+    let status = r
+        .try_get::<_, Option<String>>(2)?
+        .map(|s| Status::parse(&s).ok_or_else(|| PgError::Corrupt(format!("application status {s}"))))
+        .transpose()?;
+    Ok(PassCheck {
+        pass: Some(pass),
+        status,
+        earlier,
+    })
 }
 
 /// Impossible travel's scans of a pass around `at` (`Store::travel_points`), from the
@@ -243,51 +356,8 @@ pub(super) async fn scans_list(
 /// Stores synthetic scans as they are (`mpass demo`; the counters are left to a rebuild).
 /// One statement for the whole batch (`unnest` of column arrays).
 pub(super) async fn bulk_insert_scans(c: &impl GenericClient, batch: &[Scan]) -> Result<(), PgError> {
-    let rows: Vec<ScanRow> = batch.iter().map(ScanRow::new).collect();
-    let ids: Vec<_> = batch.iter().map(|s| s.id.0).collect();
-    let clients: Vec<_> = batch.iter().map(|s| s.client_id).collect();
-    let officers: Vec<_> = batch.iter().map(|s| s.officer.0).collect();
-    let passes: Vec<_> = rows.iter().map(|r| r.pass_id).collect();
-    let checkpoints: Vec<_> = rows.iter().map(|r| r.checkpoint_id).collect();
-    let lats: Vec<_> = batch.iter().map(|s| s.lat).collect();
-    let lons: Vec<_> = batch.iter().map(|s| s.lon).collect();
-    let results: Vec<_> = rows.iter().map(|r| r.result).collect();
-    let reasons: Vec<_> = rows.iter().map(|r| r.reasons.as_str()).collect();
-    let device: Vec<_> = rows.iter().map(|r| r.device_result).collect();
-    let scanned: Vec<_> = rows.iter().map(|r| r.scanned_at).collect();
-    let received: Vec<_> = rows.iter().map(|r| r.received_at).collect();
-    let sources: Vec<_> = rows.iter().map(|r| r.source).collect();
-    let flagged: Vec<_> = batch.iter().map(|s| s.flagged).collect();
-    let areas: Vec<_> = batch.iter().map(|s| s.area.as_deref()).collect();
-    exec(
-        c,
-        "INSERT INTO scans (id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons,
-             device_result, scanned_at, received_at, source, flagged, area)
-         SELECT id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons::jsonb,
-             device_result, scanned_at, received_at, source, flagged, area
-         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::float8[], $7::float8[],
-             $8::text[], $9::text[], $10::text[], $11::int8[], $12::int8[], $13::text[], $14::bool[], $15::text[])
-             AS u(id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons, device_result,
-                  scanned_at, received_at, source, flagged, area)",
-        &[
-            &ids,
-            &clients,
-            &officers,
-            &passes,
-            &checkpoints,
-            &lats,
-            &lons,
-            &results,
-            &reasons,
-            &device,
-            &scanned,
-            &received,
-            &sources,
-            &flagged,
-            &areas,
-        ],
-    )
-    .await?;
+    let batch: Vec<&Scan> = batch.iter().collect();
+    exec(c, INSERT_SCANS, &ScanColumns::new(&batch).params()).await?;
     Ok(())
 }
 

@@ -116,7 +116,7 @@ pub(crate) fn upsert(d: Dialect, row: &str) -> String {
         ),
         Dialect::Postgres => format!(
             "INSERT INTO stats_scans_hourly (hour, district, checkpoint, result, shard, n) {row}
-             ON CONFLICT (hour, district, checkpoint, result, shard) DO UPDATE SET n = stats_scans_hourly.n + 1"
+             ON CONFLICT (hour, district, checkpoint, result, shard) DO UPDATE SET n = stats_scans_hourly.n + excluded.n"
         ),
     }
 }

@@ -188,6 +188,71 @@ pub(crate) async fn travel_points_are_the_latest_few(store: Arc<dyn Store>) {
     let times: Vec<_> = got.iter().map(|p| p.point.at).collect();
     let want: Vec<_> = (3..n).rev().map(t).collect();
     assert_eq!(times, want);
+    // An online check reads the same points (PostgreSQL reads them in the pass's query),
+    // and none without a position.
+    let check = store.pass_check(PassKey::Id(pass), Some(t(n))).await.unwrap();
+    assert_eq!(check.earlier, got);
+    let check = store.pass_check(PassKey::Id(pass), None).await.unwrap();
+    assert!(check.earlier.is_empty());
+}
+
+/// Many officers' scans at once, each offline upload sent twice at the same moment (a
+/// device retrying): every scan is logged once (PostgreSQL logs concurrent scans in
+/// batches, so a retry may share a batch with its first upload), the retry gets the first
+/// upload back, and the counters count each logged scan once.
+pub(crate) async fn concurrent_scans_log_once_and_count_each(store: Arc<dyn Store>) {
+    let officer = user(&store, 1).await;
+    let mut tasks = Vec::new();
+    for i in 0..120i64 {
+        let client = (i % 3 != 0).then(uuid::Uuid::now_v7);
+        let first = scan(officer.id, Some(PassId::new()), client, i);
+        let copies = if client.is_some() { 2 } else { 1 };
+        for _ in 0..copies {
+            let (store, sent) = (
+                store.clone(),
+                Scan {
+                    id: ScanId::new(),
+                    ..first.clone()
+                },
+            );
+            tasks.push(tokio::spawn(async move {
+                let recorded = store.scan_record(&sent).await.unwrap();
+                (sent, recorded)
+            }));
+        }
+    }
+    let mut logged = std::collections::HashMap::new();
+    let mut repeats = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            (sent, ScanRecorded::Inserted) => {
+                let key = sent.client_id.unwrap_or(sent.id.0);
+                assert!(logged.insert(key, sent).is_none(), "one upload of each is logged");
+            }
+            (sent, ScanRecorded::Duplicate(first)) => repeats.push((sent, *first)),
+        }
+    }
+    assert_eq!((logged.len(), repeats.len()), (120, 80));
+    for (sent, first) in repeats {
+        assert_eq!(
+            Some(&first),
+            logged.get(&sent.client_id.unwrap()),
+            "the retry gets the first upload"
+        );
+        assert_ne!(first.id, sent.id);
+    }
+    let listed = store.scans_list(false, None, 500).await.unwrap();
+    assert_eq!(listed.len(), 120);
+    let q = mpass_domain::stats::scans::ScanQuery {
+        from_hour: None,
+        to_hour: None,
+        area: None,
+        within: None,
+        group: vec![],
+    };
+    let counted = store.stats_scans(&q).await.unwrap();
+    assert_eq!(counted.iter().map(|r| r.n).sum::<i64>(), 120);
+    assert_eq!(counted, store.stats_scans_direct(&q).await.unwrap());
 }
 
 /// An online check's step: `decide` gets what the store knows of the pass (nothing without
