@@ -734,6 +734,14 @@ pub trait Store: Send + Sync + 'static {
     async fn stats_latency_direct(&self, q: &LatencyQuery) -> StoreResult<LatencyHistogram>;
     /// Recomputes every counter from the source tables, in one transaction.
     async fn stats_rebuild(&self) -> StoreResult<RebuildReport>;
+    /// Moves counter changes that status changes left pending into the counters (how
+    /// many), without changing any answer: a store shared by many nodes may let changes
+    /// wait there so that concurrent changes do not queue on a counter row's lock; every
+    /// node calls it every few hundred milliseconds. A store that counts into the counters
+    /// directly (the embedded one, with its single writer) has nothing to do.
+    async fn stats_fold(&self) -> StoreResult<u64> {
+        Ok(0)
+    }
     /// Stores synthetic applications (with their users and passes) as they are, in one
     /// transaction, without moving the counters: `mpass demo` rebuilds them afterwards.
     async fn bulk_insert_applications(&self, batch: Vec<BulkApplication>) -> StoreResult<()>;

@@ -15,7 +15,9 @@
 //!   hour (migration 9; its SQL is in `stats_sql/scans.rs`).
 //!
 //! On PostgreSQL every table has a `shard` column too (see `postgres/stats.rs`); sums do
-//! not care.
+//! not care. There the application and latency counters also have a `_pending` table of
+//! changes not yet folded into them (migration 13): every read sums both
+//! ([`Dialect::counters`]).
 
 use mpass_domain::stats::{CountQuery, Dim, LatencyQuery, latency_bucket_sql};
 
@@ -49,6 +51,19 @@ impl Dialect {
         match self {
             Dialect::Sqlite => format!("?{i}"),
             Dialect::Postgres => format!("${i}"),
+        }
+    }
+
+    /// The counter table `name` (`stats_thana`, `stats_district`, `stats_latency`) as a
+    /// source of `columns`: on PostgreSQL the counters and the changes waiting to be folded
+    /// into them, one `UNION ALL` read in one snapshot (a fold moves rows from one to the
+    /// other in one statement, so a read sees each change once).
+    fn counters(self, name: &str, columns: &str) -> String {
+        match self {
+            Dialect::Sqlite => format!("{name}_hourly"),
+            Dialect::Postgres => {
+                format!("(SELECT {columns} FROM {name}_hourly UNION ALL SELECT {columns} FROM {name}_pending) c")
+            }
         }
     }
 
@@ -137,11 +152,14 @@ pub(crate) fn groups_in_key_order(q: &CountQuery) -> bool {
     })
 }
 
+/// The columns of the application counters that reads use.
+const COUNT_COLUMNS: &str = "hour, area, reason, status, has_pass, n";
+
 fn counts_sql(d: Dialect, q: &CountQuery, source: Source, grouped: bool) -> Built {
     let (from, level_len) = match source {
         Source::Direct => (d.direct_counts_source(), 8),
-        Source::Counters if q.needs_thana() => ("stats_thana_hourly".to_string(), 8),
-        Source::Counters => ("stats_district_hourly".to_string(), 4),
+        Source::Counters if q.needs_thana() => (d.counters("stats_thana", COUNT_COLUMNS), 8),
+        Source::Counters => (d.counters("stats_district", COUNT_COLUMNS), 4),
     };
     let mut args = Vec::new();
     let mut wheres = Vec::new();
@@ -222,7 +240,7 @@ pub(crate) fn select(cols: &[&str], values: &str, from: &str, wheres: &[String],
 pub(crate) fn latency(d: Dialect, q: &LatencyQuery, source: Source) -> Built {
     let from = match source {
         Source::Direct => d.direct_latency_source(),
-        Source::Counters => "stats_latency_hourly".to_string(),
+        Source::Counters => d.counters("stats_latency", "hour, area, bucket, n"),
     };
     let mut args = Vec::new();
     let mut wheres = Vec::new();
@@ -258,31 +276,47 @@ pub(crate) fn latency(d: Dialect, q: &LatencyQuery, source: Source) -> Built {
 /// than by applications: the count itself took 0.75–2.8 s on SQLite and 3.2–3.8 s on
 /// PostgreSQL at every scrape after 10 million applications (docs/BENCHMARKS-HISTORY.md,
 /// twenty-fifth round).
-pub(crate) const STATUS_TOTALS: &str = "SELECT status, CAST(sum(n) AS BIGINT) FROM stats_district_hourly
-     GROUP BY status HAVING sum(n) > 0 ORDER BY status";
+pub(crate) fn status_totals(d: Dialect) -> String {
+    format!(
+        "SELECT status, CAST(sum(n) AS BIGINT) FROM {}
+         GROUP BY status HAVING sum(n) > 0 ORDER BY status",
+        d.counters("stats_district", "status, n")
+    )
+}
 
 /// Statements that recompute every counter from the source tables (run in one
 /// transaction by each backend).
 pub(crate) fn rebuild(d: Dialect) -> Vec<String> {
-    vec![
-        "DELETE FROM stats_thana_hourly".into(),
-        "DELETE FROM stats_district_hourly".into(),
-        "DELETE FROM stats_latency_hourly".into(),
-        format!(
-            "INSERT INTO stats_thana_hourly (hour, area, reason, status, has_pass, n)
+    let pending = match d {
+        Dialect::Sqlite => vec![],
+        Dialect::Postgres => vec![
+            "DELETE FROM stats_thana_pending".to_string(),
+            "DELETE FROM stats_district_pending".into(),
+            "DELETE FROM stats_latency_pending".into(),
+        ],
+    };
+    pending
+        .into_iter()
+        .chain([
+            "DELETE FROM stats_thana_hourly".into(),
+            "DELETE FROM stats_district_hourly".into(),
+            "DELETE FROM stats_latency_hourly".into(),
+            format!(
+                "INSERT INTO stats_thana_hourly (hour, area, reason, status, has_pass, n)
              SELECT hour, area, reason, status, has_pass, count(*) FROM {} GROUP BY 1, 2, 3, 4, 5",
-            d.direct_counts_source()
-        ),
-        "INSERT INTO stats_district_hourly (hour, area, reason, status, has_pass, n)
+                d.direct_counts_source()
+            ),
+            "INSERT INTO stats_district_hourly (hour, area, reason, status, has_pass, n)
          SELECT hour, substr(area, 1, 4), reason, status, has_pass, sum(n) FROM stats_thana_hourly
          GROUP BY 1, 2, 3, 4, 5"
-            .into(),
-        format!(
-            "INSERT INTO stats_latency_hourly (hour, area, bucket, n)
+                .into(),
+            format!(
+                "INSERT INTO stats_latency_hourly (hour, area, bucket, n)
              SELECT hour, area, bucket, count(*) FROM {} GROUP BY 1, 2, 3",
-            d.direct_latency_source()
-        ),
-    ]
+                d.direct_latency_source()
+            ),
+        ])
+        .collect()
 }
 
 /// The upsert of `rows` counter deltas into `table` (`stats_thana_hourly` or
@@ -342,12 +376,19 @@ mod tests {
             group: vec![Dim::Hour],
             ..CountQuery::default()
         };
-        let b = counts(Dialect::Postgres, &q, Source::Counters);
+        let b = counts(Dialect::Sqlite, &q, Source::Counters);
         assert!(
             b.sql
-                .contains("FROM stats_district_hourly WHERE hour >= $1 AND hour < $2 AND area = $3")
+                .contains("FROM stats_district_hourly WHERE hour >= ?1 AND hour < ?2 AND area = ?3")
         );
         assert_eq!(b.args.len(), 4);
+        // PostgreSQL reads the changes not yet folded too.
+        let b = counts(Dialect::Postgres, &q, Source::Counters);
+        assert!(b.sql.contains(
+            "FROM (SELECT hour, area, reason, status, has_pass, n FROM stats_district_hourly \
+             UNION ALL SELECT hour, area, reason, status, has_pass, n FROM stats_district_pending) c \
+             WHERE hour >= $1 AND hour < $2 AND area = $3"
+        ));
         let q = CountQuery {
             group: vec![Dim::Thana],
             area: Some("30".into()),

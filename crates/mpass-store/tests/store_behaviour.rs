@@ -248,6 +248,55 @@ async fn postgres_audited_changes_do_not_wait_for_the_chain() {
     assert_eq!(subjects.len(), 31, "no entry chained twice");
 }
 
+/// PostgreSQL only: status changes do not wait for the counter rows (another session
+/// holds the counter tables here), their changes wait in the pending tables, reads count
+/// them all the same, and a fold moves them once the tables are free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_status_changes_do_not_wait_for_the_counters() {
+    use mpass_domain::stats::{CountQuery, Dim};
+    use std::time::Duration;
+    let Some((url, schema, _cleanup)) = pg_schema().await else {
+        return;
+    };
+    let scoped = with_schema(&url, &schema);
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&scoped, 8, None).await.expect("connect"));
+    let mut holder = admin_client(&scoped).await;
+    let held = holder.transaction().await.unwrap();
+    held.batch_execute(
+        "LOCK TABLE stats_thana_hourly, stats_district_hourly, stats_latency_hourly IN SHARE ROW EXCLUSIVE MODE",
+    )
+    .await
+    .unwrap();
+    let u = fixtures::user(&store, 1).await;
+    let work = async {
+        let a = fixtures::submit(&store, u.id, fixtures::t(10), fixtures::t(3600)).await;
+        fixtures::approve(&store, &a).await;
+        fixtures::submit(&store, u.id, fixtures::t(20), fixtures::t(3600)).await;
+    };
+    tokio::time::timeout(Duration::from_secs(10), work)
+        .await
+        .expect("submissions and decisions commit while the counters are locked elsewhere");
+    let by_status = CountQuery {
+        group: vec![Dim::Status],
+        ..CountQuery::default()
+    };
+    let counted = store.stats_counts(&by_status).await.unwrap();
+    assert_eq!(counted, store.stats_counts_direct(&by_status).await.unwrap());
+    assert_eq!(counted.iter().map(|r| r.n).sum::<i64>(), 2);
+    let fold = tokio::spawn({
+        let store = store.clone();
+        async move { store.stats_fold().await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!fold.is_finished(), "folding waits for the counter tables");
+    held.rollback().await.unwrap();
+    // Two submissions and a decision (submitted -1, approved +1): two rows each in the
+    // thana and district tables per change, and one latency row.
+    assert_eq!(fold.await.unwrap().unwrap(), 2 * (1 + 1 + 2) + 1);
+    assert_eq!(store.stats_counts(&by_status).await.unwrap(), counted);
+    assert_eq!(store.stats_fold().await.unwrap(), 0);
+}
+
 /// Declares each story once per backend: `sqlite::NAME` and `postgres::NAME`.
 macro_rules! stories {
     ($($name:ident),* $(,)?) => {

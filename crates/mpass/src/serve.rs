@@ -154,7 +154,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     let pass_keys: Arc<dyn PassKeySource> = Arc::new(ReloadingPassKeys::open(&settings)?);
     let (policy, policy_seq) = crate::policy::start(&settings, &store).await?;
     let (policy_store, policy_watched) = (store.clone(), policy.clone());
-    let audit_store = store.clone();
+    let settle_store = store.clone();
     let queue = open_queue(&settings, worker_store.clone(), kind).await?;
     let metrics = Arc::new(Metrics::default());
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
@@ -227,7 +227,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     });
     let mut worker_stop = stopped.clone();
     let mut http_stop = stopped.clone();
-    seal_audit(audit_store, stopped.clone());
+    settle(settle_store, stopped.clone());
     crate::policy::watch(&settings, policy_store, policy_watched, policy_seq, stopped.clone());
     let mut idle_stop = stopped;
     let task = tokio::spawn(async move {
@@ -264,21 +264,26 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
 }
 
 /// How often each node chains the audit entries that audited changes queued.
-const AUDIT_SEAL_EVERY: Duration = Duration::from_millis(250);
+const SETTLE_EVERY: Duration = Duration::from_millis(250);
 
-/// Chains queued audit entries every [`AUDIT_SEAL_EVERY`] until `stopped`
-/// (`Store::audit_seal`: on PostgreSQL, whichever node holds the chain's lock seals them;
-/// the embedded store chains each entry as it is made and has nothing to do). What is
-/// still queued at shutdown stays queued, committed, for the next seal of any node.
-fn seal_audit(store: Arc<dyn Store>, mut stopped: watch::Receiver<bool>) {
+/// Every [`SETTLE_EVERY`] until `stopped`, settles what a store shared by many nodes lets
+/// wait: chains queued audit entries (`Store::audit_seal`: on PostgreSQL, whichever node
+/// holds the chain's lock seals them) and folds pending counter changes into the counters
+/// (`Store::stats_fold`). The embedded store chains and counts each change as it is made
+/// and has nothing to do. What is still waiting at shutdown stays, committed, for the next
+/// node's turn.
+fn settle(store: Arc<dyn Store>, mut stopped: watch::Receiver<bool>) {
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 _ = stopped.wait_for(|s| *s) => return,
-                () = tokio::time::sleep(AUDIT_SEAL_EVERY) => {}
+                () = tokio::time::sleep(SETTLE_EVERY) => {}
             }
             if let Err(e) = store.audit_seal().await {
                 tracing::warn!(error = %e, "audit.seal_failed");
+            }
+            if let Err(e) = store.stats_fold().await {
+                tracing::warn!(error = %e, "stats.fold_failed");
             }
         }
     });

@@ -96,7 +96,6 @@ pub(super) async fn submit(c: &impl GenericClient, app: &NewApplication) -> Resu
     let created = app.submitted();
     stats::shift(
         c,
-        app.id,
         &AppKey::of(&created),
         None,
         Some(Standing::new(Status::Submitted, false)),
@@ -174,7 +173,6 @@ pub(super) async fn cancel(
     let has_pass = app.pass_id.is_some();
     stats::shift(
         c,
-        id,
         &AppKey::of(&app),
         Some(Standing::new(app.status, has_pass)),
         Some(Standing::new(Status::Cancelled, has_pass)),
@@ -237,7 +235,6 @@ pub(super) async fn revoke_pass(
     let has_pass = app.pass_id.is_some();
     stats::shift(
         c,
-        app.id,
         &AppKey::of(&app),
         Some(Standing::new(app.status, has_pass)),
         Some(Standing::new(Status::Revoked, has_pass)),
@@ -334,13 +331,12 @@ pub(super) async fn record_decision(c: &impl GenericClient, d: &DecisionRecord) 
     let (key, submitted_ms) = stats::key_of(c, d.application_id).await?;
     stats::shift(
         c,
-        d.application_id,
         &key,
         Some(Standing::new(Status::Submitted, false)),
         Some(Standing::new(d.status, d.pass.is_some())),
     )
     .await?;
-    stats::decided(c, d.application_id, &key, submitted_ms, now).await?;
+    stats::decided(c, &key, submitted_ms, now).await?;
     if d.status == Status::InReview {
         let district = get(c, d.application_id)
             .await?
@@ -499,7 +495,6 @@ pub(super) async fn review_decide(c: &impl GenericClient, d: &ReviewDecision) ->
     }
     stats::shift(
         c,
-        id,
         &AppKey::of(&app),
         Some(Standing::new(Status::InReview, false)),
         Some(Standing::new(status, d.pass.is_some())),
@@ -544,7 +539,6 @@ pub(super) async fn review_issue_pass(c: &impl GenericClient, p: &ReviewedPass) 
     }
     stats::shift(
         c,
-        id,
         &stats::key_of(c, id).await?.0,
         Some(Standing::new(Status::InReview, false)),
         Some(Standing::new(Status::Approved, true)),
@@ -620,7 +614,12 @@ pub(super) async fn revocations_since(
 }
 
 pub(super) async fn status_counts(c: &impl GenericClient) -> Result<Vec<(Status, u64)>, PgError> {
-    let rows = query(c, crate::stats_sql::STATUS_TOTALS, &[]).await?;
+    let rows = query(
+        c,
+        &crate::stats_sql::status_totals(crate::stats_sql::Dialect::Postgres),
+        &[],
+    )
+    .await?;
     let mut out = Vec::new();
     for r in rows {
         let (s, n): (String, i64) = (r.try_get(0)?, r.try_get(1)?);

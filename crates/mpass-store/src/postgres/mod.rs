@@ -21,11 +21,11 @@
 mod admin;
 mod applications;
 mod audit;
+mod batch;
 mod identity;
 mod jobs;
 mod legacy;
 mod notify;
-mod scan_log;
 mod schema;
 mod stats;
 mod store_impl;
@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
 use mpass_domain::ports::{StoreError, StoreResult};
+use mpass_domain::scan::{Scan, ScanRecorded};
 use time::OffsetDateTime;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
@@ -53,8 +54,8 @@ pub struct PostgresStore {
     primary: Pool,
     /// Read-only queries go here when a replica is configured.
     replica: Option<Pool>,
-    /// Scans are logged in batches, one transaction each (`scan_log.rs`).
-    scans: scan_log::ScanLog,
+    /// Scans are logged in batches, one transaction each (`batch.rs`).
+    scans: batch::Batcher<Scan, ScanRecorded>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -74,7 +75,7 @@ impl PostgresStore {
     pub async fn connect(url: &str, pool_size: usize, replica_url: Option<&str>) -> StoreResult<PostgresStore> {
         let primary = pool(url, pool_size)?;
         let replica = replica_url.map(|u| pool(u, pool_size)).transpose()?;
-        let scans = scan_log::ScanLog::start(primary.clone());
+        let scans = verification::scan_log(Primary(primary.clone()));
         let store = PostgresStore {
             primary,
             replica,
@@ -99,6 +100,17 @@ impl PostgresStore {
     /// A connection for read-only queries: the replica when there is one.
     async fn reader(&self) -> Result<Object, PgError> {
         Ok(self.replica.as_ref().unwrap_or(&self.primary).get().await?)
+    }
+}
+
+/// The primary pool alone, as `in_tx!` expects a store to offer it: what a batcher's task
+/// holds (not the store, whose handle on the batcher would keep it running forever).
+#[derive(Clone)]
+struct Primary(Pool);
+
+impl Primary {
+    async fn primary(&self) -> Result<Object, PgError> {
+        Ok(self.0.get().await?)
     }
 }
 

@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../../migrations/postgres/0010_job_priority.sql")),
     (11, include_str!("../../migrations/postgres/0011_scans_travel.sql")),
     (12, include_str!("../../migrations/postgres/0012_audit_queue.sql")),
+    (13, include_str!("../../migrations/postgres/0013_stats_pending.sql")),
 ];
 
 /// First key of the advisory lock that serialises migrations; the second is the schema,

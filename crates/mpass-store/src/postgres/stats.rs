@@ -1,13 +1,17 @@
-//! Statistics counters on PostgreSQL: moved inside the transaction of every status change,
-//! read from the rollups, rebuilt from the source tables.
+//! Statistics counters on PostgreSQL: changed inside the transaction of every status
+//! change, read from the rollups, rebuilt from the source tables.
 //!
-//! Concurrent transactions that count under the same key (same hour, district, reason and
-//! status) would queue on one row lock until each commits. Each application therefore
-//! counts in one of [`SHARDS`] rows, chosen by its id, so at most that many such
-//! transactions meet. Every transaction upserts its rows in one statement per table, in
-//! a fixed order (thana table, district table, latency; rows sorted by status), right
-//! after its `applications` UPDATE and before the audit lock, so two transitions never
-//! wait for each other in opposite orders.
+//! A status change does not update the counter rows themselves: concurrent changes under
+//! one key (the same hour, thana, reason and status, as every submission from a launch
+//! day's busiest thana is) would queue on those rows' locks until each committed; on one
+//! machine 411 of 540 samples of the busy backends were waiting on them (twenty-seventh
+//! round, docs/BENCHMARKS-HISTORY.md). It appends its changes to the `_pending` tables
+//! (migration 13), one statement for the thana and district rows, which takes no lock
+//! another writer waits for; [`fold`], which every node runs a few times a second, moves
+//! them into the counters in one statement per table. Reads sum both
+//! (`stats_sql::Dialect::counters`), so an answer never depends on whether a fold ran.
+//! The scan counters are moved by each batch of the scan log (`scan_log.rs`), once per
+//! batch and key.
 
 use deadpool_postgres::GenericClient;
 use mpass_domain::application::Status;
@@ -21,13 +25,6 @@ use tokio_postgres::types::ToSql;
 
 use super::{PgError, exec, ms, query, query_one, to_json};
 use crate::stats_sql::{self, Arg, Built, Dialect, Source};
-
-/// Rows per counter key.
-const SHARDS: u8 = 8;
-
-fn shard(id: ApplicationId) -> i16 {
-    i16::from(id.0.as_bytes()[15] % SHARDS)
-}
 
 /// The key and submission time (unix ms) of a stored application, read by id.
 pub(super) async fn key_of(c: &impl GenericClient, id: ApplicationId) -> Result<(AppKey, i64), PgError> {
@@ -48,10 +45,10 @@ pub(super) async fn key_of(c: &impl GenericClient, id: ApplicationId) -> Result<
     ))
 }
 
-/// Moves application `id`'s count from `from` to `to` in both counter tables.
+/// Moves application `id`'s count from `from` to `to` in both counter tables: appended to
+/// their `_pending` tables in one statement, for [`fold`] to move into the counters.
 pub(super) async fn shift(
     c: &impl GenericClient,
-    id: ApplicationId,
     key: &AppKey,
     from: Option<Standing>,
     to: Option<Standing>,
@@ -60,51 +57,64 @@ pub(super) async fn shift(
     if d.is_empty() {
         return Ok(());
     }
-    let shard = shard(id);
     let statuses: Vec<&'static str> = d.iter().map(|(s, _)| s.status.as_str()).collect();
     let has: Vec<i16> = d.iter().map(|(s, _)| i16::from(s.has_pass)).collect();
-    for (table, area) in [
-        ("stats_thana_hourly", key.thana.as_str()),
-        ("stats_district_hourly", key.district()),
-    ] {
-        let sql = stats_sql::upsert_counts(Dialect::Postgres, table, d.len());
-        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(7 * d.len());
-        for (i, (_, n)) in d.iter().enumerate() {
-            params.extend([
-                &key.hour as &(dyn ToSql + Sync),
-                &area,
-                &key.reason,
-                &statuses[i],
-                &has[i],
-                &shard,
-                n,
-            ]);
-        }
-        exec(c, &sql, &params).await?;
-    }
+    let ns: Vec<i64> = d.iter().map(|(_, n)| *n).collect();
+    exec(
+        c,
+        "WITH thana AS (
+             INSERT INTO stats_thana_pending (hour, area, reason, status, has_pass, n)
+             SELECT $1, $2, $4, status, has_pass, n FROM unnest($5::text[], $6::int2[], $7::int8[]) AS u(status, has_pass, n))
+         INSERT INTO stats_district_pending (hour, area, reason, status, has_pass, n)
+         SELECT $1, $3, $4, status, has_pass, n FROM unnest($5::text[], $6::int2[], $7::int8[]) AS u(status, has_pass, n)",
+        &[&key.hour, &key.thana, &key.district(), &key.reason, &statuses, &has, &ns],
+    )
+    .await?;
     Ok(())
 }
 
-/// Counts a first decision in the latency histogram.
+/// Counts a first decision in the latency histogram (its `_pending` table, as [`shift`]).
 pub(super) async fn decided(
     c: &impl GenericClient,
-    id: ApplicationId,
     key: &AppKey,
     submitted_ms: i64,
     decided_ms: i64,
 ) -> Result<(), PgError> {
     exec(
         c,
-        &stats_sql::upsert_latency(Dialect::Postgres),
+        "INSERT INTO stats_latency_pending (hour, area, bucket, n) VALUES ($1, $2, $3, 1)",
         &[
             &hour_of_ms(decided_ms),
             &key.district(),
             &latency_bucket(decided_ms - submitted_ms),
-            &shard(id),
         ],
     )
     .await?;
     Ok(())
+}
+
+/// Moves the pending counter changes into the counters, one statement per table (the
+/// changes it deletes are the ones it adds, in one snapshot; a change committed meanwhile
+/// waits for the next fold), each counter row once, in key order. Several nodes may fold
+/// at once: a row another fold deleted first is skipped. Returns the changes moved.
+pub(super) async fn fold(c: &impl GenericClient) -> Result<u64, PgError> {
+    let mut moved = 0;
+    for (table, key) in [
+        ("stats_thana", "hour, area, reason, status, has_pass"),
+        ("stats_district", "hour, area, reason, status, has_pass"),
+        ("stats_latency", "hour, area, bucket"),
+    ] {
+        let sql = format!(
+            "WITH moved AS (DELETE FROM {table}_pending RETURNING {key}, n),
+                  folded AS (
+                      INSERT INTO {table}_hourly ({key}, n)
+                      SELECT {key}, sum(n) FROM moved GROUP BY {key} ORDER BY {key}
+                      ON CONFLICT ({key}, shard) DO UPDATE SET n = {table}_hourly.n + excluded.n)
+             SELECT count(*) FROM moved"
+        );
+        moved += query_one(c, &sql, &[]).await?.try_get::<_, i64>(0)?;
+    }
+    Ok(u64::try_from(moved).unwrap_or(0))
 }
 
 fn params(args: &[Arg]) -> Vec<Box<dyn ToSql + Sync + Send>> {
@@ -201,7 +211,8 @@ pub(super) async fn latency(
 /// (not committed) and counts after it: either way it is counted exactly once.
 pub(super) async fn rebuild(c: &impl GenericClient) -> Result<RebuildReport, PgError> {
     c.batch_execute(
-        "LOCK TABLE stats_thana_hourly, stats_district_hourly, stats_latency_hourly, stats_scans_hourly IN EXCLUSIVE MODE",
+        "LOCK TABLE stats_thana_pending, stats_district_pending, stats_latency_pending,
+             stats_thana_hourly, stats_district_hourly, stats_latency_hourly, stats_scans_hourly IN EXCLUSIVE MODE",
     )
     .await?;
     for sql in stats_sql::rebuild(Dialect::Postgres)

@@ -420,6 +420,10 @@ impl Store for PostgresStore {
         Ok(in_tx!(self, |tx| stats::rebuild(&tx))?)
     }
 
+    async fn stats_fold(&self) -> StoreResult<u64> {
+        Ok(in_tx!(self, |tx| stats::fold(&tx))?)
+    }
+
     async fn bulk_insert_applications(&self, batch: Vec<BulkApplication>) -> StoreResult<()> {
         Ok(in_tx!(self, |tx| stats::bulk_insert(&tx, &batch))?)
     }
@@ -473,7 +477,7 @@ impl Store for PostgresStore {
     }
 
     async fn scan_record(&self, scan: &Scan) -> StoreResult<ScanRecorded> {
-        self.scans.record(scan.clone()).await
+        self.scans.call(scan.clone()).await
     }
 
     async fn pass_check(&self, key: PassKey, travel_at: Option<OffsetDateTime>) -> StoreResult<PassCheck> {

@@ -54,7 +54,6 @@ pub(super) async fn request_info(c: &impl GenericClient, r: &InfoRequest) -> Res
     }
     super::stats::shift(
         c,
-        id,
         &AppKey::of(&before),
         Some(Standing::new(Status::InReview, false)),
         Some(Standing::new(Status::InfoRequested, false)),
@@ -92,7 +91,6 @@ pub(super) async fn reply(
     }
     super::stats::shift(
         c,
-        id,
         &AppKey::of(&app),
         Some(Standing::new(Status::InfoRequested, false)),
         Some(Standing::new(Status::InReview, false)),

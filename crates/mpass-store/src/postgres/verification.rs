@@ -14,7 +14,14 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use mpass_domain::ports::{StoreError, StoreResult};
+
+use super::batch::Batcher;
 use super::{PgError, audit, big, exec, from_json, from_ms, ms, query, query_opt, to_json};
+use super::{Primary, in_tx};
 use crate::stats_sql::Dialect;
 use crate::stats_sql::scans as scan_stats;
 
@@ -111,7 +118,7 @@ pub(super) async fn checkpoint_delete(
 }
 
 /// Counter rows per key (`stats_scans_hourly.shard`): concurrent batches count into
-/// different rows of a busy checkpoint's hour (`scan_log.rs` hands them out in turn).
+/// different rows of a busy checkpoint's hour ([`scan_log`] hands them out in turn).
 pub(super) const SHARDS: u8 = 8;
 
 /// A batch of scans as the column arrays of `unnest` (`$1`–`$15` of [`INSERT_SCANS`]).
@@ -186,6 +193,45 @@ const INSERT_SCANS: &str =
          $8::text[], $9::text[], $10::text[], $11::int8[], $12::int8[], $13::text[], $14::bool[], $15::text[])
          AS u(id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons, device_result,
               scanned_at, received_at, source, flagged, area)";
+
+/// Batches in the database at once (each on its own connection, in its own shard of the
+/// counter rows).
+const SCAN_BATCHES: usize = 4;
+/// Scans in one batch at most.
+const SCAN_BATCH: usize = 512;
+
+/// The node's scan log: `Store::scan_record` joins the scans waiting at that moment
+/// (`batch.rs`), and [`scan_record_batch`] logs and counts them in one transaction. A batch
+/// that fails for another reason than the database being out of reach is tried again scan
+/// by scan, so that one bad scan fails alone.
+pub(super) fn scan_log(primary: Primary) -> Batcher<Scan, ScanRecorded> {
+    let batches = Arc::new(AtomicU64::new(0));
+    Batcher::start("scan log", SCAN_BATCHES, SCAN_BATCH, move |scans: Vec<Scan>| {
+        let shard = (batches.fetch_add(1, Ordering::Relaxed) % u64::from(SHARDS)) as i16;
+        let primary = primary.clone();
+        async move {
+            let all: Vec<&Scan> = scans.iter().collect();
+            match log_scans(&primary, &all, shard).await {
+                Ok(recorded) => recorded.into_iter().map(Ok).collect(),
+                Err(e) if scans.len() == 1 || matches!(e, StoreError::Unavailable(_)) => {
+                    scans.iter().map(|_| Err(e.clone())).collect()
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, scans = scans.len(), "store.scan_batch_failed_retrying_one_by_one");
+                    let mut results = Vec::with_capacity(scans.len());
+                    for scan in &scans {
+                        results.push(log_scans(&primary, &[scan], shard).await.map(|mut r| r.remove(0)));
+                    }
+                    results
+                }
+            }
+        }
+    })
+}
+
+async fn log_scans(primary: &Primary, scans: &[&Scan], shard: i16) -> StoreResult<Vec<ScanRecorded>> {
+    Ok(in_tx!(primary, |tx| scan_record_batch(&tx, scans, shard))?)
+}
 
 /// Logs a batch of scans and counts them, in one statement (a data-modifying CTE is
 /// atomic): only the scans inserted are counted, so a repeated upload counts nothing, and

@@ -551,7 +551,7 @@ pub(super) fn revocations_since(c: &Connection, seq: i64, limit: u32) -> rusqlit
 }
 
 pub(super) fn status_counts(c: &Connection) -> rusqlite::Result<Vec<(Status, u64)>> {
-    let mut st = c.prepare_cached(crate::stats_sql::STATUS_TOTALS)?;
+    let mut st = c.prepare_cached(&crate::stats_sql::status_totals(crate::stats_sql::Dialect::Sqlite))?;
     let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
     let mut out = Vec::new();
     for row in rows {

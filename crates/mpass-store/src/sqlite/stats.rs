@@ -334,7 +334,7 @@ mod tests {
             asked.push((b.sql, b.args));
         }
         // `/metrics`' totals by status read the district counters only, never `applications`.
-        let totals = plan(&c, stats_sql::STATUS_TOTALS, &[]);
+        let totals = plan(&c, &stats_sql::status_totals(Dialect::Sqlite), &[]);
         assert!(
             totals.iter().any(|l| l.starts_with("SCAN stats_district_hourly"))
                 && !totals.iter().any(|l| l.contains("applications")),

@@ -219,6 +219,14 @@ pub(crate) async fn stats_counters_match_direct_counts_and_rebuild(store: Arc<dy
     decide_again_refused(&store, &apps[2]).await;
 
     let before = assert_agree(&store, "maintained").await;
+    let totals = store.status_counts().await.unwrap();
+
+    // Pending counter changes (PostgreSQL) folded into the counters: no answer changes,
+    // and nothing is left to fold. (The embedded store has nothing pending.)
+    store.stats_fold().await.unwrap();
+    assert_eq!(assert_agree(&store, "folded").await, before, "a fold changes no answer");
+    assert_eq!(store.status_counts().await.unwrap(), totals);
+    assert_eq!(store.stats_fold().await.unwrap(), 0, "nothing left to fold");
 
     // Known totals, counted by hand from the workload above.
     let by_status = store
@@ -253,7 +261,9 @@ pub(crate) async fn stats_counters_match_direct_counts_and_rebuild(store: Arc<dy
     // And the counters keep moving correctly after a rebuild.
     let late = submit_at(&store, citizen, 30).await;
     decide(&store, &late, Status::Approved, 10).await;
-    assert_agree(&store, "after rebuild").await;
+    let late_answers = assert_agree(&store, "after rebuild").await;
+    store.stats_fold().await.unwrap();
+    assert_eq!(assert_agree(&store, "folded after rebuild").await, late_answers);
 }
 
 async fn decide_again_refused(store: &Arc<dyn Store>, app: &Application) {
