@@ -320,46 +320,29 @@ pub(crate) fn rebuild(d: Dialect) -> Vec<String> {
 }
 
 /// The upsert of `rows` counter deltas into `table` (`stats_thana_hourly` or
-/// `stats_district_hourly`), with a `shard` column on PostgreSQL.
-pub(crate) fn upsert_counts(d: Dialect, table: &str, rows: usize) -> String {
-    let (cols, per_row, key) = match d {
-        Dialect::Sqlite => (
-            "hour, area, reason, status, has_pass, n",
-            6,
-            "hour, area, reason, status, has_pass",
-        ),
-        Dialect::Postgres => (
-            "hour, area, reason, status, has_pass, shard, n",
-            7,
-            "hour, area, reason, status, has_pass, shard",
-        ),
-    };
+/// `stats_district_hourly`), on SQLite, whose single writer sums a batch's deltas per row
+/// first (`sqlite/counters.rs`). PostgreSQL appends its deltas to the pending tables
+/// instead (`postgres/stats.rs`).
+pub(crate) fn upsert_counts(table: &str, rows: usize) -> String {
+    let d = Dialect::Sqlite;
     let values: Vec<String> = (0..rows)
         .map(|r| {
-            let ps: Vec<String> = (1..=per_row).map(|i| d.placeholder(r * per_row + i)).collect();
+            let ps: Vec<String> = (1..=6).map(|i| d.placeholder(r * 6 + i)).collect();
             format!("({})", ps.join(", "))
         })
         .collect();
     format!(
-        "INSERT INTO {table} ({cols}) VALUES {} ON CONFLICT ({key}) DO UPDATE SET n = {table}.n + excluded.n",
+        "INSERT INTO {table} (hour, area, reason, status, has_pass, n) VALUES {}
+         ON CONFLICT (hour, area, reason, status, has_pass) DO UPDATE SET n = {table}.n + excluded.n",
         values.join(", ")
     )
 }
 
-/// The upsert of one decision into the latency histogram.
-pub(crate) fn upsert_latency(d: Dialect) -> String {
-    match d {
-        // SQLite: `n` is the fourth parameter (the writer's batch sums, sqlite/counters.rs).
-        Dialect::Sqlite => "INSERT INTO stats_latency_hourly (hour, area, bucket, n) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (hour, area, bucket) DO UPDATE SET n = stats_latency_hourly.n + excluded.n"
-            .into(),
-        Dialect::Postgres => {
-            "INSERT INTO stats_latency_hourly (hour, area, bucket, shard, n) VALUES ($1, $2, $3, $4, 1)
-             ON CONFLICT (hour, area, bucket, shard) DO UPDATE SET n = stats_latency_hourly.n + 1"
-                .into()
-        }
-    }
-}
+/// The upsert of decisions into the latency histogram, on SQLite: `n` is the fourth
+/// parameter (the writer's batch sums, `sqlite/counters.rs`).
+pub(crate) const UPSERT_LATENCY: &str =
+    "INSERT INTO stats_latency_hourly (hour, area, bucket, n) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (hour, area, bucket) DO UPDATE SET n = stats_latency_hourly.n + excluded.n";
 
 #[cfg(test)]
 mod tests {
@@ -424,7 +407,7 @@ mod tests {
 
     #[test]
     fn upserts_number_their_placeholders_across_rows() {
-        let s = upsert_counts(Dialect::Postgres, "stats_thana_hourly", 2);
-        assert!(s.contains("($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)"));
+        let s = upsert_counts("stats_thana_hourly", 2);
+        assert!(s.contains("(?1, ?2, ?3, ?4, ?5, ?6), (?7, ?8, ?9, ?10, ?11, ?12)"));
     }
 }

@@ -10,8 +10,8 @@
 //! another writer waits for; [`fold`], which every node runs a few times a second, moves
 //! them into the counters in one statement per table. Reads sum both
 //! (`stats_sql::Dialect::counters`), so an answer never depends on whether a fold ran.
-//! The scan counters are moved by each batch of the scan log (`scan_log.rs`), once per
-//! batch and key.
+//! The scan counters are moved by each batch of the scan log (`verification.rs`,
+//! `scan_log`), once per batch and key.
 
 use deadpool_postgres::GenericClient;
 use mpass_domain::application::Status;
@@ -45,7 +45,7 @@ pub(super) async fn key_of(c: &impl GenericClient, id: ApplicationId) -> Result<
     ))
 }
 
-/// Moves application `id`'s count from `from` to `to` in both counter tables: appended to
+/// Moves an application's count from `from` to `to` in both counter tables: appended to
 /// their `_pending` tables in one statement, for [`fold`] to move into the counters.
 pub(super) async fn shift(
     c: &impl GenericClient,

@@ -1,23 +1,21 @@
 //! Police verification on PostgreSQL: checkpoints and the scan log (each scan counted in
 //! `stats_scans_hourly` by the same statement that logs it).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use deadpool_postgres::GenericClient;
 use mpass_domain::application::Status;
 use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::checkpoint::Checkpoint;
 use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
 use mpass_domain::pass::{ReasonCode, VerdictColour};
-use mpass_domain::ports::{PassCheck, PassKey, PassRecord};
+use mpass_domain::ports::{PassCheck, PassKey, PassRecord, StoreError, StoreResult};
 use mpass_domain::scan::{Scan, ScanPoint, ScanRecorded, ScanSource, TRAVEL_HISTORY, TRAVEL_HORIZON, TravelPoint};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use mpass_domain::ports::{StoreError, StoreResult};
 
 use super::batch::Batcher;
 use super::{PgError, audit, big, exec, from_json, from_ms, ms, query, query_opt, to_json};
@@ -239,7 +237,8 @@ async fn log_scans(primary: &Primary, scans: &[&Scan], shard: i16) -> StoreResul
 /// two batches never wait on each other's rows in opposite orders). A scan whose
 /// `(officer, client_id)` was logged before, or earlier in the same batch, is not logged
 /// again: the first one is returned. One result per scan, in order. Run inside a
-/// transaction: the duplicates are read after the insert, in the same snapshot's view.
+/// transaction: the duplicates are read after the insert, by a statement that sees the
+/// batch's own rows too.
 pub(super) async fn scan_record_batch(
     c: &impl GenericClient,
     batch: &[&Scan],

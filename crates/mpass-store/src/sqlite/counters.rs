@@ -38,9 +38,9 @@ impl Table {
     /// rebuild and PostgreSQL, `stats_sql`).
     fn upsert(self) -> String {
         match self {
-            Table::Thana => stats_sql::upsert_counts(Dialect::Sqlite, "stats_thana_hourly", 1),
-            Table::District => stats_sql::upsert_counts(Dialect::Sqlite, "stats_district_hourly", 1),
-            Table::Latency => stats_sql::upsert_latency(Dialect::Sqlite),
+            Table::Thana => stats_sql::upsert_counts("stats_thana_hourly", 1),
+            Table::District => stats_sql::upsert_counts("stats_district_hourly", 1),
+            Table::Latency => stats_sql::UPSERT_LATENCY.to_string(),
             Table::Scans => stats_sql::scans::upsert(Dialect::Sqlite, "VALUES (?1, ?2, ?3, ?4, ?5)"),
         }
     }
