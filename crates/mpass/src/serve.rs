@@ -263,7 +263,8 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     Ok(Running { addr, stop, task })
 }
 
-/// How often each node chains the audit entries that audited changes queued.
+/// How often each node settles what its store lets wait: queued audit entries, pending
+/// counter changes.
 const SETTLE_EVERY: Duration = Duration::from_millis(250);
 
 /// Every [`SETTLE_EVERY`] until `stopped`, settles what a store shared by many nodes lets
