@@ -132,3 +132,53 @@ fn base45_decode_pass(bencher: divan::Bencher) {
     let text = qr_text()[TEXT_PREFIX.len()..].to_string();
     bencher.bench_local(|| base45::decode(black_box(&text)).expect("valid Base45"));
 }
+
+/// Positions spread over Bangladesh, the same for both `nearest_thana` benchmarks.
+fn positions() -> Vec<(f64, f64)> {
+    (0..64)
+        .map(|i| (21.0 + f64::from(i % 8) * 0.7, 88.2 + f64::from(i / 8) * 0.55))
+        .collect()
+}
+
+/// The thana an online check with a position is counted in (`checkpoint::nearest_thana`,
+/// through its grid), per position.
+#[divan::bench]
+fn nearest_thana(bencher: divan::Bencher) {
+    let positions = positions();
+    let _ = mpass_domain::checkpoint::nearest_thana(23.7, 90.4);
+    let mut i = 0;
+    bencher.bench_local(|| {
+        i = (i + 1) % positions.len();
+        let (lat, lon) = positions[i];
+        mpass_domain::checkpoint::nearest_thana(black_box(lat), black_box(lon))
+    });
+}
+
+/// The baseline of `nearest_thana`: the dot product with every thana's unit vector (what
+/// it did before its grid), in the same run.
+#[divan::bench]
+fn nearest_thana_every_thana(bencher: divan::Bencher) {
+    use mpass_domain::geo::{self, AreaKind};
+    let unit = |lat: f64, lon: f64| {
+        let (p, l) = (f64::to_radians(lat), f64::to_radians(lon));
+        [p.cos() * l.cos(), p.cos() * l.sin(), p.sin()]
+    };
+    let thanas: Vec<([f64; 3], &geo::Area)> = geo::areas()
+        .all()
+        .iter()
+        .filter(|a| a.kind == AreaKind::Thana)
+        .map(|a| (unit(a.lat, a.lon), a))
+        .collect();
+    let positions = positions();
+    let mut i = 0;
+    bencher.bench_local(|| {
+        i = (i + 1) % positions.len();
+        let (lat, lon) = positions[i];
+        let q = unit(black_box(lat), black_box(lon));
+        thanas
+            .iter()
+            .map(|(v, a)| (v[0] * q[0] + v[1] * q[1] + v[2] * q[2], *a))
+            .max_by(|x, y| x.0.total_cmp(&y.0))
+            .map(|(_, a)| a)
+    });
+}

@@ -91,23 +91,111 @@ fn unit_vector(lat: f64, lon: f64) -> [f64; 3] {
 
 /// The thana whose centroid is nearest to a position (great-circle distance). Every online
 /// check with a position asks this: the thanas' centroids are turned into unit vectors
-/// once, and each candidate costs a dot product, not two haversines.
+/// once, and each candidate costs a dot product, not two haversines. Inside the accepted
+/// box only the few thanas that can be nearest to some point of the position's grid cell
+/// are candidates ([`ThanaGrid`]); the answer is the one a scan of every thana gives.
 pub fn nearest_thana(lat: f64, lon: f64) -> Option<&'static Area> {
-    static THANAS: OnceLock<Vec<([f64; 3], &'static Area)>> = OnceLock::new();
-    let thanas = THANAS.get_or_init(|| {
-        geo::areas()
+    static GRID: OnceLock<ThanaGrid> = OnceLock::new();
+    GRID.get_or_init(ThanaGrid::new).nearest(lat, lon)
+}
+
+/// Side of a cell of [`ThanaGrid`], degrees.
+const CELL_DEG: f64 = 0.1;
+
+/// The thanas' unit vectors and, for each cell of a grid over [`LAT_RANGE`] × [`LON_RANGE`],
+/// the thanas that may be nearest to a point in it.
+///
+/// For a cell with centre `c`, let `d0` be the angle from `c` to its nearest thana and `r`
+/// the largest angle from `c` to a point of the cell. The thana nearest to a point `p` of
+/// the cell is no farther from `p` than that one (at most `d0 + r`), so it is at most
+/// `d0 + 2r` from `c` (triangle inequality on the sphere): the cell keeps every thana
+/// within that angle of its centre (in the thanas' order, so that ties fall as in a scan of
+/// all of them).
+struct ThanaGrid {
+    thanas: Vec<([f64; 3], &'static Area)>,
+    cols: usize,
+    rows: usize,
+    /// Per cell, row by row: its candidates' range in `candidates`.
+    cells: Vec<(u32, u32)>,
+    candidates: Vec<u16>,
+}
+
+fn dot(a: &[f64; 3], b: &[f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+/// The last of the largest dot products with `q`, as `Iterator::max_by` picks it.
+fn nearest_of<'a>(q: &[f64; 3], thanas: impl Iterator<Item = &'a ([f64; 3], &'static Area)>) -> Option<&'static Area> {
+    thanas
+        .map(|(v, a)| (dot(v, q), *a))
+        .max_by(|x, y| x.0.total_cmp(&y.0))
+        .map(|(_, a)| a)
+}
+
+impl ThanaGrid {
+    fn new() -> ThanaGrid {
+        let thanas: Vec<([f64; 3], &'static Area)> = geo::areas()
             .all()
             .iter()
             .filter(|a| a.kind == AreaKind::Thana)
             .map(|a| (unit_vector(a.lat, a.lon), a))
-            .collect()
-    });
-    let q = unit_vector(lat, lon);
-    thanas
-        .iter()
-        .map(|(v, a)| (v[0] * q[0] + v[1] * q[1] + v[2] * q[2], *a))
-        .max_by(|x, y| x.0.total_cmp(&y.0))
-        .map(|(_, a)| a)
+            .collect();
+        let rows = ((LAT_RANGE.1 - LAT_RANGE.0) / CELL_DEG).ceil() as usize;
+        let cols = ((LON_RANGE.1 - LON_RANGE.0) / CELL_DEG).ceil() as usize;
+        let mut cells = Vec::with_capacity(rows * cols);
+        let mut candidates = Vec::new();
+        let angle = |a: &[f64; 3], b: &[f64; 3]| dot(a, b).clamp(-1.0, 1.0).acos();
+        for row in 0..rows {
+            for col in 0..cols {
+                let (lat0, lon0) = (LAT_RANGE.0 + row as f64 * CELL_DEG, LON_RANGE.0 + col as f64 * CELL_DEG);
+                let c = unit_vector(lat0 + CELL_DEG / 2.0, lon0 + CELL_DEG / 2.0);
+                // The corners and the edges' midpoints: in a cell this small the farthest
+                // point from the centre is a corner; the margin covers rounding.
+                let r = [0.0, 0.5, 1.0]
+                    .iter()
+                    .flat_map(|&i| [0.0, 0.5, 1.0].map(|j| (i, j)))
+                    .map(|(i, j)| angle(&c, &unit_vector(lat0 + i * CELL_DEG, lon0 + j * CELL_DEG)))
+                    .fold(0.0, f64::max)
+                    * 1.01;
+                let d0 = thanas
+                    .iter()
+                    .map(|(v, _)| dot(&c, v))
+                    .fold(-1.0, f64::max)
+                    .clamp(-1.0, 1.0)
+                    .acos();
+                let within = (d0 + 2.0 * r + 1e-9).min(std::f64::consts::PI).cos();
+                let start = candidates.len() as u32;
+                candidates.extend(
+                    thanas
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (v, _))| dot(&c, v) >= within)
+                        .map(|(i, _)| i as u16),
+                );
+                cells.push((start, candidates.len() as u32));
+            }
+        }
+        ThanaGrid {
+            thanas,
+            cols,
+            rows,
+            cells,
+            candidates,
+        }
+    }
+
+    fn nearest(&self, lat: f64, lon: f64) -> Option<&'static Area> {
+        let q = unit_vector(lat, lon);
+        let row = (lat - LAT_RANGE.0) / CELL_DEG;
+        let col = (lon - LON_RANGE.0) / CELL_DEG;
+        // NaN fails both comparisons too, and goes to the scan of every thana.
+        if (0.0..self.rows as f64).contains(&row) && (0.0..self.cols as f64).contains(&col) {
+            let (start, end) = self.cells[row as usize * self.cols + col as usize];
+            let ids = &self.candidates[start as usize..end as usize];
+            return nearest_of(&q, ids.iter().map(|&i| &self.thanas[usize::from(i)]));
+        }
+        nearest_of(&q, self.thanas.iter())
+    }
 }
 
 impl CheckpointInput {
@@ -189,6 +277,38 @@ mod tests {
             (given.area.as_str(), given.name.as_str()),
             (thana.code.as_str(), "Gate")
         );
+    }
+
+    /// The grid's candidates always hold the thana a scan of every thana picks, across the
+    /// accepted box and its cells' edges.
+    #[test]
+    fn the_grid_answers_as_a_scan_of_every_thana() {
+        let grid = ThanaGrid::new();
+        let mut lat = LAT_RANGE.0;
+        let mut most = 0;
+        while lat <= LAT_RANGE.1 {
+            let mut lon = LON_RANGE.0;
+            while lon <= LON_RANGE.1 {
+                let q = unit_vector(lat, lon);
+                let all = nearest_of(&q, grid.thanas.iter()).map(|a| &a.code);
+                assert_eq!(grid.nearest(lat, lon).map(|a| &a.code), all, "{lat} {lon}");
+                lon += CELL_DEG / 7.0;
+            }
+            lat += CELL_DEG / 7.0;
+        }
+        for (start, end) in &grid.cells {
+            most = most.max(end - start);
+        }
+        // Few enough to be worth it: a scan of every thana compares over 500.
+        assert!(most < 64, "{most} candidates in one cell");
+        let began = std::time::Instant::now();
+        let _ = ThanaGrid::new();
+        println!(
+            "grid of {} cells, at most {most} candidates each, built in {:?}",
+            grid.cells.len(),
+            began.elapsed()
+        );
+        assert!(nearest_thana(f64::NAN, 90.0).is_some());
     }
 
     proptest::proptest! {
