@@ -362,6 +362,7 @@ stories!(
     scans_log_idempotent_uploads_and_lists,
     travel_points_are_the_latest_few,
     concurrent_scans_log_once_and_count_each,
+    concurrent_pass_checks_each_get_their_own_pass,
     check_and_log_decides_on_what_the_store_knows,
     check_and_log_reads_the_status_now,
     role_grants_list_and_revoke_audited,

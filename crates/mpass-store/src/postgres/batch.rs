@@ -3,7 +3,9 @@
 //! writes them all. Each caller is answered after that
 //! commit, as it was when every write had a transaction of its own: the durability is the
 //! same; the database's work per write is not (one statement, one commit and one round
-//! trip for the batch, and each counter row a batch moves is moved once).
+//! trip for the batch, and each counter row a batch moves is moved once). Reads that every
+//! request makes alike (an online check's pass) are batched the same way: one round trip
+//! for the reads waiting at that moment.
 //!
 //! A batch leaves as soon as a slot is free: alone, a write goes at once (it never waits
 //! for company); under load the writes that arrive while `in_flight` batches are in the

@@ -35,7 +35,7 @@ mod verification;
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
-use mpass_domain::ports::{StoreError, StoreResult};
+use mpass_domain::ports::{PassCheck, StoreError, StoreResult};
 use mpass_domain::scan::{Scan, ScanRecorded};
 use time::OffsetDateTime;
 use tokio_postgres::NoTls;
@@ -56,6 +56,8 @@ pub struct PostgresStore {
     replica: Option<Pool>,
     /// Scans are logged in batches, one transaction each (`batch.rs`).
     scans: batch::Batcher<Scan, ScanRecorded>,
+    /// Online checks by QR text read their passes in batches, one round trip each.
+    passes: batch::Batcher<verification::PassRead, PassCheck>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -76,10 +78,12 @@ impl PostgresStore {
         let primary = pool(url, pool_size)?;
         let replica = replica_url.map(|u| pool(u, pool_size)).transpose()?;
         let scans = verification::scan_log(Primary(primary.clone()));
+        let passes = verification::pass_reads(replica.as_ref().unwrap_or(&primary).clone());
         let store = PostgresStore {
             primary,
             replica,
             scans,
+            passes,
         };
         {
             let mut conn = store.primary().await?;

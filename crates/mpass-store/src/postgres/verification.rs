@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Pool};
 use mpass_domain::application::Status;
 use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::checkpoint::Checkpoint;
@@ -342,15 +342,125 @@ pub(super) async fn pass_check(
         });
     };
     let pass: PassRecord = from_json(&r.try_get::<_, String>(1)?, "pass")?;
-    let status = r
-        .try_get::<_, Option<String>>(2)?
-        .map(|s| Status::parse(&s).ok_or_else(|| PgError::Corrupt(format!("application status {s}"))))
-        .transpose()?;
+    let status = status_of(r.try_get(2)?)?;
     Ok(PassCheck {
         pass: Some(pass),
         status,
         earlier,
     })
+}
+
+/// Reads in the database at once (each on its own connection).
+const READ_BATCHES: usize = 4;
+/// Checks in one read at most.
+const READ_BATCH: usize = 512;
+
+/// What an online check asks of the pass its QR text names: the pass and its status, and
+/// with a position impossible travel's points around that time.
+pub(super) type PassRead = (PassId, Option<OffsetDateTime>);
+
+/// The node's pass reads for online checks by QR text: `Store::pass_check` joins the reads
+/// waiting at that moment (`batch.rs`), and [`pass_check_batch`] answers them with one
+/// round trip for the batch instead of one per check (on the replica when there is one).
+pub(super) fn pass_reads(reader: Pool) -> Batcher<PassRead, PassCheck> {
+    Batcher::start("pass reads", READ_BATCHES, READ_BATCH, move |reads: Vec<PassRead>| {
+        let reader = reader.clone();
+        async move {
+            let read = async {
+                let c = reader.get().await.map_err(PgError::from)?;
+                pass_check_batch(&c, &reads).await
+            };
+            match read.await {
+                Ok(checks) => checks.into_iter().map(Ok).collect(),
+                Err(e) => {
+                    let e = StoreError::from(e);
+                    reads.iter().map(|_| Err(e.clone())).collect()
+                }
+            }
+        }
+    })
+}
+
+/// [`pass_check`] for many passes named by id, one answer per read, in order: the passes
+/// with their statuses in one statement, and impossible travel's points of the reads with
+/// a position in a second one, pipelined beside it on the same connection.
+pub(super) async fn pass_check_batch(c: &impl GenericClient, reads: &[PassRead]) -> Result<Vec<PassCheck>, PgError> {
+    let ids: Vec<Uuid> = reads.iter().map(|(id, _)| id.0).collect();
+    let by_id: [&(dyn ToSql + Sync); 1] = [&ids];
+    let passes = query(
+        c,
+        "SELECT p.id, p.data::text, a.status
+         FROM passes p LEFT JOIN applications a ON a.id = p.application_id WHERE p.id = ANY($1)",
+        &by_id,
+    );
+    // One row per read with a position (its place in `reads`) and its window.
+    let mut at = Vec::new();
+    let (mut pass, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, (id, when)) in reads.iter().enumerate() {
+        if let Some(when) = when {
+            at.push(i64::try_from(i).unwrap_or(i64::MAX));
+            pass.push(id.0);
+            lo.push(ms(*when - TRAVEL_HORIZON));
+            hi.push(ms(*when + TRAVEL_HORIZON));
+        }
+    }
+    let points = async {
+        if at.is_empty() {
+            return Ok(Vec::new());
+        }
+        query(
+            c,
+            "SELECT q.i, s.id, s.lat, s.lon, s.scanned_at
+             FROM unnest($1::int8[], $2::uuid[], $3::int8[], $4::int8[]) AS q(i, pass, lo, hi)
+             CROSS JOIN LATERAL (
+                 SELECT id, lat, lon, scanned_at FROM scans
+                 WHERE pass_id = q.pass AND lat IS NOT NULL AND lon IS NOT NULL
+                   AND scanned_at BETWEEN q.lo AND q.hi
+                 ORDER BY scanned_at DESC LIMIT $5) s
+             ORDER BY q.i, s.scanned_at DESC",
+            &[&at, &pass, &lo, &hi, &big(TRAVEL_HISTORY)],
+        )
+        .await
+    };
+    let (rows, points) = tokio::try_join!(passes, points)?;
+    let mut found = std::collections::HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let id: Uuid = r.try_get(0)?;
+        let pass: PassRecord = from_json(&r.try_get::<_, String>(1)?, "pass")?;
+        found.insert(id, (pass, status_of(r.try_get(2)?)?));
+    }
+    let mut checks: Vec<PassCheck> = ids
+        .iter()
+        .map(|id| match found.get(id) {
+            Some((pass, status)) => PassCheck {
+                pass: Some(pass.clone()),
+                status: *status,
+                earlier: Vec::new(),
+            },
+            None => PassCheck::default(),
+        })
+        .collect();
+    for r in &points {
+        let i: i64 = r.try_get(0)?;
+        let check = usize::try_from(i)
+            .ok()
+            .and_then(|i| checks.get_mut(i))
+            .ok_or_else(|| PgError::Corrupt(format!("travel point of read {i}")))?;
+        check.earlier.push(TravelPoint {
+            scan: ScanId(r.try_get(1)?),
+            point: ScanPoint {
+                lat: r.try_get(2)?,
+                lon: r.try_get(3)?,
+                at: from_ms(r.try_get(4)?),
+            },
+        });
+    }
+    Ok(checks)
+}
+
+fn status_of(s: Option<String>) -> Result<Option<Status>, PgError> {
+    s.map(|s| Status::parse(&s).ok_or_else(|| PgError::Corrupt(format!("application status {s}"))))
+        .transpose()
 }
 
 /// Impossible travel's scans of a pass around `at` (`Store::travel_points`), from the

@@ -255,6 +255,92 @@ pub(crate) async fn concurrent_scans_log_once_and_count_each(store: Arc<dyn Stor
     assert_eq!(counted, store.stats_scans_direct(&q).await.unwrap());
 }
 
+/// Many online checks' reads at once (PostgreSQL answers the reads waiting at one moment
+/// with one read): each gets what a read of its own pass gets, whatever it shares the
+/// moment with — the same pass twice, a pass not stored, reads with and without a
+/// position, a pass revoked, a pass whose scans fall outside the window.
+pub(crate) async fn concurrent_pass_checks_each_get_their_own_pass(store: Arc<dyn Store>) {
+    use mpass_domain::application::Status;
+    let (holder, admin, officer) = (user(&store, 1).await, user(&store, 2).await, user(&store, 3).await);
+    let mut passes = Vec::new();
+    for i in 0..4 {
+        let app = submit(&store, holder.id, t(10 + i), t(3600)).await;
+        passes.push(approve(&store, &app).await);
+    }
+    store
+        .revoke_pass(passes[3].id, "forged documents", Actor::user(admin.id), vec![], t(30))
+        .await
+        .unwrap();
+    // Pass 0 scanned often, pass 1 once, pass 2 never; the scan of a pass not stored counts too.
+    let unknown = PassId::new();
+    let scanned = [
+        (0, 100),
+        (0, 200),
+        (0, 300),
+        (0, 400),
+        (0, 500),
+        (0, 600),
+        (0, 700),
+        (1, 150),
+    ];
+    for (p, secs) in scanned {
+        store
+            .scan_record(&scan(officer.id, Some(passes[p].id), None, secs))
+            .await
+            .unwrap();
+    }
+    store
+        .scan_record(&scan(officer.id, Some(unknown), None, 250))
+        .await
+        .unwrap();
+    let mut reads = Vec::new();
+    for round in 0..30i64 {
+        for (i, p) in passes.iter().enumerate() {
+            let at = (i as i64 + round) % 3;
+            // With a position at several times (one after every scan, one long after them
+            // all), or without one.
+            let travel_at = match at {
+                0 => None,
+                1 => Some(t(650)),
+                _ => Some(t(800) + TRAVEL_HORIZON * 2),
+            };
+            reads.push((p.id, travel_at));
+        }
+        reads.push((unknown, Some(t(300))));
+        reads.push((PassId::new(), None));
+    }
+    let tasks: Vec<_> = reads
+        .iter()
+        .map(|&(id, at)| {
+            let store = store.clone();
+            tokio::spawn(async move { store.pass_check(PassKey::Id(id), at).await.unwrap() })
+        })
+        .collect();
+    let mut seen = 0;
+    for (task, (id, at)) in tasks.into_iter().zip(reads) {
+        let got = task.await.unwrap();
+        let stored = passes.iter().find(|p| p.id == id);
+        assert_eq!(got.pass.as_ref(), stored, "the pass read is the one named");
+        let status = stored.map(|p| {
+            if p.id == passes[3].id {
+                Status::Revoked
+            } else {
+                Status::Approved
+            }
+        });
+        assert_eq!(got.status, status);
+        let want = match at {
+            Some(at) => store.travel_points(id, at).await.unwrap(),
+            None => Vec::new(),
+        };
+        assert_eq!(got.earlier, want, "the travel points of {id} at {at:?}");
+        seen += got.earlier.len();
+    }
+    // Thirty rounds: pass 0's seven scans and pass 1's one (all within the window around
+    // t(650)) in a third of them each, and the scan of the pass not stored in every one.
+    assert_eq!(seen, 10 * 7 + 10 + 30);
+}
+
 /// An online check's step: `decide` gets what the store knows of the pass (nothing without
 /// a key: no read) and the scan it makes is logged; `None` logs nothing; a panic in
 /// `decide` fails the step and the store keeps working.
