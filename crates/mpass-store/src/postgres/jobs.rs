@@ -18,18 +18,27 @@ pub(super) async fn insert(c: &impl GenericClient, job: &NewJob, now: i64) -> Re
     Ok(())
 }
 
-/// Leases up to `max` due jobs in one statement. Rows another transaction is leasing are
-/// skipped, and a row leased and committed meanwhile fails the re-checked `locked_until`
-/// condition, so no job is handed to two callers within its lease.
+/// Leases up to `max` due jobs. A job is free (`locked_until = 0`) or leased until then;
+/// jobs whose lease has run out are handed back first (one statement, through the index of
+/// leased jobs, usually finding none), then free due jobs are leased in one statement
+/// through the free jobs' indexes, never walking past the jobs in flight. Rows another
+/// transaction is leasing are skipped, and a row leased and committed meanwhile fails the
+/// re-checked `locked_until = 0`, so no job is handed to two callers within its lease.
 pub(super) async fn lease(c: &impl GenericClient, max: u32, now: i64, lease_ms: i64) -> Result<Vec<Job>, PgError> {
+    exec(
+        c,
+        "UPDATE jobs SET locked_until = 0 WHERE locked_until > 0 AND locked_until <= $1",
+        &[&now],
+    )
+    .await?;
     let rows = query(
         c,
         // Login codes first (a person is waiting for them), then every kind oldest first.
         "WITH first AS MATERIALIZED (
-             SELECT id FROM jobs WHERE kind = $4 AND run_at <= $1 AND locked_until <= $1
+             SELECT id FROM jobs WHERE kind = $4 AND locked_until = 0 AND run_at <= $1
              ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED),
          rest AS MATERIALIZED (
-             SELECT id FROM jobs WHERE run_at <= $1 AND locked_until <= $1
+             SELECT id FROM jobs WHERE locked_until = 0 AND run_at <= $1
                AND id NOT IN (SELECT id FROM first)
              ORDER BY run_at LIMIT $3 - (SELECT count(*) FROM first) FOR UPDATE SKIP LOCKED),
          due AS (SELECT id FROM first UNION ALL SELECT id FROM rest)
