@@ -297,6 +297,53 @@ async fn postgres_status_changes_do_not_wait_for_the_counters() {
     assert_eq!(store.stats_fold().await.unwrap(), 0);
 }
 
+/// PostgreSQL only: checks' pass reads share a statement, but a stored pass whose record
+/// does not decode fails its own checks alone; the others sharing its moment get their
+/// passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_a_bad_pass_record_fails_only_its_own_checks() {
+    let Some((url, schema, _cleanup)) = pg_schema().await else {
+        return;
+    };
+    let scoped = with_schema(&url, &schema);
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&scoped, 8, None).await.expect("connect"));
+    let u = fixtures::user(&store, 1).await;
+    let mut passes = Vec::new();
+    for i in 0..3 {
+        let a = fixtures::submit(&store, u.id, fixtures::t(10 + i), fixtures::t(3600)).await;
+        passes.push(fixtures::approve(&store, &a).await);
+    }
+    let admin = admin_client(&scoped).await;
+    admin
+        .execute(
+            "UPDATE passes SET data = '{\"not\": \"a pass\"}'::jsonb WHERE id = $1",
+            &[&passes[1].id.0],
+        )
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let (store, id) = (store.clone(), passes[i % 3].id);
+            tokio::spawn(async move { (id, store.pass_check(mpass_domain::ports::PassKey::Id(id), None).await) })
+        })
+        .collect();
+    let (mut good, mut bad) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            (id, Ok(check)) => {
+                assert_ne!(id, passes[1].id, "the bad record is not read as a pass");
+                assert_eq!(check.pass.map(|p| p.id), Some(id));
+                good += 1;
+            }
+            (id, Err(e)) => {
+                assert_eq!(id, passes[1].id, "{e}");
+                bad += 1;
+            }
+        }
+    }
+    assert_eq!((good, bad), (40, 20));
+}
+
 /// Declares each story once per backend: `sqlite::NAME` and `postgres::NAME`.
 macro_rules! stories {
     ($($name:ident),* $(,)?) => {

@@ -362,19 +362,32 @@ pub(super) type PassRead = (PassId, Option<OffsetDateTime>);
 /// The node's pass reads for online checks by QR text: `Store::pass_check` joins the reads
 /// waiting at that moment (`batch.rs`), and [`pass_check_batch`] answers them with one
 /// round trip for the batch instead of one per check (on the replica when there is one).
+/// A batch that fails for another reason than the database being out of reach (a stored
+/// record that does not decode) is read again pass by pass, so that it fails its own
+/// check alone.
 pub(super) fn pass_reads(reader: Pool) -> Batcher<PassRead, PassCheck> {
     Batcher::start("pass reads", READ_BATCHES, READ_BATCH, move |reads: Vec<PassRead>| {
         let reader = reader.clone();
         async move {
-            let read = async {
-                let c = reader.get().await.map_err(PgError::from)?;
-                pass_check_batch(&c, &reads).await
+            let read = |reads: Vec<PassRead>| {
+                let reader = reader.clone();
+                async move {
+                    let c = reader.get().await.map_err(PgError::from)?;
+                    Ok::<_, StoreError>(pass_check_batch(&c, &reads).await?)
+                }
             };
-            match read.await {
+            match read(reads.clone()).await {
                 Ok(checks) => checks.into_iter().map(Ok).collect(),
-                Err(e) => {
-                    let e = StoreError::from(e);
+                Err(e) if reads.len() == 1 || matches!(e, StoreError::Unavailable(_)) => {
                     reads.iter().map(|_| Err(e.clone())).collect()
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, reads = reads.len(), "store.pass_read_batch_failed_reading_one_by_one");
+                    let mut results = Vec::with_capacity(reads.len());
+                    for one in reads {
+                        results.push(read(vec![one]).await.map(|mut c| c.remove(0)));
+                    }
+                    results
                 }
             }
         }
