@@ -258,10 +258,13 @@ impl Client {
         self.get(&format!("/api/v1/dev/outbox?limit={limit}")).await
     }
 
-    /// The newest code sent to `phone` (E.164 or national form) in the dev outbox.
+    /// The newest code sent to `phone` (E.164 or national form) in the dev outbox, among
+    /// its newest 500 messages: a burst of other messages (a batch of decisions' SMS going
+    /// out beside the code) must not push the code out of sight before it is read, as it
+    /// did out of the default 50.
     pub async fn dev_code(&self, phone: &str) -> Result<Option<String>> {
         let national = phone.trim_start_matches("+88");
-        let outbox = self.dev_outbox().await?;
+        let outbox = self.dev_outbox_newest(500).await?;
         Ok(outbox
             .messages
             .iter()
