@@ -484,9 +484,9 @@ impl Store for PostgresStore {
         match key {
             // A QR text's check: with the others waiting at that moment.
             PassKey::Id(id) => self.passes.call((id, travel_at)).await,
-            PassKey::ShortCode(_) => {
+            PassKey::ShortCode(code) => {
                 let c = self.reader().await?;
-                Ok(verification::pass_check(&c, &key, travel_at).await?)
+                Ok(verification::pass_check_by_code(&c, &code, travel_at).await?)
             }
         }
     }

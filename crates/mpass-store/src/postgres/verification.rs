@@ -10,7 +10,7 @@ use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::checkpoint::Checkpoint;
 use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
 use mpass_domain::pass::{ReasonCode, VerdictColour};
-use mpass_domain::ports::{PassCheck, PassKey, PassRecord, StoreError, StoreResult};
+use mpass_domain::ports::{PassCheck, PassRecord, StoreError, StoreResult};
 use mpass_domain::scan::{Scan, ScanPoint, ScanRecorded, ScanSource, TRAVEL_HISTORY, TRAVEL_HORIZON, TravelPoint};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
@@ -304,45 +304,35 @@ pub(super) async fn scan_record_batch(
         .collect()
 }
 
-/// What an online check reads (`Store::pass_check`): the pass and its application's
-/// status in one statement (not the whole application, whose documents the trait's
-/// default would decode for one column), and, when `travel_at` is given, impossible
-/// travel's points, sent on the same connection without waiting for the first answer
-/// (the client pipelines them: one round trip for both). The default asks `pass`,
-/// `application` and `travel_points` one after the other.
-pub(super) async fn pass_check(
+/// The pass and its application's status, read together (not the whole application,
+/// whose documents would be decoded for one column).
+const SELECT_PASS_CHECK: &str = "SELECT p.id, p.data::text, a.status
+     FROM passes p LEFT JOIN applications a ON a.id = p.application_id";
+
+/// A row of [`SELECT_PASS_CHECK`]: the pass and its status.
+fn pass_and_status(r: &Row) -> Result<(PassRecord, Option<Status>), PgError> {
+    Ok((
+        from_json(&r.try_get::<_, String>(1)?, "pass")?,
+        status_of(r.try_get(2)?)?,
+    ))
+}
+
+/// What an online check by short code reads (`Store::pass_check`; checks by QR text read
+/// in batches, [`pass_check_batch`]): the pass and its status, and, when `travel_at` is
+/// given, impossible travel's points of the pass found.
+pub(super) async fn pass_check_by_code(
     c: &impl GenericClient,
-    key: &PassKey,
+    code: &str,
     travel_at: Option<OffsetDateTime>,
 ) -> Result<PassCheck, PgError> {
-    const SELECT: &str = "SELECT p.id, p.data::text, a.status
-         FROM passes p LEFT JOIN applications a ON a.id = p.application_id";
-    let read = async {
-        match key {
-            PassKey::Id(id) => query_opt(c, &format!("{SELECT} WHERE p.id = $1"), &[&id.0]).await,
-            PassKey::ShortCode(code) => query_opt(c, &format!("{SELECT} WHERE p.short_code = $1"), &[code]).await,
-        }
+    let Some(r) = query_opt(c, &format!("{SELECT_PASS_CHECK} WHERE p.short_code = $1"), &[&code]).await? else {
+        return Ok(PassCheck::default());
     };
-    let (row, earlier) = match (key, travel_at) {
-        (PassKey::Id(id), Some(at)) => tokio::try_join!(read, travel_points(c, *id, at))?,
-        (PassKey::ShortCode(_), Some(at)) => {
-            let row = read.await?;
-            let earlier = match &row {
-                Some(r) => travel_points(c, PassId(r.try_get(0)?), at).await?,
-                None => Vec::new(),
-            };
-            (row, earlier)
-        }
-        (_, None) => (read.await?, Vec::new()),
+    let (pass, status) = pass_and_status(&r)?;
+    let earlier = match travel_at {
+        Some(at) => travel_points(c, pass.id, at).await?,
+        None => Vec::new(),
     };
-    let Some(r) = row else {
-        return Ok(PassCheck {
-            earlier,
-            ..PassCheck::default()
-        });
-    };
-    let pass: PassRecord = from_json(&r.try_get::<_, String>(1)?, "pass")?;
-    let status = status_of(r.try_get(2)?)?;
     Ok(PassCheck {
         pass: Some(pass),
         status,
@@ -369,14 +359,11 @@ pub(super) fn pass_reads(reader: Pool) -> Batcher<PassRead, PassCheck> {
     Batcher::start("pass reads", READ_BATCHES, READ_BATCH, move |reads: Vec<PassRead>| {
         let reader = reader.clone();
         async move {
-            let read = |reads: Vec<PassRead>| {
-                let reader = reader.clone();
-                async move {
-                    let c = reader.get().await.map_err(PgError::from)?;
-                    Ok::<_, StoreError>(pass_check_batch(&c, &reads).await?)
-                }
-            };
-            match read(reads.clone()).await {
+            async fn read(reader: &Pool, reads: &[PassRead]) -> Result<Vec<PassCheck>, StoreError> {
+                let c = reader.get().await.map_err(PgError::from)?;
+                Ok(pass_check_batch(&c, reads).await?)
+            }
+            match read(&reader, &reads).await {
                 Ok(checks) => checks.into_iter().map(Ok).collect(),
                 Err(e) if reads.len() == 1 || matches!(e, StoreError::Unavailable(_)) => {
                     reads.iter().map(|_| Err(e.clone())).collect()
@@ -384,8 +371,8 @@ pub(super) fn pass_reads(reader: Pool) -> Batcher<PassRead, PassCheck> {
                 Err(e) => {
                     tracing::warn!(error = %e, reads = reads.len(), "store.pass_read_batch_failed_reading_one_by_one");
                     let mut results = Vec::with_capacity(reads.len());
-                    for one in reads {
-                        results.push(read(vec![one]).await.map(|mut c| c.remove(0)));
+                    for one in reads.chunks(1) {
+                        results.push(read(&reader, one).await.map(|mut c| c.remove(0)));
                     }
                     results
                 }
@@ -394,18 +381,15 @@ pub(super) fn pass_reads(reader: Pool) -> Batcher<PassRead, PassCheck> {
     })
 }
 
-/// [`pass_check`] for many passes named by id, one answer per read, in order: the passes
-/// with their statuses in one statement, and impossible travel's points of the reads with
-/// a position in a second one, pipelined beside it on the same connection.
+/// What online checks by QR text read, for many passes named by id, one answer per read,
+/// in order: the passes with their statuses in one statement, and impossible travel's
+/// points of the reads with a position in a second one, sent on the same connection
+/// without waiting for the first answer (the client pipelines them: one round trip).
 pub(super) async fn pass_check_batch(c: &impl GenericClient, reads: &[PassRead]) -> Result<Vec<PassCheck>, PgError> {
     let ids: Vec<Uuid> = reads.iter().map(|(id, _)| id.0).collect();
     let by_id: [&(dyn ToSql + Sync); 1] = [&ids];
-    let passes = query(
-        c,
-        "SELECT p.id, p.data::text, a.status
-         FROM passes p LEFT JOIN applications a ON a.id = p.application_id WHERE p.id = ANY($1)",
-        &by_id,
-    );
+    let by_id_sql = format!("{SELECT_PASS_CHECK} WHERE p.id = ANY($1)");
+    let passes = query(c, &by_id_sql, &by_id);
     // One row per read with a position (its place in `reads`) and its window.
     let mut at = Vec::new();
     let (mut pass, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new());
@@ -438,9 +422,7 @@ pub(super) async fn pass_check_batch(c: &impl GenericClient, reads: &[PassRead])
     let (rows, points) = tokio::try_join!(passes, points)?;
     let mut found = std::collections::HashMap::with_capacity(rows.len());
     for r in &rows {
-        let id: Uuid = r.try_get(0)?;
-        let pass: PassRecord = from_json(&r.try_get::<_, String>(1)?, "pass")?;
-        found.insert(id, (pass, status_of(r.try_get(2)?)?));
+        found.insert(r.try_get::<_, Uuid>(0)?, pass_and_status(r)?);
     }
     let mut checks: Vec<PassCheck> = ids
         .iter()
