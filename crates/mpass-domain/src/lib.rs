@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod error;
 pub mod geo;
 pub mod ids;
+pub mod instant;
 pub mod language;
 pub mod legacy;
 pub mod notify;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::checkpoint::{EARTH_RADIUS_KM, distance_km};
 use crate::ids::{CheckpointId, PassId, ScanId, UserId};
+use crate::instant::{from_unix_ms, unix_ms};
 use crate::pass::{ReasonCode, VerdictColour};
 
 /// Fastest average speed between two checkpoints considered possible, km/h.
@@ -91,25 +92,42 @@ pub struct Scan {
 impl Scan {
     /// Where and when, if the scan has a position.
     pub fn point(&self) -> Option<ScanPoint> {
-        Some(ScanPoint {
-            lat: self.lat?,
-            lon: self.lon?,
-            at: self.scanned_at,
-        })
+        Some(ScanPoint::new(self.lat?, self.lon?, self.scanned_at))
     }
 }
 
-/// A position at an instant.
+/// A position at an instant, to the millisecond (as the stores keep scan times).
+///
+/// The instant is kept as unix milliseconds, not an `OffsetDateTime`: a check with a
+/// position compares itself with up to [`TRAVEL_HISTORY`] points on the embedded store's
+/// writer, and turning each stored time into a date and back cost more than the
+/// comparison (docs/BENCHMARKS-HISTORY.md, twenty-ninth round).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScanPoint {
     pub lat: f64,
     pub lon: f64,
-    pub at: OffsetDateTime,
+    /// Unix milliseconds ([`unix_ms`](crate::instant::unix_ms)).
+    pub at_ms: i64,
+}
+
+impl ScanPoint {
+    pub fn new(lat: f64, lon: f64, at: OffsetDateTime) -> ScanPoint {
+        ScanPoint {
+            lat,
+            lon,
+            at_ms: unix_ms(at),
+        }
+    }
+
+    /// The instant, to the millisecond.
+    pub fn at(&self) -> OffsetDateTime {
+        from_unix_ms(self.at_ms)
+    }
 }
 
 /// Whether no vehicle could have gone from `a` to `b` in the time between them.
 pub fn impossible_travel(a: &ScanPoint, b: &ScanPoint) -> bool {
-    let hours = (b.at - a.at).abs().as_seconds_f64() / 3600.0;
+    let hours = (b.at_ms - a.at_ms).unsigned_abs() as f64 / 3_600_000.0;
     let allowed = TRAVEL_ALLOWANCE_KM + MAX_TRAVEL_KMH * hours;
     // A check with a position compares itself with up to TRAVEL_HISTORY earlier scans, on
     // the store's writer: most pairs are decided by bounds without trigonometry. The
@@ -164,11 +182,7 @@ mod tests {
     use time::Duration;
 
     fn at(lat: f64, lon: f64, minutes: i64) -> ScanPoint {
-        ScanPoint {
-            lat,
-            lon,
-            at: OffsetDateTime::UNIX_EPOCH + Duration::minutes(minutes),
-        }
+        ScanPoint::new(lat, lon, OffsetDateTime::UNIX_EPOCH + Duration::minutes(minutes))
     }
 
     #[test]
@@ -253,7 +267,7 @@ mod tests {
     #[test]
     fn travel_bounds_agree_with_the_great_circle_distance() {
         let exact = |a: &ScanPoint, b: &ScanPoint| {
-            let hours = (b.at - a.at).abs().as_seconds_f64() / 3600.0;
+            let hours = (b.at() - a.at()).abs().as_seconds_f64() / 3600.0;
             distance_km(a.lat, a.lon, b.lat, b.lon) > TRAVEL_ALLOWANCE_KM + MAX_TRAVEL_KMH * hours
         };
         let t0 = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
@@ -267,16 +281,12 @@ mod tests {
         let (mut impossible, mut possible) = (0, 0);
         for i in 0..200_000 {
             let spread = [0.01, 0.1, 1.0, 10.0, 90.0][i % 5];
-            let a = ScanPoint {
-                lat: 20.0 + next() * 7.0,
-                lon: 88.0 + next() * 5.0,
-                at: t0,
-            };
-            let b = ScanPoint {
-                lat: (a.lat + (next() - 0.5) * spread).clamp(-90.0, 90.0),
-                lon: a.lon + (next() - 0.5) * spread,
-                at: t0 + time::Duration::seconds((next() * 20_000.0) as i64),
-            };
+            let a = ScanPoint::new(20.0 + next() * 7.0, 88.0 + next() * 5.0, t0);
+            let b = ScanPoint::new(
+                (a.lat + (next() - 0.5) * spread).clamp(-90.0, 90.0),
+                a.lon + (next() - 0.5) * spread,
+                t0 + time::Duration::seconds((next() * 20_000.0) as i64),
+            );
             assert_eq!(impossible_travel(&a, &b), exact(&a, &b), "{a:?} {b:?}");
             if exact(&a, &b) {
                 impossible += 1;
@@ -286,11 +296,7 @@ mod tests {
         }
         assert!(impossible > 10_000 && possible > 10_000, "{impossible} {possible}");
         // At the limit: 10 km allowed at once, along a meridian and along a parallel.
-        let a = ScanPoint {
-            lat: 23.0,
-            lon: 90.0,
-            at: t0,
-        };
+        let a = ScanPoint::new(23.0, 90.0, t0);
         for km in [9.999, 10.0, 10.001] {
             let degrees = km / (EARTH_RADIUS_KM * std::f64::consts::PI / 180.0);
             let north = ScanPoint {

@@ -580,11 +580,7 @@ fn decide_verified(input: CheckInput, known: PassCheck, verdict: Option<Verifica
     }
     let mut flagged = false;
     if let (Some(id), Some(lat), Some(lon)) = (pass_id, place.lat, place.lon) {
-        let here = ScanPoint {
-            lat,
-            lon,
-            at: meta.scanned_at,
-        };
+        let here = ScanPoint::new(lat, lon, meta.scanned_at);
         if let Some(other) = first_impossible(&here, &known.earlier) {
             flagged = true;
             result = with_reason(result, &mut reasons, ReasonCode::ImpossibleTravel);
@@ -594,7 +590,7 @@ fn decide_verified(input: CheckInput, known: PassCheck, verdict: Option<Verifica
                 scan.other = %other.scan,
                 scan.officer = %meta.officer,
                 travel.distance_km = km.round(),
-                travel.minutes = (meta.scanned_at - other.point.at).whole_minutes().abs(),
+                travel.minutes = (meta.scanned_at - other.point.at()).whole_minutes().abs(),
                 "scan.impossible_travel"
             );
         }

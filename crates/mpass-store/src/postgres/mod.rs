@@ -37,7 +37,7 @@ use std::time::Duration;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
 use mpass_domain::ports::{PassCheck, StoreError, StoreResult};
 use mpass_domain::scan::{Scan, ScanRecorded};
-use time::OffsetDateTime;
+
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -268,15 +268,8 @@ async fn query(
     Ok(c.query(&st, params).await?)
 }
 
-/// Unix milliseconds, the stored form of every instant.
-fn ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// Back from unix milliseconds.
-fn from_ms(v: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
+// Unix milliseconds, the stored form of every instant, and back.
+use mpass_domain::instant::{from_unix_ms as from_ms, unix_ms as ms};
 
 /// Decodes a `jsonb` column read as text.
 fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, PgError> {

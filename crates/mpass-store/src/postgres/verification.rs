@@ -446,7 +446,7 @@ pub(super) async fn pass_check_batch(c: &impl GenericClient, reads: &[PassRead])
             point: ScanPoint {
                 lat: r.try_get(2)?,
                 lon: r.try_get(3)?,
-                at: from_ms(r.try_get(4)?),
+                at_ms: r.try_get(4)?,
             },
         });
     }
@@ -478,7 +478,7 @@ pub(super) async fn travel_points(
                 point: ScanPoint {
                     lat: r.try_get(1)?,
                     lon: r.try_get(2)?,
-                    at: from_ms(r.try_get(3)?),
+                    at_ms: r.try_get(3)?,
                 },
             })
         })

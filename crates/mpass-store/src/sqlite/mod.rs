@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use mpass_domain::ports::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
-use time::OffsetDateTime;
+
 use tokio::sync::oneshot;
 
 /// Most operations committed in one transaction.
@@ -491,15 +491,8 @@ fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-/// Unix milliseconds, the stored form of every instant.
-pub(crate) fn ms(t: OffsetDateTime) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// Back from unix milliseconds.
-pub(crate) fn from_ms(v: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(v) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
+// Unix milliseconds, the stored form of every instant, and back.
+pub(crate) use mpass_domain::instant::{from_unix_ms as from_ms, unix_ms as ms};
 
 /// Decodes a JSON column, reporting corruption as a SQLite conversion error.
 pub(crate) fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {

@@ -36,7 +36,7 @@ use rusqlite::{Connection, params};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{from_ms, ms};
+use super::ms;
 
 /// Pending points at which the writer starts moving them into the table.
 const FLUSH_AT: usize = 16_384;
@@ -49,11 +49,13 @@ const MAX_WAIT: Duration = Duration::from_secs(2);
 /// Passes whose newest points the writer keeps at hand (about 1 KiB each).
 const RECENT_PASSES: usize = 4096;
 
-/// A point's place in `scan_travel`'s key order: pass, scan time (ms), scan id.
-type Key = ([u8; 16], i64, [u8; 16]);
+/// A point's place in `scan_travel`'s key order: pass, scan time (ms), scan id. The ids
+/// are their 16 bytes read as big-endian integers, which order as the bytes do (as the
+/// table's blobs): compared as integers, not by `memcmp` (twenty-ninth round).
+type Key = (u128, i64, u128);
 
 /// A point of one pass: scan time (ms), scan id, latitude, longitude.
-type Near = (i64, [u8; 16], f64, f64);
+type Near = (i64, u128, f64, f64);
 
 /// The newest committed points of one pass at or after `floor`, newest first: all of them
 /// while `complete`, else the newest [`TRAVEL_HISTORY`] (every point left out is older
@@ -108,14 +110,14 @@ impl Recent {
             return None;
         }
         let inside = |p: &Near| (from..=to).contains(&p.0);
-        let mut out: Vec<Near> = self
-            .points
-            .iter()
-            .copied()
-            .filter(inside)
-            .chain(batch.filter(inside))
-            .collect();
-        out.sort_unstable_by(newest_first);
+        // These are newest first already; the running batch's few (most often none) are
+        // put in their places.
+        let mut out: Vec<Near> = Vec::with_capacity(TRAVEL_HISTORY as usize + 1);
+        out.extend(self.points.iter().copied().filter(inside));
+        for p in batch.filter(inside) {
+            let at = out.partition_point(|q| newest_first(q, &p).is_lt());
+            out.insert(at, p);
+        }
         let covered = self.complete
             || self.points.last().is_none_or(|oldest| {
                 oldest.0 < from
@@ -151,7 +153,7 @@ struct Writer {
     /// When a slice last moved, or `pending` was last found empty.
     last_move: Instant,
     /// The newest points of passes read lately.
-    recent: HashMap<[u8; 16], Recent>,
+    recent: HashMap<u128, Recent>,
 }
 
 thread_local! {
@@ -176,7 +178,7 @@ pub(super) fn init_writer() {
 }
 
 fn key(pass: PassId, at: OffsetDateTime, scan: ScanId) -> Key {
-    (*pass.0.as_bytes(), ms(at), *scan.0.as_bytes())
+    (pass.0.as_u128(), ms(at), scan.0.as_u128())
 }
 
 fn entry(s: &Scan, rowid: i64) -> Option<(Key, Point)> {
@@ -217,7 +219,13 @@ fn insert(c: &Connection, k: &Key, p: &Point) -> rusqlite::Result<()> {
     c.prepare_cached(
         "INSERT OR IGNORE INTO scan_travel (pass_id, scanned_at, id, lat, lon) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
-    .execute(params![&k.0[..], k.1, &k.2[..], p.lat, p.lon])?;
+    .execute(params![
+        &k.0.to_be_bytes()[..],
+        k.1,
+        &k.2.to_be_bytes()[..],
+        p.lat,
+        p.lon
+    ])?;
     Ok(())
 }
 
@@ -392,22 +400,22 @@ impl Writer {
     }
 
     /// Points of `pass` in the running batch.
-    fn batch_points<'a>(&'a self, pass: &'a [u8; 16]) -> impl Iterator<Item = Near> + 'a {
+    fn batch_points(&self, pass: u128) -> impl Iterator<Item = Near> + '_ {
         self.batch
             .iter()
-            .filter(move |(k, _)| k.0 == *pass)
+            .filter(move |(k, _)| k.0 == pass)
             .map(|(k, p)| (k.1, k.2, p.lat, p.lon))
     }
 
     /// Points of `pass` at or after `from` (and up to `to`) waiting in `pending`.
-    fn pending_points(&self, pass: &[u8; 16], from: i64, to: i64) -> impl Iterator<Item = Near> + '_ {
+    fn pending_points(&self, pass: u128, from: i64, to: i64) -> impl Iterator<Item = Near> + '_ {
         self.pending
-            .range((*pass, from, [0u8; 16])..=(*pass, to, [0xffu8; 16]))
+            .range((pass, from, 0)..=(pass, to, u128::MAX))
             .map(|(k, p)| (k.1, k.2, p.lat, p.lon))
     }
 
     /// Keeps `r` as what is known of `pass`, making room when full.
-    fn keep(&mut self, pass: [u8; 16], r: Recent) {
+    fn keep(&mut self, pass: u128, r: Recent) {
         if self.recent.len() >= RECENT_PASSES && !self.recent.contains_key(&pass) {
             self.recent.clear();
         }
@@ -417,12 +425,8 @@ impl Writer {
 
 fn point(k: &Key, lat: f64, lon: f64) -> TravelPoint {
     TravelPoint {
-        scan: ScanId(Uuid::from_bytes(k.2)),
-        point: ScanPoint {
-            lat,
-            lon,
-            at: from_ms(k.1),
-        },
+        scan: ScanId(Uuid::from_u128(k.2)),
+        point: ScanPoint { lat, lon, at_ms: k.1 },
     }
 }
 
@@ -435,25 +439,21 @@ const TRAVEL_POINTS: &str = "SELECT scanned_at, id, lat, lon FROM scan_travel
 /// writer, from what it keeps of the pass, or the table with the points still in memory.
 pub(super) fn points(c: &Connection, pass: PassId, at: OffsetDateTime) -> rusqlite::Result<Vec<TravelPoint>> {
     let (from, to) = (ms(at - TRAVEL_HORIZON), ms(at + TRAVEL_HORIZON));
-    let pass = *pass.0.as_bytes();
+    let pass = pass.0.as_u128();
     let found = WRITER.with(|w| -> rusqlite::Result<Option<Vec<Near>>> {
         let mut w = w.borrow_mut();
         let Some(w) = w.as_mut() else {
             return Ok(None);
         };
-        if let Some(out) = w
-            .recent
-            .get(&pass)
-            .and_then(|r| r.read(from, to, w.batch_points(&pass)))
-        {
+        if let Some(out) = w.recent.get(&pass).and_then(|r| r.read(from, to, w.batch_points(pass))) {
             return Ok(Some(out));
         }
         // The newest committed points from `from` on, however new (the table, then memory).
-        let mut near = table_points(c, &pass, from, i64::MAX)?;
+        let mut near = table_points(c, pass, from, i64::MAX)?;
         let more = near.len() >= TRAVEL_HISTORY as usize;
-        near.extend(w.pending_points(&pass, from, i64::MAX));
+        near.extend(w.pending_points(pass, from, i64::MAX));
         let r = Recent::new(from, near, more);
-        let out = r.read(from, to, w.batch_points(&pass));
+        let out = r.read(from, to, w.batch_points(pass));
         w.keep(pass, r);
         Ok(out)
     })?;
@@ -461,11 +461,11 @@ pub(super) fn points(c: &Connection, pass: PassId, at: OffsetDateTime) -> rusqli
         Some(near) => near,
         // Not on the writer, or newer points than the window's crowd those kept.
         None => {
-            let mut near = table_points(c, &pass, from, to)?;
+            let mut near = table_points(c, pass, from, to)?;
             WRITER.with(|w| {
                 if let Some(w) = w.borrow().as_ref() {
-                    near.extend(w.pending_points(&pass, from, to));
-                    near.extend(w.batch_points(&pass).filter(|p| (from..=to).contains(&p.0)));
+                    near.extend(w.pending_points(pass, from, to));
+                    near.extend(w.batch_points(pass).filter(|p| (from..=to).contains(&p.0)));
                 }
             });
             near.sort_unstable_by(newest_first);
@@ -477,9 +477,9 @@ pub(super) fn points(c: &Connection, pass: PassId, at: OffsetDateTime) -> rusqli
 }
 
 /// The newest [`TRAVEL_HISTORY`] points of `pass` in `[from, to]` in the table.
-fn table_points(c: &Connection, pass: &[u8; 16], from: i64, to: i64) -> rusqlite::Result<Vec<Near>> {
+fn table_points(c: &Connection, pass: u128, from: i64, to: i64) -> rusqlite::Result<Vec<Near>> {
     let mut st = c.prepare_cached(TRAVEL_POINTS)?;
-    let mut rows = st.query(params![&pass[..], from, to, TRAVEL_HISTORY])?;
+    let mut rows = st.query(params![&pass.to_be_bytes()[..], from, to, TRAVEL_HISTORY])?;
     let mut out = Vec::with_capacity(TRAVEL_HISTORY as usize);
     while let Some(r) = rows.next()? {
         let id: [u8; 16] = r
@@ -487,7 +487,7 @@ fn table_points(c: &Connection, pass: &[u8; 16], from: i64, to: i64) -> rusqlite
             .as_blob()?
             .try_into()
             .map_err(|_| super::verification::bad("scan id"))?;
-        out.push((r.get(0)?, id, r.get(2)?, r.get(3)?));
+        out.push((r.get(0)?, u128::from_be_bytes(id), r.get(2)?, r.get(3)?));
     }
     Ok(out)
 }
@@ -507,7 +507,7 @@ pub(super) fn recover(c: &Connection) -> rusqlite::Result<usize> {
         while let Some(r) = rows.next()? {
             let pass = Uuid::try_parse(r.get_ref(1)?.as_str()?).map_err(|_| super::verification::bad("pass id"))?;
             let id = Uuid::try_parse(r.get_ref(3)?.as_str()?).map_err(|_| super::verification::bad("scan id"))?;
-            let k = (*pass.as_bytes(), r.get(2)?, *id.as_bytes());
+            let k = (pass.as_u128(), r.get(2)?, id.as_u128());
             insert(
                 &tx,
                 &k,
@@ -597,7 +597,7 @@ mod tests {
                 })
             })
             .collect();
-        out.sort_by(|a, b| b.point.at.cmp(&a.point.at).then(b.scan.0.cmp(&a.scan.0)));
+        out.sort_by(|a, b| b.point.at_ms.cmp(&a.point.at_ms).then(b.scan.0.cmp(&a.scan.0)));
         out.truncate(TRAVEL_HISTORY as usize);
         out
     }
@@ -724,7 +724,7 @@ mod tests {
     /// What the writer keeps of a pass answers only when it covers the window.
     #[test]
     fn kept_points_answer_only_for_windows_they_cover() {
-        let p = |at: i64| (at, [at as u8; 16], 0.0, 0.0);
+        let p = |at: i64| (at, at as u128, 0.0, 0.0);
         let history = TRAVEL_HISTORY as i64;
         // The newest TRAVEL_HISTORY of more, from 1,000 on: 1,000 + history .. 1,000 + 2 * history.
         let mut r = Recent::new(1_000, (1_000..1_000 + 2 * history).map(p).collect(), false);

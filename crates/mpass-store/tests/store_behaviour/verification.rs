@@ -185,7 +185,7 @@ pub(crate) async fn travel_points_are_the_latest_few(store: Arc<dyn Store>) {
             .unwrap();
     }
     let got = store.travel_points(pass, t(n)).await.unwrap();
-    let times: Vec<_> = got.iter().map(|p| p.point.at).collect();
+    let times: Vec<_> = got.iter().map(|p| p.point.at()).collect();
     let want: Vec<_> = (3..n).rev().map(t).collect();
     assert_eq!(times, want);
     // An online check reads the same points (PostgreSQL reads them in the pass's query),
