@@ -140,27 +140,10 @@ async fn dlq_list_and_replay_on_sqlite_and_the_embedded_queue() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dlq_list_and_replay_on_postgres_and_nats() {
-    let (Ok(db_base), Ok(nats)) = (
-        std::env::var("MPASS_TEST_DATABASE_URL"),
-        std::env::var("MPASS_TEST_NATS_URL"),
-    ) else {
-        eprintln!("skipped: MPASS_TEST_DATABASE_URL and MPASS_TEST_NATS_URL must both be set");
+    let Some(backends) = SharedBackends::new("dlq").await else {
         return;
     };
-    let tag = format!(
-        "{:x}",
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 ^ u64::from(std::process::id())
-    );
-    let (schema, prefix) = (format!("t_dlq_{tag}"), format!("mpdlq{tag}"));
-    let (pg, conn) = tokio_postgres::connect(&db_base, tokio_postgres::NoTls)
-        .await
-        .expect("PostgreSQL reachable");
-    tokio::spawn(conn);
-    pg.batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .expect("schema");
-    let sep = if db_base.contains('?') { '&' } else { '?' };
-    let db = format!("{db_base}{sep}options=-csearch_path%3D{schema}");
+    let (db, nats, prefix) = (&backends.database_url, &backends.nats_url, &backends.prefix);
 
     let fake = FakeTwilio::start().await;
     let srv = TestServer::start_with(|s| {
@@ -172,18 +155,4 @@ async fn dlq_list_and_replay_on_postgres_and_nats() {
     .await;
     dead_sms_listed_replayed_and_sent(&fake, &srv, &["--database-url".into(), db.clone()]).await;
     srv.finish().await;
-
-    pg.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .await
-        .expect("drop schema");
-    if let Ok(nc) = async_nats::connect(&nats).await {
-        let js = async_nats::jetstream::new(nc);
-        let upper = prefix.to_ascii_uppercase();
-        let streams = mpass_domain::ports::JOB_KINDS
-            .iter()
-            .map(|k| format!("{upper}_JOBS_{k}"));
-        for name in streams.chain([format!("{upper}_DLQ")]) {
-            let _ = js.delete_stream(&name).await;
-        }
-    }
 }

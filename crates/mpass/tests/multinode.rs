@@ -11,13 +11,8 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Process, TempDir, application, eventually, free_port, phone, profile_for, tomorrow_at};
+use common::{Process, SharedBackends, TempDir, application, eventually, free_port, phone, profile_for, tomorrow_at};
 use mpass_client::Client;
-
-fn with_schema(base: &str, schema: &str) -> String {
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options=-csearch_path%3D{schema}")
-}
 
 fn spawn(kind: &str, dir: &std::path::Path, db: &str, nats: &str, prefix: &str, listen: Option<u16>) -> Process {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpass"));
@@ -45,39 +40,28 @@ async fn ready(client: &Client) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_apis_two_workers_one_killed_every_application_decided_once() {
-    let (Ok(db_base), Ok(nats)) = (
-        std::env::var("MPASS_TEST_DATABASE_URL"),
-        std::env::var("MPASS_TEST_NATS_URL"),
-    ) else {
-        eprintln!("skipped: MPASS_TEST_DATABASE_URL and MPASS_TEST_NATS_URL must both be set");
+    let Some(backends) = SharedBackends::new("multinode").await else {
         return;
     };
-    let tag = format!(
-        "{:x}",
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos() as u64 ^ u64::from(std::process::id())
+    let (db, nats, prefix, schema, pg) = (
+        &backends.database_url,
+        &backends.nats_url,
+        &backends.prefix,
+        &backends.schema,
+        &backends.pg,
     );
-    let schema = format!("t_multinode_{tag}");
-    let prefix = format!("mpt{tag}");
-    let (pg, conn) = tokio_postgres::connect(&db_base, tokio_postgres::NoTls)
-        .await
-        .expect("PostgreSQL reachable");
-    tokio::spawn(conn);
-    pg.batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .expect("create schema");
-    let db = with_schema(&db_base, &schema);
     let dir = TempDir::new("multinode");
 
     // The first API node creates the shared keys; the others start after it.
     let (port1, port2) = (free_port(), free_port());
-    let api1 = spawn("api", dir.path(), &db, &nats, &prefix, Some(port1));
+    let api1 = spawn("api", dir.path(), db, nats, prefix, Some(port1));
     let c1 = Client::new(&format!("http://127.0.0.1:{port1}"));
     ready(&c1).await;
-    let api2 = spawn("api", dir.path(), &db, &nats, &prefix, Some(port2));
+    let api2 = spawn("api", dir.path(), db, nats, prefix, Some(port2));
     let c2 = Client::new(&format!("http://127.0.0.1:{port2}"));
     ready(&c2).await;
-    let mut worker1 = spawn("worker", dir.path(), &db, &nats, &prefix, None);
-    let worker2 = spawn("worker", dir.path(), &db, &nats, &prefix, None);
+    let mut worker1 = spawn("worker", dir.path(), db, nats, prefix, None);
+    let worker2 = spawn("worker", dir.path(), db, nats, prefix, None);
 
     // Citizens log in on one node and apply on either; four trips each, a day apart.
     let citizens = 20;
@@ -173,7 +157,7 @@ async fn two_apis_two_workers_one_killed_every_application_decided_once() {
             "--data-dir",
         ])
         .arg(dir.path())
-        .env("MPASS_DATABASE_URL", &db)
+        .env("MPASS_DATABASE_URL", db)
         .env("RUST_LOG", "warn")
         .status()
         .expect("mpass admin grant");
@@ -210,18 +194,6 @@ async fn two_apis_two_workers_one_killed_every_application_decided_once() {
     .await;
     assert!(signed.pass_id.is_some());
 
+    // The nodes stop before the schema and the streams go (SharedBackends' drop).
     drop((api1, api2, worker1, worker2));
-    pg.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .await
-        .expect("drop schema");
-    if let Ok(nc) = async_nats::connect(&nats).await {
-        let js = async_nats::jetstream::new(nc);
-        let upper = prefix.to_ascii_uppercase();
-        let streams = mpass_domain::ports::JOB_KINDS
-            .iter()
-            .map(|k| format!("{upper}_JOBS_{k}"));
-        for name in streams.chain([format!("{upper}_DLQ")]) {
-            let _ = js.delete_stream(&name).await;
-        }
-    }
 }

@@ -315,3 +315,92 @@ pub fn assert_api_error<T: std::fmt::Debug>(res: mpass_client::Result<T>, status
         Ok(v) => panic!("expected {status} {code}, got success: {v:?}"),
     }
 }
+
+/// A PostgreSQL schema and a NATS stream prefix of one test's own (the distributed
+/// layout's backends), removed when dropped: a failing test leaves neither behind.
+pub struct SharedBackends {
+    /// `MPASS_TEST_DATABASE_URL` with every connection's `search_path` set to `schema`.
+    pub database_url: String,
+    pub nats_url: String,
+    pub schema: String,
+    /// `MPASS_QUEUE_PREFIX`: the test's streams are named after it.
+    pub prefix: String,
+    /// A connection to the test database, for the test's own queries.
+    pub pg: tokio_postgres::Client,
+    base_url: String,
+}
+
+impl SharedBackends {
+    /// A fresh schema and prefix named after `label`; `None` (after a notice) unless both
+    /// `MPASS_TEST_DATABASE_URL` and `MPASS_TEST_NATS_URL` are set.
+    pub async fn new(label: &str) -> Option<SharedBackends> {
+        let (Ok(base_url), Ok(nats_url)) = (
+            std::env::var("MPASS_TEST_DATABASE_URL"),
+            std::env::var("MPASS_TEST_NATS_URL"),
+        ) else {
+            eprintln!("skipped: MPASS_TEST_DATABASE_URL and MPASS_TEST_NATS_URL must both be set");
+            return None;
+        };
+        let tag = uuid::Uuid::now_v7().simple().to_string();
+        let (schema, prefix) = (format!("t_{label}_{tag}"), format!("mp{label}{tag}"));
+        let (pg, conn) = tokio_postgres::connect(&base_url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("MPASS_TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e:?}"));
+        tokio::spawn(conn);
+        pg.batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .await
+            .expect("create the test schema");
+        let sep = if base_url.contains('?') { '&' } else { '?' };
+        Some(SharedBackends {
+            database_url: format!("{base_url}{sep}options=-csearch_path%3D{schema}"),
+            nats_url,
+            schema,
+            prefix,
+            pg,
+            base_url,
+        })
+    }
+}
+
+impl Drop for SharedBackends {
+    fn drop(&mut self) {
+        let (url, schema, nats, prefix) = (
+            self.base_url.clone(),
+            self.schema.clone(),
+            self.nats_url.clone(),
+            self.prefix.to_ascii_uppercase(),
+        );
+        // Drop may run inside the test's runtime (or while a failed test unwinds): the
+        // clean-up runs on a thread with a runtime of its own.
+        let dropped = std::thread::spawn(move || -> Result<(), String> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(async move {
+                if let Ok(nc) = async_nats::connect(&nats).await {
+                    let js = async_nats::jetstream::new(nc);
+                    let streams = mpass_domain::ports::JOB_KINDS
+                        .iter()
+                        .map(|k| format!("{prefix}_JOBS_{k}"));
+                    for name in streams.chain([format!("{prefix}_DLQ")]) {
+                        let _ = js.delete_stream(&name).await;
+                    }
+                }
+                let (pg, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tokio::spawn(conn);
+                pg.batch_execute(&format!(
+                    "SET lock_timeout = '10s'; DROP SCHEMA IF EXISTS {schema} CASCADE"
+                ))
+                .await
+                .map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test schema {}: {dropped:?}", self.schema);
+        }
+    }
+}
