@@ -230,12 +230,16 @@ async fn bench_decide_sees_every_measured_submission_decided() {
         &srv,
         &[
             "decide",
+            // 8 citizens × 5 slots: the warm-up's 10 and the window's 20 applications
+            // each have a slot of their own.
             "--citizens",
-            "4",
+            "8",
             "--duration",
             "1",
+            // With a warm-up, so that submissions end on both sides of the window's start:
+            // each decision is counted as its submission is.
             "--warmup",
-            "0",
+            "0.5",
             "--ceiling-secs",
             "0.3",
             "--rate",

@@ -78,6 +78,8 @@ pub struct Recorder {
     pub steps: Vec<Step>,
     /// False during warm-up: nothing is recorded.
     measuring: AtomicBool,
+    /// When the measured window starts (set as the phase starts).
+    measure_from: std::sync::OnceLock<Instant>,
 }
 
 impl Recorder {
@@ -85,11 +87,19 @@ impl Recorder {
         Arc::new(Recorder {
             steps: names.iter().map(|n| Step::new(n)).collect(),
             measuring: AtomicBool::new(false),
+            measure_from: std::sync::OnceLock::new(),
         })
     }
 
     pub fn measuring(&self) -> bool {
         self.measuring.load(Ordering::Relaxed)
+    }
+
+    /// Whether the operation due at `due` is in the measured window, as the open loop
+    /// counts its operations: by their intended send time, not by when they end (the
+    /// `measuring` flag flips on a timer, a moment off the window's start).
+    pub fn measures(&self, due: Instant) -> bool {
+        self.measure_from.get().is_some_and(|from| due >= *from)
     }
 
     /// Records step `i` as done in `latency`, while measuring.
@@ -345,6 +355,7 @@ pub async fn phase(
     let began = Instant::now();
     let measure_from = began + warmup;
     let end = measure_from + duration;
+    let _ = rec.measure_from.set(measure_from);
     // Flip to measuring at the end of the warm-up, reading the server's syncs there.
     if warmup.is_zero() {
         rec.measuring.store(true, Ordering::Relaxed);

@@ -672,8 +672,10 @@ async fn decide(
             let body = application(tomorrow_at(6) + time::Duration::hours(3 * slot as i64));
             let pollers = pollers.clone();
             Box::pin(async move {
+                // Measured as its submission is (by when it was due): every counted
+                // submission has its decision counted, and no other.
+                let measured = rec.measures(due);
                 let app = c.submit(&body, None).await.map_err(code)?;
-                let measured = rec.measuring();
                 pollers
                     .lock()
                     .expect("pollers lock")
