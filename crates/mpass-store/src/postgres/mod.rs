@@ -35,9 +35,10 @@ mod verification;
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
+// Unix milliseconds, the stored form of every instant, and back.
+use mpass_domain::instant::{from_unix_ms as from_ms, unix_ms as ms};
 use mpass_domain::ports::{PassCheck, StoreError, StoreResult};
 use mpass_domain::scan::{Scan, ScanRecorded};
-
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -267,9 +268,6 @@ async fn query(
     let st = stmt(c, sql).await?;
     Ok(c.query(&st, params).await?)
 }
-
-// Unix milliseconds, the stored form of every instant, and back.
-use mpass_domain::instant::{from_unix_ms as from_ms, unix_ms as ms};
 
 /// Decodes a `jsonb` column read as text.
 fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, PgError> {

@@ -26,9 +26,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
+// Unix milliseconds, the stored form of every instant, and back.
+pub(crate) use mpass_domain::instant::{from_unix_ms as from_ms, unix_ms as ms};
 use mpass_domain::ports::{StoreError, StoreResult};
 use rusqlite::{Connection, OpenFlags};
-
 use tokio::sync::oneshot;
 
 /// Most operations committed in one transaction.
@@ -490,9 +491,6 @@ pub(crate) fn in_read_tx<R>(c: &Connection, f: impl FnOnce(&Connection) -> rusql
 fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
-
-// Unix milliseconds, the stored form of every instant, and back.
-pub(crate) use mpass_domain::instant::{from_unix_ms as from_ms, unix_ms as ms};
 
 /// Decodes a JSON column, reporting corruption as a SQLite conversion error.
 pub(crate) fn json_col<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {

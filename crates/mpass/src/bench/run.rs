@@ -256,7 +256,7 @@ struct Pacer {
 impl Pacer {
     /// Sends every operation due before `end`; answers how many were dropped in the
     /// measured window because every slot of `in_flight` was taken.
-    fn run(self, rate: f64, began: Instant, measure_from: Instant, end: Instant) -> u64 {
+    fn run(self, rate: f64, began: Instant, end: Instant) -> u64 {
         let interval = 1.0 / rate;
         let mut dropped = 0;
         for i in 0u64.. {
@@ -269,7 +269,7 @@ impl Pacer {
                 std::thread::sleep((due - now).max(PACER_TICK));
             }
             let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
-                if due >= measure_from {
+                if self.rec.measures(due) {
                     dropped += 1;
                     self.rec.error(0, "dropped");
                 }
@@ -278,7 +278,7 @@ impl Pacer {
             self.sent.fetch_add(1, Ordering::Relaxed);
             let (op, rec) = (self.op.clone(), self.rec.clone());
             self.runtime.spawn(async move {
-                let measured = due >= measure_from;
+                let measured = rec.measures(due);
                 let result = op(i, due, rec.clone()).await;
                 if measured {
                     match result {
@@ -383,7 +383,7 @@ pub async fn phase(
                 sent: sent.clone(),
                 runtime: tokio::runtime::Handle::current(),
             };
-            dropped = tokio::task::spawn_blocking(move || pacer.run(rate, began, measure_from, end))
+            dropped = tokio::task::spawn_blocking(move || pacer.run(rate, began, end))
                 .await
                 .expect("the pacer thread");
             // Wait for the operations still in flight.
