@@ -277,9 +277,9 @@ fn healthz(client: Client) -> OpFuture {
 fn code(e: ClientError) -> String {
     match e {
         ClientError::Api { status, problem } => format!("{} {}", status.as_u16(), problem.code),
-        ClientError::Transport(e) if e.is_timeout() => "timeout".into(),
-        ClientError::Transport(e) if e.is_connect() => "connect".into(),
-        ClientError::Transport(_) => "transport".into(),
+        e if e.is_timeout() => "timeout".into(),
+        e if e.is_connect() => "connect".into(),
+        ClientError::Transport(_) | ClientError::Connection(_) => "transport".into(),
         ClientError::Unexpected(_) => "unexpected".into(),
     }
 }
