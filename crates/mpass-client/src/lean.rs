@@ -83,6 +83,22 @@ impl Pool {
 
     /// Sends `req` and reads the whole answer, within the pool's timeout.
     pub(crate) async fn send(&self, req: &Request<'_>) -> Result<Response, Error> {
+        // What reqwest would refuse to send: a path or header value that would end the
+        // line it stands in (or the request) early.
+        let unsafe_text = |t: &str| t.bytes().any(|b| b < b' ' && b != b'\t' || b == 0x7f);
+        if req.path.contains(' ')
+            || unsafe_text(req.path)
+            || req.authorization.is_some_and(unsafe_text)
+            || req
+                .headers
+                .iter()
+                .any(|(n, v)| unsafe_text(n) || n.contains(':') || unsafe_text(v))
+        {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                "a path or header value that HTTP cannot carry",
+            ));
+        }
         match tokio::time::timeout(self.timeout, self.send_inner(req)).await {
             Ok(answer) => answer,
             Err(_) => Err(Error::new(ErrorKind::TimedOut, "no answer within the timeout")),
@@ -187,7 +203,7 @@ impl Conn {
             match parsed.parse(&self.buf) {
                 Ok(httparse::Status::Complete(len)) => {
                     let status = parsed.code.ok_or_else(|| invalid("no status"))?;
-                    let (framing, keep_alive) = framing(parsed.headers)?;
+                    let (framing, keep_alive) = framing(status, parsed.headers)?;
                     break (status, len, framing, keep_alive);
                 }
                 Ok(httparse::Status::Partial) if self.buf.len() < MAX_HEAD => continue,
@@ -288,8 +304,9 @@ enum Framing {
     Chunked,
 }
 
-/// The body's framing and whether the connection is kept, from the answer's headers.
-fn framing(headers: &[httparse::Header<'_>]) -> Result<(Framing, bool), Exchange> {
+/// The body's framing and whether the connection is kept, from the answer's status and
+/// headers (a 1xx, 204 or 304 answer has no body, whatever its headers say).
+fn framing(status: u16, headers: &[httparse::Header<'_>]) -> Result<(Framing, bool), Exchange> {
     let mut framing = None;
     let mut keep_alive = true;
     for h in headers {
@@ -307,6 +324,9 @@ fn framing(headers: &[httparse::Header<'_>]) -> Result<(Framing, bool), Exchange
         } else if h.name.eq_ignore_ascii_case("connection") && h.value.eq_ignore_ascii_case(b"close") {
             keep_alive = false;
         }
+    }
+    if status < 200 || status == 204 || status == 304 {
+        return Ok((Framing::Length(0), keep_alive));
     }
     Ok((framing.ok_or_else(|| invalid("an answer with no length"))?, keep_alive))
 }
@@ -346,10 +366,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn reads_answers_by_length_and_by_chunks_on_one_connection() {
+    async fn reads_answers_by_length_by_chunks_and_without_a_body_on_one_connection() {
         let (base, server) = serve(vec![
             b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
             b"HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n",
+            b"HTTP/1.1 204 No Content\r\n\r\n",
         ])
         .await;
         let pool = Pool::for_origin(&base, 4, Duration::from_secs(5)).unwrap();
@@ -367,6 +388,8 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((second.status, second.body.as_slice()), (404, &b"abcde"[..]));
+        let third = pool.send(&get("/empty")).await.unwrap();
+        assert_eq!((third.status, third.body.len()), (204, 0));
         let seen = server.await.unwrap();
         assert_eq!(
             seen[0],
@@ -416,6 +439,26 @@ mod tests {
         let (base, _server) = serve(vec![b"garbage\r\n\r\n"]).await;
         let pool = Pool::for_origin(&base, 4, Duration::from_secs(5)).unwrap();
         assert_eq!(pool.send(&get("/")).await.unwrap_err().kind(), ErrorKind::InvalidData);
+    }
+
+    #[tokio::test]
+    async fn a_request_that_would_break_its_lines_is_refused_before_sending() {
+        // Nothing listens here: a refused request never connects.
+        let pool = Pool::for_origin("http://127.0.0.1:9", 1, Duration::from_secs(1)).unwrap();
+        for req in [
+            get("/a b"),
+            get("/a\r\nX-Injected: 1"),
+            Request {
+                authorization: Some("Bearer t\r\nX: y"),
+                ..get("/")
+            },
+            Request {
+                headers: &[("Idempotency-Key", "k\n")],
+                ..get("/")
+            },
+        ] {
+            assert_eq!(pool.send(&req).await.unwrap_err().kind(), ErrorKind::InvalidInput);
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use mpass_queue::EmbeddedQueue;
 use mpass_queue::nats::{NatsOptions, NatsQueue};
 use mpass_store::{LocalObjectStore, PostgresStore, S3ObjectStore, SqliteStore};
 use mpass_worker::{DevOutboxSms, Runner, TwilioSms, WorkerContext};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 
 use crate::config::Settings;
@@ -307,13 +307,45 @@ async fn signal() {
     let _ = ctrl_c.await;
 }
 
+/// Connections the kernel holds for the server until it accepts them (clamped by the
+/// kernel's `net.core.somaxconn`, 4096 by default). `TcpListener::bind` asks for 128: a
+/// crowd of new connections at once (a launch day's morning, a load generator's burst)
+/// overflowed it, and the kernel dropped their SYNs, which the clients sent again only a
+/// second later: a check offered at a quarter of the ceiling saw p99.9 1,019 ms
+/// (thirtieth round, docs/BENCHMARKS-HISTORY.md).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `addr` (the first of its addresses that can be bound) with `LISTEN_BACKLOG`.
+pub async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        // As `TcpListener::bind`: a restarted server binds again at once.
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        if let Err(e) = socket.bind(a) {
+            last = Some(e);
+            continue;
+        }
+        match socket.listen(LISTEN_BACKLOG) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to listen on")))
+}
+
 /// `mpass serve`, `mpass api` and `mpass worker`.
 pub async fn serve(settings: Settings, kind: NodeKind) -> anyhow::Result<()> {
     let listener = if kind == NodeKind::Worker {
         None
     } else {
         Some(
-            TcpListener::bind(&settings.listen)
+            listen(&settings.listen)
                 .await
                 .with_context(|| format!("listening on {}", settings.listen))?,
         )
@@ -329,4 +361,44 @@ pub async fn serve(settings: Settings, kind: NodeKind) -> anyhow::Result<()> {
         _ => eprintln!("Movement Pass is running at http://{}", running.addr),
     }
     running.wait().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// More connections than `TcpListener::bind`'s backlog of 128 complete while the server
+    /// accepts none of them: the kernel holds them. With a backlog of 128 the 130th would
+    /// never complete here (nothing frees the queue), so the timeout is only a guard.
+    #[tokio::test]
+    async fn the_listener_holds_a_crowd_of_new_connections_until_it_accepts_them() {
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(4096);
+        if somaxconn < 512 {
+            eprintln!("skipped: net.core.somaxconn is {somaxconn}, below this test's crowd");
+            return;
+        }
+        let listener = listen("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut held = Vec::new();
+        for i in 0..300 {
+            let stream = tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(addr))
+                .await
+                .unwrap_or_else(|_| panic!("connection {i} was not held"))
+                .unwrap();
+            held.push(stream);
+        }
+        assert_eq!(held.len(), 300);
+        drop(listener);
+    }
+
+    #[tokio::test]
+    async fn listening_on_an_address_in_use_says_so() {
+        let first = listen("127.0.0.1:0").await.unwrap();
+        let addr = first.local_addr().unwrap().to_string();
+        let err = listen(&addr).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    }
 }
