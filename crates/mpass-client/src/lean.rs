@@ -49,6 +49,8 @@ pub(crate) struct Response {
 pub(crate) struct Pool {
     /// `host[:port]`, as sent in `Host`.
     authority: String,
+    /// `host:port`, as looked up (port 80 when the origin names none).
+    lookup: String,
     addr: tokio::sync::OnceCell<SocketAddr>,
     idle: Mutex<Vec<Conn>>,
     max_idle: usize,
@@ -72,7 +74,15 @@ impl Pool {
         if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
             return None;
         }
+        let has_port = authority
+            .rsplit_once(':')
+            .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
         Some(Pool {
+            lookup: if has_port {
+                authority.to_string()
+            } else {
+                format!("{authority}:80")
+            },
             authority: authority.to_string(),
             addr: tokio::sync::OnceCell::new(),
             idle: Mutex::new(Vec::new()),
@@ -85,7 +95,7 @@ impl Pool {
     pub(crate) async fn send(&self, req: &Request<'_>) -> Result<Response, Error> {
         // What reqwest would refuse to send: a path or header value that would end the
         // line it stands in (or the request) early.
-        let unsafe_text = |t: &str| t.bytes().any(|b| b < b' ' && b != b'\t' || b == 0x7f);
+        let unsafe_text = |t: &str| t.bytes().any(|b| (b < b' ' && b != b'\t') || b == 0x7f);
         if req.path.contains(' ')
             || unsafe_text(req.path)
             || req.authorization.is_some_and(unsafe_text)
@@ -143,7 +153,7 @@ impl Pool {
         let addr = *self
             .addr
             .get_or_try_init(|| async {
-                tokio::net::lookup_host(self.authority.as_str())
+                tokio::net::lookup_host(self.lookup.as_str())
                     .await?
                     .next()
                     .ok_or_else(|| Error::new(ErrorKind::NotFound, "the host has no address"))
@@ -464,8 +474,24 @@ mod tests {
     #[test]
     fn only_plain_http_origins_get_a_pool() {
         let t = Duration::from_secs(1);
-        assert!(Pool::for_origin("http://127.0.0.1:8080", 1, t).is_some());
-        assert!(Pool::for_origin("http://localhost:8080/", 1, t).is_some());
+        let lookup = |base: &str| Pool::for_origin(base, 1, t).map(|p| (p.authority, p.lookup));
+        assert_eq!(
+            lookup("http://127.0.0.1:8080"),
+            Some(("127.0.0.1:8080".into(), "127.0.0.1:8080".into()))
+        );
+        assert_eq!(
+            lookup("http://localhost:8080/"),
+            Some(("localhost:8080".into(), "localhost:8080".into()))
+        );
+        assert_eq!(
+            lookup("http://localhost"),
+            Some(("localhost".into(), "localhost:80".into()))
+        );
+        assert_eq!(
+            lookup("http://[::1]:8080"),
+            Some(("[::1]:8080".into(), "[::1]:8080".into()))
+        );
+        assert_eq!(lookup("http://[::1]"), Some(("[::1]".into(), "[::1]:80".into())));
         assert!(Pool::for_origin("https://example.org", 1, t).is_none());
         assert!(Pool::for_origin("http://127.0.0.1:8080/api", 1, t).is_none());
         assert!(Pool::for_origin("http://", 1, t).is_none());
