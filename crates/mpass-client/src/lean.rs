@@ -37,6 +37,19 @@ pub(crate) struct Request<'a> {
     pub json: Option<&'a [u8]>,
 }
 
+impl<'a> Request<'a> {
+    /// `method path`, with `authorization` if any, no other header and no body.
+    pub fn new(method: &'a str, path: &'a str, authorization: Option<&'a str>) -> Request<'a> {
+        Request {
+            method,
+            path,
+            authorization,
+            headers: &[],
+            json: None,
+        }
+    }
+}
+
 /// An answer: its status and its whole body.
 #[derive(Debug)]
 pub(crate) struct Response {
@@ -366,13 +379,7 @@ mod tests {
     }
 
     fn get(path: &str) -> Request<'_> {
-        Request {
-            method: "GET",
-            path,
-            authorization: Some("Bearer t"),
-            headers: &[],
-            json: None,
-        }
+        Request::new("GET", path, Some("Bearer t"))
     }
 
     #[tokio::test]

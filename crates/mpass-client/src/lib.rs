@@ -77,6 +77,16 @@ impl ClientError {
 
 pub type Result<T> = std::result::Result<T, ClientError>;
 
+/// The problem an error answer carries; an answer that is not one becomes an `unparsed`
+/// problem with the answer's text as its detail.
+fn problem_of(body: &[u8]) -> Problem {
+    serde_json::from_slice::<Problem>(body).unwrap_or_else(|_| Problem {
+        code: "unparsed".into(),
+        detail: String::from_utf8_lossy(body).into_owned(),
+        ..Problem::default()
+    })
+}
+
 /// How long a call may take, connection and whole answer included.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -199,12 +209,10 @@ impl Client {
             return res.json::<T>().await.map_err(ClientError::Transport);
         }
         let bytes = res.bytes().await?;
-        let problem = serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| Problem {
-            code: "unparsed".into(),
-            detail: String::from_utf8_lossy(&bytes).into_owned(),
-            ..Problem::default()
-        });
-        Err(ClientError::Api { status, problem })
+        Err(ClientError::Api {
+            status,
+            problem: problem_of(&bytes),
+        })
     }
 
     async fn send_empty(&self, rb: reqwest::RequestBuilder) -> Result<()> {
@@ -230,47 +238,23 @@ impl Client {
 
     /// A call on the lean transport: the answer's body if it is a success, else the
     /// problem it carries.
-    async fn lean_call(
-        pool: &lean::Pool,
-        method: &str,
-        path: &str,
-        authorization: Option<&str>,
-        headers: &[(&str, &str)],
-        json: Option<&[u8]>,
-    ) -> Result<Vec<u8>> {
-        let answer = pool
-            .send(&lean::Request {
-                method,
-                path,
-                authorization,
-                headers,
-                json,
-            })
-            .await?;
+    async fn lean_call(pool: &lean::Pool, req: &lean::Request<'_>) -> Result<Vec<u8>> {
+        let answer = pool.send(req).await?;
         let status = StatusCode::from_u16(answer.status)
             .map_err(|_| ClientError::Unexpected(format!("status {}", answer.status)))?;
         if status.is_success() {
             return Ok(answer.body);
         }
-        let problem = serde_json::from_slice::<Problem>(&answer.body).unwrap_or_else(|_| Problem {
-            code: "unparsed".into(),
-            detail: String::from_utf8_lossy(&answer.body).into_owned(),
-            ..Problem::default()
-        });
-        Err(ClientError::Api { status, problem })
+        Err(ClientError::Api {
+            status,
+            problem: problem_of(&answer.body),
+        })
     }
 
     /// A JSON call on the lean transport, its answer parsed.
-    async fn lean_json<T: DeserializeOwned>(
-        pool: &lean::Pool,
-        method: &str,
-        path: &str,
-        authorization: Option<&str>,
-        headers: &[(&str, &str)],
-        json: Option<&[u8]>,
-    ) -> Result<T> {
-        let body = Client::lean_call(pool, method, path, authorization, headers, json).await?;
-        serde_json::from_slice(&body).map_err(|e| ClientError::Unexpected(format!("{path}: {e}")))
+    async fn lean_json<T: DeserializeOwned>(pool: &lean::Pool, req: &lean::Request<'_>) -> Result<T> {
+        let body = Client::lean_call(pool, req).await?;
+        serde_json::from_slice(&body).map_err(|e| ClientError::Unexpected(format!("{}: {e}", req.path)))
     }
 
     /// A POST's JSON body, made as reqwest makes it.
@@ -280,7 +264,7 @@ impl Client {
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         if let Some((pool, authorization)) = self.lean() {
-            return Client::lean_json(pool, "GET", path, authorization, &[], None).await;
+            return Client::lean_json(pool, &lean::Request::new("GET", path, authorization)).await;
         }
         self.send(self.request(Method::GET, path)).await
     }
@@ -288,7 +272,11 @@ impl Client {
     async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         if let Some((pool, authorization)) = self.lean() {
             let json = Client::json_body(body)?;
-            return Client::lean_json(pool, "POST", path, authorization, &[], Some(&json)).await;
+            let req = lean::Request {
+                json: Some(&json),
+                ..lean::Request::new("POST", path, authorization)
+            };
+            return Client::lean_json(pool, &req).await;
         }
         self.send(self.request(Method::POST, path).json(body)).await
     }
@@ -434,8 +422,12 @@ impl Client {
         if let Some((pool, authorization)) = self.lean() {
             let json = Client::json_body(app)?;
             let key = idempotency_key.map(|k| ("Idempotency-Key", k));
-            let path = "/api/v1/applications";
-            return Client::lean_json(pool, "POST", path, authorization, key.as_slice(), Some(&json)).await;
+            let req = lean::Request {
+                headers: key.as_slice(),
+                json: Some(&json),
+                ..lean::Request::new("POST", "/api/v1/applications", authorization)
+            };
+            return Client::lean_json(pool, &req).await;
         }
         let mut rb = self.request(Method::POST, "/api/v1/applications").json(app);
         if let Some(k) = idempotency_key {
@@ -618,9 +610,8 @@ impl Client {
 
     pub async fn healthz(&self) -> Result<()> {
         if let Some((pool, authorization)) = self.lean() {
-            return Client::lean_call(pool, "GET", "/healthz", authorization, &[], None)
-                .await
-                .map(drop);
+            let req = lean::Request::new("GET", "/healthz", authorization);
+            return Client::lean_call(pool, &req).await.map(drop);
         }
         self.send_empty(self.request(Method::GET, "/healthz")).await
     }
