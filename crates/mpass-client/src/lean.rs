@@ -10,7 +10,7 @@
 //! header map built. It speaks only what the API needs of HTTP/1.1 (answers framed by
 //! `Content-Length` or chunked), over `http://` only; everything else stays on reqwest.
 
-use std::io::{Error, ErrorKind};
+use std::io::{Error, ErrorKind, Write as _};
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -211,16 +211,15 @@ impl Conn {
         self.buf.clear();
         // The head: read until it parses.
         let (status, head_len, framing, keep_alive) = loop {
-            let read = match self.read_more().await {
+            match self.read_more().await {
                 Ok(0) if self.buf.is_empty() => return Err(Exchange::Closed),
                 Ok(0) => return Err(invalid("the answer ended in its head")),
-                Ok(n) => n,
+                Ok(_) => {}
                 Err(e) if self.buf.is_empty() && e.kind() == ErrorKind::ConnectionReset => {
                     return Err(Exchange::Closed);
                 }
                 Err(e) => return Err(e.into()),
-            };
-            debug_assert!(read > 0);
+            }
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut parsed = httparse::Response::new(&mut headers);
             match parsed.parse(&self.buf) {
@@ -272,9 +271,12 @@ impl Conn {
             }
         }
         if let Some(body) = req.json {
-            out.extend_from_slice(b"Content-Type: application/json\r\nContent-Length: ");
-            out.extend_from_slice(body.len().to_string().as_bytes());
-            out.extend_from_slice(b"\r\n\r\n");
+            // Writing into a `Vec` cannot fail.
+            let _ = write!(
+                out,
+                "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
             out.extend_from_slice(body);
         } else {
             out.extend_from_slice(b"\r\n");
@@ -302,7 +304,9 @@ impl Conn {
             let size_text = std::str::from_utf8(&self.buf[at..line_end]).map_err(|_| invalid("chunk size"))?;
             let size_text = size_text.split(';').next().unwrap_or_default().trim();
             let size = usize::from_str_radix(size_text, 16).map_err(|_| invalid("chunk size"))?;
-            if body.len() + size > MAX_BODY {
+            // Compared without adding to `size`, which the server wrote: a hostile size
+            // near `usize::MAX` would overflow the sum.
+            if size > MAX_BODY - body.len() {
                 return Err(invalid("the answer's body is too long"));
             }
             let data = line_end + 2;
