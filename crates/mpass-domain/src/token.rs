@@ -62,48 +62,75 @@ pub struct TokenKeys {
     verified: std::sync::Mutex<Verified>,
 }
 
-/// Verified access tokens remembered per generation (under 1 KiB each with their claims,
-/// so two generations hold at most about 35 MiB). Sized for the officers of a launch day:
-/// one officer may check 120 passes a minute, so 20,000 checks a second come from at
-/// least 10,000 officers, each with a token of their own, and every token in use within
-/// the last generation's worth of new tokens is found.
-const VERIFIED_GENERATION: usize = 24_576;
+/// How many verified access tokens are remembered (under 1 KiB each with their claims, so
+/// at most about 35 MiB). Sized for the officers of a launch day: one officer may check
+/// 120 passes a minute, so 20,000 checks a second come from at least 10,000 officers, each
+/// with a token of their own; up to this many tokens in use at once are all found.
+const VERIFIED_CAPACITY: usize = 49_152;
 
-type TokenMap = std::collections::HashMap<Box<str>, std::sync::Arc<AccessClaims>, TailHash>;
+type Claims = std::sync::Arc<AccessClaims>;
 
-/// The verified tokens in two generations: new ones go into the current one; when it is
-/// full it becomes the previous one and the previous one is dropped. A token found in the
-/// previous generation moves back to the current one, so a token in use stays remembered
-/// however many tokens are used once (the many citizens of a launch day) pass through,
-/// where emptying one map when full made every officer's next check pay the Ed25519
-/// check again at once.
+/// The verified tokens, evicted by the clock algorithm (second chance): the tokens sit in
+/// slots in the order they came, each with a bit set when it is used again; a new token
+/// takes the slot of the first token after the hand that was not used since the hand last
+/// passed it, clearing the bits of those that were. So every token in use stays
+/// remembered as long as no more than [`VERIFIED_CAPACITY`] are, however they take turns,
+/// and tokens used once (the many citizens of a launch day) go first.
+///
+/// Two generations of half the size did this before, the previous one dropped when the
+/// current one filled: officers taking turns in a round longer than a generation (27,869
+/// in `scripts/bench.sh` on a host with a ceiling of 100,000 a second) lost an eighth of
+/// their tokens at every turn of it, and each such check paid an Ed25519 check again.
 #[derive(Default)]
 struct Verified {
-    current: TokenMap,
-    previous: TokenMap,
+    /// Each token's claims and slot.
+    by_token: std::collections::HashMap<std::sync::Arc<str>, (Claims, u32), TailHash>,
+    /// The slots: each one's token, and whether it was used since the hand passed it.
+    tokens: Vec<std::sync::Arc<str>>,
+    used: Vec<bool>,
+    hand: usize,
 }
 
 impl Verified {
-    fn get(&mut self, token: &str) -> Option<std::sync::Arc<AccessClaims>> {
-        if let Some(c) = self.current.get(token) {
-            return Some(c.clone());
+    fn get(&mut self, token: &str) -> Option<Claims> {
+        let (claims, slot) = self.by_token.get(token)?;
+        let used = &mut self.used[*slot as usize];
+        if !*used {
+            *used = true;
         }
-        let (token, c) = self.previous.remove_entry(token)?;
-        self.insert(token, c.clone());
-        Some(c)
+        Some(claims.clone())
     }
 
-    fn insert(&mut self, token: Box<str>, claims: std::sync::Arc<AccessClaims>) {
-        if self.current.len() >= VERIFIED_GENERATION {
-            let hasher = self.current.hasher().clone();
-            self.previous = std::mem::replace(&mut self.current, TokenMap::with_hasher(hasher));
+    fn insert(&mut self, token: &str, claims: Claims) {
+        // Two requests may verify the same new token at once: the second only replaces.
+        if let Some(known) = self.by_token.get_mut(token) {
+            known.0 = claims;
+            return;
         }
-        self.current.insert(token, claims);
+        let token: std::sync::Arc<str> = token.into();
+        let slot = if self.tokens.len() < VERIFIED_CAPACITY {
+            self.tokens.push(token.clone());
+            self.used.push(false);
+            self.tokens.len() - 1
+        } else {
+            // At most one turn of the clock: the bits it clears on the way are not set
+            // again before it comes back to them.
+            while self.used[self.hand] {
+                self.used[self.hand] = false;
+                self.hand = (self.hand + 1) % self.tokens.len();
+            }
+            let slot = self.hand;
+            self.hand = (slot + 1) % self.tokens.len();
+            let old = std::mem::replace(&mut self.tokens[slot], token.clone());
+            self.by_token.remove(&*old);
+            slot
+        };
+        self.by_token.insert(token, (claims, slot as u32));
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.current.len() + self.previous.len()
+        self.by_token.len()
     }
 }
 
@@ -221,7 +248,7 @@ impl TokenKeys {
                     return Err(TokenError::WrongAudience);
                 }
                 let c = std::sync::Arc::new(c);
-                self.remembered().insert(token.into(), c.clone());
+                self.remembered().insert(token, c.clone());
                 c
             }
         };
@@ -351,38 +378,68 @@ mod tests {
         assert_eq!(state.hash_one("token"), state.hash_one(String::from("token")));
     }
 
+    fn claims(sub: &str) -> Claims {
+        std::sync::Arc::new(AccessClaims {
+            sub: sub.into(),
+            roles: vec!["police".into()],
+            districts: vec![],
+            iat: 0,
+            exp: 900,
+            iss: "mpass".into(),
+            aud: "mpass-api".into(),
+        })
+    }
+
     /// A token in use stays remembered however many tokens are used once after it, and
-    /// the tokens used once are forgotten within two generations.
+    /// the tokens used once are forgotten.
     #[test]
     fn verified_tokens_in_use_survive_a_stream_of_tokens_used_once() {
-        let claims = |sub: &str| {
-            std::sync::Arc::new(AccessClaims {
-                sub: sub.into(),
-                roles: vec!["police".into()],
-                districts: vec![],
-                iat: 0,
-                exp: 900,
-                iss: "mpass".into(),
-                aud: "mpass-api".into(),
-            })
-        };
         let mut v = Verified::default();
-        v.insert("officer".into(), claims("officer"));
-        v.insert("citizen-0".into(), claims("citizen-0"));
-        for i in 1..3 * VERIFIED_GENERATION {
-            v.insert(format!("citizen-{i}").into(), claims("c"));
-            if i % (VERIFIED_GENERATION / 2) == 0 {
+        v.insert("officer", claims("officer"));
+        v.insert("citizen-0", claims("citizen-0"));
+        for i in 1..3 * VERIFIED_CAPACITY {
+            v.insert(&format!("citizen-{i}"), claims("c"));
+            if i % (VERIFIED_CAPACITY / 2) == 0 {
                 assert_eq!(
                     v.get("officer").map(|c| c.sub.clone()).as_deref(),
                     Some("officer"),
                     "after {i}"
                 );
             }
-            assert!(v.len() <= 2 * VERIFIED_GENERATION);
+            assert!(v.len() <= VERIFIED_CAPACITY);
         }
         assert!(v.get("officer").is_some());
         assert!(v.get("citizen-0").is_none());
-        assert!(v.get(&format!("citizen-{}", 3 * VERIFIED_GENERATION - 1)).is_some());
+        assert!(v.get(&format!("citizen-{}", 3 * VERIFIED_CAPACITY - 1)).is_some());
+    }
+
+    /// Officers taking turns, more of them than half the cache holds: after the first
+    /// round every token is found, whatever order the turns take (with two generations of
+    /// half the size, a round longer than a generation lost tokens at every turn).
+    #[test]
+    fn every_token_in_use_is_found_while_they_fit() {
+        let mut v = Verified::default();
+        let officers: Vec<String> = (0..VERIFIED_CAPACITY).map(|i| format!("officer-{i}")).collect();
+        for o in &officers {
+            assert!(v.get(o).is_none());
+            v.insert(o, claims(o));
+        }
+        for round in 0..3 {
+            for o in officers.iter().rev().step_by(round + 1) {
+                assert_eq!(
+                    v.get(o).map(|c| c.sub.clone()).as_deref(),
+                    Some(o.as_str()),
+                    "round {round}"
+                );
+            }
+        }
+        // One more token takes the slot of one not used since the hand passed it, and
+        // the same token verified twice at once takes one slot.
+        v.insert("newcomer", claims("newcomer"));
+        v.insert("newcomer", claims("newcomer"));
+        assert_eq!(v.len(), VERIFIED_CAPACITY);
+        assert!(v.get("newcomer").is_some());
+        assert_eq!(officers.iter().filter(|o| v.get(o).is_none()).count(), 1);
     }
 
     #[test]
