@@ -70,38 +70,57 @@ const VERIFIED_CAPACITY: usize = 49_152;
 
 type Claims = std::sync::Arc<AccessClaims>;
 
-/// The verified tokens, evicted by the clock algorithm (second chance): the tokens sit in
-/// slots in the order they came, each with a bit set when it is used again; a new token
-/// takes the slot of the first token after the hand that was not used since the hand last
-/// passed it, clearing the bits of those that were. So every token in use stays
-/// remembered as long as no more than [`VERIFIED_CAPACITY`] are, however they take turns,
-/// and tokens used once (the many citizens of a launch day) go first.
+/// How many remembered tokens a full cache compares to choose the one it forgets.
+const EVICTION_SAMPLE: usize = 16;
+
+/// The verified tokens, with when each was last used (a count of uses and insertions). A
+/// new token, when the cache is full, takes the slot of the least recently used of
+/// [`EVICTION_SAMPLE`] slots drawn at random (the sampled LRU of Redis): so every token in
+/// use stays remembered while no more than [`VERIFIED_CAPACITY`] are, however they take
+/// turns, and what goes first is what is no longer used (the many citizens of a launch
+/// day who came once, an officer's token after its refresh).
 ///
 /// Two generations of half the size did this before, the previous one dropped when the
 /// current one filled: officers taking turns in a round longer than a generation (27,869
 /// in `scripts/bench.sh` on a host with a ceiling of 100,000 a second) lost an eighth of
-/// their tokens at every turn of it, and each such check paid an Ed25519 check again.
-#[derive(Default)]
+/// their tokens at every turn of it, and each such check paid an Ed25519 check again. The
+/// clock algorithm (a bit per slot, set when used) kept such a round, but when a new round
+/// of officers logged in it forgot their new tokens before the old round's, whose bits
+/// were still set (a simulation of `scripts/bench.sh`'s five blocks of 26,572 officers:
+/// 83,395 repeated verifications with two generations, 90,320 with the clock, 0 sampled).
 struct Verified {
     /// Each token's claims and slot.
     by_token: std::collections::HashMap<std::sync::Arc<str>, (Claims, u32), TailHash>,
-    /// The slots: each one's token, and whether it was used since the hand passed it.
+    /// The slots: each one's token and its last use.
     tokens: Vec<std::sync::Arc<str>>,
-    used: Vec<bool>,
-    hand: usize,
+    last_used: Vec<u64>,
+    uses: u64,
+    /// xorshift64's state, for the slots sampled.
+    draw: u64,
+}
+
+impl Default for Verified {
+    fn default() -> Self {
+        Verified {
+            by_token: Default::default(),
+            tokens: Vec::new(),
+            last_used: Vec::new(),
+            uses: 0,
+            draw: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
 }
 
 impl Verified {
     fn get(&mut self, token: &str) -> Option<Claims> {
         let (claims, slot) = self.by_token.get(token)?;
-        let used = &mut self.used[*slot as usize];
-        if !*used {
-            *used = true;
-        }
+        self.uses += 1;
+        self.last_used[*slot as usize] = self.uses;
         Some(claims.clone())
     }
 
     fn insert(&mut self, token: &str, claims: Claims) {
+        self.uses += 1;
         // Two requests may verify the same new token at once: the second only replaces.
         if let Some(known) = self.by_token.get_mut(token) {
             known.0 = claims;
@@ -110,22 +129,29 @@ impl Verified {
         let token: std::sync::Arc<str> = token.into();
         let slot = if self.tokens.len() < VERIFIED_CAPACITY {
             self.tokens.push(token.clone());
-            self.used.push(false);
+            self.last_used.push(self.uses);
             self.tokens.len() - 1
         } else {
-            // At most one turn of the clock: the bits it clears on the way are not set
-            // again before it comes back to them.
-            while self.used[self.hand] {
-                self.used[self.hand] = false;
-                self.hand = (self.hand + 1) % self.tokens.len();
+            let mut slot = self.next_slot();
+            for _ in 1..EVICTION_SAMPLE {
+                let other = self.next_slot();
+                if self.last_used[other] < self.last_used[slot] {
+                    slot = other;
+                }
             }
-            let slot = self.hand;
-            self.hand = (slot + 1) % self.tokens.len();
             let old = std::mem::replace(&mut self.tokens[slot], token.clone());
             self.by_token.remove(&*old);
+            self.last_used[slot] = self.uses;
             slot
         };
         self.by_token.insert(token, (claims, slot as u32));
+    }
+
+    fn next_slot(&mut self) -> usize {
+        self.draw ^= self.draw << 13;
+        self.draw ^= self.draw >> 7;
+        self.draw ^= self.draw << 17;
+        (self.draw % self.tokens.len() as u64) as usize
     }
 
     #[cfg(test)]
@@ -433,13 +459,36 @@ mod tests {
                 );
             }
         }
-        // One more token takes the slot of one not used since the hand passed it, and
-        // the same token verified twice at once takes one slot.
+        // One more token takes the slot of another, and the same token verified twice at
+        // once takes one slot.
         v.insert("newcomer", claims("newcomer"));
         v.insert("newcomer", claims("newcomer"));
         assert_eq!(v.len(), VERIFIED_CAPACITY);
         assert!(v.get("newcomer").is_some());
         assert_eq!(officers.iter().filter(|o| v.get(o).is_none()).count(), 1);
+    }
+
+    /// A new round of officers (new tokens after a refresh, or the next block of
+    /// `scripts/bench.sh`) takes the places of the round before, not of each other: after
+    /// their first turn every new token is found (the clock algorithm forgot the new
+    /// tokens first, the old ones' bits still set).
+    #[test]
+    fn a_new_round_of_tokens_pushes_out_the_round_before() {
+        let mut v = Verified::default();
+        let n = VERIFIED_CAPACITY * 6 / 10;
+        for round in ["before", "after"] {
+            let tokens: Vec<String> = (0..n).map(|i| format!("{round}-{i}")).collect();
+            for t in &tokens {
+                if v.get(t).is_none() {
+                    v.insert(t, claims(t));
+                }
+            }
+            for turn in 0..3 {
+                let missing = tokens.iter().filter(|t| v.get(t).is_none()).count();
+                assert_eq!(missing, 0, "{round}, turn {turn}");
+            }
+        }
+        assert!(v.len() <= VERIFIED_CAPACITY);
     }
 
     #[test]
