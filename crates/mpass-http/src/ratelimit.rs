@@ -8,7 +8,10 @@ use std::time::Instant;
 
 /// Buckets idle this long are dropped when the map is pruned.
 const IDLE_SECS: f64 = 120.0;
-/// Prune when the map grows past this many keys.
+/// Prune when the map grows past this many keys, or past twice the keys the last pruning
+/// kept, whichever is more: so that keys all active (a launch day's citizens asking for
+/// login codes from more than this many addresses within two minutes) cost a pruning now
+/// and then, not a walk over every key at every request.
 const PRUNE_AT: usize = 100_000;
 
 /// `capacity` requests, refilled evenly over a minute, per key (a client address by
@@ -16,7 +19,14 @@ const PRUNE_AT: usize = 100_000;
 pub struct RateLimiter<K = IpAddr> {
     capacity: f64,
     per_sec: f64,
-    buckets: Mutex<HashMap<K, (f64, Instant)>>,
+    buckets: Mutex<Buckets<K>>,
+}
+
+struct Buckets<K> {
+    by_key: HashMap<K, (f64, Instant)>,
+    prune_at: usize,
+    #[cfg(test)]
+    prunings: usize,
 }
 
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
@@ -25,18 +35,30 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         RateLimiter {
             capacity,
             per_sec: capacity / 60.0,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets {
+                by_key: HashMap::new(),
+                prune_at: PRUNE_AT,
+                #[cfg(test)]
+                prunings: 0,
+            }),
         }
     }
 
     /// Takes one token for `key`; `Err(seconds to wait)` when empty.
     pub fn check(&self, key: K) -> Result<(), i64> {
         let now = Instant::now();
-        let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= PRUNE_AT {
-            map.retain(|_, (_, at)| now.duration_since(*at).as_secs_f64() < IDLE_SECS);
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.by_key.len() >= buckets.prune_at {
+            buckets
+                .by_key
+                .retain(|_, (_, at)| now.duration_since(*at).as_secs_f64() < IDLE_SECS);
+            buckets.prune_at = PRUNE_AT.max(2 * buckets.by_key.len());
+            #[cfg(test)]
+            {
+                buckets.prunings += 1;
+            }
         }
-        let (tokens, at) = map.entry(key).or_insert((self.capacity, now));
+        let (tokens, at) = buckets.by_key.entry(key).or_insert((self.capacity, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.per_sec).min(self.capacity);
         *at = now;
         if *tokens >= 1.0 {
@@ -50,8 +72,8 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// Whether `key` has no token left, without taking one: `Err(seconds to wait)` when
     /// empty. For limits that count only failures (checked first, taken on failure).
     pub fn peek(&self, key: &K) -> Result<(), i64> {
-        let map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let Some((tokens, at)) = map.get(key) else {
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((tokens, at)) = buckets.by_key.get(key) else {
             return Ok(());
         };
         let tokens = (tokens + at.elapsed().as_secs_f64() * self.per_sec).min(self.capacity);
@@ -81,5 +103,32 @@ mod tests {
         assert!(phones.peek(&"p".to_string()).is_ok());
         assert!(phones.check("p".to_string()).is_ok());
         assert!(phones.peek(&"p".to_string()).is_err());
+    }
+
+    /// More keys active at once than the pruning threshold: the map is walked once, then
+    /// not again until it has doubled (before, every request walked all of them); idle
+    /// keys are still dropped at the next pruning.
+    #[test]
+    fn keys_all_active_are_pruned_now_and_then_not_at_every_request() {
+        let rl: RateLimiter<u32> = RateLimiter::per_minute(5);
+        for k in 0..(PRUNE_AT as u32 + 10_000) {
+            assert!(rl.check(k).is_ok());
+        }
+        let b = rl.buckets.lock().unwrap();
+        assert_eq!(b.prunings, 1);
+        assert_eq!(b.by_key.len(), PRUNE_AT + 10_000);
+        assert_eq!(b.prune_at, 2 * PRUNE_AT);
+        drop(b);
+        // Idle keys go at the next pruning, and the threshold comes back down.
+        let Some(long_ago) = Instant::now().checked_sub(std::time::Duration::from_secs(IDLE_SECS as u64 + 1)) else {
+            return; // a machine up for less than two minutes has no instant that long ago
+        };
+        let mut b = rl.buckets.lock().unwrap();
+        b.by_key.values_mut().for_each(|(_, at)| *at = long_ago);
+        b.prune_at = b.by_key.len();
+        drop(b);
+        assert!(rl.check(u32::MAX).is_ok());
+        let b = rl.buckets.lock().unwrap();
+        assert_eq!((b.prunings, b.by_key.len(), b.prune_at), (2, 1, PRUNE_AT));
     }
 }
