@@ -212,8 +212,11 @@ impl TokenKeys {
     }
 
     /// Issues an access token for `sub` at time `now` (unix seconds).
+    /// A new access token. It is remembered as verified at once: this process signed it,
+    /// so its first use needs no Ed25519 check either (the cache is this process's own, and
+    /// its keys do not change while it runs).
     pub fn issue_access(&self, sub: &str, roles: Vec<String>, districts: Vec<String>, now: i64) -> String {
-        self.sign(&AccessClaims {
+        let claims = AccessClaims {
             sub: sub.into(),
             roles,
             districts,
@@ -221,7 +224,10 @@ impl TokenKeys {
             exp: now + ACCESS_TTL_SECS,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
-        })
+        };
+        let token = self.sign(&claims);
+        self.remembered().insert(&token, std::sync::Arc::new(claims));
+        token
     }
 
     /// Checks signature, `kid` and algorithm, and returns the raw payload.
@@ -489,6 +495,20 @@ mod tests {
             }
         }
         assert!(v.len() <= VERIFIED_CAPACITY);
+    }
+
+    /// A token this process issued is remembered with the claims a full verification reads
+    /// from it; another process (another API node, a restart) verifies it in full.
+    #[test]
+    fn an_issued_token_is_remembered_with_the_claims_it_carries() {
+        let k = keys();
+        let t = k.issue_access("u1", vec!["police".into()], vec!["26".into()], 1000);
+        assert_eq!(k.remembered().len(), 1);
+        let remembered = k.verify_access(&t, 1001).unwrap();
+        assert_eq!(*remembered, k.verify_raw::<AccessClaims>(&t).unwrap());
+        let other_node = keys();
+        assert_eq!(other_node.verify_access(&t, 1001).unwrap(), remembered);
+        assert_eq!(other_node.remembered().len(), 1);
     }
 
     #[test]
