@@ -211,10 +211,9 @@ impl TokenKeys {
         format!("{input}.{}", B64.encode(sig.to_bytes()))
     }
 
-    /// Issues an access token for `sub` at time `now` (unix seconds).
-    /// A new access token. It is remembered as verified at once: this process signed it,
-    /// so its first use needs no Ed25519 check either (the cache is this process's own, and
-    /// its keys do not change while it runs).
+    /// Issues an access token for `sub` at time `now` (unix seconds). It is remembered as
+    /// verified at once: this process signed it, so its first use needs no Ed25519 check
+    /// either (the cache is this process's own, and its keys do not change while it runs).
     pub fn issue_access(&self, sub: &str, roles: Vec<String>, districts: Vec<String>, now: i64) -> String {
         let claims = AccessClaims {
             sub: sub.into(),
