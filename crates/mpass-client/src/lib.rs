@@ -350,23 +350,32 @@ impl Client {
         self.get(&format!("/api/v1/dev/outbox?limit={limit}")).await
     }
 
-    /// The newest code sent to `phone` (E.164 or national form) in the dev outbox, among
-    /// its newest 500 messages: a burst of other messages (a batch of decisions' SMS going
-    /// out beside the code) must not push the code out of sight before it is read, as it
-    /// did out of the default 50.
+    /// The newest `limit` (at most 500) messages of the dev outbox sent to `phone` (any form
+    /// a login accepts).
+    pub async fn dev_outbox_to(&self, phone: &str, limit: u32) -> Result<Outbox> {
+        // Percent-encoded: E.164's `+` would read as a space in a query.
+        let phone: String = phone
+            .bytes()
+            .map(|b| match b {
+                b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        self.get(&format!("/api/v1/dev/outbox?phone={phone}&limit={limit}"))
+            .await
+    }
+
+    /// The newest code sent to `phone` (E.164 or national form) in the dev outbox: read
+    /// from that number's own messages, so a burst of other messages (a batch of
+    /// decisions' SMS going out beside the code) cannot push it out of sight.
     pub async fn dev_code(&self, phone: &str) -> Result<Option<String>> {
-        let national = phone.trim_start_matches("+88");
-        let outbox = self.dev_outbox_newest(500).await?;
-        Ok(outbox
-            .messages
-            .iter()
-            .filter(|m| m.to.ends_with(national))
-            .find_map(|m| {
-                m.body
-                    .split(|c: char| !c.is_ascii_digit())
-                    .find(|w| w.len() == 6)
-                    .map(str::to_string)
-            }))
+        let outbox = self.dev_outbox_to(phone, 10).await?;
+        Ok(outbox.messages.iter().find_map(|m| {
+            m.body
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|w| w.len() == 6)
+                .map(str::to_string)
+        }))
     }
 
     /// Logs in with the dev outbox: asks for a code, waits for the worker to "send" it,

@@ -651,7 +651,8 @@ pub trait Store: Send + Sync + 'static {
 
     // --- dev SMS outbox
     async fn outbox_push(&self, to: &str, body: &str, now: OffsetDateTime) -> StoreResult<()>;
-    async fn outbox_list(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
+    /// The newest `limit` messages, newest first; with `to` (E.164), only those sent to it.
+    async fn outbox_list(&self, to: Option<&str>, limit: u32) -> StoreResult<Vec<OutboxMessage>>;
 
     // --- job table (the embedded queue and the outbox relay read it)
     /// Leases up to `max` due jobs for `lease_secs`.

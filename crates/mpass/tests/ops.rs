@@ -210,3 +210,42 @@ async fn health_readiness_metrics_and_reference() {
     assert!(page.contains("মুভমেন্ট পাস লগইন কোড"), "{page}");
     srv.finish().await;
 }
+
+/// `GET /api/v1/dev/outbox?phone=`: one recipient's messages, in any form a login accepts;
+/// a number that is not one is a field error, not an empty list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_outbox_for_one_recipient() {
+    let srv = TestServer::start().await;
+    let anon = &srv.client;
+    let (first, second) = ("01712000101", "01712000102");
+    anon.request_otp(first).await.expect("otp");
+    anon.request_otp(second).await.expect("otp");
+    let mut to_first = Vec::new();
+    for _ in 0..200 {
+        to_first = anon.dev_outbox_to("+8801712000101", 50).await.expect("outbox").messages;
+        if !to_first.is_empty() && anon.dev_code(second).await.expect("outbox").is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(to_first.len(), 1, "{to_first:?}");
+    assert_eq!(to_first[0].to, "+8801712000101");
+    let everyone = anon.dev_outbox().await.expect("outbox").messages;
+    assert_eq!(everyone.len(), 2, "{everyone:?}");
+    // The national form finds the same messages.
+    let national = anon.dev_outbox_to(first, 50).await.expect("outbox").messages;
+    assert_eq!(national.len(), 1, "{national:?}");
+    assert_eq!(national[0].body, to_first[0].body);
+
+    let res = anon
+        .raw(Method::GET, "/api/v1/dev/outbox?phone=12345", None, Vec::new())
+        .await
+        .expect("raw");
+    assert_eq!(res.status, 422);
+    assert_eq!(res.headers["content-type"], "application/problem+json");
+    let problem = res.json().expect("json");
+    assert_eq!(problem["code"], "validation_failed", "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "phone", "{problem}");
+    assert_eq!(problem["errors"][0]["code"], "invalid_phone", "{problem}");
+    srv.finish().await;
+}

@@ -12,14 +12,18 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::ops::escape;
+use crate::service;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct OutboxQuery {
     limit: Option<u32>,
+    /// Only the messages sent to this number (any form a login accepts).
+    phone: Option<String>,
 }
 
-/// `GET /api/v1/dev/outbox`: newest first.
+/// `GET /api/v1/dev/outbox`: newest first; `?phone=` for one recipient's messages (a
+/// test or load generator finds its login code without reading everyone's).
 pub async fn outbox_json(
     State(state): State<AppState>,
     Query(q): Query<OutboxQuery>,
@@ -27,7 +31,9 @@ pub async fn outbox_json(
     if !state.settings.dev_outbox {
         return Err(ApiError::NotFound);
     }
-    let messages = state.store.outbox_list(q.limit.unwrap_or(50).min(500)).await?;
+    let to = q.phone.as_deref().map(service::parse_phone).transpose()?;
+    let limit = q.limit.unwrap_or(50).min(500);
+    let messages = state.store.outbox_list(to.as_ref().map(|p| p.as_str()), limit).await?;
     let list: Vec<_> = messages
         .iter()
         .map(|m| json!({ "to": m.to, "body": m.body, "created_at": super::rfc3339(m.created_at) }))
@@ -40,7 +46,7 @@ pub async fn outbox_page(State(state): State<AppState>) -> Result<impl IntoRespo
     if !state.settings.dev_outbox {
         return Err(ApiError::NotFound);
     }
-    let messages = state.store.outbox_list(100).await?;
+    let messages = state.store.outbox_list(None, 100).await?;
     let mut html = String::from(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
          <meta http-equiv=\"refresh\" content=\"5\"><title>Dev SMS outbox</title>\

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("../../migrations/postgres/0012_audit_queue.sql")),
     (13, include_str!("../../migrations/postgres/0013_stats_pending.sql")),
     (14, include_str!("../../migrations/postgres/0014_jobs_free.sql")),
+    (15, include_str!("../../migrations/postgres/0015_outbox_to.sql")),
 ];
 
 /// First key of the advisory lock that serialises migrations; the second is the schema,

@@ -262,14 +262,26 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn outbox_list(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+    async fn outbox_list(&self, to: Option<&str>, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
         let c = self.reader().await?;
-        let rows = query(
-            &c,
-            "SELECT to_phone, body, created_at FROM sms_outbox ORDER BY seq DESC LIMIT $1",
-            &[&big(limit)],
-        )
-        .await?;
+        let rows =
+            match to {
+                // One recipient's messages through the index on (to_phone, seq).
+                Some(to) => query(
+                    &c,
+                    "SELECT to_phone, body, created_at FROM sms_outbox WHERE to_phone = $1 ORDER BY seq DESC LIMIT $2",
+                    &[&to, &big(limit)],
+                )
+                .await?,
+                None => {
+                    query(
+                        &c,
+                        "SELECT to_phone, body, created_at FROM sms_outbox ORDER BY seq DESC LIMIT $1",
+                        &[&big(limit)],
+                    )
+                    .await?
+                }
+            };
         let list = rows
             .iter()
             .map(|r| {

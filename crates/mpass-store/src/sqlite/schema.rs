@@ -359,6 +359,14 @@ CREATE TRIGGER passes_status_follows_application AFTER UPDATE OF status ON appli
 END;
 "#,
     ),
+    (
+        14,
+        r#"
+-- The dev SMS outbox read for one recipient (`GET /api/v1/dev/outbox?phone=`): a login's
+-- code found among its own messages, however many went out to others meanwhile.
+CREATE INDEX sms_outbox_to ON sms_outbox (to_phone, seq);
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.

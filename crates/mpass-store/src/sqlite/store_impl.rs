@@ -235,19 +235,32 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn outbox_list(&self, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+    async fn outbox_list(&self, to: Option<&str>, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
+        let to = to.map(str::to_string);
         self.read(move |c| {
-            let mut st = c.prepare_cached(
-                "SELECT to_phone, body, created_at FROM sms_outbox ORDER BY seq DESC LIMIT CAST(?1 AS INTEGER)",
-            )?;
-            let rows = st.query_map([limit], |r| {
+            let message = |r: &rusqlite::Row<'_>| {
                 Ok(OutboxMessage {
                     to: r.get(0)?,
                     body: r.get(1)?,
                     created_at: from_ms(r.get(2)?),
                 })
-            })?;
-            rows.collect()
+            };
+            match &to {
+                // One recipient's messages through the index on (to_phone, seq).
+                Some(to) => c
+                    .prepare_cached(
+                        "SELECT to_phone, body, created_at FROM sms_outbox WHERE to_phone = ?1
+                         ORDER BY seq DESC LIMIT CAST(?2 AS INTEGER)",
+                    )?
+                    .query_map(params![to, limit], message)?
+                    .collect(),
+                None => c
+                    .prepare_cached(
+                        "SELECT to_phone, body, created_at FROM sms_outbox ORDER BY seq DESC LIMIT CAST(?1 AS INTEGER)",
+                    )?
+                    .query_map([limit], message)?
+                    .collect(),
+            }
         })
         .await
     }

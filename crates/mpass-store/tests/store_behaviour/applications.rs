@@ -332,14 +332,14 @@ pub(crate) async fn revocations_since_deltas(store: Arc<dyn Store>) {
 }
 
 pub(crate) async fn outbox_newest_first(store: Arc<dyn Store>) {
-    assert!(store.outbox_list(10).await.unwrap().is_empty());
+    assert!(store.outbox_list(None, 10).await.unwrap().is_empty());
     for i in 0..3 {
         store
             .outbox_push(phone(1).as_str(), &format!("message {i}"), t(i))
             .await
             .unwrap();
     }
-    let two = store.outbox_list(2).await.unwrap();
+    let two = store.outbox_list(None, 2).await.unwrap();
     assert_eq!(
         two,
         vec![
@@ -355,7 +355,26 @@ pub(crate) async fn outbox_newest_first(store: Arc<dyn Store>) {
             },
         ]
     );
-    assert_eq!(store.outbox_list(10).await.unwrap().len(), 3);
+    assert_eq!(store.outbox_list(None, 10).await.unwrap().len(), 3);
+
+    // One recipient's messages, newest first, however many went to others since.
+    for i in 3..6 {
+        store
+            .outbox_push(phone(2).as_str(), &format!("message {i}"), t(i))
+            .await
+            .unwrap();
+    }
+    let bodies = |list: Vec<OutboxMessage>| list.into_iter().map(|m| (m.to, m.body)).collect::<Vec<_>>();
+    assert_eq!(
+        bodies(store.outbox_list(Some(phone(1).as_str()), 2).await.unwrap()),
+        vec![
+            (phone(1).as_str().to_string(), "message 2".to_string()),
+            (phone(1).as_str().to_string(), "message 1".to_string()),
+        ]
+    );
+    assert_eq!(store.outbox_list(Some(phone(2).as_str()), 10).await.unwrap().len(), 3);
+    assert!(store.outbox_list(Some(phone(3).as_str()), 10).await.unwrap().is_empty());
+    assert_eq!(store.outbox_list(None, 10).await.unwrap().len(), 6);
 }
 
 /// An application for a trip with this vehicle registration.
