@@ -44,11 +44,22 @@ fn run_current_on(cpus: &[usize]) -> std::io::Result<()> {
     rustix::thread::sched_setaffinity(None, &set).map_err(std::io::Error::from)
 }
 
+/// Threads of the blocking pool, where the embedded store's reads run (8 read connections
+/// for requests and 4 for the worker) and where a write waits when the writer's queue is
+/// full. Tokio's default is 512, and the pool grew past what it ran at once: a new
+/// thread whenever none was idle at that instant. During 20,000 police logins it held
+/// 47–54 threads for 12 reads at once, and the server's peak memory was 171–174 MiB
+/// against 109–113 MiB with 12 threads (docs/BENCHMARKS-HISTORY.md, thirty-second round):
+/// each thread keeps memory of its own in the allocator. Past the cap, blocking tasks wait
+/// in the pool's queue; none of them waits on another.
+pub const BLOCKING_THREADS: usize = 16;
+
 /// The runtime of `serve`, `api` and `worker`: the default multi-threaded runtime, its
-/// workers pinned one per CPU if `pin` and [`pin_plan`] agree.
+/// workers pinned one per CPU if `pin` and [`pin_plan`] agree, and at most
+/// [`BLOCKING_THREADS`] threads in its blocking pool.
 pub fn server_runtime(pin: bool) -> std::io::Result<Runtime> {
     let mut builder = Builder::new_multi_thread();
-    builder.enable_all();
+    builder.enable_all().max_blocking_threads(BLOCKING_THREADS);
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let plan = pin
         .then(allowed_cpus)
@@ -85,6 +96,37 @@ mod tests {
         assert_eq!(pin_plan(&[0, 1, 2, 3], 2), None);
         assert_eq!(pin_plan(&[0], 2), None);
         assert_eq!(pin_plan(&[], 0), None);
+    }
+
+    /// Blocking tasks beyond the cap wait for a thread instead of each starting one, and
+    /// all of them run.
+    #[test]
+    fn the_blocking_pool_runs_at_most_its_cap_at_once() {
+        let rt = server_runtime(false).expect("runtime");
+        let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let done = rt.block_on(async {
+            let tasks: Vec<_> = (0..3 * BLOCKING_THREADS)
+                .map(|_| {
+                    let (running, most) = (running.clone(), most.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                })
+                .collect();
+            let mut done = 0;
+            for t in tasks {
+                t.await.expect("blocking task");
+                done += 1;
+            }
+            done
+        });
+        assert_eq!(done, 3 * BLOCKING_THREADS);
+        let most = most.load(Ordering::SeqCst);
+        assert!(most <= BLOCKING_THREADS, "{most} blocking tasks at once");
+        assert!(most > 1, "the pool runs them side by side: {most}");
     }
 
     /// Every worker of a pinned runtime runs on one CPU of its own, and together they
