@@ -49,9 +49,11 @@ fn run_current_on(cpus: &[usize]) -> std::io::Result<()> {
 /// full. Tokio's default is 512, and the pool grew past what it ran at once: a new
 /// thread whenever none was idle at that instant. During 20,000 police logins it held
 /// 47–54 threads for 12 reads at once, and the server's peak memory was 171–174 MiB
-/// against 109–113 MiB with 12 threads (docs/BENCHMARKS-HISTORY.md, thirty-second round):
+/// against 115–124 MiB with this cap (docs/BENCHMARKS-HISTORY.md, thirty-second round):
 /// each thread keeps memory of its own in the allocator. Past the cap, blocking tasks wait
-/// in the pool's queue; none of them waits on another.
+/// in the pool's queue; none of them waits on another (a write waiting for room needs
+/// only the writer's own thread), so while the writer is saturated reads may queue behind
+/// such writes, but every one of them runs.
 pub const BLOCKING_THREADS: usize = 16;
 
 /// The runtime of `serve`, `api` and `worker`: the default multi-threaded runtime, its
