@@ -197,6 +197,11 @@ pub struct Companion {
     pub age: u8,
 }
 
+/// The years (UTC) a trip may start in. How far ahead a trip may be planned is the
+/// policy's rule; this only keeps times the rest of the system must compute with (the
+/// end, the curfew windows, the weekly window) far from what a time can hold.
+pub const START_YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
+
 /// A valid application, ready to be stored and decided.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApplicationDetails {
@@ -219,9 +224,13 @@ pub struct ApplicationDetails {
 }
 
 impl ApplicationDetails {
-    /// When the pass stops being valid.
+    /// When the pass stops being valid. Input is held to [`START_YEARS`], so this never
+    /// saturates for an application taken by `validate`; a stored one from elsewhere that
+    /// would end past what a time can hold ends at its start instead of panicking.
     pub fn end(&self) -> OffsetDateTime {
-        self.start + Duration::hours(i64::from(self.duration_hours))
+        self.start
+            .checked_add(Duration::hours(i64::from(self.duration_hours)))
+            .unwrap_or(self.start)
     }
 }
 
@@ -325,7 +334,16 @@ impl ApplicationInput {
                 None
             }
             Some(s) => match OffsetDateTime::parse(s, &Rfc3339) {
-                Ok(t) => Some(t),
+                Ok(t) if START_YEARS.contains(&t.to_offset(time::UtcOffset::UTC).year()) => Some(t),
+                Ok(_) => {
+                    e.add(
+                        "start",
+                        "out_of_range",
+                        "The start must fall between the years 2000 and 2099.",
+                        "যাত্রা শুরুর সময় ২০০০ থেকে ২০৯৯ সালের মধ্যে হতে হবে।",
+                    );
+                    None
+                }
                 Err(_) => {
                     e.add(
                         "start",

@@ -59,3 +59,12 @@ pub fn bangla_digits(s: &str) -> String {
         })
         .collect()
 }
+
+/// What a caught panic said (its `&str` or `String` payload), for a log line or an error.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}

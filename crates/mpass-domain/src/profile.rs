@@ -160,6 +160,15 @@ impl ProfileInput {
                     );
                     None
                 }
+                Some(d) if d.year() < today.year() - MAX_AGE_YEARS => {
+                    e.add(
+                        "date_of_birth",
+                        "out_of_range",
+                        "The date of birth is too far in the past.",
+                        "জন্মতারিখ অনেক বেশি পুরোনো।",
+                    );
+                    None
+                }
                 Some(d) if !is_adult(d, today) => {
                     e.add(
                         "date_of_birth",
@@ -251,6 +260,10 @@ impl ProfileInput {
     }
 }
 
+/// The oldest applicant accepted, in years: past it a date of birth is a typing mistake
+/// (0000-01-01), not a person.
+const MAX_AGE_YEARS: i32 = 130;
+
 fn is_adult(dob: Date, today: Date) -> bool {
     let mut age = today.year() - dob.year();
     if (today.month() as u8, today.day()) < (dob.month() as u8, dob.day()) {
@@ -298,6 +311,28 @@ mod tests {
         let today = date!(2026 - 11 - 21);
         assert!(is_adult(date!(2008 - 11 - 21), today));
         assert!(!is_adult(date!(2008 - 11 - 22), today));
+    }
+
+    #[test]
+    fn a_date_of_birth_too_far_back_is_refused() {
+        let today = date!(2026 - 11 - 21);
+        let input = |dob: &str| ProfileInput {
+            date_of_birth: Some(dob.into()),
+            ..ProfileInput::default()
+        };
+        let code = |dob: &str| {
+            input(dob)
+                .validate(today)
+                .unwrap_err()
+                .0
+                .into_iter()
+                .find(|f| f.field == "date_of_birth")
+                .map(|f| f.code)
+        };
+        assert_eq!(code("0000-01-01"), Some("out_of_range"));
+        assert_eq!(code("1895-12-31"), Some("out_of_range"));
+        assert_eq!(code("1896-01-01"), None);
+        assert_eq!(code("2010-01-01"), Some("under_18"));
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub enum ApiError {
     Unauthorized,
     Forbidden,
     NotFound,
+    /// The path exists, the method does not (the response keeps axum's `Allow` header).
+    MethodNotAllowed,
     Conflict {
         code: &'static str,
         detail: String,
@@ -69,6 +71,11 @@ impl ApiError {
                 "Your role does not allow this.".into(),
             ),
             NotFound => (StatusCode::NOT_FOUND, "not_found", "No such resource.".into()),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This resource does not take that method; the Allow header lists those it takes.".into(),
+            ),
             Conflict { code, detail } => (StatusCode::CONFLICT, code, detail.clone()),
             IdempotencyKeyReused => (
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -46,12 +46,23 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(ops::routes())
         .merge(web::routes())
+        // A known path with a method it does not take: problem+json, like every other refusal.
+        .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
+        // A handler that panics answers 500 problem+json (and is logged) instead of
+        // dropping the connection without an answer.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Pages and large JSON shrink to a fraction over slow mobile networks; small answers
         // and images are left alone.
         .layer(tower_http::compression::CompressionLayer::new().compress_when(compressible()))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
         .with_state(state)
+}
+
+/// The answer to a request whose handler panicked.
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = mpass_domain::error::panic_message(&*panic);
+    axum::response::IntoResponse::into_response(error::ApiError::Internal(format!("the handler panicked: {message}")))
 }
 
 /// tower-http's default choice (not gRPC, images or event streams) with
@@ -76,4 +87,28 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    /// A handler's panic is a 500 problem+json with the stable code, whatever it carried.
+    #[tokio::test]
+    async fn a_panic_is_answered_as_an_internal_error() {
+        for panic in [
+            Box::new("boom") as Box<dyn std::any::Any + Send>,
+            Box::new(String::from("boom")),
+            Box::new(7),
+        ] {
+            let res = super::panicked(panic);
+            assert_eq!(res.status(), 500);
+            assert_eq!(res.headers()["content-type"], "application/problem+json");
+            let body = axum::body::to_bytes(res.into_body(), 4096).await.unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["code"], "internal");
+            assert!(
+                !v.to_string().contains("boom"),
+                "the panic's message stays in the log: {v}"
+            );
+        }
+    }
 }

@@ -211,12 +211,7 @@ pub(crate) async fn save_photo(state: &AppState, user_id: UserId, body: &[u8]) -
         if e.code() == "photo_too_large" {
             return ApiError::PayloadTooLarge;
         }
-        ApiError::field(
-            "photo",
-            e.code(),
-            &e.to_string(),
-            "ছবিটি গ্রহণযোগ্য নয়: ২ MiB পর্যন্ত JPEG বা PNG দিন।",
-        )
+        ApiError::field("photo", e.code(), &e.to_string(), e.message_bn())
     })?;
     if state.store.profile(user_id).await?.is_none() {
         return Err(ApiError::Conflict {

@@ -119,6 +119,10 @@ impl StatsParams {
             Some(v) => hour_of(instant("from", v)?),
             None => to_hour - DEFAULT_RANGE_HOURS,
         };
+        // The hour after 9999-12-31T23:00Z is no time at all: refused, not read as 1970.
+        if time::OffsetDateTime::from_unix_timestamp(to_hour.saturating_mul(3600)).is_err() {
+            return Err(bad("invalid_range", "to is past the last time that can be written."));
+        }
         if from_hour >= to_hour {
             return Err(bad("invalid_range", "from must be before to."));
         }
@@ -651,6 +655,25 @@ mod tests {
             2,
             "the hour holding `from`, up to `to` exclusive"
         );
+    }
+
+    #[test]
+    fn a_range_past_the_last_writable_hour_is_refused() {
+        let p = StatsParams {
+            from: Some("9999-12-31T23:59:59Z".into()),
+            to: Some("9999-12-31T23:59:59Z".into()),
+            ..StatsParams::default()
+        };
+        assert!(p.filters(now(), MAX_RANGE_HOURS).is_err());
+        let p = StatsParams {
+            from: Some("9999-12-31T20:00:00Z".into()),
+            to: Some("9999-12-31T23:00:00Z".into()),
+            ..StatsParams::default()
+        };
+        let f = p
+            .filters(now(), MAX_RANGE_HOURS)
+            .expect("the last whole hours are a range");
+        assert_eq!(f.to_hour - f.from_hour, 3);
     }
 
     #[test]

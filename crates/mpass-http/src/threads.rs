@@ -18,9 +18,18 @@ pub const MAX_MESSAGE_CHARS: usize = 1000;
 /// A message as typed: trimmed, 1 to [`MAX_MESSAGE_CHARS`] characters, no control
 /// characters but line breaks.
 fn parse_message(field: &str, raw: &str) -> Result<String, ApiError> {
-    let text = raw.trim().replace("\r\n", "\n");
+    // A tab pasted from elsewhere is a space; line breaks stay (as `\n`).
+    let text = raw.trim().replace("\r\n", "\n").replace('\t', " ");
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::field(
+            field,
+            "invalid_characters",
+            "The message may hold line breaks, but no other control characters.",
+            "বার্তায় লাইন বিরতি থাকতে পারে, কিন্তু অন্য কোনো নিয়ন্ত্রণ অক্ষর নয়।",
+        ));
+    }
     let chars = text.chars().count();
-    if chars == 0 || chars > MAX_MESSAGE_CHARS || text.chars().any(|c| c.is_control() && c != '\n') {
+    if chars == 0 || chars > MAX_MESSAGE_CHARS {
         return Err(ApiError::field(
             field,
             "invalid_message",
@@ -130,4 +139,29 @@ pub(crate) async fn thread(
 /// Whether the applicant is being asked something now.
 pub(crate) fn awaiting_answer(app: &Application) -> bool {
     app.status == Status::InfoRequested
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_message;
+    use crate::error::ApiError;
+
+    fn code(r: Result<String, ApiError>) -> &'static str {
+        match r {
+            Err(ApiError::Validation(e)) => e.0[0].code,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn messages_keep_line_breaks_and_turn_tabs_into_spaces() {
+        assert_eq!(
+            parse_message("body", " hello\tworld\r\nbye ").unwrap(),
+            "hello world\nbye"
+        );
+        assert_eq!(code(parse_message("body", "bell\u{7}")), "invalid_characters");
+        assert_eq!(code(parse_message("body", "  ")), "invalid_message");
+        assert_eq!(code(parse_message("body", &"x".repeat(1001))), "invalid_message");
+        assert_eq!(parse_message("body", &"অ".repeat(1000)).unwrap().chars().count(), 1000);
+    }
 }

@@ -227,6 +227,26 @@ async fn validation_errors_name_every_bad_field() {
         assert!(fields.contains(f), "{f} named in {p:?}");
     }
 
+    // Starts a time cannot be computed from (the end, the curfew windows) are refused by
+    // field, and the server still takes writes after them: such a start once panicked the
+    // store's one writer, and every write after it failed until a restart.
+    for start in [
+        "9999-12-31T23:30:00Z",
+        "0000-01-01T00:00:00+01:00",
+        "2100-01-01T00:00:00Z",
+    ] {
+        let mut v = valid_application_json();
+        v["start"] = json!(start);
+        let res = me
+            .raw(Method::POST, "/api/v1/applications", JSON, body(&v))
+            .await
+            .expect("raw");
+        let p = assert_problem(&res, 422, "validation_failed");
+        let fields: Vec<(&str, &str)> = p.errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(fields, [("start", "out_of_range")], "{start}");
+    }
+    me.set_language("bn").await.expect("a write after the refused starts");
+
     // A valid application without a profile is a conflict, not a validation error.
     let (fresh, _) = srv.client.login_dev(&phone(111)).await.expect("login");
     assert_api_error(
@@ -304,6 +324,19 @@ async fn missing_or_bad_tokens_and_unknown_routes() {
         let res = me.raw(Method::GET, path, None, Vec::new()).await.expect("raw");
         assert_problem(&res, 404, "not_found");
     }
+    // Known paths with a method they do not take: problem+json, with what they take.
+    for (method, path, allowed) in [
+        (Method::DELETE, "/api/v1/areas", "GET"),
+        (Method::PUT, "/api/v1/applications", "GET,POST"),
+        (Method::PATCH, "/healthz", "GET"),
+    ] {
+        let res = me.raw(method.clone(), path, None, Vec::new()).await.expect("raw");
+        assert_problem(&res, 405, "method_not_allowed");
+        let allow = res.headers.get("allow").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let mut allow: Vec<&str> = allow.split(',').map(str::trim).filter(|m| *m != "HEAD").collect();
+        allow.sort_unstable();
+        assert_eq!(allow.join(","), allowed, "{method} {path}");
+    }
     srv.finish().await;
 }
 
@@ -314,6 +347,10 @@ async fn malformed_query_strings_get_problem_json() {
     for path in [
         "/api/v1/applications?limit=-1",
         "/api/v1/applications?limit=ten",
+        "/api/v1/applications?limit=101",
+        "/api/v1/review/queue?limit=201",
+        "/api/v1/dev/outbox?limit=501",
+        "/api/v1/dev/outbox?limit=0",
         "/api/v1/applications?colour=red",
         "/api/v1/revocations?since=yesterday",
     ] {
@@ -364,6 +401,10 @@ async fn photos_are_checked_by_content() {
         .expect("raw");
     let p = assert_problem(&res, 422, "validation_failed");
     assert_eq!(p.errors[0].field, "photo");
+    // Both languages say what is wrong: the size in pixels, not the file's type or weight.
+    assert_eq!(p.errors[0].code, "photo_dimensions");
+    assert!(p.errors[0].message.contains("8000 pixels"), "{p:?}");
+    assert!(p.errors[0].message_bn.contains("পিক্সেল"), "{p:?}");
     // A real PNG mislabelled as JPEG is recognised by its content.
     let ok = me
         .put_photo(png_photo(64, 64), "image/jpeg")

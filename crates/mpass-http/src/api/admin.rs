@@ -45,13 +45,7 @@ pub async fn dead_jobs(
     if !caller.has_role("admin") {
         return Err(ApiError::Forbidden);
     }
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_limit",
-            detail: "limit must be 1 to 1000.".into(),
-        });
-    }
+    let limit = super::limit(q.limit, 100, 1000)?;
     if let Some(kind) = &q.kind
         && (kind.is_empty() || kind.len() > 64)
     {

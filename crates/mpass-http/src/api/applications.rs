@@ -91,13 +91,7 @@ pub async fn list(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let limit = q.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_limit",
-            detail: "limit must be 1 to 100.".into(),
-        });
-    }
+    let limit = super::limit(q.limit, 20, 100)?;
     let before = match q.cursor.as_deref() {
         None | Some("") => None,
         Some(c) => Some(ApplicationId::parse(c).ok_or(ApiError::BadRequest {

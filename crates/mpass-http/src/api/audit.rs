@@ -35,13 +35,7 @@ pub async fn list(
             detail: "after must be a sequence number ≥ 0.".into(),
         });
     }
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_limit",
-            detail: "limit must be 1 to 1000.".into(),
-        });
-    }
+    let limit = super::limit(q.limit, 100, 1000)?;
     let items = state.store.audit_list(after, limit).await?;
     let next_after = (items.len() as u32 == limit)
         .then(|| items.last().map(|e| e.seq))

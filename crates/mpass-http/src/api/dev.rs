@@ -32,7 +32,7 @@ pub async fn outbox_json(
         return Err(ApiError::NotFound);
     }
     let to = q.phone.as_deref().map(service::parse_phone).transpose()?;
-    let limit = q.limit.unwrap_or(50).min(500);
+    let limit = super::limit(q.limit, 50, 500)?;
     let messages = state.store.outbox_list(to.as_ref().map(|p| p.as_str()), limit).await?;
     let list: Vec<_> = messages
         .iter()

@@ -43,7 +43,7 @@ pub async fn queue(
     caller: Caller,
     Query(q): Query<QueueQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = super::limit(q.limit, 50, 200)?;
     let apps = service::review_queue(&state, &caller, limit).await?;
     let items: Vec<Value> = apps.iter().map(item).collect();
     Ok(AxumJson(json!({ "items": items, "districts": caller.districts() })))

@@ -65,13 +65,7 @@ pub async fn list(
     if !caller.has_role("admin") && !caller.has_role("police_supervisor") {
         return Err(ApiError::Forbidden);
     }
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_limit",
-            detail: "limit must be 1 to 1000.".into(),
-        });
-    }
+    let limit = super::limit(q.limit, 100, 1000)?;
     let before = match q.cursor.as_deref() {
         Some(c) => Some(ScanId::parse(c).ok_or_else(|| ApiError::BadRequest {
             code: "invalid_cursor",

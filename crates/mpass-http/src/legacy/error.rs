@@ -82,6 +82,7 @@ impl From<ApiError> for LegacyError {
             ApiError::Unauthorized => LegacyError::bad_token(),
             ApiError::Forbidden => LegacyError::status(StatusCode::FORBIDDEN, "Forbidden"),
             ApiError::NotFound => LegacyError::not_found(),
+            ApiError::MethodNotAllowed => LegacyError::status(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
             ApiError::IdempotencyKeyReused => LegacyError::bad("Duplicate request"),
             ApiError::RateLimited { retry_after } => LegacyError {
                 status: StatusCode::TOO_MANY_REQUESTS,

@@ -23,7 +23,7 @@ mod travel;
 mod verification;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 // Unix milliseconds, the stored form of every instant, and back.
@@ -74,6 +74,8 @@ pub struct SqliteStore {
     writer: mpsc::SyncSender<Op>,
     readers: Arc<ReaderPool>,
     syncs: Arc<sync_meter::SyncMeter>,
+    /// False once the writer thread has stopped: every write would fail (`/readyz`).
+    writer_alive: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -188,14 +190,20 @@ impl SqliteStore {
             .name("sqlite-syncer".into())
             .spawn(move || syncer_loop(PathBuf::from(wal), to_sync, &meter))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let writer_alive = Arc::new(AtomicBool::new(true));
+        let running = WriterRunning(writer_alive.clone());
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, committed, &wal_frames, alive))
+            .spawn(move || {
+                let _running = running;
+                writer_loop(conn, rx, committed, &wal_frames, alive);
+            })
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(SqliteStore {
             writer: tx,
             readers: Arc::new(ReaderPool::new(path, MAX_READERS)),
             syncs,
+            writer_alive,
         })
     }
 
@@ -207,7 +215,14 @@ impl SqliteStore {
             writer: self.writer.clone(),
             readers: Arc::new(ReaderPool::new(&self.readers.path, readers.max(1))),
             syncs: self.syncs.clone(),
+            writer_alive: self.writer_alive.clone(),
         }
+    }
+
+    /// Whether the writer thread still runs (it stops only when every handle is gone, or
+    /// if something outside any one operation panicked in it).
+    pub(crate) fn writer_running(&self) -> bool {
+        self.writer_alive.load(Ordering::Relaxed)
     }
 
     /// Runs `f` in the writer's next batch, in a savepoint of its own; answers after that
@@ -239,7 +254,15 @@ impl SqliteStore {
         let (tx, rx) = oneshot::channel::<StoreResult<R>>();
         let run: Run = Box::new(move |conn: Option<&Connection>| {
             let result = match conn {
-                Some(c) => f(c).map_err(backend),
+                // A panic fails this operation (rolled back with its savepoint, if it has
+                // one), not the writer thread and every write after it.
+                Some(c) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(c))) {
+                    Ok(r) => r.map_err(backend),
+                    Err(panic) => Err(StoreError::Backend(format!(
+                        "the write operation panicked: {}",
+                        mpass_domain::error::panic_message(&*panic)
+                    ))),
+                },
                 None => Err(StoreError::Unavailable("write batch could not start".into())),
             };
             let ok = result.is_ok();
@@ -307,6 +330,18 @@ impl SqliteStore {
         self.readers.put(conn);
         drop(permit);
         r.map_err(backend)
+    }
+}
+
+/// Clears the store's writer flag when the writer thread ends, however it ends.
+struct WriterRunning(Arc<AtomicBool>);
+
+impl Drop for WriterRunning {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+        if std::thread::panicking() {
+            tracing::error!("store.writer_stopped");
+        }
     }
 }
 
@@ -624,6 +659,47 @@ mod tests {
             largest < 100 * 1024 * 1024,
             "the WAL grew to {largest} bytes while 160 MiB were written"
         );
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// An operation that panics fails alone: its caller gets an error, its savepoint is
+    /// rolled back, and the writer goes on committing the writes after it (a panic once
+    /// stopped the writer thread, and every write until a restart with it).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_write_fails_alone() {
+        use mpass_domain::ports::Store;
+
+        let dir = std::env::temp_dir().join(format!("mpass-panic-{}", uuid::Uuid::now_v7()));
+        let store = SqliteStore::open(&dir.join("p.db")).unwrap();
+        store
+            .write(|c| c.execute_batch("CREATE TABLE t (x INTEGER)"))
+            .await
+            .unwrap();
+        let panicked = store
+            .write(|c| -> rusqlite::Result<()> {
+                c.execute("INSERT INTO t VALUES (1)", [])?;
+                panic!("an overflow deep in an operation");
+            })
+            .await;
+        let Err(mpass_domain::ports::StoreError::Backend(e)) = panicked else {
+            panic!("{panicked:?}");
+        };
+        assert!(e.contains("an overflow deep in an operation"), "{e}");
+        store
+            .write(|c| c.execute("INSERT INTO t VALUES (2)", []).map(|_| ()))
+            .await
+            .expect("the writer goes on");
+        let rows: Vec<i64> = store
+            .read(|c| {
+                c.prepare("SELECT x FROM t")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, [2], "the panicking operation's insert is rolled back");
+        assert!(store.ping().await.is_ok());
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }

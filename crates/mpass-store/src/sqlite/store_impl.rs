@@ -30,6 +30,9 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
+        if !self.writer_running() {
+            return Err(StoreError::Unavailable("the SQLite writer has stopped".into()));
+        }
         self.read(|c| c.prepare_cached("SELECT 1")?.query_row([], |_| Ok(())))
             .await
     }
@@ -440,15 +443,15 @@ impl Store for SqliteStore {
         // All on the writer, inside its batch: its page cache stays warm across commits
         // (a reader's is emptied by every commit, and the pages read again), and no read
         // transaction is begun. One INSERT, so no savepoint (`write_single`). A panic in
-        // `decide` fails this operation, not the writer thread.
+        // `decide` fails this operation, not the writer thread (`SqliteStore::submit`).
         self.write_single(move |c| {
             let known = match &key {
                 Some(key) => pass_check(c, key, travel_at)?,
                 None => PassCheck::default(),
             };
-            let scan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decide(known)))
-                .map_err(|_| rusqlite::Error::ToSqlConversionFailure("the scan decision panicked".into()))?;
-            scan.map(|scan| verification::scan_record(c, &scan)).transpose()
+            decide(known)
+                .map(|scan| verification::scan_record(c, &scan))
+                .transpose()
         })
         .await
     }
