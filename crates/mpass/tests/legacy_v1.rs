@@ -533,6 +533,16 @@ async fn cors_for_any_origin() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    // A method the route does not take: the legacy envelope, with the CORS header too.
+    let res = http
+        .delete(format!("{}/v1/passes", server.client.base()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({ "errors": ["Method not allowed"] }));
     server.finish().await;
 }
 

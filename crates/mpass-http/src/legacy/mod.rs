@@ -70,6 +70,10 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/identity/login", post(identity::login))
         .route("/v1/passes", post(passes::submit).get(passes::list))
         .route("/v1/passes/{id}", get(passes::detail))
+        // Set before the CORS layer, so that the layer wraps it and still answers
+        // preflights (`OPTIONS` has no handler of its own); the native API's 405 fallback,
+        // set on the whole router after this, leaves a route's own fallback alone.
+        .method_not_allowed_fallback(|| async { LegacyError::from(crate::error::ApiError::MethodNotAllowed) })
         .layer(axum::middleware::from_fn(cors))
 }
 
