@@ -83,7 +83,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/checkpoints/{id}", delete(verification::delete_checkpoint))
 }
 
-/// RFC 3339 text of an instant.
 /// A list's `limit`: `default` when absent, else 1 to `max`, or a 400 `invalid_limit`
 /// (never silently clamped: a client asking for more than it gets should know).
 pub(crate) fn limit(given: Option<u32>, default: u32, max: u32) -> Result<u32, crate::error::ApiError> {
@@ -98,6 +97,7 @@ pub(crate) fn limit(given: Option<u32>, default: u32, max: u32) -> Result<u32, c
     }
 }
 
+/// RFC 3339 text of an instant.
 pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     // Whole seconds in UTC, as every stored instant of a pass is, written directly: the
     // general formatter costs several times more, twice in every online check's answer.
