@@ -743,6 +743,14 @@ pub trait Store: Send + Sync + 'static {
     async fn stats_fold(&self) -> StoreResult<u64> {
         Ok(0)
     }
+    /// Reclaims the dead rows a store shared by many nodes leaves in its queue-like tables
+    /// (jobs, queued audit entries, pending counter changes, login codes), which every
+    /// lease, seal and fold would otherwise read past. Every node calls it every few
+    /// hundred milliseconds; the store decides how often it works. The embedded store
+    /// reuses freed pages as it goes and has nothing to do.
+    async fn tidy(&self) -> StoreResult<()> {
+        Ok(())
+    }
     /// Stores synthetic applications (with their users and passes) as they are, in one
     /// transaction, without moving the counters: `mpass demo` rebuilds them afterwards.
     async fn bulk_insert_applications(&self, batch: Vec<BulkApplication>) -> StoreResult<()>;

@@ -297,6 +297,61 @@ async fn postgres_status_changes_do_not_wait_for_the_counters() {
     assert_eq!(store.stats_fold().await.unwrap(), 0);
 }
 
+/// PostgreSQL only: `tidy` vacuums every queue-like table (a deleted table's emptied
+/// pages are given back), and at most once in a few seconds per node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_tidy_vacuums_the_queue_tables_now_and_then() {
+    let Some((url, schema, _cleanup)) = pg_schema().await else {
+        return;
+    };
+    let scoped = with_schema(&url, &schema);
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(&scoped, 4, None).await.expect("connect"));
+    let admin = admin_client(&scoped).await;
+    let churn = "INSERT INTO otp_sends (phone, sent_at) SELECT '+8801711000000', g FROM generate_series(1, 5000) g;
+                 DELETE FROM otp_sends;";
+    let pages = || async {
+        let row = admin
+            .query_one("SELECT pg_relation_size('otp_sends') / 8192", &[])
+            .await
+            .unwrap();
+        row.get::<_, i64>(0)
+    };
+    admin.batch_execute(churn).await.unwrap();
+    assert!(pages().await > 10, "5,000 deleted rows still fill their pages");
+    store.tidy().await.expect("tidy");
+    assert_eq!(pages().await, 0, "the vacuum gave the emptied pages back");
+    let vacuumed: Vec<String> = admin
+        .query(
+            "SELECT relname::text FROM pg_stat_user_tables WHERE schemaname = $1 AND last_vacuum IS NOT NULL
+             ORDER BY 1",
+            &[&schema],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut queue_like = vec![
+        "audit_queue",
+        "jobs",
+        "otp_codes",
+        "otp_sends",
+        "stats_district_hourly",
+        "stats_district_pending",
+        "stats_latency_hourly",
+        "stats_latency_pending",
+        "stats_scans_hourly",
+        "stats_thana_hourly",
+        "stats_thana_pending",
+    ];
+    queue_like.sort_unstable();
+    assert_eq!(vacuumed, queue_like, "every queue-like table, and no other");
+    // Again at once: too soon, nothing is vacuumed.
+    admin.batch_execute(churn).await.unwrap();
+    store.tidy().await.expect("tidy");
+    assert!(pages().await > 10, "a second vacuum within seconds is skipped");
+}
+
 /// PostgreSQL only: checks' pass reads share a statement, but a stored pass whose record
 /// does not decode fails its own checks alone; the others sharing its moment get their
 /// passes.

@@ -264,14 +264,15 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
 }
 
 /// How often each node settles what its store lets wait: queued audit entries, pending
-/// counter changes.
+/// counter changes, dead rows in queue-like tables.
 const SETTLE_EVERY: Duration = Duration::from_millis(250);
 
 /// Every [`SETTLE_EVERY`] until `stopped`, settles what a store shared by many nodes lets
 /// wait: chains queued audit entries (`Store::audit_seal`: on PostgreSQL, whichever node
 /// holds the chain's lock seals them) and folds pending counter changes into the counters
-/// (`Store::stats_fold`). The embedded store chains and counts each change as it is made
-/// and has nothing to do. What is still waiting at shutdown stays, committed, for the next
+/// (`Store::stats_fold`), and lets the store reclaim its queue-like tables' dead rows
+/// (`Store::tidy`). The embedded store chains and counts each change as it is made and
+/// has nothing to do. What is still waiting at shutdown stays, committed, for the next
 /// node's turn.
 fn settle(store: Arc<dyn Store>, mut stopped: watch::Receiver<bool>) {
     tokio::spawn(async move {
@@ -285,6 +286,9 @@ fn settle(store: Arc<dyn Store>, mut stopped: watch::Receiver<bool>) {
             }
             if let Err(e) = store.stats_fold().await {
                 tracing::warn!(error = %e, "stats.fold_failed");
+            }
+            if let Err(e) = store.tidy().await {
+                tracing::warn!(error = %e, "store.tidy_failed");
             }
         }
     });

@@ -32,6 +32,7 @@ mod store_impl;
 mod threads;
 mod verification;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime};
@@ -59,6 +60,8 @@ pub struct PostgresStore {
     scans: batch::Batcher<Scan, ScanRecorded>,
     /// Online checks by QR text read their passes in batches, one round trip each.
     passes: batch::Batcher<verification::PassRead, PassCheck>,
+    /// When this node last vacuumed the queue-like tables (`Store::tidy`).
+    tidied: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -85,6 +88,7 @@ impl PostgresStore {
             replica,
             scans,
             passes,
+            tidied: Arc::default(),
         };
         {
             let mut conn = store.primary().await?;
