@@ -334,6 +334,8 @@ async fn every_success_answer_of_the_flows_matches_the_openapi_document() {
         .code
         .clone();
     let r = reviewer(&srv, 301, &district).await;
+    let who = c.call(&r, Method::GET, "/api/v1/me", None).await;
+    assert_eq!(who["grants"][0]["districts"][0], district.as_str(), "{who}");
     let queue = c.call(&r, Method::GET, "/api/v1/review/queue", None).await;
     assert_eq!(queue["items"][0]["id"], reviewed_id.as_str(), "{queue}");
     let claim = format!("/api/v1/review/{reviewed_id}/claim");
@@ -580,5 +582,33 @@ async fn dead_job_answers_match_the_openapi_document() {
             .map(String::from)
         )
     );
+    srv.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_made_through_the_legacy_api_matches_the_openapi_document() {
+    let srv = TestServer::start_with(|s| s.compat_v1 = true).await;
+    let c = Contract::of(&srv).await;
+    // A native citizen (born 1990-04-12) who applies through the legacy API too.
+    let holder = phone(320);
+    let (me, _) = login(&c, &srv, &holder).await;
+    let profile = serde_json::to_value(profile_for(&holder)).expect("profile JSON");
+    c.call(&me, Method::PUT, "/api/v1/me/profile", Some(profile)).await;
+    let mut old = mpass_client::legacy::LegacyClient::new(srv.client.base());
+    let res = old.login(&holder, "12041990").await.expect("legacy login");
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    let start = OffsetDateTime::now_utc() + time::Duration::hours(2);
+    let body = json!({
+        "fromLocation": "Mirpur 10", "toLocation": "Dhaka Medical College", "district": 1047,
+        "thana": 10309, "dateTime": rfc3339(start), "durationInHour": 3, "type": "R",
+        "reason": "Medical", "includeVehicle": false
+    });
+    assert_eq!(old.apply(&body).await.expect("legacy apply").status, 200);
+
+    // Natively it carries what the legacy client sent beyond our fields.
+    let list = c.call(&me, Method::GET, "/api/v1/applications", None).await;
+    let app = &list["items"][0];
+    assert_eq!(app["legacy"]["from_location"], "Mirpur 10", "{app}");
+    settled(&c, &me, app["id"].as_str().expect("id")).await;
     srv.finish().await;
 }
