@@ -1,5 +1,6 @@
 //! A small JSON Schema validator for the subset `/api/openapi.json` uses in its answers,
-//! so the integration tests can hold the server to its document without a schema crate.
+//! so the integration tests can hold the server to its document without a schema crate
+//! ([`Contract`] applies it to a server's answers).
 //!
 //! Supported: `type` (one or a list), `properties`, `required`, `additionalProperties`
 //! (`false` or a schema), `items`, `enum`, `const`, `$ref` to `#/components/schemas/...`,
@@ -11,6 +12,10 @@
 #![allow(dead_code)] // Each test binary uses a different subset of these helpers.
 
 use serde_json::Value;
+
+mod contract;
+
+pub use contract::Contract;
 
 /// Keywords that say nothing about validity.
 const ANNOTATIONS: [&str; 6] = [
