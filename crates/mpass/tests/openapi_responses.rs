@@ -297,6 +297,13 @@ async fn every_success_answer_of_the_flows_matches_the_openapi_document() {
     let revoked = c.call(anon, Method::GET, "/api/v1/revocations?since=0", None).await;
     let listed = revoked["revoked"].as_array().expect("revoked");
     assert!(listed.iter().any(|r| r["pass_id"] == pass_id.as_str()), "{revoked}");
+    let page = c
+        .call(anon, Method::GET, "/api/v1/revocations?since=0&limit=1", None)
+        .await;
+    assert_eq!(
+        page["seq"], page["revoked"][0]["seq"],
+        "a full page continues from its last: {page}"
+    );
     let red = c
         .call(
             &police,
