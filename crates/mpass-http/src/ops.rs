@@ -173,4 +173,64 @@ mod tests {
         }
         assert_eq!(routed, documented, "routes and /api/openapi.json differ");
     }
+
+    /// Every `$ref` value in `v`, with the JSON pointer where it stands.
+    fn refs(v: &serde_json::Value, at: String, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, child) in map {
+                    match (k.as_str(), child) {
+                        ("$ref", serde_json::Value::String(r)) => out.push((at.clone(), r.clone())),
+                        _ => refs(child, format!("{at}/{}", k.replace('~', "~0").replace('/', "~1")), out),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    refs(child, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A `$ref` that names nothing would leave a client's generator (and our response
+    /// test) with no schema at all.
+    #[test]
+    fn every_ref_in_the_openapi_document_resolves() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json parses");
+        let mut found = Vec::new();
+        refs(&doc, String::new(), &mut found);
+        assert!(found.len() > 100, "only {} refs found", found.len());
+        let broken: Vec<_> = found
+            .iter()
+            .filter(|(_, r)| r.strip_prefix('#').and_then(|p| doc.pointer(p)).is_none())
+            .collect();
+        assert!(broken.is_empty(), "refs that resolve to nothing: {broken:?}");
+    }
+
+    /// A JSON success answer documented without a schema says nothing a client can rely on.
+    #[test]
+    fn every_json_success_answer_has_a_schema() {
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).expect("openapi.json parses");
+        let mut missing = Vec::new();
+        for (path, ops) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in ops.as_object().expect("operations") {
+                for (status, res) in op["responses"].as_object().into_iter().flatten() {
+                    if !status.starts_with('2') || status == "204" {
+                        continue;
+                    }
+                    let content = res["content"].as_object();
+                    let documented = content.is_some_and(|c| c.values().all(|m| m.get("schema").is_some()));
+                    if !documented {
+                        missing.push(format!("{method} {path} {status}"));
+                    }
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "success answers without a media type and schema: {missing:?}"
+        );
+    }
 }
