@@ -353,6 +353,8 @@ async fn malformed_query_strings_get_problem_json() {
         "/api/v1/dev/outbox?limit=0",
         "/api/v1/applications?colour=red",
         "/api/v1/revocations?since=yesterday",
+        "/api/v1/revocations?limit=0",
+        "/api/v1/revocations?limit=10001",
     ] {
         let res = me.raw(Method::GET, path, None, Vec::new()).await.expect("raw");
         assert_eq!(res.status, 400, "{path}");

@@ -114,7 +114,7 @@ pub async fn revocations(
             detail: "since must be a sequence number ≥ 0.".into(),
         });
     }
-    let limit = q.limit.unwrap_or(10_000).clamp(1, 10_000);
+    let limit = super::limit(q.limit, 10_000, 10_000)?;
     let (seq, list) = state.store.revocations_since(since, limit).await?;
     let revoked: Vec<_> = list
         .iter()
