@@ -3,8 +3,8 @@
 
 mod common;
 
+use common::police::grant;
 use common::*;
-use mpass::admin::AdminCommand;
 use reqwest::Method;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,17 +16,7 @@ async fn admin_search_is_for_admins_and_every_search_is_audited() {
     let (_, admin_tokens) = srv.citizen(&phone(41)).await;
     let (_, analyst_tokens) = srv.citizen(&phone(42)).await;
     for (n, role) in [(41, "admin"), (42, "analyst")] {
-        mpass::admin::run(
-            srv.settings.clone(),
-            AdminCommand::Grant {
-                phone: phone(n),
-                role: role.into(),
-                districts: Vec::new(),
-                count: 1,
-            },
-        )
-        .await
-        .expect("grant");
+        grant(&srv, &phone(n), role, &[]).await;
     }
     let admin = srv.as_user(
         &srv.client

@@ -11,10 +11,9 @@ mod schema;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::police::staff;
+use common::police::{grant, reviewer, staff};
 use common::*;
 use fake_twilio::{Answer, FakeTwilio, INVALID_NUMBER};
-use mpass::admin::AdminCommand;
 use mpass_client::Client;
 use reqwest::Method;
 use schema::Contract;
@@ -65,24 +64,6 @@ async fn login(c: &Contract, srv: &TestServer, phone: &str) -> (Client, String) 
         srv.as_user(access),
         fresh["refresh_token"].as_str().expect("refresh").to_string(),
     )
-}
-
-/// A reviewer of `district`: a citizen granted the role, with a token that carries it.
-async fn reviewer(srv: &TestServer, n: u32, district: &str) -> Client {
-    let (_, tokens) = srv.citizen(&phone(n)).await;
-    mpass::admin::run(
-        srv.settings.clone(),
-        AdminCommand::Grant {
-            phone: phone(n),
-            role: "reviewer".into(),
-            districts: vec![district.to_string()],
-            count: 1,
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("grant reviewer: {e:?}"));
-    let fresh = srv.client.refresh(&tokens.refresh_token).await.expect("refresh");
-    srv.as_user(&fresh.access_token)
 }
 
 /// Polls an application until the worker has decided it (and signed the pass of an approval).
@@ -410,17 +391,7 @@ async fn dead_job_answers_match_the_openapi_document() {
     let sent = fake.wait_for(&e164(&admin_phone), 1, DECIDE_TIMEOUT).await;
     let code = sent[0].code().expect("a code");
     let tokens = srv.client.token(&admin_phone, &code).await.expect("tokens");
-    mpass::admin::run(
-        srv.settings.clone(),
-        AdminCommand::Grant {
-            phone: admin_phone.clone(),
-            role: "admin".into(),
-            districts: Vec::new(),
-            count: 1,
-        },
-    )
-    .await
-    .expect("grant admin");
+    grant(&srv, &admin_phone, "admin", &[]).await;
     let admin = srv.as_user(
         &srv.client
             .refresh(&tokens.refresh_token)

@@ -4,30 +4,11 @@
 
 mod common;
 
+use common::police::reviewer;
 use common::*;
-use mpass::admin::AdminCommand;
 use mpass_client::{Client, RawResponse};
 use mpass_domain::pass::{TrustList, VerdictColour, VerifyOptions, verify_pass};
 use reqwest::Method;
-
-/// Grants `reviewer` for `district` to the user of `phone(n)` and answers a client with a
-/// fresh token carrying it.
-async fn reviewer(srv: &TestServer, n: u32, district: &str) -> Client {
-    let (_, tokens) = srv.citizen(&phone(n)).await;
-    mpass::admin::run(
-        srv.settings.clone(),
-        AdminCommand::Grant {
-            phone: phone(n),
-            role: "reviewer".into(),
-            districts: vec![district.to_string()],
-            count: 1,
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("grant reviewer: {e:?}"));
-    let fresh = srv.client.refresh(&tokens.refresh_token).await.expect("refresh");
-    srv.as_user(&fresh.access_token)
-}
 
 async fn call(who: &Client, method: Method, path: &str, body: Option<&str>) -> RawResponse {
     let (ct, bytes) = match body {

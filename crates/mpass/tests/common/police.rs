@@ -1,4 +1,4 @@
-//! Helpers of the police verification tests: staff with roles, passes valid now, passes
+//! Helpers of the police verification tests (and others): staff with roles, passes valid now, passes
 //! minted with the server's own key (expired, not yet valid) or forged and altered ones,
 //! and the independent Python verifier.
 
@@ -13,20 +13,37 @@ use super::{DECIDE_TIMEOUT, THANA_A, THANA_B, TestServer, application, dhaka, ph
 
 /// Grants `role` to the user of test phone `n` and answers a client whose token carries it.
 pub async fn staff(srv: &TestServer, n: u32, role: &str) -> Client {
+    staff_in(srv, n, role, &[]).await
+}
+
+/// A reviewer of `district`: [`staff`] with the role limited to that district.
+pub async fn reviewer(srv: &TestServer, n: u32, district: &str) -> Client {
+    staff_in(srv, n, "reviewer", &[district]).await
+}
+
+/// Grants `role` (for `districts`, where the role takes them) to the user of test phone
+/// `n`, logged in now, and answers a client whose token carries it.
+pub async fn staff_in(srv: &TestServer, n: u32, role: &str, districts: &[&str]) -> Client {
     let (_, tokens) = srv.citizen(&phone(n)).await;
+    grant(srv, &phone(n), role, districts).await;
+    let fresh = srv.client.refresh(&tokens.refresh_token).await.expect("refresh");
+    srv.as_user(&fresh.access_token)
+}
+
+/// Grants `role` to the user of `phone` (as `mpass admin grant` does); their next token
+/// carries it.
+pub async fn grant(srv: &TestServer, phone: &str, role: &str, districts: &[&str]) {
     mpass::admin::run(
         srv.settings.clone(),
         AdminCommand::Grant {
-            phone: phone(n),
+            phone: phone.to_string(),
             role: role.into(),
-            districts: Vec::new(),
+            districts: districts.iter().map(|d| d.to_string()).collect(),
             count: 1,
         },
     )
     .await
     .unwrap_or_else(|e| panic!("grant {role}: {e:?}"));
-    let fresh = srv.client.refresh(&tokens.refresh_token).await.expect("refresh");
-    srv.as_user(&fresh.access_token)
 }
 
 /// A pass valid now: a medical trip (allowed even in curfew) that started a minute ago.
