@@ -17,6 +17,8 @@ use super::{
     notify, query, stats, threads, verification,
 };
 use crate::stats_sql::Source;
+use mpass_domain::stats::scans::{ScanCountRow, ScanQuery};
+use mpass_domain::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
 
 /// How often a node vacuums the queue-like tables ([`VACUUM_QUEUES`]).
 const TIDY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
@@ -32,8 +34,6 @@ const TIDY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 const VACUUM_QUEUES: &str = "VACUUM (SKIP_LOCKED) jobs, audit_queue, stats_thana_pending, \
     stats_district_pending, stats_latency_pending, stats_thana_hourly, stats_district_hourly, \
     stats_latency_hourly, stats_scans_hourly, otp_codes, otp_sends";
-use mpass_domain::stats::scans::{ScanCountRow, ScanQuery};
-use mpass_domain::stats::{BulkApplication, CountQuery, CountRow, LatencyHistogram, LatencyQuery, RebuildReport};
 
 #[async_trait]
 impl Store for PostgresStore {
