@@ -297,6 +297,45 @@ async fn postgres_status_changes_do_not_wait_for_the_counters() {
     assert_eq!(store.stats_fold().await.unwrap(), 0);
 }
 
+/// PostgreSQL only: a decision reads what it decides on from the primary. A replica that
+/// has not caught up (here a migrated schema of its own that holds nothing) must not make
+/// a just-submitted application look missing, or its decision job would fail as "not
+/// found" and the application wait for an admin's replay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_decisions_read_the_primary_not_a_lagging_replica() {
+    use fixtures::{profile, submit, t, user};
+    let Some((url, schema, _cleanup)) = pg_schema().await else {
+        return;
+    };
+    let Some((_, behind, _behind_cleanup)) = pg_schema().await else {
+        return;
+    };
+    let (primary, replica) = (with_schema(&url, &schema), with_schema(&url, &behind));
+    PostgresStore::connect(&replica, 2, None)
+        .await
+        .expect("migrate the replica's schema");
+    let store: Arc<dyn Store> = Arc::new(
+        PostgresStore::connect(&primary, 4, Some(&replica))
+            .await
+            .expect("connect"),
+    );
+    let u = user(&store, 1).await;
+    store
+        .put_profile(u.id, &profile("Rahima Khatun", "1234567890"), t(1))
+        .await
+        .unwrap();
+    let app = submit(&store, u.id, t(10), t(3600)).await;
+    assert_eq!(
+        store.application(app.id).await.unwrap(),
+        None,
+        "the replica has not caught up"
+    );
+    let inputs = store.decision_inputs(app.id, time::Duration::days(7)).await.unwrap();
+    assert_eq!(inputs.application.map(|a| a.id), Some(app.id));
+    assert_eq!(inputs.user.map(|x| x.id), Some(u.id));
+    assert!(inputs.profile.is_some() && inputs.facts.is_some());
+}
+
 /// PostgreSQL only: `tidy` vacuums every queue-like table (a deleted table's emptied
 /// pages are given back), and at most once in a few seconds per node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -437,6 +476,7 @@ stories!(
     list_pagination_newest_first,
     cancel_owner_only_with_revocation,
     applicant_facts_overlap_and_window,
+    decision_inputs_read_together,
     applicant_facts_fraud_checks,
     record_decision_only_once,
     concurrent_decisions_record_one,

@@ -252,11 +252,12 @@ pub(super) async fn revoke_pass(
     }))
 }
 
+/// The policy's facts in one statement. The document check joins the applicant's own
+/// profile, so it needs no read of the profile before it.
 pub(super) async fn facts(
     c: &impl GenericClient,
     app: &Application,
     window_start: i64,
-    document: Option<(String, String)>,
 ) -> Result<ApplicantFacts, PgError> {
     let vehicle = app.details.vehicle.as_ref().map(|v| v.registration_key());
     let row = query_one(
@@ -269,7 +270,10 @@ pub(super) async fn facts(
                  LIMIT $8) AS day),
              $7::text IS NOT NULL AND EXISTS (SELECT 1 FROM applications WHERE vehicle_reg = $7
                  AND status = 'approved' AND vehicle_reg IS NOT NULL AND user_id <> $1
-                 AND start_at < $3 AND end_at > $4)",
+                 AND start_at < $3 AND end_at > $4),
+             EXISTS (SELECT 1 FROM profiles mine JOIN profiles other
+                 ON other.id_type = mine.id_type AND other.id_number = mine.id_number
+                 WHERE mine.user_id = $1 AND other.user_id <> $1)",
         &[
             &app.user_id.0,
             &app.id.0,
@@ -287,16 +291,7 @@ pub(super) async fn facts(
     let passes_in_window = u32::try_from(row.try_get::<_, i64>(1)?).unwrap_or(u32::MAX);
     let applications_last_day = u32::try_from(row.try_get::<_, i64>(2)?).unwrap_or(u32::MAX);
     let vehicle_overlapping_approved: bool = row.try_get(3)?;
-    let document_on_other_phone = match document {
-        Some((kind, number)) => query_one(
-            c,
-            "SELECT EXISTS (SELECT 1 FROM profiles WHERE id_type = $1 AND id_number = $2 AND user_id <> $3)",
-            &[&kind, &number, &app.user_id.0],
-        )
-        .await?
-        .try_get(0)?,
-        None => false,
-    };
+    let document_on_other_phone: bool = row.try_get(4)?;
     Ok(ApplicantFacts {
         overlapping_approved,
         passes_in_window,

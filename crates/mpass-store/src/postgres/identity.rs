@@ -270,17 +270,6 @@ pub(super) async fn profile(c: &impl GenericClient, user: UserId) -> Result<Opti
     }))
 }
 
-/// The applicant's document `(type, number)`, for the "document on another phone" fact.
-pub(super) async fn document(c: &impl GenericClient, user: UserId) -> Result<Option<(String, String)>, PgError> {
-    let row = query_opt(
-        c,
-        "SELECT id_type, id_number FROM profiles WHERE user_id = $1",
-        &[&user.0],
-    )
-    .await?;
-    row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
-}
-
 pub(super) async fn put_profile(c: &impl GenericClient, user: UserId, p: &Profile, now: i64) -> Result<(), PgError> {
     exec(
         c,

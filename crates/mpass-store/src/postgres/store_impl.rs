@@ -168,8 +168,38 @@ impl Store for PostgresStore {
     async fn applicant_facts(&self, app: &Application, window_start: OffsetDateTime) -> StoreResult<ApplicantFacts> {
         // The primary: a decision must see the approvals committed just before it.
         let c = self.primary().await?;
-        let document = id::document(&c, app.user_id).await?;
-        Ok(apps::facts(&c, app, ms(window_start), document).await?)
+        Ok(apps::facts(&c, app, ms(window_start)).await?)
+    }
+
+    async fn decision_inputs(&self, id: ApplicationId, weekly_window: time::Duration) -> StoreResult<DecisionInputs> {
+        // On the primary, all of it: a replica may not have the application its job was
+        // committed with yet (the default reads it from the replica, and a decision job
+        // would fail as "not found"). One connection; the applicant's four reads are sent
+        // together, without waiting for each other's answers (the client pipelines them).
+        let c = self.primary().await?;
+        let Some(app) = apps::get(&c, id).await? else {
+            return Ok(DecisionInputs::default());
+        };
+        if app.status != Status::Submitted {
+            return Ok(DecisionInputs {
+                application: Some(app),
+                ..DecisionInputs::default()
+            });
+        }
+        let window_start = ms(app.details.start - weekly_window);
+        let (profile, user, language, facts) = tokio::try_join!(
+            id::profile(&c, app.user_id),
+            id::user_by_id(&c, app.user_id),
+            notify::user_language(&c, app.user_id),
+            apps::facts(&c, &app, window_start),
+        )?;
+        Ok(DecisionInputs {
+            application: Some(app),
+            profile,
+            user,
+            language,
+            facts: Some(facts),
+        })
     }
 
     async fn record_decision(&self, d: DecisionRecord) -> StoreResult<bool> {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use mpass_domain::application::{Application, Status, Vehicle};
 use mpass_domain::ids::ApplicationId;
 use mpass_domain::ids::UserId;
+use mpass_domain::language::Language;
 use mpass_domain::policy::Outcome;
 use mpass_domain::ports::*;
 use time::OffsetDateTime;
@@ -237,6 +238,57 @@ pub(crate) async fn applicant_facts_overlap_and_window(store: Arc<dyn Store>) {
     let facts = store.applicant_facts(&theirs, t(0)).await.unwrap();
     assert!(!facts.overlapping_approved);
     assert_eq!(facts.passes_in_window, 0);
+}
+
+/// `decision_inputs`: the application and, while it is `submitted`, what its decision
+/// needs (the applicant's profile, user, language and the policy's facts), the same as
+/// the single reads give; once decided, the application alone; nothing for an unknown id.
+pub(crate) async fn decision_inputs_read_together(store: Arc<dyn Store>) {
+    let (u, other) = (user(&store, 1).await, user(&store, 2).await);
+    let hour = 3600;
+    store
+        .put_profile(u.id, &profile("Rahima Khatun", "1234567890"), t(1))
+        .await
+        .unwrap();
+    store
+        .put_profile(other.id, &profile("Other", "1234567890"), t(2))
+        .await
+        .unwrap();
+    store.set_user_language(u.id, Language::Bn).await.unwrap();
+    let earlier = submit(&store, u.id, t(10), t(10 * hour)).await;
+    approve(&store, &earlier).await;
+    let app = submit(&store, u.id, t(11), t(14 * hour)).await;
+    let week = time::Duration::days(7);
+
+    let inputs = store.decision_inputs(app.id, week).await.unwrap();
+    assert_eq!(inputs.application.as_ref(), Some(&app));
+    assert_eq!(inputs.profile, store.profile(u.id).await.unwrap());
+    assert!(inputs.profile.is_some());
+    assert_eq!(inputs.user, Some(u.clone()));
+    assert_eq!(inputs.language, Some(Language::Bn));
+    let facts = inputs.facts.expect("facts while submitted");
+    assert_eq!(
+        facts,
+        store.applicant_facts(&app, app.details.start - week).await.unwrap()
+    );
+    assert_eq!(
+        facts,
+        ApplicantFacts {
+            overlapping_approved: true,
+            passes_in_window: 1,
+            document_on_other_phone: true,
+            vehicle_overlapping_approved: false,
+            applications_last_day: 1,
+        }
+    );
+
+    approve(&store, &app).await;
+    let inputs = store.decision_inputs(app.id, week).await.unwrap();
+    assert_eq!(inputs.application.map(|a| a.status), Some(Status::Approved));
+    assert!(inputs.profile.is_none() && inputs.user.is_none() && inputs.language.is_none() && inputs.facts.is_none());
+
+    let unknown = store.decision_inputs(ApplicationId::new(), week).await.unwrap();
+    assert!(unknown.application.is_none() && unknown.profile.is_none() && unknown.facts.is_none());
 }
 
 pub(crate) async fn record_decision_only_once(store: Arc<dyn Store>) {
