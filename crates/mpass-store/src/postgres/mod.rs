@@ -112,6 +112,28 @@ impl PostgresStore {
     }
 }
 
+/// Reads `$read` (an expression of `Option<_>` using the connection `$c`) on the reader
+/// and, when a replica is configured and has nothing, again on the primary. A row a
+/// client wrote a moment ago (an application it just submitted, a pass just issued, a
+/// checkpoint just made) may not have reached the replica yet: its lag may make a
+/// read late, never "not found".
+macro_rules! fresh {
+    ($store:expr, |$c:ident| $read:expr) => {{
+        let found = {
+            let $c = $store.reader().await?;
+            $read
+        };
+        match found {
+            None if $store.replica.is_some() => {
+                let $c = $store.primary().await?;
+                $read
+            }
+            found => found,
+        }
+    }};
+}
+pub(super) use fresh;
+
 /// The primary pool alone, as `in_tx!` expects a store to offer it: what a batcher's task
 /// holds (not the store, whose handle on the batcher would keep it running forever).
 #[derive(Clone)]

@@ -13,8 +13,8 @@ use mpass_domain::scan::{Scan, ScanRecorded, TravelPoint};
 use time::OffsetDateTime;
 
 use super::{
-    PgError, PostgresStore, applications as apps, audit, big, exec, from_ms, identity as id, in_tx, jobs, legacy, ms,
-    notify, query, stats, threads, verification,
+    PgError, PostgresStore, applications as apps, audit, big, exec, fresh, from_ms, identity as id, in_tx, jobs,
+    legacy, ms, notify, query, stats, threads, verification,
 };
 use crate::stats_sql::Source;
 use mpass_domain::stats::scans::{ScanCountRow, ScanQuery};
@@ -67,13 +67,11 @@ impl Store for PostgresStore {
     }
 
     async fn user(&self, user: UserId) -> StoreResult<Option<User>> {
-        let c = self.reader().await?;
-        Ok(id::user_by_id(&c, user).await?)
+        Ok(fresh!(self, |c| id::user_by_id(&c, user).await?))
     }
 
     async fn user_by_phone(&self, phone: &Phone) -> StoreResult<Option<User>> {
-        let c = self.reader().await?;
-        Ok(id::user_by_phone(&c, phone).await?)
+        Ok(fresh!(self, |c| id::user_by_phone(&c, phone).await?))
     }
 
     async fn grant_role(&self, user: UserId, grant: RoleGrant, actor: Actor, now: OffsetDateTime) -> StoreResult<()> {
@@ -119,7 +117,10 @@ impl Store for PostgresStore {
     }
 
     async fn profile(&self, user: UserId) -> StoreResult<Option<StoredProfile>> {
-        let c = self.reader().await?;
+        // The primary: a profile is read right after it is saved (the answer to the save,
+        // the application that needs it), and a replica's older one would be wrong, not
+        // merely late.
+        let c = self.primary().await?;
         Ok(id::profile(&c, user).await?)
     }
 
@@ -142,8 +143,7 @@ impl Store for PostgresStore {
     }
 
     async fn application(&self, app: ApplicationId) -> StoreResult<Option<Application>> {
-        let c = self.reader().await?;
-        Ok(apps::get(&c, app).await?)
+        Ok(fresh!(self, |c| apps::get(&c, app).await?))
     }
 
     async fn applications_of(
@@ -238,13 +238,11 @@ impl Store for PostgresStore {
     }
 
     async fn pass(&self, pass: PassId) -> StoreResult<Option<PassRecord>> {
-        let c = self.reader().await?;
-        Ok(apps::pass(&c, pass).await?)
+        Ok(fresh!(self, |c| apps::pass(&c, pass).await?))
     }
 
     async fn pass_by_short_code(&self, code: &str) -> StoreResult<Option<PassRecord>> {
-        let c = self.reader().await?;
-        Ok(apps::pass_by_short_code(&c, code).await?)
+        Ok(fresh!(self, |c| apps::pass_by_short_code(&c, code).await?))
     }
 
     async fn revocations_since(&self, seq: i64, limit: u32) -> StoreResult<(i64, Vec<Revocation>)> {
@@ -527,8 +525,7 @@ impl Store for PostgresStore {
     }
 
     async fn checkpoint(&self, id: CheckpointId) -> StoreResult<Option<Checkpoint>> {
-        let c = self.reader().await?;
-        Ok(verification::checkpoint(&c, id).await?)
+        Ok(fresh!(self, |c| verification::checkpoint(&c, id).await?))
     }
 
     async fn checkpoints_with_deleted(&self) -> StoreResult<Vec<(Checkpoint, Option<OffsetDateTime>)>> {
@@ -553,11 +550,23 @@ impl Store for PostgresStore {
     async fn pass_check(&self, key: PassKey, travel_at: Option<OffsetDateTime>) -> StoreResult<PassCheck> {
         match key {
             // A QR text's check: with the others waiting at that moment.
-            PassKey::Id(id) => self.passes.call((id, travel_at)).await,
-            PassKey::ShortCode(code) => {
-                let c = self.reader().await?;
-                Ok(verification::pass_check_by_code(&c, &code, travel_at).await?)
+            PassKey::Id(id) => {
+                let known = self.passes.call((id, travel_at)).await?;
+                if known.pass.is_some() || self.replica.is_none() {
+                    return Ok(known);
+                }
+                // Not on the replica: maybe issued a moment ago (`fresh!`).
+                let c = self.primary().await?;
+                Ok(verification::pass_check_batch(&c, &[(id, travel_at)])
+                    .await?
+                    .pop()
+                    .unwrap_or_default())
             }
+            PassKey::ShortCode(code) => Ok(fresh!(self, |c| {
+                let known = verification::pass_check_by_code(&c, &code, travel_at).await?;
+                known.pass.is_some().then_some(known)
+            })
+            .unwrap_or_default()),
         }
     }
 
