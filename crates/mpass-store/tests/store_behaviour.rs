@@ -378,6 +378,16 @@ async fn postgres_a_lagging_replica_loses_no_fresh_row() {
     };
     store.checkpoint_create(&checkpoint, Actor::user(u.id)).await.unwrap();
     assert_eq!(store.checkpoint(checkpoint.id).await.unwrap(), Some(checkpoint));
+    // The dev outbox, where a developer reads the login code just sent.
+    store
+        .outbox_push(u.phone.as_str(), "Your code is 123456", t(40))
+        .await
+        .unwrap();
+    let sent = store.outbox_list(Some(u.phone.as_str()), 10).await.unwrap();
+    assert_eq!(
+        sent.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        ["Your code is 123456"]
+    );
 }
 
 /// PostgreSQL only: `tidy` vacuums every queue-like table (a deleted table's emptied

@@ -306,7 +306,9 @@ impl Store for PostgresStore {
     }
 
     async fn outbox_list(&self, to: Option<&str>, limit: u32) -> StoreResult<Vec<OutboxMessage>> {
-        let c = self.reader().await?;
+        // The primary: the dev outbox is read for the code just sent (a replica may not
+        // have it yet), and it is a development tool, never under load.
+        let c = self.primary().await?;
         let rows =
             match to {
                 // One recipient's messages through the index on (to_phone, seq).
