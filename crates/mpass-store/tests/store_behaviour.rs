@@ -353,6 +353,11 @@ async fn postgres_a_lagging_replica_loses_no_fresh_row() {
         "the profile just saved, not an older one"
     );
     assert_eq!(store.application(app.id).await.unwrap(), Some(app.clone()));
+    assert_eq!(
+        store.applications_of(u.id, None, 10).await.unwrap(),
+        std::slice::from_ref(&app),
+        "the citizen's list, where the web pages go after applying"
+    );
     let pass = approve(&store, &app).await;
     assert_eq!(store.pass(pass.id).await.unwrap().map(|p| p.id), Some(pass.id));
     assert_eq!(

@@ -127,6 +127,17 @@ pub(super) async fn list(
     rows.iter().map(app_from_row).collect()
 }
 
+/// The id of the user's newest application (UUIDv7: the latest submitted), if any.
+pub(super) async fn newest_id(c: &impl GenericClient, user: UserId) -> Result<Option<ApplicationId>, PgError> {
+    let row = query_opt(
+        c,
+        "SELECT id FROM applications WHERE user_id = $1 ORDER BY id DESC LIMIT 1",
+        &[&user.0],
+    )
+    .await?;
+    Ok(row.map(|r| r.try_get(0).map(ApplicationId)).transpose()?)
+}
+
 /// Appends to the revocation list. The table lock (taken last, held to commit, blocking
 /// other revokers but no reader) makes `seq` order equal commit order, so a client that
 /// synced up to `seq` N can never later find a revocation numbered below N appear.

@@ -153,7 +153,20 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> StoreResult<Vec<Application>> {
         let c = self.reader().await?;
-        Ok(apps::list(&c, user, before, limit).await?)
+        let list = apps::list(&c, user, before, limit).await?;
+        if before.is_some() || self.replica.is_none() {
+            return Ok(list);
+        }
+        // The first page is where a citizen looks right after applying (the web pages go
+        // there): when the replica lacks the newest application the primary has (one
+        // index-only probe), the page is read on the primary, so an application never
+        // seems to vanish; statuses may still be a replica's lag late.
+        let primary = self.primary().await?;
+        let newest = apps::newest_id(&primary, user).await?;
+        if newest.is_some() && list.first().map(|a| a.id) != newest {
+            return Ok(apps::list(&primary, user, before, limit).await?);
+        }
+        Ok(list)
     }
 
     async fn cancel_application(
