@@ -307,8 +307,6 @@ async fn postgres_status_changes_do_not_wait_for_the_counters() {
 async fn postgres_a_lagging_replica_loses_no_fresh_row() {
     use fixtures::{approve, profile, submit, t, user};
     use mpass_domain::audit::Actor;
-    use mpass_domain::checkpoint::Checkpoint;
-    use mpass_domain::ids::CheckpointId;
     use mpass_domain::ports::PassKey;
     let Some((url, schema, _cleanup)) = pg_schema().await else {
         return;
@@ -373,14 +371,7 @@ async fn postgres_a_lagging_replica_loses_no_fresh_row() {
         );
         assert_eq!(known.status, Some(mpass_domain::application::Status::Approved));
     }
-    let checkpoint = Checkpoint {
-        id: CheckpointId::new(),
-        name: "Gabtoli".into(),
-        lat: 23.78,
-        lon: 90.34,
-        area: "302602".into(),
-        created_at: t(30),
-    };
+    let checkpoint = verification::checkpoint("Gabtoli bridge", 30);
     store.checkpoint_create(&checkpoint, Actor::user(u.id)).await.unwrap();
     assert_eq!(store.checkpoint(checkpoint.id).await.unwrap(), Some(checkpoint));
     // The dev outbox, where a developer reads the login code just sent.

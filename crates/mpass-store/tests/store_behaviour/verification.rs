@@ -11,7 +11,7 @@ use mpass_domain::scan::{Scan, ScanRecorded, ScanSource, TRAVEL_HISTORY, TRAVEL_
 
 use super::fixtures::*;
 
-fn checkpoint(name: &str, secs: i64) -> Checkpoint {
+pub(crate) fn checkpoint(name: &str, secs: i64) -> Checkpoint {
     Checkpoint {
         id: CheckpointId::new(),
         name: name.into(),
