@@ -427,6 +427,17 @@ pub struct DecisionInputs {
     pub facts: Option<ApplicantFacts>,
 }
 
+impl DecisionInputs {
+    /// The inputs of an application that is no longer `submitted`: only itself, since
+    /// nothing will be decided.
+    pub fn settled(app: Application) -> Self {
+        DecisionInputs {
+            application: Some(app),
+            ..DecisionInputs::default()
+        }
+    }
+}
+
 /// Facts about an applicant that the policy needs, read at decision time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ApplicantFacts {
@@ -548,10 +559,7 @@ pub trait Store: Send + Sync + 'static {
             return Ok(DecisionInputs::default());
         };
         if app.status != crate::application::Status::Submitted {
-            return Ok(DecisionInputs {
-                application: Some(app),
-                ..DecisionInputs::default()
-            });
+            return Ok(DecisionInputs::settled(app));
         }
         let profile = self.profile(app.user_id).await?;
         let user = self.user(app.user_id).await?;

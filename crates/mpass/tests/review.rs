@@ -75,7 +75,7 @@ async fn a_reviewer_of_the_district_claims_and_approves_and_the_worker_issues_th
     assert_eq!(res.status, 200);
     assert!(res.json().expect("json")["items"].as_array().expect("items").is_empty());
     assert_problem(&claim(&elsewhere, &submitted.id).await, 404, "not_found");
-    let approve = r#"{"outcome": "approve", "reason_code": "verified_by_phone", "note": "Called the applicant."}"#;
+    let approve = r#"{"outcome": "approve", "reason_code": "verified_by_phone", "note": null}"#;
     assert_problem(&decide(&elsewhere, &submitted.id, approve).await, 404, "not_found");
     assert_problem(&queue(&citizen).await, 403, "forbidden");
     assert_problem(&claim(&citizen, &submitted.id).await, 403, "forbidden");
@@ -111,6 +111,11 @@ async fn a_reviewer_of_the_district_claims_and_approves_and_the_worker_issues_th
     )
     .await;
     assert_problem(&bad, 400, "invalid_json");
+    // `null` is absent, as for every optional field: an approval without a reason code.
+    let bad = decide(&r1, &submitted.id, r#"{"outcome": "approve", "reason_code": null}"#).await;
+    assert_problem(&bad, 422, "validation_failed");
+    let errors = bad.json().expect("json")["errors"].to_string();
+    assert!(errors.contains("reason_code"), "{errors}");
 
     // The holder approves; the worker signs the pass; the citizen's application is approved.
     let res = decide(&r1, &submitted.id, approve).await;

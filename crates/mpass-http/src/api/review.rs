@@ -67,11 +67,10 @@ pub async fn claim(
 #[serde(deny_unknown_fields)]
 pub struct DecisionRequest {
     outcome: String,
-    /// Required for `approve` and `reject`.
-    #[serde(default)]
-    reason_code: String,
-    #[serde(default)]
-    note: String,
+    /// Required for `approve` and `reject`. Like every optional field of the API, `null`
+    /// is taken as absent.
+    reason_code: Option<String>,
+    note: Option<String>,
 }
 
 /// `POST /api/v1/review/{id}/decision`: the lease holder approves, rejects, or asks the
@@ -83,8 +82,9 @@ pub async fn decide(
     Json(req): Json<DecisionRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_id(&id)?;
+    let note = req.note.as_deref().unwrap_or_default();
     if req.outcome == "request_info" {
-        let app = crate::threads::request_info(&state, &caller, id, &req.note).await?;
+        let app = crate::threads::request_info(&state, &caller, id, note).await?;
         return Ok(AxumJson(item(&app)));
     }
     let app = service::review_decide(
@@ -93,8 +93,8 @@ pub async fn decide(
         id,
         ReviewInput {
             outcome: &req.outcome,
-            reason_code: &req.reason_code,
-            note: &req.note,
+            reason_code: req.reason_code.as_deref().unwrap_or_default(),
+            note,
         },
     )
     .await?;

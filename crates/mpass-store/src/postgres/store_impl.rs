@@ -194,10 +194,7 @@ impl Store for PostgresStore {
             return Ok(DecisionInputs::default());
         };
         if app.status != Status::Submitted {
-            return Ok(DecisionInputs {
-                application: Some(app),
-                ..DecisionInputs::default()
-            });
+            return Ok(DecisionInputs::settled(app));
         }
         let window_start = ms(app.details.start - weekly_window);
         let (profile, user, language, facts) = tokio::try_join!(

@@ -538,10 +538,7 @@ fn decision_inputs(
         return Ok(DecisionInputs::default());
     };
     if app.status != Status::Submitted {
-        return Ok(DecisionInputs {
-            application: Some(app),
-            ..DecisionInputs::default()
-        });
+        return Ok(DecisionInputs::settled(app));
     }
     let profile = id::profile(c, app.user_id)?;
     let user = id::user_by_id(c, app.user_id)?;
