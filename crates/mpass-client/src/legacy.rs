@@ -132,8 +132,8 @@ impl LegacyClient {
         let path = match next_key {
             Some(k) => format!(
                 "/v1/passes?id={}&endAt={}",
-                k["id"].as_str().unwrap_or(""),
-                k["endAt"].as_str().unwrap_or("")
+                crate::enc(k["id"].as_str().unwrap_or("")),
+                crate::enc(k["endAt"].as_str().unwrap_or(""))
             ),
             None => "/v1/passes".to_string(),
         };
@@ -142,6 +142,7 @@ impl LegacyClient {
 
     /// `GET /v1/passes/{id}`.
     pub async fn pass(&self, id: &str) -> reqwest::Result<LegacyResponse> {
-        self.call(Method::GET, &format!("/v1/passes/{id}"), None, true).await
+        self.call(Method::GET, &format!("/v1/passes/{}", crate::enc(id)), None, true)
+            .await
     }
 }

@@ -22,6 +22,26 @@ fn bearer(token: &str) -> Option<reqwest::header::HeaderValue> {
     Some(value)
 }
 
+/// `s` percent-encoded for a path segment or a query value: every byte but RFC 3986's
+/// unreserved characters, so that an id or a phone number given by a caller is sent as one
+/// value (a `/` stays in its segment, a `?` or `&` does not start a query or a parameter,
+/// and E.164's `+` is not read as a space).
+pub(crate) fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
+            }
+        }
+    }
+    out
+}
+
 /// What went wrong with a call.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -354,14 +374,7 @@ impl Client {
     /// a login accepts).
     pub async fn dev_outbox_to(&self, phone: &str, limit: u32) -> Result<Outbox> {
         // Percent-encoded: E.164's `+` would read as a space in a query.
-        let phone: String = phone
-            .bytes()
-            .map(|b| match b {
-                b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        self.get(&format!("/api/v1/dev/outbox?phone={phone}&limit={limit}"))
+        self.get(&format!("/api/v1/dev/outbox?phone={}&limit={limit}", enc(phone)))
             .await
     }
 
@@ -448,7 +461,7 @@ impl Client {
     pub async fn applications(&self, cursor: Option<&str>, limit: Option<u32>) -> Result<Page<Application>> {
         let mut path = String::from("/api/v1/applications?");
         if let Some(c) = cursor {
-            path.push_str(&format!("cursor={c}&"));
+            path.push_str(&format!("cursor={}&", enc(c)));
         }
         if let Some(l) = limit {
             path.push_str(&format!("limit={l}"));
@@ -457,11 +470,11 @@ impl Client {
     }
 
     pub async fn application(&self, id: &str) -> Result<Application> {
-        self.get(&format!("/api/v1/applications/{id}")).await
+        self.get(&format!("/api/v1/applications/{}", enc(id))).await
     }
 
     pub async fn cancel(&self, id: &str) -> Result<Application> {
-        self.send(self.request(Method::POST, &format!("/api/v1/applications/{id}/cancel")))
+        self.send(self.request(Method::POST, &format!("/api/v1/applications/{}/cancel", enc(id))))
             .await
     }
 
@@ -480,12 +493,12 @@ impl Client {
     // --- passes and verification
 
     pub async fn pass(&self, id: &str) -> Result<Pass> {
-        self.get(&format!("/api/v1/passes/{id}")).await
+        self.get(&format!("/api/v1/passes/{}", enc(id))).await
     }
 
     pub async fn pass_qr(&self, id: &str, format: &str) -> Result<Vec<u8>> {
         let res = self
-            .request(Method::GET, &format!("/api/v1/passes/{id}/qr.{format}"))
+            .request(Method::GET, &format!("/api/v1/passes/{}/qr.{}", enc(id), enc(format)))
             .send()
             .await?;
         let status = res.status();
@@ -545,7 +558,7 @@ impl Client {
 
     /// `DELETE /api/v1/checkpoints/{id}` (admins).
     pub async fn delete_checkpoint(&self, id: &str) -> Result<()> {
-        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/checkpoints/{id}")))
+        self.send_empty(self.request(Method::DELETE, &format!("/api/v1/checkpoints/{}", enc(id))))
             .await
     }
 
@@ -571,7 +584,7 @@ impl Client {
     /// Dead jobs, most recently failed first (of `kind` when given).
     pub async fn dead_jobs(&self, kind: Option<&str>) -> Result<Vec<DeadJob>> {
         let path = match kind {
-            Some(k) => format!("/api/v1/admin/dead-jobs?kind={k}"),
+            Some(k) => format!("/api/v1/admin/dead-jobs?kind={}", enc(k)),
             None => "/api/v1/admin/dead-jobs".to_string(),
         };
         let page: Page<DeadJob> = self.get(&path).await?;
@@ -580,7 +593,7 @@ impl Client {
 
     /// Puts a dead job back in the queue; answers with the new job's id.
     pub async fn replay_dead_job(&self, id: &str) -> Result<Replayed> {
-        self.send(self.request(Method::POST, &format!("/api/v1/admin/dead-jobs/{id}/replay")))
+        self.send(self.request(Method::POST, &format!("/api/v1/admin/dead-jobs/{}/replay", enc(id))))
             .await
     }
 
@@ -595,7 +608,7 @@ impl Client {
     /// answer as JSON.
     pub async fn stats(&self, name: &str, params: &[(&str, &str)]) -> Result<serde_json::Value> {
         self.send(
-            self.request(Method::GET, &format!("/api/v1/stats/{name}"))
+            self.request(Method::GET, &format!("/api/v1/stats/{}", enc(name)))
                 .query(params),
         )
         .await
@@ -604,7 +617,7 @@ impl Client {
     /// The CSV export of `GET /api/v1/stats/{name}` (`format=csv`).
     pub async fn stats_csv(&self, name: &str, params: &[(&str, &str)]) -> Result<String> {
         let res = self
-            .request(Method::GET, &format!("/api/v1/stats/{name}"))
+            .request(Method::GET, &format!("/api/v1/stats/{}", enc(name)))
             .query(params)
             .query(&[("format", "csv")])
             .send()
@@ -692,5 +705,14 @@ mod tests {
         assert_eq!(url_of(&moved, "/healthz"), "https://example.org/mpass/healthz");
         let back = moved.on("http://10.0.0.2:9000");
         assert_eq!(url_of(&back, "/healthz"), "http://10.0.0.2:9000/healthz");
+    }
+
+    #[test]
+    fn values_put_in_a_path_or_query_are_percent_encoded_whole() {
+        assert_eq!(enc("0189-abc_DEF.~"), "0189-abc_DEF.~");
+        assert_eq!(enc("+8801712345678"), "%2B8801712345678");
+        assert_eq!(enc("x/cancel?a=1&b#c"), "x%2Fcancel%3Fa%3D1%26b%23c");
+        assert_eq!(enc("০১ 7"), "%E0%A7%A6%E0%A7%A7%207");
+        assert_eq!(enc(""), "");
     }
 }

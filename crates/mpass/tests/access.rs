@@ -37,6 +37,11 @@ async fn one_citizen_cannot_see_or_cancel_anothers_application() {
     assert_api_error(b.pass(unknown).await, 404, "not_found");
     assert_api_error(b.cancel(unknown).await, 404, "not_found");
     assert_api_error(b.application("not-an-id").await, 404, "not_found");
+    // The typed client sends an id with a path's or a query's characters as one value: the
+    // owner gets neither another route (`/messages` of an application is a GET of its own)
+    // nor the application itself.
+    assert_api_error(a.application(&format!("{}/messages", app.id)).await, 404, "not_found");
+    assert_api_error(a.application(&format!("{}?x=1", app.id)).await, 404, "not_found");
     let res = b
         .raw(
             Method::GET,
