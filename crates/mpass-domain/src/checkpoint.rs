@@ -93,7 +93,7 @@ fn unit_vector(lat: f64, lon: f64) -> [f64; 3] {
 /// check with a position asks this: the thanas' centroids are turned into unit vectors
 /// once, and each candidate costs a dot product, not two haversines. Inside the accepted
 /// box only the few thanas that can be nearest to some point of the position's grid cell
-/// are candidates ([`ThanaGrid`]); the answer is the one a scan of every thana gives.
+/// are candidates (`ThanaGrid`); the answer is the one a scan of every thana gives.
 pub fn nearest_thana(lat: f64, lon: f64) -> Option<&'static Area> {
     static GRID: OnceLock<ThanaGrid> = OnceLock::new();
     GRID.get_or_init(ThanaGrid::new).nearest(lat, lon)

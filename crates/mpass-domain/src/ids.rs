@@ -66,7 +66,7 @@ macro_rules! id_type {
 /// and, within one, the last id's plus a random step (RFC 9562 §6.2, method 3), so every
 /// id this process makes sorts after the ones it made before, as `Uuid::now_v7` promises.
 /// The random bits come from the operating system as there, but a few hundred ids' worth
-/// per call ([`random_u64`]): `Uuid::now_v7` makes a system call for every id, and every
+/// per call (`random_u64`): `Uuid::now_v7` makes a system call for every id, and every
 /// online check makes one (its scan id) on the store's single writer thread.
 pub fn now_v7() -> Uuid {
     use std::sync::Mutex;

@@ -76,11 +76,11 @@ pub enum Basis {
     Name,
     /// A spelling or name no folding reconciles, listed in the generator with its reason.
     Alias,
-    /// "Sadar", "Kotwali", "<District> Model"…: the district's Sadar upazila.
+    /// "Sadar", "Kotwali", "`<District>` Model"…: the district's Sadar upazila.
     Headquarters,
-    /// A thana of a "<City> Metro" district: that city's city corporation.
+    /// A thana of a "`<City>` Metro" district: that city's city corporation.
     CityCorporation,
-    /// A "<City> Metro" district: the district of that city.
+    /// A "`<City>` Metro" district: the district of that city.
     Metro,
     /// A tourist-police "district" named after an upazila, and its one thana: that upazila.
     Place,

@@ -106,7 +106,7 @@ impl Scan {
 pub struct ScanPoint {
     pub lat: f64,
     pub lon: f64,
-    /// Unix milliseconds ([`unix_ms`](crate::instant::unix_ms)).
+    /// Unix milliseconds ([`crate::instant::unix_ms`]).
     pub at_ms: i64,
 }
 

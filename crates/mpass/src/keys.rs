@@ -256,7 +256,7 @@ impl LoadedPassKeys {
 }
 
 /// The pass keys of a running node, re-read from `keys.json` when the file changes (and
-/// every [`TRUST_LIST_REFRESH`], so keys whose grace has ended drop out of the trust
+/// every `TRUST_LIST_REFRESH`, so keys whose grace has ended drop out of the trust
 /// list). A file that cannot be read or parsed is logged and the keys in force are kept.
 pub struct ReloadingPassKeys {
     path: PathBuf,

@@ -7,7 +7,7 @@
 //! 100–200 MB every half minute. On a virtual disk every WAL sync queued behind such a
 //! burst, and every acknowledged write with it, for up to a few hundred milliseconds
 //! (docs/BENCHMARKS.md, "The disk"). [`write_back_log_file`] starts the writeback of new
-//! lines every [`WRITEBACK_EVERY`] instead, so the disk sees a steady trickle.
+//! lines every `WRITEBACK_EVERY` instead, so the disk sees a steady trickle.
 
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ pub fn init(format: &str) {
 const WRITEBACK_EVERY: Duration = Duration::from_millis(100);
 
 /// When standard error is a regular file, starts a thread that hands its dirty pages to
-/// the disk every [`WRITEBACK_EVERY`] (`posix_fadvise(DONTNEED)`: the kernel starts
+/// the disk every `WRITEBACK_EVERY` (`posix_fadvise(DONTNEED)`: the kernel starts
 /// writing them back without waiting for them, and drops the log's pages already on disk
 /// from the page cache, where nobody reads them). Nothing about the lines changes: each is
 /// still written when it happens.

@@ -3,7 +3,7 @@
 //! Every page works without JavaScript; the one small script only makes forms nicer (thana
 //! within district, sections that appear when needed). Pages call the same service
 //! functions as the JSON API, so both follow the same rules and show the same messages.
-//! Sessions, CSRF and security headers live in [`session`].
+//! Sessions, CSRF and security headers live in `session`.
 
 mod admin;
 mod applications;
