@@ -99,27 +99,11 @@ pub trait Store: Send + Sync + 'static {
     async fn applicant_facts(&self, app: &Application, window_start: OffsetDateTime) -> StoreResult<ApplicantFacts>;
     /// Everything the decision of application `id` needs, read together: the application
     /// and, while it is still `submitted`, the applicant's profile, user, notification
-    /// language and the policy facts (the weekly window ending at the trip's start). The
-    /// default asks the other methods; a backend may answer from one read transaction.
-    async fn decision_inputs(&self, id: ApplicationId, weekly_window: time::Duration) -> StoreResult<DecisionInputs> {
-        let Some(app) = self.application(id).await? else {
-            return Ok(DecisionInputs::default());
-        };
-        if app.status != crate::application::Status::Submitted {
-            return Ok(DecisionInputs::settled(app));
-        }
-        let profile = self.profile(app.user_id).await?;
-        let user = self.user(app.user_id).await?;
-        let language = self.user_language(app.user_id).await?;
-        let facts = self.applicant_facts(&app, app.details.start - weekly_window).await?;
-        Ok(DecisionInputs {
-            application: Some(app),
-            profile,
-            user,
-            language,
-            facts: Some(facts),
-        })
-    }
+    /// language and the policy facts (the weekly window ending at the trip's start). Each
+    /// backend reads them in one place (one connection, on the primary where there is a
+    /// replica), so it has no default made of the other methods.
+    async fn decision_inputs(&self, id: ApplicationId, weekly_window: time::Duration) -> StoreResult<DecisionInputs>;
+
     /// Records a decision only if the application is still `submitted`: duplicate or
     /// late deliveries of a decision job change nothing. Returns whether it was recorded.
     /// A recorded decision is audited (actor `system`) in the same transaction.
