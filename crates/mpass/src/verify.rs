@@ -70,7 +70,7 @@ pub async fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         };
         println!("{colour}");
         match opts.revocation_list_age_secs {
-            Some(age) => println!("  revocation list: {} entries, {} min old", revoked.len(), age / 60),
+            Some(age) => println!("  {}", revocation_line(revoked.len(), age)),
             None => println!("  revocation list: none given (--revocations), revocation not checked"),
         }
         for r in &v.reasons {
@@ -107,4 +107,22 @@ fn uuid_bytes(s: &str) -> Option<[u8; 16]> {
         *b = u8::from_str_radix(hex.get(i * 2..i * 2 + 2)?, 16).ok()?;
     }
     Some(out)
+}
+
+/// The text output's line about the revocation list: how many passes it names, how old.
+fn revocation_line(entries: usize, age_secs: i64) -> String {
+    let noun = if entries == 1 { "entry" } else { "entries" };
+    format!("revocation list: {entries} {noun}, {} min old", age_secs / 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::revocation_line;
+
+    #[test]
+    fn the_revocation_line_counts_entries_in_words() {
+        assert_eq!(revocation_line(0, 59), "revocation list: 0 entries, 0 min old");
+        assert_eq!(revocation_line(1, 120), "revocation list: 1 entry, 2 min old");
+        assert_eq!(revocation_line(2, 3600), "revocation list: 2 entries, 60 min old");
+    }
 }
