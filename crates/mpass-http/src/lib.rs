@@ -10,6 +10,7 @@ mod auth;
 mod error;
 mod extract;
 mod legacy;
+mod listener;
 pub mod metrics;
 mod ops;
 mod ratelimit;
@@ -21,6 +22,7 @@ mod verification;
 pub mod web;
 
 pub use error::ApiError;
+pub use listener::{MAX_HEADER_BYTES, ServeOptions, serve};
 pub use state::{AppState, HttpSettings, Services};
 
 use axum::Router;
@@ -73,20 +75,6 @@ fn compressible() -> impl tower_http::compression::Predicate {
         .and(NotForContentType::GRPC)
         .and(NotForContentType::IMAGES)
         .and(NotForContentType::SSE)
-}
-
-/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }
 
 #[cfg(test)]

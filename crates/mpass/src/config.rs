@@ -55,6 +55,11 @@ pub struct Settings {
     pub log_format: String,
     /// Seconds to let in-flight requests and jobs finish on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Milliseconds a client has to send a request's line and headers (from connecting, or
+    /// from the previous answer on a keep-alive connection); also how long a connection may
+    /// stay idle. A client slower than that is disconnected (slowloris; mpass-http
+    /// `listener.rs`).
+    pub header_read_timeout_ms: u64,
     /// PostgreSQL instead of the embedded SQLite (`postgres://...`).
     pub database_url: Option<String>,
     /// A read replica for read-only queries (PostgreSQL only).
@@ -103,6 +108,7 @@ impl Default for Settings {
             worker_concurrency: 64,
             log_format: "json".into(),
             shutdown_grace_secs: 20,
+            header_read_timeout_ms: 20_000,
             database_url: None,
             database_replica_url: None,
             database_pool_size: 16,
@@ -138,7 +144,7 @@ const TEXT_KEYS: [&str; 5] = [
     "twilio_messaging_service_sid",
 ];
 
-const KEYS: [&str; 29] = [
+const KEYS: [&str; 30] = [
     "listen",
     "data_dir",
     "profile",
@@ -158,6 +164,7 @@ const KEYS: [&str; 29] = [
     "worker_concurrency",
     "log_format",
     "shutdown_grace_secs",
+    "header_read_timeout_ms",
     "database_url",
     "database_replica_url",
     "database_pool_size",

@@ -158,6 +158,10 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     let queue = open_queue(&settings, worker_store.clone(), kind).await?;
     let metrics = Arc::new(Metrics::default());
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    let serve_options = mpass_http::ServeOptions {
+        // Zero would close every connection before its first request.
+        header_read_timeout: Duration::from_millis(settings.header_read_timeout_ms.max(100)),
+    };
 
     let runner = if kind != NodeKind::Api {
         let ctx = Arc::new(WorkerContext {
@@ -243,7 +247,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
                     tracing::info!("server.draining");
                 };
                 // Graceful: stop accepting, let in-flight requests finish.
-                mpass_http::serve(listener, app, drain).await
+                mpass_http::serve(listener, app, drain, serve_options).await
             }
             None => {
                 let _ = idle_stop.wait_for(|s| *s).await;

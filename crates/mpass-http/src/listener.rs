@@ -1,0 +1,243 @@
+//! The accept loop: HTTP/1.1 connections served by hyper with a deadline for each request's
+//! headers, and a graceful stop.
+//!
+//! `axum::serve` gives its connections no timer, so hyper's header read timeout never runs:
+//! a client that opens a connection and sends nothing, or trickles its headers a byte at a
+//! time (slowloris), holds a task, a buffer and a file descriptor for as long as it likes,
+//! and a few thousand such clients take a node out of service on the day it is needed most.
+//! Here every connection has one: the headers of each request must arrive within
+//! [`ServeOptions::header_read_timeout`], counted from the moment the connection is ready for
+//! them (a new connection, or one that has just answered), so an idle keep-alive connection
+//! is closed after that long too, and a header block may not grow past
+//! [`MAX_HEADER_BYTES`] (431 beyond).
+
+use std::pin::pin;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+/// Largest request line and header block, in bytes. Browsers send 1–2 KiB, a page's
+/// cookies included; nginx refuses beyond 32 KiB by default. Without it hyper takes up to
+/// its read buffer's limit, about 400 KiB a connection: a few thousand connections would
+/// hold a gigabyte.
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// How the accept loop treats its connections.
+#[derive(Debug, Clone, Copy)]
+pub struct ServeOptions {
+    /// Time a client has to send a request's line and headers, from when the connection is
+    /// ready for them; also how long a keep-alive connection may stay idle.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            header_read_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets every
+/// connection finish the request it is answering, and returns once all are closed.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    options: ServeOptions,
+) -> std::io::Result<()> {
+    // Connections watch `stop` (closed on shutdown) and hold `open` until they end.
+    let (stop_tx, stop_rx) = watch::channel(());
+    let (open_tx, open_rx) = watch::channel(());
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let mut stop = stop_rx.clone();
+        let open = open_rx.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(req)
+            });
+            let mut conn = pin!(
+                http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(options.header_read_timeout)
+                    .max_header_size(MAX_HEADER_BYTES)
+                    .serve_connection(TokioIo::new(stream), service)
+            );
+            // A connection that ends in error (a client gone, headers too slow or too
+            // large) has already been answered or has no one left to answer.
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(open);
+        });
+    }
+    drop(listener);
+    drop(stop_tx);
+    drop(open_rx);
+    open_tx.closed().await;
+    Ok(())
+}
+
+/// An `accept` that failed: a connection reset before it was accepted is the client's
+/// business; anything else (out of file descriptors, say) is logged, and the loop waits a
+/// moment rather than spin.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset) {
+        return;
+    }
+    tracing::error!(error = %e, "server.accept_failed");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::Instant;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    /// A server of one route on a free port, with `timeout` for headers.
+    async fn server(timeout: Duration) -> (SocketAddr, watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = Router::new().route(
+            "/peer",
+            axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+        );
+        let (tx, mut rx) = watch::channel(false);
+        let options = ServeOptions {
+            header_read_timeout: timeout,
+        };
+        let task = tokio::spawn(async move {
+            let stop = async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            serve(listener, app, stop, options).await.unwrap();
+        });
+        (addr, tx, task)
+    }
+
+    /// Everything the server sends until it closes the connection, and how long that took.
+    async fn until_closed(c: &mut TcpStream) -> (String, Duration) {
+        let started = Instant::now();
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), c.read_to_end(&mut out)).await;
+        (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+    }
+
+    #[tokio::test]
+    async fn requests_are_answered_with_the_peer_known_and_keep_alive_works() {
+        let (addr, _stop, _task) = server(Duration::from_secs(5)).await;
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        let me = c.local_addr().unwrap().to_string();
+        for _ in 0..2 {
+            c.write_all(b"GET /peer HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+            let mut buf = vec![0; 1024];
+            let n = c.read(&mut buf).await.unwrap();
+            let answer = String::from_utf8_lossy(&buf[..n]);
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            assert!(answer.ends_with(&me), "{answer}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_trickles_its_headers_or_sends_nothing_is_closed() {
+        let (addr, _stop, _task) = server(Duration::from_millis(300)).await;
+        // Nothing at all.
+        let mut silent = TcpStream::connect(addr).await.unwrap();
+        // Part of a request, then a header line every 100 ms: never a whole header block.
+        let mut slow = TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET /peer HTTP/1.1\r\n").await.unwrap();
+        let trickle = tokio::spawn(async move {
+            let started = Instant::now();
+            for i in 0..20 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if slow.write_all(format!("x-{i}: a\r\n").as_bytes()).await.is_err() {
+                    break;
+                }
+            }
+            until_closed(&mut slow).await;
+            started.elapsed()
+        });
+        let (_, waited) = until_closed(&mut silent).await;
+        assert!(
+            waited < Duration::from_secs(3),
+            "a silent connection was held {waited:?}"
+        );
+        let held = trickle.await.unwrap();
+        assert!(
+            held < Duration::from_millis(1900),
+            "a trickling connection was held {held:?}"
+        );
+        // An idle keep-alive connection is closed too, after answering.
+        let mut idle = TcpStream::connect(addr).await.unwrap();
+        idle.write_all(b"GET /peer HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+        let (answer, waited) = until_closed(&mut idle).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(
+            waited < Duration::from_secs(3),
+            "an idle connection was held {waited:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_header_block_past_the_cap_is_refused() {
+        let (addr, _stop, _task) = server(Duration::from_secs(5)).await;
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        let big = format!(
+            "GET /peer HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n",
+            "a".repeat(MAX_HEADER_BYTES)
+        );
+        let _ = c.write_all(big.as_bytes()).await;
+        let (answer, _) = until_closed(&mut c).await;
+        assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn shutdown_lets_an_open_connection_finish_and_returns() {
+        let (addr, stop, task) = server(Duration::from_secs(30)).await;
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(b"GET /peer HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+        let mut buf = vec![0; 1024];
+        let n = c.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        stop.send(true).unwrap();
+        // The idle connection is closed at once rather than after its 30 s, and the loop
+        // returns.
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("serve returns")
+            .unwrap();
+        let (rest, _) = until_closed(&mut c).await;
+        assert_eq!(rest, "");
+        assert!(TcpStream::connect(addr).await.is_err(), "no longer accepting");
+    }
+}

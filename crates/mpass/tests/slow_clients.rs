@@ -1,0 +1,78 @@
+//! Slow and silent clients (slowloris): a connection that sends nothing, or trickles its
+//! headers, is closed after `header_read_timeout_ms`, while the server keeps answering
+//! everyone else; a header block past the cap is refused with 431.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// What the server sends on `c` until it closes it, and how long that took (10 s at most).
+async fn until_closed(c: &mut TcpStream) -> (String, Duration) {
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), c.read_to_end(&mut out)).await;
+    (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_silent_connections_are_closed_and_others_are_served() {
+    let srv = TestServer::start_with(|s| s.header_read_timeout_ms = 1000).await;
+    let addr = srv.client.base().trim_start_matches("http://").to_string();
+
+    // 200 connections that send nothing, and one that sends a header line every 200 ms
+    // (never the blank line that ends them) for 8 s.
+    let mut silent = Vec::new();
+    for _ in 0..200 {
+        silent.push(TcpStream::connect(&addr).await.expect("connect"));
+    }
+    let mut slow = TcpStream::connect(&addr).await.expect("connect");
+    slow.write_all(b"POST /api/v1/auth/otp HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .expect("write");
+    let trickle = tokio::spawn(async move {
+        let started = Instant::now();
+        for i in 0..40 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if slow.write_all(format!("x-{i}: a\r\n").as_bytes()).await.is_err() {
+                break;
+            }
+        }
+        until_closed(&mut slow).await;
+        started.elapsed()
+    });
+
+    // Meanwhile everyone else is answered.
+    srv.client.healthz().await.expect("healthz while others stall");
+    let (citizen, _) = srv.citizen(&phone(300)).await;
+    citizen.me().await.expect("me");
+
+    for c in &mut silent {
+        let (sent, waited) = until_closed(c).await;
+        assert_eq!(sent, "", "nothing is sent to a connection that asked nothing");
+        assert!(
+            waited < Duration::from_secs(5),
+            "a silent connection was held {waited:?}"
+        );
+    }
+    let held = trickle.await.expect("trickle");
+    assert!(
+        held < Duration::from_secs(5),
+        "a trickling connection was held {held:?}"
+    );
+
+    // A header block past the cap: 431, and the connection closed.
+    let mut big = TcpStream::connect(&addr).await.expect("connect");
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: {}\r\n\r\n",
+        "a".repeat(mpass_http::MAX_HEADER_BYTES)
+    );
+    let _ = big.write_all(request.as_bytes()).await;
+    let (answer, _) = until_closed(&mut big).await;
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+
+    srv.client.healthz().await.expect("healthz after");
+}
