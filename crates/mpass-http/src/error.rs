@@ -15,6 +15,8 @@ pub enum ApiError {
     InvalidJson(String),
     UnsupportedMediaType(&'static str),
     PayloadTooLarge,
+    /// The body did not arrive in time (`listener::SlowBody`).
+    RequestTimeout,
     Validation(ValidationErrors),
     /// A bad value outside a JSON body (query, header, path).
     BadRequest {
@@ -53,6 +55,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 "The request body is too large.".into(),
+            ),
+            RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request body did not arrive in time; send the request again.".into(),
             ),
             Validation(e) => (
                 StatusCode::UNPROCESSABLE_ENTITY,

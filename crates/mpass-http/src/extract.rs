@@ -32,10 +32,24 @@ pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes
     Bytes::from_request(req, state).await.map_err(|e| {
         if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
+        } else if too_slow(&e) {
+            ApiError::RequestTimeout
         } else {
             ApiError::InvalidJson(e.body_text())
         }
     })
+}
+
+/// Whether reading a body failed because it arrived too slowly (`listener::SlowBody`).
+pub(crate) fn too_slow(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<crate::listener::BodyTooSlow>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// Parses JSON, naming the line and column of the first problem.

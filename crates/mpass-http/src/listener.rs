@@ -10,12 +10,22 @@
 //! them (a new connection, or one that has just answered), so an idle keep-alive connection
 //! is closed after that long too, and a header block may not grow past
 //! [`MAX_HEADER_BYTES`] (431 beyond).
+//!
+//! A body that trickles (headers sent, then a byte now and then) is bounded as well: once a
+//! body is found not to have arrived with its headers, it has
+//! [`ServeOptions::header_read_timeout`] plus a second for every [`MIN_BODY_RATE`] bytes it
+//! declares to arrive whole ([`SlowBody`]); past that, reading it fails and the route
+//! answers 408 `request_timeout`. A body sent with its headers, as almost every one is,
+//! never starts a timer.
 
-use std::pin::pin;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::ConnectInfo;
+use http_body::{Body as _, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -28,6 +38,10 @@ use tower::ServiceExt;
 /// its read buffer's limit, about 400 KiB a connection: a few thousand connections would
 /// hold a gigabyte.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Slowest a request body may arrive, in bytes a second, counted over the whole body (a
+/// 2 MiB photo over a 32 kbit/s link takes about nine minutes). Slower, it is cut off.
+pub const MIN_BODY_RATE: u64 = 4096;
 
 /// How the accept loop treats its connections.
 #[derive(Debug, Clone, Copy)]
@@ -72,9 +86,11 @@ pub async fn serve(
         let mut stop = stop_rx.clone();
         let open = open_rx.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                app.clone().oneshot(req)
+            let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                let (mut parts, body) = req.into_parts();
+                parts.extensions.insert(ConnectInfo(peer));
+                let body = SlowBody::new(body, options.header_read_timeout);
+                app.clone().oneshot(hyper::Request::from_parts(parts, body))
             });
             let mut conn = pin!(
                 http1::Builder::new()
@@ -100,6 +116,68 @@ pub async fn serve(
     drop(open_rx);
     open_tx.closed().await;
     Ok(())
+}
+
+/// The error a body that arrived too slowly ends with (see the module documentation);
+/// `extract` answers it with 408 `request_timeout`.
+#[derive(Debug)]
+pub struct BodyTooSlow;
+
+impl std::fmt::Display for BodyTooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body did not arrive in time")
+    }
+}
+
+impl std::error::Error for BodyTooSlow {}
+
+/// A request body with a deadline, set the first time it is found not to have arrived.
+pub struct SlowBody {
+    inner: Incoming,
+    /// Time allowed from that moment: the header timeout plus the declared length at
+    /// [`MIN_BODY_RATE`] (the route's largest body, when none is declared, is bounded by the
+    /// route's limit, so an undeclared length counts as 2 MiB).
+    allowed: Duration,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl SlowBody {
+    fn new(inner: Incoming, base: Duration) -> SlowBody {
+        let declared = inner.size_hint().upper().unwrap_or(2 << 20);
+        SlowBody {
+            inner,
+            allowed: base + Duration::from_secs(declared / MIN_BODY_RATE),
+            deadline: None,
+        }
+    }
+}
+
+impl http_body::Body for SlowBody {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        let allowed = this.allowed;
+        let deadline = this
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(allowed)));
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(BodyTooSlow.into()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// An `accept` that failed: a connection reset before it was accepted is the client's
@@ -128,10 +206,20 @@ mod tests {
     async fn server(timeout: Duration) -> (SocketAddr, watch::Sender<bool>, tokio::task::JoinHandle<()>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = Router::new().route(
-            "/peer",
-            axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
-        );
+        let app = Router::new()
+            .route(
+                "/peer",
+                axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+            )
+            .route(
+                "/echo",
+                axum::routing::post(|body: axum::body::Body| async move {
+                    match axum::body::to_bytes(body, 1 << 20).await {
+                        Ok(bytes) => format!("read {}", bytes.len()),
+                        Err(e) => format!("failed, too slow: {}", crate::extract::too_slow(&e)),
+                    }
+                }),
+            );
         let (tx, mut rx) = watch::channel(false);
         let options = ServeOptions {
             header_read_timeout: timeout,
@@ -206,6 +294,27 @@ mod tests {
             waited < Duration::from_secs(3),
             "an idle connection was held {waited:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_when_it_arrives_in_time_and_cut_off_when_it_stalls() {
+        let (addr, _stop, _task) = server(Duration::from_millis(400)).await;
+        let head = b"POST /echo HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 10\r\n\r\n";
+        // In two parts 100 ms apart: read.
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(head).await.unwrap();
+        c.write_all(b"01234").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        c.write_all(b"56789").await.unwrap();
+        let (answer, _) = until_closed(&mut c).await;
+        assert!(answer.ends_with("read 10"), "{answer}");
+        // Five bytes, then nothing: cut off after its 400 ms.
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        c.write_all(head).await.unwrap();
+        c.write_all(b"01234").await.unwrap();
+        let (answer, waited) = until_closed(&mut c).await;
+        assert!(answer.ends_with("failed, too slow: true"), "{answer}");
+        assert!(waited < Duration::from_secs(3), "a stalled body was held {waited:?}");
     }
 
     #[tokio::test]

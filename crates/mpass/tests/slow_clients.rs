@@ -1,6 +1,7 @@
 //! Slow and silent clients (slowloris): a connection that sends nothing, or trickles its
 //! headers, is closed after `header_read_timeout_ms`, while the server keeps answering
-//! everyone else; a header block past the cap is refused with 431.
+//! everyone else; a header block past the cap is refused with 431, and a body that stalls
+//! with 408.
 
 mod common;
 
@@ -73,6 +74,19 @@ async fn slow_and_silent_connections_are_closed_and_others_are_served() {
     let _ = big.write_all(request.as_bytes()).await;
     let (answer, _) = until_closed(&mut big).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+
+    // A body that stalls after its first bytes: 408 problem+json once its time is up
+    // (the header timeout, plus nothing for 30 bytes at 4 KiB a second).
+    let mut stalled = TcpStream::connect(&addr).await.expect("connect");
+    stalled
+        .write_all(b"POST /api/v1/auth/otp HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 30\r\n\r\n{\"phone\"")
+        .await
+        .expect("write");
+    let (answer, waited) = until_closed(&mut stalled).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+    assert!(waited < Duration::from_secs(5), "a stalled body was held {waited:?}");
 
     srv.client.healthz().await.expect("healthz after");
 }

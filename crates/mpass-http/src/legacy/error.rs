@@ -78,6 +78,9 @@ impl From<ApiError> for LegacyError {
             ApiError::PayloadTooLarge => {
                 LegacyError::status(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
             }
+            ApiError::RequestTimeout => {
+                LegacyError::status(StatusCode::REQUEST_TIMEOUT, "Request body did not arrive in time")
+            }
             ApiError::BadRequest { detail, .. } | ApiError::Conflict { detail, .. } => LegacyError::bad(detail),
             ApiError::Unauthorized => LegacyError::bad_token(),
             ApiError::Forbidden => LegacyError::status(StatusCode::FORBIDDEN, "Forbidden"),
