@@ -6,8 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use deadpool_postgres::{GenericClient, Pool};
 use mpass_domain::application::Status;
-use mpass_domain::audit::{Actor, AuditEvent};
-use mpass_domain::checkpoint::Checkpoint;
 use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
 use mpass_domain::pass::{ReasonCode, VerdictColour};
 use mpass_domain::ports::{PassCheck, PassRecord, StoreError, StoreResult};
@@ -23,7 +21,9 @@ use super::{Primary, in_tx};
 use crate::stats_sql::Dialect;
 use crate::stats_sql::scans as scan_stats;
 
-const CHECKPOINT_COLUMNS: &str = "id, name, lat, lon, area, created_at";
+mod checkpoints;
+pub(super) use checkpoints::{checkpoint, checkpoint_create, checkpoint_delete, checkpoints, checkpoints_with_deleted};
+
 const SCAN_COLUMNS: &str = "id, client_id, officer, pass_id, checkpoint_id, lat, lon, result, reasons::text, \
                             device_result, scanned_at, received_at, source, flagged, area";
 
@@ -37,17 +37,6 @@ fn colour_text(c: VerdictColour) -> &'static str {
         VerdictColour::Amber => "amber",
         VerdictColour::Red => "red",
     }
-}
-
-fn checkpoint_from_row(r: &Row) -> Result<Checkpoint, PgError> {
-    Ok(Checkpoint {
-        id: CheckpointId(r.try_get(0)?),
-        name: r.try_get(1)?,
-        lat: r.try_get(2)?,
-        lon: r.try_get(3)?,
-        area: r.try_get(4)?,
-        created_at: from_ms(r.try_get(5)?),
-    })
 }
 
 fn scan_from_row(r: &Row) -> Result<Scan, PgError> {
@@ -69,50 +58,6 @@ fn scan_from_row(r: &Row) -> Result<Scan, PgError> {
         source: ScanSource::parse(&source).ok_or_else(|| PgError::Corrupt(format!("scan source {source}")))?,
         flagged: r.try_get(13)?,
     })
-}
-
-pub(super) async fn checkpoint_create(c: &impl GenericClient, cp: &Checkpoint, actor: Actor) -> Result<(), PgError> {
-    exec(
-        c,
-        "INSERT INTO checkpoints (id, name, lat, lon, area, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&cp.id.0, &cp.name, &cp.lat, &cp.lon, &cp.area, &ms(cp.created_at)],
-    )
-    .await?;
-    audit::append(c, AuditEvent::checkpoint_created(actor, cp)).await?;
-    Ok(())
-}
-
-pub(super) async fn checkpoints(c: &impl GenericClient) -> Result<Vec<Checkpoint>, PgError> {
-    let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE deleted_at IS NULL ORDER BY name, id");
-    query(c, &sql, &[]).await?.iter().map(checkpoint_from_row).collect()
-}
-
-pub(super) async fn checkpoint(c: &impl GenericClient, id: CheckpointId) -> Result<Option<Checkpoint>, PgError> {
-    let sql = format!("SELECT {CHECKPOINT_COLUMNS} FROM checkpoints WHERE id = $1 AND deleted_at IS NULL");
-    query_opt(c, &sql, &[&id.0])
-        .await?
-        .as_ref()
-        .map(checkpoint_from_row)
-        .transpose()
-}
-
-pub(super) async fn checkpoint_delete(
-    c: &impl GenericClient,
-    id: CheckpointId,
-    actor: Actor,
-    now: i64,
-) -> Result<bool, PgError> {
-    let n = exec(
-        c,
-        "UPDATE checkpoints SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-        &[&id.0, &now],
-    )
-    .await?;
-    if n == 0 {
-        return Ok(false);
-    }
-    audit::append(c, AuditEvent::checkpoint_deleted(from_ms(now), actor, id)).await?;
-    Ok(true)
 }
 
 /// Counter rows per key (`stats_scans_hourly.shard`): concurrent batches count into
@@ -509,16 +454,4 @@ pub(super) async fn bulk_insert_scans(c: &impl GenericClient, batch: &[Scan]) ->
     let batch: Vec<&Scan> = batch.iter().collect();
     exec(c, INSERT_SCANS, &ScanColumns::new(&batch).params()).await?;
     Ok(())
-}
-
-/// Every checkpoint ever created, with when it was deleted.
-pub(super) async fn checkpoints_with_deleted(
-    c: &impl GenericClient,
-) -> Result<Vec<(Checkpoint, Option<i64>)>, PgError> {
-    let sql = format!("SELECT {CHECKPOINT_COLUMNS}, deleted_at FROM checkpoints ORDER BY name, id");
-    query(c, &sql, &[])
-        .await?
-        .iter()
-        .map(|r| Ok((checkpoint_from_row(r)?, r.try_get(6)?)))
-        .collect()
 }
