@@ -42,14 +42,7 @@ pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes
 
 /// Whether reading a body failed because it arrived too slowly (`listener::SlowBody`).
 pub(crate) fn too_slow(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(e);
-    while let Some(c) = cause {
-        if c.is::<crate::listener::BodyTooSlow>() {
-            return true;
-        }
-        cause = c.source();
-    }
-    false
+    std::iter::successors(Some(e), |c| c.source()).any(|c| c.is::<crate::listener::BodyTooSlow>())
 }
 
 /// Parses JSON, naming the line and column of the first problem.

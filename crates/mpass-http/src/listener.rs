@@ -51,14 +51,6 @@ pub struct ServeOptions {
     pub header_read_timeout: Duration,
 }
 
-impl Default for ServeOptions {
-    fn default() -> Self {
-        ServeOptions {
-            header_read_timeout: Duration::from_secs(20),
-        }
-    }
-}
-
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets every
 /// connection finish the request it is answering, and returns once all are closed.
 pub async fn serve(

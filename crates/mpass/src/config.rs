@@ -251,6 +251,10 @@ impl Settings {
         if self.sms_timeout_ms == 0 {
             bail!("sms_timeout_ms must be at least 1");
         }
+        if self.header_read_timeout_ms < 100 {
+            // Shorter would close connections before a request could arrive.
+            bail!("header_read_timeout_ms must be at least 100");
+        }
         if self.profile == Profile::Production && self.sms_provider == "dev" {
             bail!("the dev SMS provider shows codes to anyone and is refused in the production profile");
         }
@@ -404,6 +408,10 @@ mod tests {
             },
             Settings {
                 sms_provider: "carrier-pigeon".into(),
+                ..base.clone()
+            },
+            Settings {
+                header_read_timeout_ms: 0,
                 ..base.clone()
             },
         ] {

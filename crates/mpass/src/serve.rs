@@ -159,8 +159,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     let metrics = Arc::new(Metrics::default());
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let serve_options = mpass_http::ServeOptions {
-        // Zero would close every connection before its first request.
-        header_read_timeout: Duration::from_millis(settings.header_read_timeout_ms.max(100)),
+        header_read_timeout: Duration::from_millis(settings.header_read_timeout_ms),
     };
 
     let runner = if kind != NodeKind::Api {
