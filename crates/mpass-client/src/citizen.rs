@@ -64,17 +64,14 @@ impl Client {
             .await
     }
 
-    /// The newest code sent to `phone` (E.164 or national form) in the dev outbox: read
-    /// from that number's own messages, so a burst of other messages (a batch of
-    /// decisions' SMS going out beside the code) cannot push it out of sight.
+    /// The newest login code sent to `phone` (E.164 or national form) in the dev outbox:
+    /// read from that number's own messages, so a burst of other messages (a batch of
+    /// decisions' SMS going out beside the code) cannot push it out of sight, and only from
+    /// login-code messages, so a pass's short code with six digits in a row in an approval
+    /// SMS is never taken for one.
     pub async fn dev_code(&self, phone: &str) -> Result<Option<String>> {
         let outbox = self.dev_outbox_to(phone, 10).await?;
-        Ok(outbox.messages.iter().find_map(|m| {
-            m.body
-                .split(|c: char| !c.is_ascii_digit())
-                .find(|w| w.len() == 6)
-                .map(str::to_string)
-        }))
+        Ok(outbox.messages.iter().find_map(|m| login_code(&m.body)))
     }
 
     /// Logs in with the dev outbox: asks for a code, waits for the worker to "send" it,
@@ -174,5 +171,35 @@ impl Client {
             }
             tokio_sleep(Duration::from_millis(20)).await;
         }
+    }
+}
+
+/// The code of a login-code SMS (`notify::otp`, in English or Bangla), if `body` is one.
+fn login_code(body: &str) -> Option<String> {
+    let (_, after) = ["login code: ", "লগইন কোড: "]
+        .iter()
+        .find_map(|marker| body.split_once(marker))?;
+    let code: String = after.chars().take_while(char::is_ascii_digit).collect();
+    (code.len() == 6).then_some(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::login_code;
+
+    #[test]
+    fn only_login_code_messages_give_a_code() {
+        assert_eq!(
+            login_code("Movement Pass login code: 042917. Valid for 5 minutes."),
+            Some("042917".into())
+        );
+        assert_eq!(
+            login_code("মুভমেন্ট পাস লগইন কোড: 042917। ৫ মিনিট বৈধ।"),
+            Some("042917".into())
+        );
+        assert_eq!(
+            login_code("Movement Pass approved. Pass code 123456XY, valid today."),
+            None
+        );
     }
 }
