@@ -17,6 +17,11 @@
 //! declares to arrive whole ([`SlowBody`]); past that, reading it fails and the route
 //! answers 408 `request_timeout`. A body sent with its headers, as almost every one is,
 //! never starts a timer.
+//!
+//! A connection closed while its client is still sending is read from a little longer
+//! ([`linger`]), so that an answer sent before the body was read (413) is not lost.
+
+mod linger;
 
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
@@ -89,7 +94,7 @@ pub async fn serve(
                     .timer(TokioTimer::new())
                     .header_read_timeout(options.header_read_timeout)
                     .max_header_size(MAX_HEADER_BYTES)
-                    .serve_connection(TokioIo::new(stream), service)
+                    .serve_connection(TokioIo::new(linger::Lingering::new(stream)), service)
             );
             // A connection that ends in error (a client gone, headers too slow or too
             // large) has already been answered or has no one left to answer.
@@ -204,6 +209,10 @@ mod tests {
                 axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
             )
             .route(
+                "/small",
+                axum::routing::post(|_: Bytes| async { "read" }).layer(axum::extract::DefaultBodyLimit::max(1024)),
+            )
+            .route(
                 "/echo",
                 axum::routing::post(|body: axum::body::Body| async move {
                     match axum::body::to_bytes(body, 1 << 20).await {
@@ -307,6 +316,24 @@ mod tests {
         let (answer, waited) = until_closed(&mut c).await;
         assert!(answer.ends_with("failed, too slow: true"), "{answer}");
         assert!(waited < Duration::from_secs(3), "a stalled body was held {waited:?}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_sent_before_the_body_was_read_reaches_the_client() {
+        let (addr, _stop, _task) = server(Duration::from_secs(5)).await;
+        let mut c = TcpStream::connect(addr).await.unwrap();
+        // More than the socket buffers of both ends hold, so that a server that closed
+        // without reading on would make these writes fail with a reset.
+        let body = vec![b'a'; 12 << 20];
+        let head = format!(
+            "POST /small HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        c.write_all(head.as_bytes()).await.unwrap();
+        c.write_all(&body).await.expect("the server reads on after answering");
+        c.shutdown().await.unwrap();
+        let (answer, _) = until_closed(&mut c).await;
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     }
 
     #[tokio::test]
