@@ -82,6 +82,40 @@
     b.addEventListener("click", function () { window.print(); });
   });
 
+  // A photo over the limit (a phone camera's, usually) is made smaller here before it is
+  // sent, as a JPEG whose longest side is at most 1600 px (then 1200, then 800). Where the
+  // browser cannot, or without this script, the server says the file is too large.
+  $all("input[type=file][data-max-bytes]").forEach(function (input) {
+    if (!window.createImageBitmap || !window.DataTransfer || !HTMLCanvasElement.prototype.toBlob) return;
+    var max = Number(input.getAttribute("data-max-bytes"));
+    function shrink(img, sides) {
+      var scale = Math.min(1, sides[0] / Math.max(img.width, img.height));
+      var c = document.createElement("canvas");
+      c.width = Math.round(img.width * scale);
+      c.height = Math.round(img.height * scale);
+      c.getContext("2d").drawImage(img, 0, 0, c.width, c.height);
+      return new Promise(function (done) { c.toBlob(done, "image/jpeg", 0.85); }).then(function (blob) {
+        if (blob && blob.size <= max) return blob;
+        return sides.length > 1 ? shrink(img, sides.slice(1)) : null;
+      });
+    }
+    input.addEventListener("change", function () {
+      var file = input.files[0];
+      if (!file || file.size <= max) return;
+      var buttons = $all("button[type=submit]", input.form);
+      buttons.forEach(function (b) { b.disabled = true; });
+      createImageBitmap(file).then(function (img) { return shrink(img, [1600, 1200, 800]); }).then(function (blob) {
+        if (!blob) return;
+        var name = (file.name.replace(/\.[^.]*$/, "") || "photo") + ".jpg";
+        var list = new DataTransfer();
+        list.items.add(new File([blob], name, { type: "image/jpeg" }));
+        input.files = list.files;
+      }).catch(function () { /* not an image the browser reads: the server will say why */ }).then(function () {
+        buttons.forEach(function (b) { b.disabled = false; });
+      });
+    });
+  });
+
   // No double submissions on slow networks.
   $all("form").forEach(function (f) {
     f.addEventListener("submit", function () {

@@ -88,5 +88,16 @@ async fn slow_and_silent_connections_are_closed_and_others_are_served() {
     assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
     assert!(waited < Duration::from_secs(5), "a stalled body was held {waited:?}");
 
+    // The same on a page's form: a page in the browser's language, not plain text.
+    let mut stalled = TcpStream::connect(&addr).await.expect("connect");
+    stalled
+        .write_all(b"POST /login HTTP/1.1\r\nhost: x\r\naccept-language: bn\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 30\r\n\r\ncsrf=")
+        .await
+        .expect("write");
+    let (answer, _) = until_closed(&mut stalled).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("text/html"), "{answer}");
+    assert!(answer.contains("ফর্মটি পুরোপুরি পৌঁছায়নি"), "{answer}");
+
     srv.client.healthz().await.expect("healthz after");
 }

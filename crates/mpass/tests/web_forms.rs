@@ -333,3 +333,63 @@ async fn the_whole_flow_works_without_javascript() {
     assert_eq!(v.get("/applications").await.location(), "/login");
     server.finish().await;
 }
+
+/// A body the server will not read whole gets a page in the citizen's language, not axum's
+/// plain text: a phone camera's photo over the limit (sent without the page's script, which
+/// would have made it smaller) is refused next to the photo field, in English and Bangla,
+/// and another form's body over its limit gets a 413 page.
+#[tokio::test]
+async fn an_oversized_body_is_refused_on_a_page() {
+    let server = TestServer::start().await;
+    let mut v = Visitor::new(server.client.base());
+    log_in(&server, &mut v, "01712000009").await;
+    let csrf = v.get("/profile").await.hidden("csrf");
+    let saved = v
+        .post(
+            "/profile",
+            &[
+                ("csrf", &csrf),
+                ("name", "Rahima Akter"),
+                ("date_of_birth", "1990-04-12"),
+                ("gender", "F"),
+                ("id_type", "NID"),
+                ("id_number", "1990123456780"),
+                ("home_area", THANA_A),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+
+    for (lang, text) in [("en", "The file is too large"), ("bn", "ফাইলটি খুব বড়")] {
+        v.get(&format!("/lang/{lang}?next=/profile")).await;
+        let mut body = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--XyZ\r\n\
+             Content-Disposition: form-data; name=\"photo\"; filename=\"camera.jpg\"\r\n\
+             Content-Type: image/jpeg\r\n\r\n"
+        )
+        .into_bytes();
+        body.resize(body.len() + 5 * 1024 * 1024, 0xAB);
+        body.extend_from_slice(b"\r\n--XyZ--\r\n");
+        let rb = v
+            .http
+            .post(format!("{}/profile/photo", v.base))
+            .header("content-type", "multipart/form-data; boundary=XyZ")
+            .body(body);
+        let page = v.send(rb).await;
+        assert_eq!(page.status, 422, "{}", page.body);
+        assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(page.body.contains(&format!("<html lang=\"{lang}\">")), "{}", page.body);
+        assert!(page.body.contains(text), "{}", page.body);
+        assert!(page.body.contains("action=\"/profile/photo\""), "the photo form again");
+    }
+    assert!(
+        v.get("/profile").await.body.contains("এখনো কোনো ছবি নেই"),
+        "nothing stored"
+    );
+
+    let too_long = "x".repeat(mpass_http::MAX_JSON_BODY);
+    let page = v.post("/apply", &[("csrf", &csrf), ("to-address", &too_long)]).await;
+    assert_eq!(page.status, 413, "{}", page.body);
+    assert!(page.body.contains("<html lang=\"bn\">"), "{}", page.body);
+    assert!(page.body.contains("ফাইলটি খুব বড়"), "{}", page.body);
+}

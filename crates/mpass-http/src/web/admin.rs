@@ -5,7 +5,6 @@
 
 use std::fmt::Write;
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use mpass_domain::audit::Actor;
@@ -15,7 +14,7 @@ use mpass_domain::ports::Role;
 use time::OffsetDateTime;
 
 use super::areas::place_name;
-use super::form::Fields;
+use super::form::{Fields, FormBody};
 use super::html::{Page, csrf_field, esc, notice};
 use super::i18n::Lang;
 use super::messages::{flash_box, problem_text};
@@ -152,7 +151,7 @@ async fn roles_page(state: &AppState, session: &Session, problem: Option<&str>) 
 }
 
 /// `POST /admin/roles`: grant (audited `role.granted`) or revoke (`role.revoked`).
-pub async fn change_role(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
+pub async fn change_role(State(state): State<AppState>, session: Session, FormBody(body): FormBody) -> Response {
     let caller = match admin_of(&session) {
         Ok(c) => c.clone(),
         Err(r) => return r,
@@ -320,7 +319,7 @@ async fn policy_page(
 }
 
 /// `POST /admin/policy`: puts the edited policy in force, or shows why it was refused.
-pub async fn save_policy(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
+pub async fn save_policy(State(state): State<AppState>, session: Session, FormBody(body): FormBody) -> Response {
     let caller = match admin_of(&session) {
         Ok(c) => c.clone(),
         Err(r) => return r,
@@ -448,7 +447,7 @@ async fn search_page(
 
 /// `POST /admin/search`: runs the audited search (a POST with the CSRF token, so another
 /// site cannot make an admin's browser write searches into the audit log).
-pub async fn search(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
+pub async fn search(State(state): State<AppState>, session: Session, FormBody(body): FormBody) -> Response {
     let caller = match admin_of(&session) {
         Ok(c) => c.clone(),
         Err(r) => return r,

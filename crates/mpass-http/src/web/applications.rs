@@ -3,7 +3,6 @@
 
 use std::fmt::Write;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use mpass_domain::application::{Application, Status};
@@ -11,7 +10,7 @@ use mpass_domain::ids::ApplicationId;
 use mpass_domain::ports::ThreadMessage;
 
 use super::areas::place_name;
-use super::form::Fields;
+use super::form::{Fields, FormBody};
 use super::html::{Page, csrf_field, esc};
 use super::i18n::Lang;
 use super::messages::flash_box;
@@ -170,7 +169,12 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
 }
 
 /// `POST /applications/{id}/cancel`.
-pub async fn cancel(State(state): State<AppState>, session: Session, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn cancel(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    FormBody(body): FormBody,
+) -> Response {
     let Some(user) = session.user else {
         return login_first();
     };
@@ -191,7 +195,12 @@ pub async fn cancel(State(state): State<AppState>, session: Session, Path(id): P
 }
 
 /// `POST /applications/{id}/reply`: the citizen answers an official's question.
-pub async fn reply(State(state): State<AppState>, session: Session, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn reply(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    FormBody(body): FormBody,
+) -> Response {
     let Some(caller) = session.caller.clone() else {
         return login_first();
     };

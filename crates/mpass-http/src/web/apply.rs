@@ -1,7 +1,6 @@
 //! Applying for a pass: the form page and its submission (with an idempotency key in the
 //! form, so a double tap or a resent form never files two applications).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,7 +9,7 @@ use mpass_domain::token::new_refresh_token;
 use time::{Duration, OffsetDateTime};
 
 use super::apply_form::{self, MAX_COMPANIONS};
-use super::form::Fields;
+use super::form::{Fields, FormBody};
 use super::html::{Page, notice};
 use super::i18n::dhaka;
 use super::messages::FormErrors;
@@ -166,7 +165,7 @@ fn form_field(field: &str) -> Option<String> {
 }
 
 /// `POST /apply`.
-pub async fn submit(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
+pub async fn submit(State(state): State<AppState>, session: Session, FormBody(body): FormBody) -> Response {
     let Some(user) = session.user else {
         return login_first();
     };
@@ -199,7 +198,7 @@ pub async fn submit(State(state): State<AppState>, session: Session, body: Bytes
                     ),
                 );
             }
-            let status = FormErrors::status(&e);
+            let status = e.status();
             page_with(&session, &state, &f, &errors, status)
         }
     }

@@ -2,7 +2,50 @@
 //! reader for the photo upload, both checked for the session's CSRF token.
 
 use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+
+use super::session::Session;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A form's body, read whole within the route's limit.
+///
+/// axum's own `Bytes` answers a body it cannot read in plain English text: a citizen whose
+/// phone's photo was over the limit saw only "Failed to buffer the request body: length
+/// limit exceeded". This answers with a page in the session's language instead: 413 for a
+/// body over the limit, 408 for one that stalled (`listener::SlowBody`), 400 for a broken
+/// one.
+pub struct FormBody(pub Bytes);
+
+/// Why a form's body could not be read, and the session to show that in.
+pub struct BodyRejection {
+    pub err: ApiError,
+    session: Option<Session>,
+}
+
+impl IntoResponse for BodyRejection {
+    fn into_response(self) -> Response {
+        match &self.session {
+            Some(session) => super::error_page(session, &self.err),
+            None => self.err.into_response(),
+        }
+    }
+}
+
+impl FromRequest<AppState> for FormBody {
+    type Rejection = BodyRejection;
+
+    async fn from_request(mut req: Request, state: &AppState) -> Result<Self, BodyRejection> {
+        // The handler's `Session` extractor ran first and left a copy for this.
+        let session = req.extensions_mut().remove::<Session>();
+        crate::extract::body_bytes(req, state)
+            .await
+            .map(FormBody)
+            .map_err(|err| BodyRejection { err, session })
+    }
+}
 
 /// The fields of a submitted form, in order.
 #[derive(Debug, Default)]

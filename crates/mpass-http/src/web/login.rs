@@ -2,7 +2,6 @@
 //!
 //! The phone number travels between the two steps in an HttpOnly cookie, never in a URL.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -10,7 +9,7 @@ use mpass_domain::phone::Phone;
 use mpass_domain::token::hash_refresh_token;
 use time::OffsetDateTime;
 
-use super::form::Fields;
+use super::form::{Fields, FormBody};
 use super::html::{Input, Page, csrf_field, esc};
 use super::i18n::Lang;
 use super::messages::FormErrors;
@@ -78,7 +77,7 @@ pub async fn send_code(
     session: Session,
     Peer(peer): Peer,
     headers: HeaderMap,
-    body: Bytes,
+    FormBody(body): FormBody,
 ) -> Response {
     let f = Fields::parse(&body);
     if !session.csrf_ok(f.get("csrf").unwrap_or("")) {
@@ -152,7 +151,7 @@ pub async fn code_page(session: Session) -> Response {
 }
 
 /// `POST /login/code`: checks the code and starts the session.
-pub async fn verify(State(state): State<AppState>, mut session: Session, body: Bytes) -> Response {
+pub async fn verify(State(state): State<AppState>, mut session: Session, FormBody(body): FormBody) -> Response {
     let f = Fields::parse(&body);
     if !session.csrf_ok(f.get("csrf").unwrap_or("")) {
         return csrf_failed(&session);
@@ -179,7 +178,7 @@ pub async fn verify(State(state): State<AppState>, mut session: Session, body: B
 }
 
 /// `POST /logout`: revokes this browser's refresh token and forgets the session.
-pub async fn logout(State(state): State<AppState>, mut session: Session, body: Bytes) -> Response {
+pub async fn logout(State(state): State<AppState>, mut session: Session, FormBody(body): FormBody) -> Response {
     let f = Fields::parse(&body);
     if !session.csrf_ok(f.get("csrf").unwrap_or("")) {
         return csrf_failed(&session);

@@ -3,8 +3,6 @@
 
 use std::fmt::Write;
 
-use axum::http::StatusCode;
-
 use super::html::{esc, field_id};
 use super::i18n::Lang;
 use crate::error::ApiError;
@@ -88,19 +86,6 @@ impl FormErrors {
         h.push_str("</ul></div>");
         h
     }
-
-    /// The HTTP status a re-rendered form answers with.
-    pub fn status(err: &ApiError) -> StatusCode {
-        match err {
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            _ => StatusCode::BAD_REQUEST,
-        }
-    }
 }
 
 /// A problem that is not about one field, as a sentence in `lang`.
@@ -130,6 +115,12 @@ pub fn problem_text(lang: Lang, err: &ApiError) -> String {
         },
         ApiError::PayloadTooLarge => lang
             .t("The file is too large (at most 2 MiB).", "ফাইলটি খুব বড় (সর্বোচ্চ ২ MiB)।")
+            .into(),
+        ApiError::RequestTimeout | ApiError::InvalidJson(_) => lang
+            .t(
+                "The form did not arrive whole. Please send it again.",
+                "ফর্মটি পুরোপুরি পৌঁছায়নি। অনুগ্রহ করে আবার পাঠান।",
+            )
             .into(),
         ApiError::UnsupportedMediaType(_) => lang.t("Choose a JPEG or PNG photo.", "JPEG বা PNG ছবি বেছে নিন।").into(),
         ApiError::IdempotencyKeyReused => lang

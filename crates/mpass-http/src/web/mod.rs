@@ -137,7 +137,7 @@ pub(crate) fn error_page(session: &Session, err: &ApiError) -> Response {
         _ => l.t("Something went wrong", "একটি সমস্যা হয়েছে"),
     };
     let mut page = Page::new(session, "/", title, body);
-    page.status = messages::FormErrors::status(err);
+    page.status = err.status();
     page.into_response()
 }
 

@@ -1,6 +1,5 @@
 //! The citizen's profile: personal details, identity document, home thana and photo.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -8,7 +7,7 @@ use mpass_domain::ports::StoredProfile;
 use mpass_domain::profile::ProfileInput;
 
 use super::areas::place_select;
-use super::form::{Fields, multipart};
+use super::form::{BodyRejection, Fields, FormBody, multipart};
 use super::html::{Input, Page, csrf_field, esc, options, select};
 use super::messages::{FormErrors, flash_box};
 use super::session::Session;
@@ -166,6 +165,11 @@ pub fn photo_url(p: &StoredProfile) -> Option<String> {
 
 fn photo_section(session: &Session, p: &StoredProfile, errors: &FormErrors) -> String {
     let l = session.lang;
+    // `data-max-bytes`: app.js makes a larger photo smaller in the browser before sending it.
+    let photo_attrs = format!(
+        "accept=\"image/jpeg,image/png\" required data-max-bytes=\"{}\"",
+        mpass_domain::photo::MAX_PHOTO_BYTES
+    );
     let current = match photo_url(p) {
         Some(url) => format!(
             "<p><img class=\"photo\" src=\"{url}\" alt=\"{}\"></p>",
@@ -194,7 +198,7 @@ fn photo_section(session: &Session, p: &StoredProfile, errors: &FormErrors) -> S
             value: "",
             kind: "file",
             hint: Some(l.t("JPEG or PNG, at most 2 MiB.", "JPEG বা PNG, সর্বোচ্চ ২ MiB।")),
-            attrs: "accept=\"image/jpeg,image/png\" required",
+            attrs: &photo_attrs,
         }
         .render(errors),
         upload = l.t("Upload photo", "ছবি আপলোড করুন"),
@@ -219,7 +223,7 @@ pub async fn page(State(state): State<AppState>, session: Session) -> Response {
 }
 
 /// `POST /profile`.
-pub async fn save(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
+pub async fn save(State(state): State<AppState>, session: Session, FormBody(body): FormBody) -> Response {
     let Some(user) = session.user else {
         return login_first();
     };
@@ -251,24 +255,35 @@ pub async fn save(State(state): State<AppState>, session: Session, body: Bytes) 
 }
 
 /// `POST /profile/photo`: a multipart form with the CSRF token and the photo file.
-pub async fn upload(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn upload(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Result<FormBody, BodyRejection>,
+) -> Response {
     let Some(user) = session.user else {
         return login_first();
     };
-    let parts = multipart(&headers, &body).unwrap_or_default();
-    let csrf = parts.iter().find(|p| p.name == "csrf").map(|p| p.data.clone());
-    if !session.csrf_ok(std::str::from_utf8(csrf.as_deref().unwrap_or(b"")).unwrap_or("")) {
-        return csrf_failed(&session);
-    }
-    let photo = parts.iter().find(|p| p.name == "photo" && !p.data.is_empty());
-    let result = match photo {
-        Some(p) => service::save_photo(&state, user, &p.data).await.map(|_| ()),
-        None => Err(ApiError::field(
-            "photo",
-            "required",
-            "Choose a photo to upload.",
-            "আপলোড করার জন্য একটি ছবি বেছে নিন।",
-        )),
+    // A body over the limit (a phone camera's photo, say) is shown next to the photo, like
+    // any other problem with it; nothing is stored, so the missing CSRF check costs nothing.
+    let result = match body {
+        Ok(FormBody(body)) => {
+            let parts = multipart(&headers, &body).unwrap_or_default();
+            let csrf = parts.iter().find(|p| p.name == "csrf").map(|p| p.data.clone());
+            if !session.csrf_ok(std::str::from_utf8(csrf.as_deref().unwrap_or(b"")).unwrap_or("")) {
+                return csrf_failed(&session);
+            }
+            match parts.iter().find(|p| p.name == "photo" && !p.data.is_empty()) {
+                Some(p) => service::save_photo(&state, user, &p.data).await.map(|_| ()),
+                None => Err(ApiError::field(
+                    "photo",
+                    "required",
+                    "Choose a photo to upload.",
+                    "আপলোড করার জন্য একটি ছবি বেছে নিন।",
+                )),
+            }
+        }
+        Err(rejected) => Err(rejected.err),
     };
     match result {
         Ok(()) => {

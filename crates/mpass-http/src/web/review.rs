@@ -9,7 +9,6 @@
 
 use std::fmt::Write;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -18,7 +17,7 @@ use mpass_domain::ids::ApplicationId;
 use mpass_domain::ports::{StoredProfile, ThreadAuthor, ThreadMessage};
 
 use super::areas::place_name;
-use super::form::Fields;
+use super::form::{Fields, FormBody};
 use super::html::{Page, csrf_field, esc, notice};
 use super::i18n::Lang;
 use super::messages::{flash_box, problem_text};
@@ -166,7 +165,7 @@ pub async fn queue(State(state): State<AppState>, session: Session) -> Response 
 }
 
 /// `POST /review/next`: claims the oldest item nobody holds and opens it.
-pub async fn next(State(state): State<AppState>, session: Session, body: Bytes) -> Response {
+pub async fn next(State(state): State<AppState>, session: Session, FormBody(body): FormBody) -> Response {
     let caller = match reviewer(&session) {
         Ok(c) => c,
         Err(r) => return r,
@@ -387,7 +386,7 @@ async fn render_item(state: &AppState, session: &Session, app: &Application, pro
     let path = format!("/review/{}", app.id);
     let mut page = Page::new(session, &path, l.t("Review an application", "আবেদন যাচাই"), b);
     if let Some(e) = problem {
-        page.status = super::messages::FormErrors::status(e);
+        page.status = e.status();
     }
     page.into_response()
 }
@@ -405,7 +404,12 @@ pub async fn item(State(state): State<AppState>, session: Session, Path(id): Pat
 }
 
 /// `POST /review/{id}/claim`.
-pub async fn claim(State(state): State<AppState>, session: Session, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn claim(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    FormBody(body): FormBody,
+) -> Response {
     let caller = match reviewer(&session) {
         Ok(c) => c,
         Err(r) => return r,
@@ -424,7 +428,12 @@ pub async fn claim(State(state): State<AppState>, session: Session, Path(id): Pa
 }
 
 /// `POST /review/{id}/decide`: approve, reject or ask, by the lease holder.
-pub async fn decide(State(state): State<AppState>, session: Session, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn decide(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    FormBody(body): FormBody,
+) -> Response {
     let caller = match reviewer(&session) {
         Ok(c) => c,
         Err(r) => return r,

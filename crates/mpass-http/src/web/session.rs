@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use mpass_domain::ids::UserId;
@@ -55,6 +55,7 @@ impl PendingCookies {
 }
 
 /// The browser's session as the pages see it.
+#[derive(Clone)]
 pub struct Session {
     pub lang: Lang,
     /// The logged-in citizen, if any.
@@ -212,6 +213,11 @@ impl FromRequestParts<AppState> for Session {
                     Err(_) => session.log_out(),
                 }
             }
+        }
+        if parts.method == Method::POST {
+            // For a form's body that cannot be read: its page needs the session
+            // (`form::FormBody`), and extracting it again would refresh the tokens twice.
+            parts.extensions.insert(session.clone());
         }
         Ok(session)
     }

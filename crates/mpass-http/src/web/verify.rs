@@ -23,7 +23,6 @@
 //!   the time they were fetched, which it shows as their age.
 
 use axum::Json as AxumJson;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -36,7 +35,7 @@ use super::i18n::Lang;
 use super::login_first;
 use super::session::Session;
 use crate::error::ApiError;
-use crate::extract::parse_json;
+use crate::extract::{Body, parse_json};
 use crate::state::AppState;
 use crate::verification::{self, Officer, ScanBatch, VerifyRequest};
 
@@ -197,7 +196,7 @@ fn csrf_ok(session: &Session, headers: &HeaderMap) -> bool {
 }
 
 /// `POST /verify/check`: the page's online check (`POST /api/v1/verify` by session).
-pub async fn check(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn check(State(state): State<AppState>, session: Session, headers: HeaderMap, Body(body): Body) -> Response {
     let run = async {
         let officer = officer(&state, &session).await?;
         if !csrf_ok(&session, &headers) {
@@ -214,7 +213,7 @@ pub async fn check(State(state): State<AppState>, session: Session, headers: Hea
 }
 
 /// `POST /verify/scans`: the page uploads scans it made offline (`POST /api/v1/scans`).
-pub async fn upload(State(state): State<AppState>, session: Session, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn upload(State(state): State<AppState>, session: Session, headers: HeaderMap, Body(body): Body) -> Response {
     let run = async {
         let officer = officer(&state, &session).await?;
         if !csrf_ok(&session, &headers) {
