@@ -79,6 +79,9 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // The last part of an answer too large for one write (a pass's PDF, an export) goes
+        // out at once, not held back by Nagle's algorithm for the client's delayed ACK.
+        let _ = stream.set_nodelay(true);
         let app = app.clone();
         let mut stop = stop_rx.clone();
         let open = open_rx.clone();
