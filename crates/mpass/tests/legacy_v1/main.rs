@@ -3,6 +3,7 @@
 //! list, detail), pagination, and a legacy and a native client of one phone seeing the
 //! same applications. Without the switch, `/v1` does not exist.
 
+#[path = "../common/mod.rs"]
 mod common;
 
 use base64::Engine;

@@ -2,6 +2,7 @@
 //! bad tokens, and the OTP and refresh-token limits of SPEC §2. Every refusal is a clear
 //! 4xx in problem+json.
 
+#[path = "../common/mod.rs"]
 mod common;
 
 use std::collections::BTreeSet;

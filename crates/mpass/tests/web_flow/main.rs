@@ -6,6 +6,7 @@
 //! Skips with a notice when `chromium` or `chromedriver` is missing, unless
 //! `MPASS_REQUIRE_BROWSER=1` (CI), where a missing browser fails the test.
 
+#[path = "../common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@
 //! up short codes, checks the checkpoint against the route, flags impossible travel,
 //! accepts offline scans idempotently, enforces roles and survives hostile input.
 
+#[path = "../common/mod.rs"]
 mod common;
 
 use std::time::Duration;
