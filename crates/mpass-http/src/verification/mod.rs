@@ -9,20 +9,18 @@
 //! the device showed.
 
 use mpass_domain::application::Status;
-use mpass_domain::checkpoint::{self, Checkpoint, check_position};
+use mpass_domain::checkpoint::{self, Checkpoint};
 use mpass_domain::error::ValidationErrors;
-use mpass_domain::ids::{CheckpointId, PassId, ScanId, UserId};
+use mpass_domain::ids::{PassId, ScanId, UserId};
 use mpass_domain::pass::{
     IssuedPresumption, ParsedPass, PassClaims, ReasonCode, VerdictColour, Verification, VerifyOptions,
-    normalize_short_code,
 };
 use mpass_domain::ports::{PassCheck, PassKey, ScanDecider};
 use mpass_domain::scan::{Scan, ScanPoint, ScanRecorded, ScanSource, first_impossible, with_reason};
 use std::sync::{Arc, Mutex};
 
 use mpass_domain::pass::TrustList;
-use serde::Deserialize;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::auth::Caller;
@@ -31,20 +29,17 @@ use crate::service;
 use crate::state::AppState;
 
 mod json;
+mod request;
 mod upload;
 pub(crate) use json::{checked_json, scan_json, uploaded_json};
+pub use request::VerifyRequest;
+use request::{Place, Scanned, parse_time, place, scanned};
 pub use upload::ScanBatch;
 pub(crate) use upload::{Uploaded, upload_scans};
 
 /// Verifications (and scan uploads) one officer may make per minute. A person scans at
 /// most one pass every few seconds; the rest of the bucket absorbs bursts.
 pub const VERIFY_PER_OFFICER_PER_MINUTE: u32 = 120;
-/// How far ahead of the server clock a device's scan time may be.
-const MAX_CLOCK_AHEAD_SECS: i64 = 300;
-/// Oldest offline scan accepted for upload.
-const MAX_OFFLINE_AGE: Duration = Duration::days(30);
-/// Longest short code input accepted (the code is 8 characters, maybe with separators).
-const MAX_SHORT_CODE_INPUT: usize = 32;
 /// Roles that may verify passes.
 const VERIFIER_ROLES: [&str; 3] = ["police", "police_supervisor", "admin"];
 
@@ -84,42 +79,6 @@ impl Officer {
     }
 }
 
-/// A position in a request.
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Position {
-    pub lat: f64,
-    pub lon: f64,
-}
-
-/// `POST /api/v1/verify`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VerifyRequest {
-    pub qr_text: Option<String>,
-    pub short_code: Option<String>,
-    pub checkpoint: Option<Position>,
-    pub checkpoint_id: Option<String>,
-    /// When the officer scanned, RFC 3339; logged (the check itself uses the server clock).
-    pub scanned_at: Option<String>,
-}
-
-/// What was scanned.
-enum Scanned {
-    Qr(String),
-    ShortCode(String),
-}
-
-/// Where it was scanned.
-#[derive(Default)]
-struct Place {
-    checkpoint: Option<Checkpoint>,
-    lat: Option<f64>,
-    lon: Option<f64>,
-    /// Geocode of the thana, for the route check.
-    area: Option<u64>,
-}
-
 /// The outcome of one check, logged.
 pub(crate) struct Checked {
     pub scan_id: ScanId,
@@ -130,109 +89,6 @@ pub(crate) struct Checked {
     pub checkpoint: Option<Checkpoint>,
     /// An upload of a scan logged before: the earlier verdict.
     pub duplicate: bool,
-}
-
-fn scanned(
-    errors: &mut ValidationErrors,
-    prefix: &str,
-    qr_text: Option<String>,
-    short_code: Option<String>,
-) -> Option<Scanned> {
-    match (qr_text, short_code) {
-        (Some(q), None) => Some(Scanned::Qr(q)),
-        (None, Some(code)) => {
-            let normalized = (code.len() <= MAX_SHORT_CODE_INPUT)
-                .then(|| normalize_short_code(&code))
-                .flatten();
-            if normalized.is_none() {
-                errors.add(
-                    format!("{prefix}short_code"),
-                    "invalid",
-                    "A short code is 8 letters and digits.",
-                    "সংক্ষিপ্ত কোড ৮টি অক্ষর ও অঙ্ক।",
-                );
-            }
-            normalized.map(Scanned::ShortCode)
-        }
-        _ => {
-            errors.add(
-                format!("{prefix}qr_text"),
-                "one_required",
-                "Send either the QR text or the short code.",
-                "কিউআর লেখা অথবা সংক্ষিপ্ত কোড — যেকোনো একটি পাঠান।",
-            );
-            None
-        }
-    }
-}
-
-fn parse_time(errors: &mut ValidationErrors, field: String, raw: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
-    let parsed = OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).ok();
-    match parsed {
-        Some(t) if t <= now + Duration::seconds(MAX_CLOCK_AHEAD_SECS) && t >= now - MAX_OFFLINE_AGE => Some(t),
-        Some(_) => {
-            errors.add(
-                field,
-                "out_of_range",
-                "The scan time must be within the last 30 days and not in the future.",
-                "স্ক্যানের সময় গত ৩০ দিনের মধ্যে হতে হবে, ভবিষ্যতে নয়।",
-            );
-            None
-        }
-        None => {
-            errors.add(
-                field,
-                "invalid",
-                "Use an RFC 3339 time, e.g. 2026-04-01T10:00:00+06:00.",
-                "RFC 3339 সময় দিন, যেমন 2026-04-01T10:00:00+06:00।",
-            );
-            None
-        }
-    }
-}
-
-async fn place(
-    state: &AppState,
-    errors: &mut ValidationErrors,
-    prefix: &str,
-    checkpoint_id: Option<&str>,
-    position: Option<(f64, f64)>,
-) -> Result<Place, ApiError> {
-    if let Some(raw) = checkpoint_id {
-        let found = match CheckpointId::parse(raw) {
-            Some(id) => state.store.checkpoint(id).await?,
-            None => None,
-        };
-        let Some(cp) = found else {
-            errors.add(
-                format!("{prefix}checkpoint_id"),
-                "unknown_checkpoint",
-                "No such checkpoint.",
-                "এমন কোনো চেকপোস্ট নেই।",
-            );
-            return Ok(Place::default());
-        };
-        return Ok(Place {
-            lat: Some(cp.lat),
-            lon: Some(cp.lon),
-            area: cp.area.parse().ok(),
-            checkpoint: Some(cp),
-        });
-    }
-    let Some((lat, lon)) = position else {
-        return Ok(Place::default());
-    };
-    let before = errors.0.len();
-    check_position(errors, prefix, lat, lon);
-    if errors.0.len() > before {
-        return Ok(Place::default());
-    }
-    Ok(Place {
-        checkpoint: None,
-        lat: Some(lat),
-        lon: Some(lon),
-        area: checkpoint::nearest_thana(lat, lon).and_then(|a| a.code.parse().ok()),
-    })
 }
 
 /// `POST /api/v1/verify` and the page's online check: verifies, logs and answers.

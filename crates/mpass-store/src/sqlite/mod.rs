@@ -14,22 +14,24 @@ mod identity;
 mod jobs;
 mod legacy;
 mod notify;
+mod readers;
 mod schema;
 mod stats;
 mod store_impl;
 mod sync_meter;
+mod syncer;
 mod threads;
 mod travel;
 mod verification;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 
 // Unix milliseconds, the stored form of every instant, and back.
 pub(crate) use mpass_domain::instant::{from_unix_ms as from_ms, unix_ms as ms};
 use mpass_domain::ports::{StoreError, StoreResult};
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 /// Most operations committed in one transaction.
@@ -72,7 +74,7 @@ struct Op {
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: mpsc::SyncSender<Op>,
-    readers: Arc<ReaderPool>,
+    readers: Arc<readers::ReaderPool>,
     syncs: Arc<sync_meter::SyncMeter>,
     /// False once the writer thread has stopped: every write would fail (`/readyz`).
     writer_alive: Arc<AtomicBool>,
@@ -82,13 +84,6 @@ impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore").field("path", &self.readers.path).finish()
     }
-}
-
-struct ReaderPool {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
-    /// One permit per reader: at most `MAX_READERS` connections exist.
-    permits: Arc<tokio::sync::Semaphore>,
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -113,32 +108,6 @@ fn configure(conn: &Connection, read_only: bool) -> rusqlite::Result<()> {
         conn.execute_batch("PRAGMA query_only = ON;")?;
     }
     Ok(())
-}
-
-impl ReaderPool {
-    fn new(path: &Path, max: usize) -> ReaderPool {
-        ReaderPool {
-            path: path.to_path_buf(),
-            idle: Mutex::new(Vec::new()),
-            permits: Arc::new(tokio::sync::Semaphore::new(max)),
-        }
-    }
-
-    fn get(&self) -> rusqlite::Result<Connection> {
-        if let Some(c) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
-            return Ok(c);
-        }
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        configure(&conn, true)?;
-        Ok(conn)
-    }
-
-    fn put(&self, conn: Connection) {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
-    }
 }
 
 impl SqliteStore {
@@ -179,7 +148,7 @@ impl SqliteStore {
         let frames = wal_frames.clone();
         std::thread::Builder::new()
             .name("sqlite-checkpointer".into())
-            .spawn(move || checkpoint_loop(checkpointer, &frames, stopped))
+            .spawn(move || syncer::checkpoint_loop(checkpointer, &frames, stopped))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let (committed, to_sync) = mpsc::channel::<Vec<Deliver>>();
         let mut wal = path.as_os_str().to_owned();
@@ -188,7 +157,7 @@ impl SqliteStore {
         let meter = syncs.clone();
         std::thread::Builder::new()
             .name("sqlite-syncer".into())
-            .spawn(move || syncer_loop(PathBuf::from(wal), to_sync, &meter))
+            .spawn(move || syncer::syncer_loop(PathBuf::from(wal), to_sync, &meter))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let writer_alive = Arc::new(AtomicBool::new(true));
         let running = WriterRunning(writer_alive.clone());
@@ -201,7 +170,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         Ok(SqliteStore {
             writer: tx,
-            readers: Arc::new(ReaderPool::new(path, MAX_READERS)),
+            readers: Arc::new(readers::ReaderPool::new(path, MAX_READERS)),
             syncs,
             writer_alive,
         })
@@ -213,7 +182,7 @@ impl SqliteStore {
     pub fn with_own_readers(&self, readers: usize) -> SqliteStore {
         SqliteStore {
             writer: self.writer.clone(),
-            readers: Arc::new(ReaderPool::new(&self.readers.path, readers.max(1))),
+            readers: Arc::new(readers::ReaderPool::new(&self.readers.path, readers.max(1))),
             syncs: self.syncs.clone(),
             writer_alive: self.writer_alive.clone(),
         }
@@ -345,62 +314,6 @@ impl Drop for WriterRunning {
     }
 }
 
-/// Answers the callers of committed batches once the WAL that holds them is on disk: one
-/// `fdatasync` for every batch committed since the last one. The writer commits with
-/// `synchronous = NORMAL` (no sync inside the commit) and goes on with the next batch while
-/// this thread waits for the disk, so a sync no longer leaves the writer idle. Nobody is
-/// answered before the sync, so what was acknowledged survives a power loss as before; a
-/// batch is visible to other reads from its commit, a sync earlier than it is durable.
-fn syncer_loop(wal: PathBuf, batches: mpsc::Receiver<Vec<Deliver>>, meter: &sync_meter::SyncMeter) {
-    let mut file = None;
-    while let Ok(first) = batches.recv() {
-        let mut answers = first;
-        while let Ok(more) = batches.try_recv() {
-            answers.extend(more);
-        }
-        sync_then_answer(&mut file, &wal, answers, meter);
-    }
-}
-
-/// Syncs the WAL (opening it on first use) and answers `answers`, with an error if the
-/// sync failed: what they wrote may not be on disk.
-fn sync_then_answer(
-    file: &mut Option<std::fs::File>,
-    wal: &Path,
-    answers: Vec<Deliver>,
-    meter: &sync_meter::SyncMeter,
-) {
-    let began = std::time::Instant::now();
-    let synced = match file {
-        Some(f) => f.sync_data(),
-        None => std::fs::File::open(wal).and_then(|f| f.sync_data().map(|()| *file = Some(f))),
-    };
-    meter.record(began.elapsed());
-    let error = synced.err().map(|e| {
-        tracing::error!(error = %e, wal = %wal.display(), "store.wal_sync_failed");
-        StoreError::Unavailable(format!("the write-ahead log could not be synced: {e}"))
-    });
-    for d in answers {
-        d(error.clone());
-    }
-}
-
-/// A PASSIVE checkpoint (it waits for no reader and no writer): the WAL's length in frames.
-fn checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
-}
-
-/// Copies committed WAL frames into the database file every [`CHECKPOINT_EVERY`], and
-/// publishes the WAL's length in `wal_frames`, until the writer stops (`alive` drops).
-fn checkpoint_loop(conn: Connection, wal_frames: &AtomicI64, writer_alive: mpsc::Receiver<()>) {
-    while let Err(mpsc::RecvTimeoutError::Timeout) = writer_alive.recv_timeout(CHECKPOINT_EVERY) {
-        match checkpoint(&conn) {
-            Ok(frames) => wal_frames.store(frames, Ordering::Relaxed),
-            Err(e) => tracing::warn!(error = %e, "store.checkpoint_failed"),
-        }
-    }
-}
-
 /// Runs `batch` in one transaction, each operation in its own savepoint unless it needs
 /// none. After the commit the callers' answers go to `committed`, which answers them once
 /// the batch is on disk; when the batch fails, every caller is told at once.
@@ -505,7 +418,7 @@ fn writer_loop(
         // copied all but the newest frames, so this one is short (it syncs the WAL before
         // copying, as every checkpoint does), and the next batch starts the WAL again.
         if wal_frames.load(Ordering::Relaxed) >= WAL_RESTART_FRAMES {
-            match checkpoint(&conn) {
+            match syncer::checkpoint(&conn) {
                 Ok(_) => wal_frames.store(0, Ordering::Relaxed),
                 Err(e) => tracing::warn!(error = %e, "store.checkpoint_failed"),
             }

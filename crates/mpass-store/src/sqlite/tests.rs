@@ -78,7 +78,7 @@ fn callers_are_told_when_the_wal_cannot_be_synced() {
         .collect();
     let missing = std::env::temp_dir().join(format!("mpass-no-such-{}.db-wal", uuid::Uuid::now_v7()));
     let meter = super::sync_meter::SyncMeter::default();
-    super::sync_then_answer(&mut None, &missing, answers, &meter);
+    super::syncer::sync_then_answer(&mut None, &missing, answers, &meter);
     assert_eq!(*told.lock().unwrap(), [true, true, true]);
     // A failed sync is still one the answers waited on.
     assert_eq!(meter.snapshot().count, 1);
