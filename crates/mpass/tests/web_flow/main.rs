@@ -1,7 +1,10 @@
-//! The citizen web app end to end in headless Chromium: log in with the dev-outbox code,
-//! fill the profile with a photo, apply (with a validation error first), see the approval,
-//! open the pass (its QR is the API's `qr_text`), print it on one page, download the PDF
-//! and switch to Bangla. Screenshots of the key pages go to `target/screenshots/`.
+//! The web app end to end in headless Chromium. The citizen (`citizen.rs`): log in with the
+//! dev-outbox code, fill the profile with a phone camera's photo (made smaller by the page),
+//! apply (with a validation error first), see the approval, open the pass (its QR is the
+//! API's `qr_text`), print it on one page, download the PDF and switch to Bangla. The staff
+//! (`staff.rs`): a reviewer's question and the citizen's answer, the analyst's dashboard in
+//! both languages, an admin's roles, curfew and search. Screenshots of the key pages go to
+//! `target/screenshots/`.
 //!
 //! Skips with a notice when `chromium` or `chromedriver` is missing, unless
 //! `MPASS_REQUIRE_BROWSER=1` (CI), where a missing browser fails the test.
