@@ -19,6 +19,14 @@ async fn until_closed(c: &mut TcpStream) -> (String, Duration) {
     (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
 }
 
+/// Sends `request` (headers and the start of a body) and nothing more: what the server
+/// answers before it closes, and how long that took.
+async fn stalled(addr: &str, request: &[u8]) -> (String, Duration) {
+    let mut c = TcpStream::connect(addr).await.expect("connect");
+    c.write_all(request).await.expect("write");
+    until_closed(&mut c).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_silent_connections_are_closed_and_others_are_served() {
     let srv = TestServer::start_with(|s| s.header_read_timeout_ms = 1000).await;
@@ -77,24 +85,22 @@ async fn slow_and_silent_connections_are_closed_and_others_are_served() {
 
     // A body that stalls after its first bytes: 408 problem+json once its time is up
     // (the header timeout, plus nothing for 30 bytes at 4 KiB a second).
-    let mut stalled = TcpStream::connect(&addr).await.expect("connect");
-    stalled
-        .write_all(b"POST /api/v1/auth/otp HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 30\r\n\r\n{\"phone\"")
-        .await
-        .expect("write");
-    let (answer, waited) = until_closed(&mut stalled).await;
+    let (answer, waited) = stalled(
+        &addr,
+        b"POST /api/v1/auth/otp HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 30\r\n\r\n{\"phone\"",
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("application/problem+json"), "{answer}");
     assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
     assert!(waited < Duration::from_secs(5), "a stalled body was held {waited:?}");
 
     // The same on a page's form: a page in the browser's language, not plain text.
-    let mut stalled = TcpStream::connect(&addr).await.expect("connect");
-    stalled
-        .write_all(b"POST /login HTTP/1.1\r\nhost: x\r\naccept-language: bn\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 30\r\n\r\ncsrf=")
-        .await
-        .expect("write");
-    let (answer, _) = until_closed(&mut stalled).await;
+    let (answer, _) = stalled(
+        &addr,
+        b"POST /login HTTP/1.1\r\nhost: x\r\naccept-language: bn\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 30\r\n\r\ncsrf=",
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("text/html"), "{answer}");
     assert!(answer.contains("ফর্মটি পুরোপুরি পৌঁছায়নি"), "{answer}");

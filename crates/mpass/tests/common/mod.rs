@@ -241,42 +241,39 @@ pub fn default_application() -> ApplicationBody {
 
 /// A real RGB PNG of `width` × `height` pixels with a gradient.
 pub fn png_photo(width: u32, height: u32) -> Vec<u8> {
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, width, height);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().expect("png header");
-        let mut data = Vec::with_capacity((width * height * 3) as usize);
-        for y in 0..height {
-            for x in 0..width {
-                data.extend_from_slice(&[(x * 255 / width) as u8, (y * 255 / height) as u8, 128]);
-            }
+    let mut data = Vec::with_capacity((width * height * 3) as usize);
+    for y in 0..height {
+        for x in 0..width {
+            data.extend_from_slice(&[(x * 255 / width) as u8, (y * 255 / height) as u8, 128]);
         }
-        w.write_image_data(&data).expect("png data");
     }
-    out
+    rgb_png(width, height, &data)
 }
 
 /// A PNG of noise, which does not compress: `width` × `height` × 3 bytes and a little more,
 /// the size of a phone camera's photo.
 pub fn noisy_png(width: u32, height: u32) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let data: Vec<u8> = (0..width * height * 3)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 56) as u8
+        })
+        .collect();
+    rgb_png(width, height, &data)
+}
+
+/// `data` (8-bit RGB, row by row) encoded as a PNG.
+fn rgb_png(width: u32, height: u32, data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, width, height);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         let mut w = enc.write_header().expect("png header");
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let data: Vec<u8> = (0..width * height * 3)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 56) as u8
-            })
-            .collect();
-        w.write_image_data(&data).expect("png data");
+        w.write_image_data(data).expect("png data");
     }
     out
 }
