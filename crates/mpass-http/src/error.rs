@@ -38,6 +38,8 @@ pub enum ApiError {
         retry_after: i64,
     },
     Unavailable(String),
+    /// The client's address holds as many connections as it may (`listener::limits`).
+    TooManyConnections,
     Internal(String),
 }
 
@@ -104,6 +106,11 @@ impl ApiError {
                 "unavailable",
                 "The service is busy; retry shortly.".into(),
             ),
+            TooManyConnections => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_connections",
+                "Too many connections from your address; retry shortly.".into(),
+            ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -162,6 +169,10 @@ impl IntoResponse for ApiError {
             && let Ok(v) = HeaderValue::from_str(&retry_after.to_string())
         {
             res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        if matches!(self, ApiError::TooManyConnections) {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if matches!(self, ApiError::Unauthorized) {
             res.headers_mut()

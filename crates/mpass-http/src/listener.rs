@@ -20,7 +20,14 @@
 //!
 //! A connection closed while its client is still sending is read from a little longer
 //! ([`linger`]), so that an answer sent before the body was read (413) is not lost.
+//!
+//! Connections are counted ([`limits`]): at [`ServeOptions::max_connections`] the loop stops
+//! accepting until one closes (new clients wait in the listen backlog), so that a flood of
+//! connections cannot use up the file descriptors the store and the photos need; past
+//! [`ServeOptions::max_connections_per_ip`] from one address, a connection is answered 503
+//! `too_many_connections` and closed, so that one address cannot take every place.
 
+mod limits;
 mod linger;
 
 use std::pin::{Pin, pin};
@@ -54,6 +61,11 @@ pub struct ServeOptions {
     /// Time a client has to send a request's line and headers, from when the connection is
     /// ready for them; also how long a keep-alive connection may stay idle.
     pub header_read_timeout: Duration,
+    /// Connections open at once; at the limit no more are accepted until one closes.
+    pub max_connections: usize,
+    /// Connections open at once from one address (an IPv6 client's /64); 0 for no limit
+    /// (behind a proxy, every connection comes from the proxy).
+    pub max_connections_per_ip: usize,
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets every
@@ -67,8 +79,14 @@ pub async fn serve(
     // Connections watch `stop` (closed on shutdown) and hold `open` until they end.
     let (stop_tx, stop_rx) = watch::channel(());
     let (open_tx, open_rx) = watch::channel(());
+    let limits = limits::Limits::new(options.max_connections, options.max_connections_per_ip);
     let mut shutdown = pin!(shutdown);
     loop {
+        // A place first, so that at the limit the next client waits in the listen backlog.
+        let place = tokio::select! {
+            place = limits.place() => place,
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -82,10 +100,18 @@ pub async fn serve(
         // The last part of an answer too large for one write (a pass's PDF, an export) goes
         // out at once, not held back by Nagle's algorithm for the client's delayed ACK.
         let _ = stream.set_nodelay(true);
+        let place = match limits.admit(place, peer.ip()) {
+            Ok(place) => place,
+            Err(place) => {
+                tokio::spawn(limits::refuse(stream, options.header_read_timeout, place));
+                continue;
+            }
+        };
         let app = app.clone();
         let mut stop = stop_rx.clone();
         let open = open_rx.clone();
         tokio::spawn(async move {
+            let _place = place;
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let (mut parts, body) = req.into_parts();
                 parts.extensions.insert(ConnectInfo(peer));
@@ -227,6 +253,8 @@ mod tests {
         let (tx, mut rx) = watch::channel(false);
         let options = ServeOptions {
             header_read_timeout: timeout,
+            max_connections: 64,
+            max_connections_per_ip: 0,
         };
         let task = tokio::spawn(async move {
             let stop = async move {

@@ -60,6 +60,14 @@ pub struct Settings {
     /// stay idle. A client slower than that is disconnected (slowloris; mpass-http
     /// `listener.rs`).
     pub header_read_timeout_ms: u64,
+    /// Connections open at once; at the limit new ones wait in the listen backlog. Unset:
+    /// the process's file-descriptor limit (raised to its hard limit at start) less 256 for
+    /// the store, the log, the photos and outgoing connections (`limits::connections`).
+    pub max_connections: Option<usize>,
+    /// Connections open at once from one address (an IPv6 client's /64); past it a new one
+    /// is answered 503 `too_many_connections`. 0: no limit. Unset: an eighth of
+    /// `max_connections`, or no limit when `trust_forwarded_for` says a proxy is in front.
+    pub max_connections_per_ip: Option<usize>,
     /// PostgreSQL instead of the embedded SQLite (`postgres://...`).
     pub database_url: Option<String>,
     /// A read replica for read-only queries (PostgreSQL only).
@@ -109,6 +117,8 @@ impl Default for Settings {
             log_format: "json".into(),
             shutdown_grace_secs: 20,
             header_read_timeout_ms: 20_000,
+            max_connections: None,
+            max_connections_per_ip: None,
             database_url: None,
             database_replica_url: None,
             database_pool_size: 16,
@@ -144,7 +154,7 @@ const TEXT_KEYS: [&str; 5] = [
     "twilio_messaging_service_sid",
 ];
 
-const KEYS: [&str; 30] = [
+const KEYS: [&str; 32] = [
     "listen",
     "data_dir",
     "profile",
@@ -165,6 +175,8 @@ const KEYS: [&str; 30] = [
     "log_format",
     "shutdown_grace_secs",
     "header_read_timeout_ms",
+    "max_connections",
+    "max_connections_per_ip",
     "database_url",
     "database_replica_url",
     "database_pool_size",
@@ -254,6 +266,9 @@ impl Settings {
         if self.header_read_timeout_ms < 100 {
             // Shorter would close connections before a request could arrive.
             bail!("header_read_timeout_ms must be at least 100");
+        }
+        if self.max_connections == Some(0) {
+            bail!("max_connections must be at least 1");
         }
         if self.profile == Profile::Production && self.sms_provider == "dev" {
             bail!("the dev SMS provider shows codes to anyone and is refused in the production profile");
@@ -412,6 +427,10 @@ mod tests {
             },
             Settings {
                 header_read_timeout_ms: 0,
+                ..base.clone()
+            },
+            Settings {
+                max_connections: Some(0),
                 ..base.clone()
             },
         ] {

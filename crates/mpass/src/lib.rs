@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod dlq;
 pub mod keys;
+pub mod limits;
 pub mod policy;
 pub mod runtime;
 pub mod serve;

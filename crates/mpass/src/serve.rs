@@ -158,8 +158,12 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     let queue = open_queue(&settings, worker_store.clone(), kind).await?;
     let metrics = Arc::new(Metrics::default());
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    let (max_connections, max_connections_per_ip) =
+        crate::limits::connections(&settings, crate::limits::raise_fd_limit());
     let serve_options = mpass_http::ServeOptions {
         header_read_timeout: Duration::from_millis(settings.header_read_timeout_ms),
+        max_connections,
+        max_connections_per_ip,
     };
 
     let runner = if kind != NodeKind::Api {
@@ -262,7 +266,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
         tracing::info!("server.stopped");
         served.map_err(anyhow::Error::from)
     });
-    tracing::info!(listen = %addr, kind = ?kind, "server.started");
+    tracing::info!(listen = %addr, kind = ?kind, max_connections, max_connections_per_ip, "server.started");
     Ok(Running { addr, stop, task })
 }
 

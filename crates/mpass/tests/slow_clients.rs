@@ -1,7 +1,8 @@
 //! Slow and silent clients (slowloris): a connection that sends nothing, or trickles its
 //! headers, is closed after `header_read_timeout_ms`, while the server keeps answering
 //! everyone else; a header block past the cap is refused with 431, and a body that stalls
-//! with 408.
+//! with 408. Too many connections: past `max_connections` new ones wait, past
+//! `max_connections_per_ip` they are answered 503 `too_many_connections`.
 
 mod common;
 
@@ -106,4 +107,103 @@ async fn slow_and_silent_connections_are_closed_and_others_are_served() {
     assert!(answer.contains("ফর্মটি পুরোপুরি পৌঁছায়নি"), "{answer}");
 
     srv.client.healthz().await.expect("healthz after");
+}
+
+/// A connection that has been answered once and is kept open.
+async fn kept_open(addr: &str) -> TcpStream {
+    let mut c = TcpStream::connect(addr).await.expect("connect");
+    c.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = vec![0; 4096];
+    let n = c.read(&mut buf).await.expect("read");
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    c
+}
+
+/// `request` on a new connection: the answer, once the server closes it.
+async fn asked(addr: &str, request: &[u8]) -> String {
+    let mut c = TcpStream::connect(addr).await.expect("connect");
+    c.write_all(request).await.expect("write");
+    until_closed(&mut c).await.0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_may_hold_only_so_many_connections() {
+    let srv = TestServer::start_with(|s| {
+        s.max_connections = Some(10);
+        s.max_connections_per_ip = Some(2);
+    })
+    .await;
+    let addr = srv.client.base().trim_start_matches("http://").to_string();
+    let first = kept_open(&addr).await;
+    let _second = kept_open(&addr).await;
+
+    // A third from the same address: 503 problem+json, told when to come back, closed.
+    let answer = asked(
+        &addr,
+        b"POST /api/v1/auth/otp HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains("\"code\":\"too_many_connections\""), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
+    // A browser gets a page, in both languages.
+    let answer = asked(
+        &addr,
+        b"GET /login HTTP/1.1\r\nhost: x\r\naccept: text/html,*/*\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("text/html"), "{answer}");
+    assert!(answer.contains("সেবাটি এখন খুব ব্যস্ত"), "{answer}");
+
+    // One closed, the next is served.
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = asked(&addr, b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+        if answer.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still refused after a connection closed: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_connection_limit_a_new_client_waits_for_a_place() {
+    let srv = TestServer::start_with(|s| {
+        s.max_connections = Some(2);
+        s.max_connections_per_ip = Some(0);
+    })
+    .await;
+    let addr = srv.client.base().trim_start_matches("http://").to_string();
+    let first = kept_open(&addr).await;
+    let _second = kept_open(&addr).await;
+
+    // The third is not accepted (it waits in the listen backlog), so not answered...
+    let mut third = TcpStream::connect(&addr)
+        .await
+        .expect("the kernel completes the handshake");
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = vec![0; 1024];
+    let early = tokio::time::timeout(Duration::from_millis(500), third.read(&mut buf)).await;
+    assert!(early.is_err(), "answered past the limit: {early:?}");
+    // ...until a place is free; then it is served, request and all.
+    drop(first);
+    let (answer, waited) = until_closed(&mut third).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
 }

@@ -92,6 +92,11 @@ impl From<ApiError> for LegacyError {
                 messages: vec!["Too many requests, try again later".into()],
                 retry_after: Some(retry_after),
             },
+            ApiError::TooManyConnections => LegacyError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                messages: vec!["Too many connections, try again later".into()],
+                retry_after: Some(1),
+            },
             ApiError::Unavailable(detail) => {
                 tracing::warn!(error = %detail, "legacy.unavailable");
                 LegacyError::status(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable, try again")

@@ -9,7 +9,7 @@
 //! `{"success": true}` only after the commit. Details and choices: `docs/LEGACY_V1.md`.
 
 mod auth;
-mod error;
+pub(crate) mod error;
 mod identity;
 mod passes;
 mod upload;

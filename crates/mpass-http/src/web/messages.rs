@@ -136,7 +136,7 @@ pub fn problem_text(lang: Lang, err: &ApiError) -> String {
             )
             .into(),
         ApiError::NotFound => lang.t("Not found.", "পাওয়া যায়নি।").into(),
-        ApiError::Unavailable(_) => lang
+        ApiError::Unavailable(_) | ApiError::TooManyConnections => lang
             .t(
                 "The service is very busy. Please try again in a minute.",
                 "সেবাটি এখন খুব ব্যস্ত। এক মিনিট পরে আবার চেষ্টা করুন।",

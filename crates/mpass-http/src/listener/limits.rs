@@ -1,0 +1,224 @@
+//! How many connections are open, in all and from each address.
+//!
+//! Every connection holds a file descriptor, and the process has a fixed number of them:
+//! the embedded store's files, the log, the photos being written and the connections to
+//! PostgreSQL, NATS and the SMS provider need theirs too. The accept loop takes a place
+//! before it accepts, so at the limit new clients wait in the kernel's listen backlog (as
+//! with nginx's `worker_connections`) instead of the process failing to open a file.
+//!
+//! One address may hold only so many of those places: past that, its new connection is
+//! answered 503 `too_many_connections` with `Retry-After` and closed. The limit is generous
+//! (a mobile carrier's NAT puts many citizens behind one address) and off behind a proxy.
+//! A flood of new connections (rather than connections kept open) is the firewall's to stop.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::MAX_HEADER_BYTES;
+use super::linger::Lingering;
+use crate::error::ApiError;
+use crate::legacy::error::LegacyError;
+
+/// Longest a refused connection waits for its request before it is closed unanswered.
+const REFUSED_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// At most one warning in this long for each kind of limit reached, so that a flood does
+/// not become a flood of log lines.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+type Counts = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// The accept loop's count of open connections.
+pub struct Limits {
+    places: Arc<Semaphore>,
+    per_ip: usize,
+    by_ip: Counts,
+    warned_full: Mutex<Option<Instant>>,
+    warned_ip: Mutex<Option<Instant>>,
+}
+
+/// One connection's place; given back when dropped.
+pub struct Place {
+    _permit: OwnedSemaphorePermit,
+    /// The address counted for it, when addresses are counted.
+    ip: Option<(IpAddr, Counts)>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if let Some((ip, counts)) = &self.ip {
+            let mut counts = counts.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = counts.get_mut(ip) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(ip);
+                }
+            }
+        }
+    }
+}
+
+impl Limits {
+    /// `max` connections in all (at least 1), `per_ip` from one address (0: no limit).
+    pub fn new(max: usize, per_ip: usize) -> Limits {
+        Limits {
+            places: Arc::new(Semaphore::new(max.max(1))),
+            per_ip,
+            by_ip: Counts::default(),
+            warned_full: Mutex::new(None),
+            warned_ip: Mutex::new(None),
+        }
+    }
+
+    /// A place for the next connection, once one is free.
+    pub async fn place(&self) -> OwnedSemaphorePermit {
+        if let Ok(permit) = self.places.clone().try_acquire_owned() {
+            return permit;
+        }
+        if due(&self.warned_full) {
+            tracing::warn!("server.connection_limit: every place is taken; new connections wait");
+        }
+        self.places
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
+    }
+
+    /// The connection from `ip` with its place, or the place back when that address holds
+    /// all it may.
+    pub fn admit(&self, permit: OwnedSemaphorePermit, ip: IpAddr) -> Result<Place, Place> {
+        if self.per_ip == 0 {
+            return Ok(Place {
+                _permit: permit,
+                ip: None,
+            });
+        }
+        let ip = counted(ip);
+        let mut counts = self.by_ip.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(ip).or_insert(0);
+        if *n >= self.per_ip {
+            drop(counts);
+            if due(&self.warned_ip) {
+                tracing::warn!(%ip, limit = self.per_ip, "server.connections_per_ip_limit");
+            }
+            return Err(Place {
+                _permit: permit,
+                ip: None,
+            });
+        }
+        *n += 1;
+        Ok(Place {
+            _permit: permit,
+            ip: Some((ip, self.by_ip.clone())),
+        })
+    }
+}
+
+/// The address a connection counts against: an IPv4 address (also when mapped into IPv6),
+/// or an IPv6 address's /64, the least a subscriber is given.
+fn counted(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & !((1u128 << 64) - 1))),
+        },
+    }
+}
+
+/// Whether a warning is due (none in the last [`WARN_EVERY`]); if so, it counts as given.
+fn due(last: &Mutex<Option<Instant>>) -> bool {
+    let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+    let now = Instant::now();
+    if last.is_some_and(|at| now.duration_since(at) < WARN_EVERY) {
+        return false;
+    }
+    *last = Some(now);
+    true
+}
+
+/// What a browser is shown instead of the problem+json, in both languages: the page's
+/// language is in a cookie this connection is not served far enough to read.
+const BUSY_PAGE: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>Movement Pass: busy</title>\
+<p>The service is very busy. Please try again in a minute.</p>\
+<p lang=\"bn\">সেবাটি এখন খুব ব্যস্ত। এক মিনিট পরে আবার চেষ্টা করুন।</p></html>";
+
+/// Answers a connection over its address's limit: 503 `too_many_connections` to its first
+/// request (a page when it asks for HTML, the legacy shape under `/v1/`), then closes it.
+pub async fn refuse(stream: TcpStream, header_read_timeout: Duration, place: Place) {
+    let service = hyper::service::service_fn(|req: hyper::Request<Incoming>| async move {
+        if req.uri().path().starts_with("/v1/") {
+            // The legacy API's clients read its own error shape (SPEC §12).
+            return Ok::<_, Infallible>(LegacyError::from(ApiError::TooManyConnections).into_response());
+        }
+        let mut res = ApiError::TooManyConnections.into_response();
+        let wants_html = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        if wants_html {
+            *res.body_mut() = axum::body::Body::from(BUSY_PAGE);
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+        }
+        Ok::<_, Infallible>(res)
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout.min(REFUSED_HEADER_TIMEOUT))
+        .max_header_size(MAX_HEADER_BYTES)
+        .keep_alive(false)
+        .serve_connection(TokioIo::new(Lingering::new(stream)), service);
+    let _ = conn.await;
+    drop(place);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_count_by_ipv4_address_or_ipv6_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(counted(a), counted(b));
+        assert_ne!(counted(a), counted(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(counted(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[tokio::test]
+    async fn places_are_given_back_and_counted_per_address() {
+        let limits = Limits::new(3, 2);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        let first = limits.admit(limits.place().await, ip).ok().unwrap();
+        let _second = limits.admit(limits.place().await, ip).ok().unwrap();
+        let refused = limits.admit(limits.place().await, ip).err().unwrap();
+        // All three places are taken, the refused one's too, until it is closed.
+        assert!(limits.places.clone().try_acquire_owned().is_err());
+        drop(refused);
+        let _third = limits.admit(limits.place().await, other).ok().unwrap();
+        drop(first);
+        assert!(limits.admit(limits.place().await, ip).is_ok());
+        assert!(limits.by_ip.lock().unwrap().len() == 2);
+    }
+}
