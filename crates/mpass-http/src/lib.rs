@@ -22,7 +22,7 @@ mod verification;
 pub mod web;
 
 pub use error::ApiError;
-pub use listener::{MAX_HEADER_BYTES, ServeOptions, serve};
+pub use listener::{ConnectionStats, MAX_HEADER_BYTES, ServeOptions, serve};
 pub use state::{AppState, HttpSettings, Services};
 
 use axum::Router;

@@ -30,6 +30,8 @@
 mod limits;
 mod linger;
 
+pub use limits::ConnectionStats;
+
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -69,17 +71,19 @@ pub struct ServeOptions {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets every
-/// connection finish the request it is answering, and returns once all are closed.
+/// connection finish the request it is answering, and returns once all are closed. The
+/// connections are counted in `stats`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     options: ServeOptions,
+    stats: std::sync::Arc<ConnectionStats>,
 ) -> std::io::Result<()> {
     // Connections watch `stop` (closed on shutdown) and hold `open` until they end.
     let (stop_tx, stop_rx) = watch::channel(());
     let (open_tx, open_rx) = watch::channel(());
-    let limits = limits::Limits::new(options.max_connections, options.max_connections_per_ip);
+    let limits = limits::Limits::new(options.max_connections, options.max_connections_per_ip, stats);
     let mut shutdown = pin!(shutdown);
     loop {
         // A place first, so that at the limit the next client waits in the listen backlog.
@@ -260,7 +264,7 @@ mod tests {
             let stop = async move {
                 let _ = rx.wait_for(|s| *s).await;
             };
-            serve(listener, app, stop, options).await.unwrap();
+            serve(listener, app, stop, options, Default::default()).await.unwrap();
         });
         (addr, tx, task)
     }

@@ -55,6 +55,8 @@ pub struct Metrics {
     next_request_id: AtomicU64,
     /// Jobs settled by this process's workers.
     pub jobs: std::sync::Arc<mpass_domain::ports::JobCounters>,
+    /// The accept loop's connections (`listener::serve`).
+    pub connections: std::sync::Arc<crate::listener::ConnectionStats>,
 }
 
 impl Metrics {

@@ -86,6 +86,34 @@ async fn metrics(State(state): State<AppState>) -> Response {
             v.load(std::sync::atomic::Ordering::Relaxed)
         );
     }
+    let c = &m.connections;
+    for (name, kind, help, v) in [
+        ("mpass_http_connections_open", "gauge", "Connections open now.", &c.open),
+        (
+            "mpass_http_connections_max",
+            "gauge",
+            "Connections that may be open at once.",
+            &c.max,
+        ),
+        (
+            "mpass_http_connections_refused_total",
+            "counter",
+            "Connections answered 503 too_many_connections: their address held as many as it may.",
+            &c.refused,
+        ),
+        (
+            "mpass_http_connections_full_total",
+            "counter",
+            "Times every place was taken and new connections waited in the listen backlog.",
+            &c.full,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
+            v.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 

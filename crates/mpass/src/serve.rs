@@ -157,6 +157,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
     let settle_store = store.clone();
     let queue = open_queue(&settings, worker_store.clone(), kind).await?;
     let metrics = Arc::new(Metrics::default());
+    let connections = metrics.connections.clone();
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
     let (max_connections, max_connections_per_ip) =
         crate::limits::connections(&settings, crate::limits::raise_fd_limit());
@@ -250,7 +251,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
                     tracing::info!("server.draining");
                 };
                 // Graceful: stop accepting, let in-flight requests finish.
-                mpass_http::serve(listener, app, drain, serve_options).await
+                mpass_http::serve(listener, app, drain, serve_options, connections).await
             }
             None => {
                 let _ = idle_stop.wait_for(|s| *s).await;

@@ -125,6 +125,19 @@ async fn kept_open(addr: &str) -> TcpStream {
     c
 }
 
+/// A server with these connection limits, its address, and two connections kept open.
+async fn two_kept_open(max: usize, per_ip: usize) -> (TestServer, String, TcpStream, TcpStream) {
+    let srv = TestServer::start_with(|s| {
+        s.max_connections = Some(max);
+        s.max_connections_per_ip = Some(per_ip);
+    })
+    .await;
+    let addr = srv.client.base().trim_start_matches("http://").to_string();
+    let first = kept_open(&addr).await;
+    let second = kept_open(&addr).await;
+    (srv, addr, first, second)
+}
+
 /// `request` on a new connection: the answer, once the server closes it.
 async fn asked(addr: &str, request: &[u8]) -> String {
     let mut c = TcpStream::connect(addr).await.expect("connect");
@@ -134,14 +147,7 @@ async fn asked(addr: &str, request: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_may_hold_only_so_many_connections() {
-    let srv = TestServer::start_with(|s| {
-        s.max_connections = Some(10);
-        s.max_connections_per_ip = Some(2);
-    })
-    .await;
-    let addr = srv.client.base().trim_start_matches("http://").to_string();
-    let first = kept_open(&addr).await;
-    let _second = kept_open(&addr).await;
+    let (_srv, addr, first, _second) = two_kept_open(10, 2).await;
 
     // A third from the same address: 503 problem+json, told when to come back, closed.
     let answer = asked(
@@ -177,18 +183,28 @@ async fn one_address_may_hold_only_so_many_connections() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The operators see it: the refusals (the two above, and any while the first closed),
+    // the limit, and the connections open.
+    let metrics = asked(&addr, b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    assert!(value("mpass_http_connections_refused_total") >= 2);
+    assert_eq!(value("mpass_http_connections_max"), 10);
+    let open = value("mpass_http_connections_open");
+    assert!(
+        (2..=4).contains(&open),
+        "{open} open: the one kept and this one, and refused ones closing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_connection_limit_a_new_client_waits_for_a_place() {
-    let srv = TestServer::start_with(|s| {
-        s.max_connections = Some(2);
-        s.max_connections_per_ip = Some(0);
-    })
-    .await;
-    let addr = srv.client.base().trim_start_matches("http://").to_string();
-    let first = kept_open(&addr).await;
-    let _second = kept_open(&addr).await;
+    let (_srv, addr, first, _second) = two_kept_open(2, 0).await;
 
     // The third is not accepted (it waits in the listen backlog), so not answered...
     let mut third = TcpStream::connect(&addr)
@@ -206,4 +222,10 @@ async fn at_the_connection_limit_a_new_client_waits_for_a_place() {
     let (answer, waited) = until_closed(&mut third).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+    let metrics = asked(&addr, b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    assert!(
+        !metrics.contains("\nmpass_http_connections_full_total 0\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("\nmpass_http_connections_full_total "), "{metrics}");
 }

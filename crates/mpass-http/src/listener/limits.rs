@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,11 +40,25 @@ const WARN_EVERY: Duration = Duration::from_secs(10);
 
 type Counts = Arc<Mutex<HashMap<IpAddr, usize>>>;
 
+/// What `/metrics` shows of the connections (`mpass_http_connections_*`).
+#[derive(Debug, Default)]
+pub struct ConnectionStats {
+    /// Connections open now, refused ones included.
+    pub open: AtomicU64,
+    /// The limit in force (`max_connections`).
+    pub max: AtomicU64,
+    /// Connections answered 503 `too_many_connections`.
+    pub refused: AtomicU64,
+    /// Times the accept loop found every place taken and waited.
+    pub full: AtomicU64,
+}
+
 /// The accept loop's count of open connections.
 pub struct Limits {
     places: Arc<Semaphore>,
     per_ip: usize,
     by_ip: Counts,
+    stats: Arc<ConnectionStats>,
     warned_full: Mutex<Option<Instant>>,
     warned_ip: Mutex<Option<Instant>>,
 }
@@ -53,10 +68,12 @@ pub struct Place {
     _permit: OwnedSemaphorePermit,
     /// The address counted for it, when addresses are counted.
     ip: Option<(IpAddr, Counts)>,
+    stats: Arc<ConnectionStats>,
 }
 
 impl Drop for Place {
     fn drop(&mut self) {
+        self.stats.open.fetch_sub(1, Ordering::Relaxed);
         if let Some((ip, counts)) = &self.ip {
             let mut counts = counts.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(n) = counts.get_mut(ip) {
@@ -70,12 +87,16 @@ impl Drop for Place {
 }
 
 impl Limits {
-    /// `max` connections in all (at least 1), `per_ip` from one address (0: no limit).
-    pub fn new(max: usize, per_ip: usize) -> Limits {
+    /// `max` connections in all (at least 1), `per_ip` from one address (0: no limit),
+    /// counted in `stats`.
+    pub fn new(max: usize, per_ip: usize, stats: Arc<ConnectionStats>) -> Limits {
+        let max = max.max(1);
+        stats.max.store(max as u64, Ordering::Relaxed);
         Limits {
-            places: Arc::new(Semaphore::new(max.max(1))),
+            places: Arc::new(Semaphore::new(max)),
             per_ip,
             by_ip: Counts::default(),
+            stats,
             warned_full: Mutex::new(None),
             warned_ip: Mutex::new(None),
         }
@@ -86,6 +107,7 @@ impl Limits {
         if let Ok(permit) = self.places.clone().try_acquire_owned() {
             return permit;
         }
+        self.stats.full.fetch_add(1, Ordering::Relaxed);
         if due(&self.warned_full) {
             tracing::warn!("server.connection_limit: every place is taken; new connections wait");
         }
@@ -99,30 +121,29 @@ impl Limits {
     /// The connection from `ip` with its place, or the place back when that address holds
     /// all it may.
     pub fn admit(&self, permit: OwnedSemaphorePermit, ip: IpAddr) -> Result<Place, Place> {
+        self.stats.open.fetch_add(1, Ordering::Relaxed);
+        let place = |ip| Place {
+            _permit: permit,
+            ip,
+            stats: self.stats.clone(),
+        };
         if self.per_ip == 0 {
-            return Ok(Place {
-                _permit: permit,
-                ip: None,
-            });
+            return Ok(place(None));
         }
         let ip = counted(ip);
         let mut counts = self.by_ip.lock().unwrap_or_else(|e| e.into_inner());
         let n = counts.entry(ip).or_insert(0);
         if *n >= self.per_ip {
             drop(counts);
+            self.stats.refused.fetch_add(1, Ordering::Relaxed);
             if due(&self.warned_ip) {
                 tracing::warn!(%ip, limit = self.per_ip, "server.connections_per_ip_limit");
             }
-            return Err(Place {
-                _permit: permit,
-                ip: None,
-            });
+            return Err(place(None));
         }
         *n += 1;
-        Ok(Place {
-            _permit: permit,
-            ip: Some((ip, self.by_ip.clone())),
-        })
+        drop(counts);
+        Ok(place(Some((ip, self.by_ip.clone()))))
     }
 }
 
@@ -207,7 +228,8 @@ mod tests {
 
     #[tokio::test]
     async fn places_are_given_back_and_counted_per_address() {
-        let limits = Limits::new(3, 2);
+        let stats = Arc::new(ConnectionStats::default());
+        let limits = Limits::new(3, 2, stats.clone());
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.2.2".parse().unwrap();
         let first = limits.admit(limits.place().await, ip).ok().unwrap();
@@ -220,5 +242,8 @@ mod tests {
         drop(first);
         assert!(limits.admit(limits.place().await, ip).is_ok());
         assert!(limits.by_ip.lock().unwrap().len() == 2);
+        assert_eq!(stats.open.load(Ordering::Relaxed), 2);
+        assert_eq!(stats.refused.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.max.load(Ordering::Relaxed), 3);
     }
 }
