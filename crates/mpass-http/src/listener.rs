@@ -115,7 +115,6 @@ pub async fn serve(
         let mut stop = stop_rx.clone();
         let open = open_rx.clone();
         tokio::spawn(async move {
-            let _place = place;
             let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let (mut parts, body) = req.into_parts();
                 parts.extensions.insert(ConnectInfo(peer));
@@ -127,7 +126,7 @@ pub async fn serve(
                     .timer(TokioTimer::new())
                     .header_read_timeout(options.header_read_timeout)
                     .max_header_size(MAX_HEADER_BYTES)
-                    .serve_connection(TokioIo::new(linger::Lingering::new(stream)), service)
+                    .serve_connection(TokioIo::new(linger::Lingering::new(stream, place)), service)
             );
             // A connection that ends in error (a client gone, headers too slow or too
             // large) has already been answered or has no one left to answer.
@@ -234,6 +233,14 @@ mod tests {
 
     /// A server of one route on a free port, with `timeout` for headers.
     async fn server(timeout: Duration) -> (SocketAddr, watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+        server_of(timeout, 64).await
+    }
+
+    /// The same, keeping at most `max_connections` open.
+    async fn server_of(
+        timeout: Duration,
+        max_connections: usize,
+    ) -> (SocketAddr, watch::Sender<bool>, tokio::task::JoinHandle<()>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = Router::new()
@@ -257,7 +264,7 @@ mod tests {
         let (tx, mut rx) = watch::channel(false);
         let options = ServeOptions {
             header_read_timeout: timeout,
-            max_connections: 64,
+            max_connections,
             max_connections_per_ip: 0,
         };
         let task = tokio::spawn(async move {
@@ -369,6 +376,34 @@ mod tests {
         c.shutdown().await.unwrap();
         let (answer, _) = until_closed(&mut c).await;
         assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_lingering_connection_keeps_its_place_until_it_is_closed() {
+        let (addr, _stop, _task) = server_of(Duration::from_secs(5), 1).await;
+        let mut sender = TcpStream::connect(addr).await.unwrap();
+        let body = vec![b'a'; 4 << 20];
+        let head = format!(
+            "POST /small HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        sender.write_all(head.as_bytes()).await.unwrap();
+        sender.write_all(&body).await.unwrap();
+        // Answered 413 and closed by the server, which reads on while `sender` stays open.
+        let mut buf = vec![0; 1024];
+        let n = sender.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 413"));
+        let mut next = TcpStream::connect(addr).await.unwrap();
+        next.write_all(b"GET /peer HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let early = tokio::time::timeout(Duration::from_millis(500), next.read(&mut buf)).await;
+        assert!(early.is_err(), "served while the lingering socket held the only place");
+        sender.shutdown().await.unwrap();
+        drop(sender);
+        let (answer, waited) = until_closed(&mut next).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(waited < Duration::from_secs(3), "waited {waited:?}");
     }
 
     #[tokio::test]

@@ -4,7 +4,8 @@
 //! the embedded store's files, the log, the photos being written and the connections to
 //! PostgreSQL, NATS and the SMS provider need theirs too. The accept loop takes a place
 //! before it accepts, so at the limit new clients wait in the kernel's listen backlog (as
-//! with nginx's `worker_connections`) instead of the process failing to open a file.
+//! with nginx's `worker_connections`) instead of the process failing to open a file. A
+//! place is given back when the socket is closed, after any lingering ([`super::linger`]).
 //!
 //! One address may hold only so many of those places: past that, its new connection is
 //! answered 503 `too_many_connections` with `Retry-After` and closed. The limit is generous
@@ -206,9 +207,8 @@ pub async fn refuse(stream: TcpStream, header_read_timeout: Duration, place: Pla
         .header_read_timeout(header_read_timeout.min(REFUSED_HEADER_TIMEOUT))
         .max_header_size(MAX_HEADER_BYTES)
         .keep_alive(false)
-        .serve_connection(TokioIo::new(Lingering::new(stream)), service);
+        .serve_connection(TokioIo::new(Lingering::new(stream, place)), service);
     let _ = conn.await;
-    drop(place);
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::limits::Place;
+
 /// Longest a closed connection is read from; it ends sooner when the client closes its side.
 pub const LINGER: Duration = Duration::from_secs(5);
 
@@ -30,13 +32,17 @@ pub struct Lingering {
     /// answer. A connection dropped on an error (headers too slow, a client gone) closes at
     /// once: no answer is waiting to be read, and a slow client is not held longer.
     shut: bool,
+    /// The connection's place among those the server keeps open: given back when the socket
+    /// is closed, after lingering too, so that lingering sockets count against the limit.
+    place: Option<Place>,
 }
 
 impl Lingering {
-    pub fn new(stream: TcpStream) -> Lingering {
+    pub fn new(stream: TcpStream, place: Place) -> Lingering {
         Lingering {
             stream: Some(stream),
             shut: false,
+            place: Some(place),
         }
     }
 
@@ -51,14 +57,14 @@ impl Drop for Lingering {
             && let Some(stream) = self.stream.take()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            runtime.spawn(linger(stream));
+            runtime.spawn(linger(stream, self.place.take()));
         }
     }
 }
 
 /// Reads what the client still sends until it closes its side, for at most [`LINGER`] and
 /// [`LINGER_BYTES`] (the sending side is ended already: the client has seen the whole answer).
-async fn linger(stream: TcpStream) {
+async fn linger(stream: TcpStream, _place: Option<Place>) {
     let drain = async {
         let mut buf = vec![0; 64 * 1024];
         let mut left = LINGER_BYTES;
