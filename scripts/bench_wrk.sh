@@ -26,7 +26,7 @@ LUA=$DATA/post.lua
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 for tool in wrk curl jq; do command -v $tool >/dev/null || { echo "needs $tool" >&2; exit 1; }; done
 
-export MPASS_DATA_DIR="$DATA" MPASS_LOG_FORMAT=json MPASS_OTP_PER_IP_PER_MINUTE=1000000 MPASS_MAX_CONNECTIONS_PER_IP=0
+export MPASS_DATA_DIR="$DATA" MPASS_LOG_FORMAT=json MPASS_OTP_PER_IP_PER_MINUTE=1000000 MPASS_MAX_CONNECTIONS_PER_IP=0 MPASS_SUBMISSIONS_PER_CITIZEN_PER_HOUR=1000000
 MPASS_LISTEN=127.0.0.1:$PORT "$BIN" serve >"$DATA/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$DATA"' EXIT

@@ -276,6 +276,13 @@ async fn store_application(
             detail: "Complete your profile before applying.".into(),
         });
     }
+    // A citizen needs a few applications a day; a script with one citizen's token must not
+    // flood the store and the decision queue. Only new applications use up the allowance,
+    // so a retry that replays one does not; while it is used up, retries wait too.
+    state
+        .submit_limit
+        .peek(&user_id)
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
     let new = NewApplication {
         id: ApplicationId::new(),
         user_id,
@@ -289,6 +296,7 @@ async fn store_application(
         SubmitOutcome::KeyReused => return Err(ApiError::IdempotencyKeyReused),
     };
     if !replayed {
+        let _ = state.submit_limit.check(user_id);
         state.queue.notify();
         tracing::info!(application.id = %app.id, "application.submitted");
     }

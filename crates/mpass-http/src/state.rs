@@ -18,6 +18,8 @@ pub struct HttpSettings {
     pub dev_outbox: bool,
     /// OTP sends allowed per client IP per minute (many users share carrier NAT addresses).
     pub otp_per_ip_per_minute: u32,
+    /// New applications a citizen may submit per hour (`service::store_application`).
+    pub submissions_per_citizen_per_hour: u32,
     /// Trust the rightmost `X-Forwarded-For` address (only behind your own proxy).
     pub trust_forwarded_for: bool,
     /// Secret key for hashing OTP codes.
@@ -63,6 +65,8 @@ pub struct AppStateInner {
     pub(crate) otp_ip_limit: Arc<RateLimiter>,
     /// Verifications and scan uploads per officer (see `verification`).
     pub(crate) verify_limit: Arc<RateLimiter<UserId>>,
+    /// New applications per citizen.
+    pub(crate) submit_limit: Arc<RateLimiter<UserId>>,
     pub(crate) legacy: Arc<crate::legacy::LegacyState>,
 }
 
@@ -80,6 +84,7 @@ pub struct Services {
 impl AppState {
     pub fn new(s: Services, settings: HttpSettings) -> Self {
         let otp_ip_limit = Arc::new(RateLimiter::per_minute(settings.otp_per_ip_per_minute));
+        let submit_limit = Arc::new(RateLimiter::per_hour(settings.submissions_per_citizen_per_hour));
         let legacy = Arc::new(crate::legacy::LegacyState::new(&settings.otp_key));
         AppState(Arc::new(AppStateInner {
             store: s.store,
@@ -94,6 +99,7 @@ impl AppState {
             verify_limit: Arc::new(RateLimiter::per_minute(
                 crate::verification::VERIFY_PER_OFFICER_PER_MINUTE,
             )),
+            submit_limit,
             legacy,
         }))
     }

@@ -48,6 +48,8 @@ pub struct Settings {
     /// A policy file to use instead of the built-in default.
     pub policy_file: Option<PathBuf>,
     pub otp_per_ip_per_minute: u32,
+    /// New applications one citizen may submit per hour (refilled evenly; 429 beyond).
+    pub submissions_per_citizen_per_hour: u32,
     pub trust_forwarded_for: bool,
     /// Jobs run at once by this process's worker.
     pub worker_concurrency: u32,
@@ -112,6 +114,7 @@ impl Default for Settings {
             issuer: "mpass".into(),
             policy_file: None,
             otp_per_ip_per_minute: 60,
+            submissions_per_citizen_per_hour: 12,
             trust_forwarded_for: false,
             worker_concurrency: 64,
             log_format: "json".into(),
@@ -154,7 +157,7 @@ const TEXT_KEYS: [&str; 5] = [
     "twilio_messaging_service_sid",
 ];
 
-const KEYS: [&str; 32] = [
+const KEYS: [&str; 33] = [
     "listen",
     "data_dir",
     "profile",
@@ -170,6 +173,7 @@ const KEYS: [&str; 32] = [
     "issuer",
     "policy_file",
     "otp_per_ip_per_minute",
+    "submissions_per_citizen_per_hour",
     "trust_forwarded_for",
     "worker_concurrency",
     "log_format",
@@ -266,6 +270,9 @@ impl Settings {
         if self.header_read_timeout_ms < 100 {
             // Shorter would close connections before a request could arrive.
             bail!("header_read_timeout_ms must be at least 100");
+        }
+        if self.submissions_per_citizen_per_hour == 0 {
+            bail!("submissions_per_citizen_per_hour must be at least 1");
         }
         if self.max_connections == Some(0) {
             bail!("max_connections must be at least 1");

@@ -199,6 +199,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
             let http = HttpSettings {
                 dev_outbox: settings.sms_provider == "dev",
                 otp_per_ip_per_minute: settings.otp_per_ip_per_minute,
+                submissions_per_citizen_per_hour: settings.submissions_per_citizen_per_hour,
                 trust_forwarded_for: settings.trust_forwarded_for,
                 otp_key: keys.otp_secret()?,
                 secure_cookies: settings.profile == crate::config::Profile::Production,

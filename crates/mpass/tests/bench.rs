@@ -79,7 +79,11 @@ fn assert_sane(row: &Value, seconds: Option<f64>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
-    let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
+    let srv = TestServer::start_with(|s| {
+        s.otp_per_ip_per_minute = 1_000_000;
+        s.submissions_per_citizen_per_hour = 1_000_000;
+    })
+    .await;
 
     // ceiling: closed loop, no ceiling row of its own.
     let s = bench(
@@ -208,7 +212,11 @@ async fn bench_ceiling_submit_and_verify_report_what_the_server_did() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_verify_without_the_police_role_says_what_to_run() {
-    let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
+    let srv = TestServer::start_with(|s| {
+        s.otp_per_ip_per_minute = 1_000_000;
+        s.submissions_per_citizen_per_hour = 1_000_000;
+    })
+    .await;
     let out = mpass_bench(&srv, &["verify", "--police-phone", "01900000007"]).await;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -225,7 +233,11 @@ fn assert_only_drops(row: &Value, summary: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_decide_sees_every_measured_submission_decided() {
-    let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
+    let srv = TestServer::start_with(|s| {
+        s.otp_per_ip_per_minute = 1_000_000;
+        s.submissions_per_citizen_per_hour = 1_000_000;
+    })
+    .await;
     let s = bench(
         &srv,
         &[
@@ -292,7 +304,11 @@ fn lua_strings(script: &str, name: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_verify_writes_a_wrk_script_of_working_checks() {
-    let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
+    let srv = TestServer::start_with(|s| {
+        s.otp_per_ip_per_minute = 1_000_000;
+        s.submissions_per_citizen_per_hour = 1_000_000;
+    })
+    .await;
     grant_police(&srv, 2).await;
     let script = srv.dir.path().join("verify.lua");
     let script_arg = script.to_str().expect("a UTF-8 path");
@@ -334,7 +350,11 @@ async fn bench_verify_writes_a_wrk_script_of_working_checks() {
 /// and the median is the middle ratio. An open loop is refused, with the reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bench_in_rounds_pairs_each_window_with_the_ceilings_around_it() {
-    let srv = TestServer::start_with(|s| s.otp_per_ip_per_minute = 1_000_000).await;
+    let srv = TestServer::start_with(|s| {
+        s.otp_per_ip_per_minute = 1_000_000;
+        s.submissions_per_citizen_per_hour = 1_000_000;
+    })
+    .await;
     let s = bench(
         &srv,
         &[

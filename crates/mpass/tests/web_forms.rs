@@ -126,6 +126,28 @@ async fn log_in(server: &TestServer, v: &mut Visitor, phone: &str) -> Page {
     v.post("/login/code", &[("csrf", &csrf), ("code", &code)]).await
 }
 
+/// Logs `phone` in and saves a valid profile; the session's CSRF token.
+async fn with_profile(server: &TestServer, v: &mut Visitor, phone: &str) -> String {
+    log_in(server, v, phone).await;
+    let csrf = v.get("/profile").await.hidden("csrf");
+    let saved = v
+        .post(
+            "/profile",
+            &[
+                ("csrf", &csrf),
+                ("name", "Rahima Akter"),
+                ("date_of_birth", "1990-04-12"),
+                ("gender", "F"),
+                ("id_type", "NID"),
+                ("id_number", "1990123456780"),
+                ("home_area", THANA_A),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    csrf
+}
+
 #[tokio::test]
 async fn pages_carry_security_headers_and_cached_assets() {
     let server = TestServer::start().await;
@@ -342,23 +364,7 @@ async fn the_whole_flow_works_without_javascript() {
 async fn an_oversized_body_is_refused_on_a_page() {
     let server = TestServer::start().await;
     let mut v = Visitor::new(server.client.base());
-    log_in(&server, &mut v, "01712000009").await;
-    let csrf = v.get("/profile").await.hidden("csrf");
-    let saved = v
-        .post(
-            "/profile",
-            &[
-                ("csrf", &csrf),
-                ("name", "Rahima Akter"),
-                ("date_of_birth", "1990-04-12"),
-                ("gender", "F"),
-                ("id_type", "NID"),
-                ("id_number", "1990123456780"),
-                ("home_area", THANA_A),
-            ],
-        )
-        .await;
-    assert_eq!(saved.status, 303, "{}", saved.body);
+    let csrf = with_profile(&server, &mut v, "01712000009").await;
 
     for (lang, text) in [("en", "The file is too large"), ("bn", "ফাইলটি খুব বড়")] {
         v.get(&format!("/lang/{lang}?next=/profile")).await;
@@ -392,4 +398,38 @@ async fn an_oversized_body_is_refused_on_a_page() {
     assert_eq!(page.status, 413, "{}", page.body);
     assert!(page.body.contains("<html lang=\"bn\">"), "{}", page.body);
     assert!(page.body.contains("ফাইলটি খুব বড়"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn past_the_hourly_limit_the_apply_page_says_when_to_come_back() {
+    let server = TestServer::start_with(|s| s.submissions_per_citizen_per_hour = 1).await;
+    let mut v = Visitor::new(server.client.base());
+    let csrf = with_profile(&server, &mut v, "01712000010").await;
+    v.get("/lang/bn?next=/apply").await;
+    let date = tomorrow_at(11, 0).date().to_string();
+    for (i, want) in [(0, 303), (1, 429)] {
+        let idem = v.get("/apply").await.hidden("idem");
+        let start = format!("1{i}:00");
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("idem", idem.as_str()),
+            ("reason", "groceries"),
+            ("from.area", THANA_A),
+            ("from.address", "House 12"),
+            ("to.area", THANA_B),
+            ("to.address", "Kawran Bazar"),
+            ("start_date", date.as_str()),
+            ("start_time", start.as_str()),
+            ("duration_hours", "3"),
+            ("trip", "round_trip"),
+            ("idem_sent", "1"),
+        ];
+        let page = v.post("/apply", &fields).await;
+        assert_eq!(page.status, want, "{}", page.body);
+        if want == 429 {
+            // The form again, filled in, with the wait in minutes (an hour at 1 an hour).
+            assert!(page.body.contains("৬০ মিনিট পরে"), "{}", page.body);
+            assert!(page.body.contains("Kawran Bazar"), "the citizen's input kept");
+        }
+    }
 }

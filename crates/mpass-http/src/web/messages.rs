@@ -91,6 +91,14 @@ impl FormErrors {
 /// A problem that is not about one field, as a sentence in `lang`.
 pub fn problem_text(lang: Lang, err: &ApiError) -> String {
     match err {
+        // Waits of two minutes or more (a citizen's submissions) in minutes, rounded up.
+        ApiError::RateLimited { retry_after } if *retry_after >= 120 => {
+            let minutes = (retry_after + 59) / 60;
+            match lang {
+                Lang::En => format!("Too many attempts. Please try again in {minutes} minutes."),
+                Lang::Bn => format!("অনেকবার চেষ্টা করা হয়েছে। {} মিনিট পরে আবার চেষ্টা করুন।", lang.num(minutes)),
+            }
+        }
         ApiError::RateLimited { retry_after } => match lang {
             Lang::En => format!("Too many attempts. Please try again in {retry_after} seconds."),
             Lang::Bn => format!(

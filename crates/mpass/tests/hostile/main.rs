@@ -1,6 +1,6 @@
 //! Hostile and careless input: malformed, oversized and mistyped bodies, bad fields,
-//! bad tokens, and the OTP and refresh-token limits of SPEC §2. Every refusal is a clear
-//! 4xx in problem+json.
+//! bad tokens, the OTP and refresh-token limits of SPEC §2, and the limit on one citizen's
+//! submissions. Every refusal is a clear 4xx in problem+json.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -8,6 +8,7 @@ mod common;
 mod auth;
 mod bodies;
 mod photos;
+mod submissions;
 
 use common::*;
 
