@@ -65,6 +65,9 @@ pub fn test_settings(dir: &Path) -> Settings {
         data_dir: dir.to_path_buf(),
         worker_concurrency: 16,
         shutdown_grace_secs: 10,
+        // Tests of paging, statistics and queues submit dozens for one citizen; the limit's
+        // own tests (hostile/submissions.rs, web_forms.rs) set it low.
+        submissions_per_citizen_per_hour: 1000,
         ..Settings::default()
     }
 }
