@@ -278,7 +278,10 @@ async fn store_application(
     }
     // A citizen needs a few applications a day; a script with one citizen's token must not
     // flood the store and the decision queue. Only new applications use up the allowance,
-    // so a retry that replays one does not; while it is used up, retries wait too.
+    // so a retry that replays one does not; while it is used up, retries wait too. The
+    // limiter forgets a citizen idle for two minutes once it holds 100,000 (`ratelimit.rs`),
+    // so its memory stays bounded on launch day; a patient script then gets a fresh
+    // allowance every two minutes, still no flood.
     state
         .submit_limit
         .peek(&user_id)
