@@ -429,6 +429,7 @@ async fn past_the_hourly_limit_the_apply_page_says_when_to_come_back() {
         if want == 429 {
             // The form again, filled in, with the wait in minutes (an hour at 1 an hour).
             assert!(page.body.contains("৬০ মিনিট পরে"), "{}", page.body);
+            assert!(!page.body.contains("ঠিক করুন:"), "nothing to correct, only to wait");
             assert!(page.body.contains("Kawran Bazar"), "the citizen's input kept");
         }
     }

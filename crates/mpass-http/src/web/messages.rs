@@ -12,6 +12,8 @@ use crate::error::ApiError;
 pub struct FormErrors {
     fields: Vec<(String, String)>,
     pub general: Option<String>,
+    /// `general` is about no input at all (a wait, a busy service), not something to correct.
+    notice: bool,
 }
 
 impl FormErrors {
@@ -58,16 +60,24 @@ impl FormErrors {
             other => {
                 log_failure(other);
                 out.general = Some(problem_text(lang, other));
+                out.notice = true;
             }
         }
         out
     }
 
     /// The summary at the top of a form: an alert listing each problem with a link to its
-    /// field, named by `label` (the field's label as the form shows it).
+    /// field, named by `label` (the field's label as the form shows it). A problem that is
+    /// about no input (a wait, a busy service) is said on its own: there is nothing to correct.
     pub fn summary(&self, lang: Lang, label: &dyn Fn(&str) -> Option<String>) -> String {
         if self.is_empty() {
             return String::new();
+        }
+        if let (Some(g), true) = (&self.general, self.notice && self.fields.is_empty()) {
+            return format!(
+                "<div class=\"notice error\" role=\"alert\" tabindex=\"-1\" data-focus><p>{}</p></div>",
+                esc(g)
+            );
         }
         let mut h = format!(
             "<div class=\"notice error\" role=\"alert\" tabindex=\"-1\" data-focus><p><strong>{}</strong></p><ul>",
