@@ -171,14 +171,6 @@ fn due(last: &Mutex<Option<Instant>>) -> bool {
     true
 }
 
-/// What a browser is shown instead of the problem+json, in both languages: the page's
-/// language is in a cookie this connection is not served far enough to read.
-const BUSY_PAGE: &str = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>Movement Pass: busy</title>\
-<p>The service is very busy. Please try again in a minute.</p>\
-<p lang=\"bn\">সেবাটি এখন খুব ব্যস্ত। এক মিনিট পরে আবার চেষ্টা করুন।</p></html>";
-
 /// Answers a connection over its address's limit: 503 `too_many_connections` to its first
 /// request (a page when it asks for HTML, the legacy shape under `/v1/`), then closes it.
 pub async fn refuse(stream: TcpStream, header_read_timeout: Duration, place: Place) {
@@ -188,13 +180,10 @@ pub async fn refuse(stream: TcpStream, header_read_timeout: Duration, place: Pla
             return Ok::<_, Infallible>(LegacyError::from(ApiError::TooManyConnections).into_response());
         }
         let mut res = ApiError::TooManyConnections.into_response();
-        let wants_html = req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-        if wants_html {
-            *res.body_mut() = axum::body::Body::from(BUSY_PAGE);
+        // A browser gets a page, in both languages: the page's language is in a cookie this
+        // connection is not served far enough to read.
+        if crate::web::wants_html(req.headers()) {
+            *res.body_mut() = axum::body::Body::from(crate::web::bilingual_problem_page(&ApiError::TooManyConnections));
             res.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),

@@ -101,21 +101,18 @@ impl FormErrors {
 /// A problem that is not about one field, as a sentence in `lang`.
 pub fn problem_text(lang: Lang, err: &ApiError) -> String {
     match err {
-        // Waits of two minutes or more (a citizen's submissions) in minutes, rounded up.
-        ApiError::RateLimited { retry_after } if *retry_after >= 120 => {
-            let minutes = (retry_after + 59) / 60;
+        ApiError::RateLimited { retry_after } => {
+            // Waits of two minutes or more (a citizen's submissions) in minutes, rounded up.
+            let (n, unit) = if *retry_after >= 120 {
+                ((retry_after + 59) / 60, lang.t("minutes", "মিনিট"))
+            } else {
+                (*retry_after, lang.t("seconds", "সেকেন্ড"))
+            };
             match lang {
-                Lang::En => format!("Too many attempts. Please try again in {minutes} minutes."),
-                Lang::Bn => format!("অনেকবার চেষ্টা করা হয়েছে। {} মিনিট পরে আবার চেষ্টা করুন।", lang.num(minutes)),
+                Lang::En => format!("Too many attempts. Please try again in {n} {unit}."),
+                Lang::Bn => format!("অনেকবার চেষ্টা করা হয়েছে। {} {unit} পরে আবার চেষ্টা করুন।", lang.num(n)),
             }
         }
-        ApiError::RateLimited { retry_after } => match lang {
-            Lang::En => format!("Too many attempts. Please try again in {retry_after} seconds."),
-            Lang::Bn => format!(
-                "অনেকবার চেষ্টা করা হয়েছে। {} সেকেন্ড পরে আবার চেষ্টা করুন।",
-                lang.num(retry_after)
-            ),
-        },
         ApiError::Conflict { code, detail } => match *code {
             "profile_required" => lang
                 .t(

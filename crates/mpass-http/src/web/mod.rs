@@ -141,13 +141,29 @@ pub(crate) fn error_page(session: &Session, err: &ApiError) -> Response {
     page.into_response()
 }
 
+/// Whether a request asks for a page (a browser) rather than JSON.
+pub(crate) fn wants_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// A bare page saying `err` in both languages, for an answer given before the session (and
+/// so the page's language) is read: a connection refused for its address.
+pub(crate) fn bilingual_problem_page(err: &ApiError) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Movement Pass: busy</title><p>{}</p><p lang=\"bn\">{}</p></html>",
+        html::esc(&messages::problem_text(i18n::Lang::En, err)),
+        html::esc(&messages::problem_text(i18n::Lang::Bn, err)),
+    )
+}
+
 /// Any unknown path: a page for browsers, problem+json for everything else (API clients).
 async fn not_found(session: Session, headers: axum::http::HeaderMap) -> Response {
-    let wants_html = headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if wants_html {
+    if wants_html(&headers) {
         error_page(&session, &ApiError::NotFound)
     } else {
         ApiError::NotFound.into_response()
