@@ -35,6 +35,14 @@ macro_rules! id_type {
                 self.0.as_bytes()
             }
 
+            /// The Unix milliseconds the id was made at (its first 48 bits).
+            pub fn unix_ms(&self) -> i64 {
+                let b = self.0.as_bytes();
+                let mut ms = [0u8; 8];
+                ms[2..].copy_from_slice(&b[..6]);
+                i64::from_be_bytes(ms)
+            }
+
             /// The smallest id [`Self::new`] can make at `at` (to the millisecond): every id
             /// made at or after `at` sorts at or after it, every id made before sorts before,
             /// so a time range is an id range.
@@ -165,6 +173,10 @@ mod tests {
         assert_eq!(bound.0.get_version_num(), 7);
         let day_ago = ApplicationId::first_at(now - Duration::DAY);
         assert!(day_ago < bound && day_ago < before);
+        let now_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+        assert_eq!(bound.unix_ms(), now_ms);
+        assert_eq!(day_ago.unix_ms(), now_ms - 86_400_000);
+        assert_eq!(ApplicationId::new_at(now).unix_ms(), now_ms);
     }
 
     #[test]

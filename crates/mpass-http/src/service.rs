@@ -276,30 +276,25 @@ async fn store_application(
             detail: "Complete your profile before applying.".into(),
         });
     }
-    // A citizen needs a few applications a day; a script with one citizen's token must not
-    // flood the store and the decision queue. Only new applications use up the allowance,
-    // so a retry that replays one does not; while it is used up, retries wait too. The
-    // limiter forgets a citizen idle for two minutes once it holds 100,000 (`ratelimit.rs`),
-    // so its memory stays bounded on launch day; a patient script then gets a fresh
-    // allowance every two minutes, still no flood.
-    state
-        .submit_limit
-        .peek(&user_id)
-        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
     let new = NewApplication {
         id: ApplicationId::new(),
         user_id,
         details,
         submitted_at: now_ms(),
         idempotency: idempotency.map(|(k, raw)| (k, otp::hex(&Sha256::digest(raw)))),
+        // A citizen needs a few applications a day; a script with one citizen's token must
+        // not flood the store and the decision queue. The store counts the last hour's in
+        // the transaction that would add this one, so the limit holds across API nodes and
+        // restarts, and a replay is answered whatever the count.
+        max_per_hour: state.settings.submissions_per_citizen_per_hour,
     };
     let (app, replayed) = match state.store.submit_application(new).await? {
         SubmitOutcome::Created(app) => (app, false),
         SubmitOutcome::Replayed(app) => (app, true),
         SubmitOutcome::KeyReused => return Err(ApiError::IdempotencyKeyReused),
+        SubmitOutcome::TooMany { retry_after } => return Err(ApiError::RateLimited { retry_after }),
     };
     if !replayed {
-        let _ = state.submit_limit.check(user_id);
         state.queue.notify();
         tracing::info!(application.id = %app.id, "application.submitted");
     }

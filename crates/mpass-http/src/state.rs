@@ -65,8 +65,6 @@ pub struct AppStateInner {
     pub(crate) otp_ip_limit: Arc<RateLimiter>,
     /// Verifications and scan uploads per officer (see `verification`).
     pub(crate) verify_limit: Arc<RateLimiter<UserId>>,
-    /// New applications per citizen.
-    pub(crate) submit_limit: Arc<RateLimiter<UserId>>,
     pub(crate) legacy: Arc<crate::legacy::LegacyState>,
 }
 
@@ -84,7 +82,6 @@ pub struct Services {
 impl AppState {
     pub fn new(s: Services, settings: HttpSettings) -> Self {
         let otp_ip_limit = Arc::new(RateLimiter::per_minute(settings.otp_per_ip_per_minute));
-        let submit_limit = Arc::new(RateLimiter::per_hour(settings.submissions_per_citizen_per_hour));
         let legacy = Arc::new(crate::legacy::LegacyState::new(&settings.otp_key));
         AppState(Arc::new(AppStateInner {
             store: s.store,
@@ -99,7 +96,6 @@ impl AppState {
             verify_limit: Arc::new(RateLimiter::per_minute(
                 crate::verification::VERIFY_PER_OFFICER_PER_MINUTE,
             )),
-            submit_limit,
             legacy,
         }))
     }

@@ -193,6 +193,7 @@ stories!(
     profile_photo_and_document_fact,
     submit_replay_and_key_reuse,
     concurrent_identical_retries_create_one,
+    hourly_limit_counts_the_last_hour,
     list_pagination_newest_first,
     cancel_owner_only_with_revocation,
     applicant_facts_overlap_and_window,

@@ -48,7 +48,7 @@ pub struct Settings {
     /// A policy file to use instead of the built-in default.
     pub policy_file: Option<PathBuf>,
     pub otp_per_ip_per_minute: u32,
-    /// New applications one citizen may submit per hour (refilled evenly; 429 beyond).
+    /// New applications one citizen may submit in any hour (counted by the store; 429 beyond).
     pub submissions_per_citizen_per_hour: u32,
     pub trust_forwarded_for: bool,
     /// Jobs run at once by this process's worker.

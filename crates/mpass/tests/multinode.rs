@@ -194,6 +194,21 @@ async fn two_apis_two_workers_one_killed_every_application_decided_once() {
     .await;
     assert!(signed.pass_id.is_some());
 
+    // A citizen's hourly allowance (12 by default) holds across the API nodes: four were
+    // submitted above, eight more go in through either node, and then both refuse.
+    let body = application(common::THANA_A, common::THANA_B, tomorrow_at(20, 0));
+    for k in 0..8 {
+        let node = if k % 2 == 0 { c1.base() } else { c2.base() };
+        users[0]
+            .on(node)
+            .submit(&body, None)
+            .await
+            .expect("within the allowance");
+    }
+    for node in [c1.base(), c2.base()] {
+        common::assert_api_error(users[0].on(node).submit(&body, None).await, 429, "rate_limited");
+    }
+
     // The nodes stop before the schema and the streams go (SharedBackends' drop).
     drop((api1, api2, worker1, worker2));
 }

@@ -20,6 +20,13 @@ pub struct NewApplication {
     pub submitted_at: OffsetDateTime,
     /// `(key, hash of the request body)` when the client sent `Idempotency-Key`.
     pub idempotency: Option<(String, String)>,
+    /// How many applications the citizen may have submitted in the hour up to
+    /// `submitted_at`, this one included; past it the store answers
+    /// [`SubmitOutcome::TooMany`] and records nothing. A replay is answered whatever the
+    /// count. The store counts by the applications' ids (UUIDv7, made at submission), in
+    /// the transaction that would insert this one, so the limit holds across API nodes and
+    /// restarts.
+    pub max_per_hour: u32,
 }
 
 impl NewApplication {
@@ -46,6 +53,33 @@ pub enum SubmitOutcome {
     Replayed(Application),
     /// The same key came with a different body.
     KeyReused,
+    /// The citizen already submitted `max_per_hour` applications in the hour: nothing was
+    /// recorded. `retry_after`: whole seconds until the oldest of those that count is an
+    /// hour old (at least 1).
+    TooMany {
+        retry_after: i64,
+    },
+}
+
+/// What counts against [`NewApplication::max_per_hour`].
+pub const SUBMISSION_WINDOW: time::Duration = time::Duration::HOUR;
+
+impl NewApplication {
+    /// The first id that counts against the limit: ids made in the hour up to
+    /// `submitted_at` sort at or after it.
+    pub fn window_start(&self) -> ApplicationId {
+        ApplicationId::first_at(self.submitted_at - SUBMISSION_WINDOW)
+    }
+
+    /// The answer when `newest_counted`, the `max_per_hour`-th newest application in the
+    /// window, exists: the citizen may submit again once it is an hour old.
+    pub fn too_many(&self, newest_counted: ApplicationId) -> SubmitOutcome {
+        let free_at = newest_counted.unix_ms() + SUBMISSION_WINDOW.whole_milliseconds() as i64;
+        let now = (self.submitted_at.unix_timestamp_nanos() / 1_000_000) as i64;
+        SubmitOutcome::TooMany {
+            retry_after: ((free_at - now + 999) / 1000).max(1),
+        }
+    }
 }
 
 /// A signed pass as stored.

@@ -49,27 +49,25 @@ pub(super) async fn get(c: &impl GenericClient, id: ApplicationId) -> Result<Opt
         .transpose()
 }
 
-/// Stores the application and its decision job (in a transaction). With an idempotency
-/// key, the unique `(user_id, key)` row decides which of several concurrent retries
-/// creates the application: the others wait for it on the conflict and replay it.
+/// Stores the application and its decision job (in a transaction). A lock on the citizen,
+/// held to the commit, makes the hourly count exact across API nodes and settles which of
+/// several concurrent retries with one idempotency key creates the application: the others
+/// wait for it and replay it.
 pub(super) async fn submit(c: &impl GenericClient, app: &NewApplication) -> Result<SubmitOutcome, PgError> {
     let now = ms(app.submitted_at);
+    // A transaction-scoped advisory lock, in memory: no row is written to take it. Two
+    // citizens whose ids share these 64 bits (random ones) only wait for each other.
+    let lock_key = i64::from_be_bytes(app.user_id.as_bytes()[8..].try_into().expect("8 bytes"));
+    exec(c, "SELECT pg_advisory_xact_lock($1)", &[&lock_key]).await?;
+    // READ COMMITTED: each statement from here on sees what was committed before the lock.
     if let Some((key, body_hash)) = &app.idempotency {
-        let claimed = exec(
+        let seen = query_opt(
             c,
-            "INSERT INTO idempotency_keys (user_id, key, body_hash, application_id, created_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, key) DO NOTHING",
-            &[&app.user_id.0, key, body_hash, &app.id.0, &now],
+            "SELECT body_hash, application_id FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+            &[&app.user_id.0, key],
         )
         .await?;
-        if claimed == 0 {
-            // READ COMMITTED: this new statement sees the row the conflict waited for.
-            let row = query_one(
-                c,
-                "SELECT body_hash, application_id FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-                &[&app.user_id.0, key],
-            )
-            .await?;
+        if let Some(row) = seen {
             let (hash, first): (String, Uuid) = (row.try_get(0)?, row.try_get(1)?);
             if &hash != body_hash {
                 return Ok(SubmitOutcome::KeyReused);
@@ -79,6 +77,29 @@ pub(super) async fn submit(c: &impl GenericClient, app: &NewApplication) -> Resu
                 .map(SubmitOutcome::Replayed)
                 .ok_or_else(|| PgError::Corrupt("idempotency key without its application".into()));
         }
+    }
+    // The `max_per_hour`-th newest application in the window, if there are that many.
+    let newest_counted = query_opt(
+        c,
+        "SELECT id FROM applications WHERE user_id = $1 AND id >= $2 ORDER BY id DESC LIMIT 1 OFFSET $3",
+        &[
+            &app.user_id.0,
+            &app.window_start().0,
+            &i64::from(app.max_per_hour.saturating_sub(1)),
+        ],
+    )
+    .await?;
+    if let Some(row) = newest_counted {
+        return Ok(app.too_many(ApplicationId(row.try_get(0)?)));
+    }
+    if let Some((key, body_hash)) = &app.idempotency {
+        exec(
+            c,
+            "INSERT INTO idempotency_keys (user_id, key, body_hash, application_id, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&app.user_id.0, key, body_hash, &app.id.0, &now],
+        )
+        .await?;
     }
     exec(
         c,

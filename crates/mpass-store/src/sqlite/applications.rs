@@ -67,6 +67,13 @@ pub(super) fn submit(c: &Connection, app: &NewApplication) -> rusqlite::Result<S
                 .map(SubmitOutcome::Replayed)
                 .ok_or(rusqlite::Error::QueryReturnedNoRows);
         }
+    }
+    // The one writer makes this exact: no other submission runs between the count and the
+    // insert.
+    if let Some(newest_counted) = newest_counted(c, app)? {
+        return Ok(app.too_many(newest_counted));
+    }
+    if let Some((key, body_hash)) = &app.idempotency {
         c.prepare_cached("INSERT INTO idempotency_keys (user_id, key, body_hash, application_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![user, key, body_hash, app.id.to_string(), ms(app.submitted_at)],
         )?;
     }
@@ -93,6 +100,27 @@ pub(super) fn submit(c: &Connection, app: &NewApplication) -> rusqlite::Result<S
         Some(Standing::new(Status::Submitted, false)),
     )?;
     Ok(SubmitOutcome::Created(created))
+}
+
+/// The `max_per_hour`-th newest of the citizen's applications in the hour up to this
+/// submission, if there are that many: one step down `applications_user` per application
+/// counted.
+fn newest_counted(c: &Connection, app: &NewApplication) -> rusqlite::Result<Option<ApplicationId>> {
+    let id: Option<String> = c
+        .prepare_cached(
+            "SELECT id FROM applications WHERE user_id = ?1 AND id >= ?2 ORDER BY id DESC LIMIT 1 OFFSET ?3",
+        )?
+        .query_row(
+            params![
+                app.user_id.to_string(),
+                app.window_start().to_string(),
+                app.max_per_hour.saturating_sub(1)
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    id.map(|id| ApplicationId::parse(&id).ok_or_else(|| bad("application id")))
+        .transpose()
 }
 
 pub(super) fn list(

@@ -75,13 +75,78 @@ pub(crate) async fn concurrent_identical_retries_create_one(store: Arc<dyn Store
         match task.await.unwrap() {
             SubmitOutcome::Created(a) => created.push(a.id),
             SubmitOutcome::Replayed(a) => replayed.push(a.id),
-            SubmitOutcome::KeyReused => panic!("same body is not key reuse"),
+            other => panic!("expected Created or Replayed, got {other:?}"),
         }
     }
     assert_eq!(created.len(), 1, "exactly one retry creates the application");
     assert!(replayed.iter().all(|id| *id == created[0]));
     assert_eq!(store.applications_of(u.id, None, 100).await.unwrap().len(), 1);
     assert_eq!(store.jobs_depth().await.unwrap(), (1, 0));
+}
+
+/// `max_per_hour` counts the citizen's applications in the hour up to the submission,
+/// exactly, whoever asks at once; a replay is answered whatever the count, and a refused
+/// submission leaves nothing behind (not even its idempotency key).
+pub(crate) async fn hourly_limit_counts_the_last_hour(store: Arc<dyn Store>) {
+    let (u, v, w) = (user(&store, 1).await, user(&store, 2).await, user(&store, 3).await);
+    let limited = |user, at, key: Option<(&str, &str)>, max| NewApplication {
+        max_per_hour: max,
+        ..new_app(user, at, t(7200), key)
+    };
+    let outcome = |o: SubmitOutcome| match o {
+        SubmitOutcome::Created(_) => "created".to_string(),
+        SubmitOutcome::Replayed(_) => "replayed".to_string(),
+        SubmitOutcome::KeyReused => "reused".to_string(),
+        SubmitOutcome::TooMany { retry_after } => format!("wait {retry_after}"),
+    };
+    let mut got = Vec::new();
+    for (at, key) in [
+        (0, Some(("k0", "b0"))),
+        (100, None),
+        (200, None),
+        (300, None),
+        (300, Some(("k0", "b0"))),
+    ] {
+        got.push(outcome(
+            store.submit_application(limited(u.id, t(at), key, 3)).await.unwrap(),
+        ));
+    }
+    // The fourth waits until the first is an hour old: 3,600 − 300 s.
+    assert_eq!(got, ["created", "created", "created", "wait 3300", "replayed"]);
+    let refused = limited(u.id, t(300), Some(("late", "b1")), 3);
+    assert_eq!(outcome(store.submit_application(refused).await.unwrap()), "wait 3300");
+    assert_eq!(
+        outcome(store.submit_application(limited(v.id, t(300), None, 3)).await.unwrap()),
+        "created"
+    );
+    // An hour after the first, two remain in the window; the refused key was not kept.
+    let late = limited(u.id, t(3601), Some(("late", "b1")), 3);
+    assert_eq!(outcome(store.submit_application(late).await.unwrap()), "created");
+    // A lower limit waits for the second newest of the three in the window (t(200)).
+    assert_eq!(
+        outcome(store.submit_application(limited(u.id, t(3602), None, 2)).await.unwrap()),
+        "wait 198"
+    );
+    assert_eq!(store.applications_of(u.id, None, 100).await.unwrap().len(), 4);
+    assert_eq!(store.jobs_depth().await.unwrap(), (5, 0));
+
+    // Sixteen at once for one citizen: exactly five get in.
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, app) = (store.clone(), limited(w.id, t(50), None, 5));
+            tokio::spawn(async move { store.submit_application(app).await.unwrap() })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            SubmitOutcome::Created(_) => created += 1,
+            SubmitOutcome::TooMany { retry_after } => assert_eq!(retry_after, 3600),
+            other => panic!("expected Created or TooMany, got {other:?}"),
+        }
+    }
+    assert_eq!(created, 5);
+    assert_eq!(store.applications_of(w.id, None, 100).await.unwrap().len(), 5);
 }
 
 pub(crate) async fn list_pagination_newest_first(store: Arc<dyn Store>) {

@@ -53,6 +53,7 @@ pub(crate) fn new_app(
         details: details(start, 8),
         submitted_at: at,
         idempotency: key.map(|(k, h)| (k.to_string(), h.to_string())),
+        max_per_hour: u32::MAX,
     }
 }
 
