@@ -74,20 +74,26 @@ async fn metrics(State(state): State<AppState>) -> Response {
     if let Some(syncs) = state.store.sync_times() {
         render_syncs(&mut out, &syncs);
     }
-    let m = &state.metrics;
-    for (name, v) in [
-        ("mpass_jobs_processed_total", &m.jobs.processed),
-        ("mpass_jobs_retried_total", &m.jobs.retried),
-        ("mpass_jobs_dead_total", &m.jobs.dead),
-    ] {
-        let _ = writeln!(
-            out,
-            "# TYPE {name} counter\n{name} {}",
-            v.load(std::sync::atomic::Ordering::Relaxed)
-        );
-    }
-    let c = &m.connections;
+    let (j, c) = (&state.metrics.jobs, &state.metrics.connections);
     for (name, kind, help, v) in [
+        (
+            "mpass_jobs_processed_total",
+            "counter",
+            "Jobs this node's workers finished.",
+            &j.processed,
+        ),
+        (
+            "mpass_jobs_retried_total",
+            "counter",
+            "Jobs this node's workers failed and put back to be tried again.",
+            &j.retried,
+        ),
+        (
+            "mpass_jobs_dead_total",
+            "counter",
+            "Jobs this node's workers parked in the dead-letter store.",
+            &j.dead,
+        ),
         ("mpass_http_connections_open", "gauge", "Connections open now.", &c.open),
         (
             "mpass_http_connections_max",
