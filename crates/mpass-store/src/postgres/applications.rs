@@ -14,7 +14,7 @@ use uuid::Uuid;
 use mpass_domain::stats::{AppKey, Standing};
 
 use super::{
-    PgError, audit, big, count, exec, from_json, from_ms, jobs, ms, query, query_one, query_opt, stats, to_json,
+    PgError, audit, big, count, exec, from_json, from_ms, jobs, ms, query, query_one, query_opt, stats, stmt, to_json,
 };
 
 mod review;
@@ -49,24 +49,60 @@ pub(super) async fn get(c: &impl GenericClient, id: ApplicationId) -> Result<Opt
         .transpose()
 }
 
-/// Stores the application and its decision job (in a transaction). A lock on the citizen,
-/// held to the commit, makes the hourly count exact across API nodes and settles which of
-/// several concurrent retries with one idempotency key creates the application: the others
-/// wait for it and replay it.
+/// Takes a transaction-scoped advisory lock on the citizen (in memory: no row is written to
+/// take it; two citizens whose ids share these 64 random bits only wait for each other).
+const LOCK_CITIZEN: &str = "SELECT pg_advisory_xact_lock($1)";
+/// Inserts the application unless the citizen's `$9`-th newest application since `$8`
+/// exists (`$9` = `max_per_hour` − 1): the count and the insert in one statement.
+const INSERT_UNDER_LIMIT: &str = "INSERT INTO applications
+        (id, user_id, status, details, start_at, end_at, submitted_at, updated_at, vehicle_reg)
+    SELECT $1::uuid, $2::uuid, 'submitted', $3::text::jsonb, $4::int8, $5::int8, $6::int8, $6::int8, $7::text
+    WHERE NOT EXISTS (
+        SELECT 1 FROM applications WHERE user_id = $2::uuid AND id >= $8::uuid
+        ORDER BY id DESC LIMIT 1 OFFSET $9::int8)";
+
+/// Stores the application and its decision job (in a transaction). The lock on the
+/// citizen, held to the commit, makes the hourly count exact across API nodes and settles
+/// which of several concurrent retries with one idempotency key creates the application:
+/// the others wait for it and replay it.
+///
+/// The lock goes out pipelined with the statement after it (the idempotency key's lookup,
+/// or the insert), so it costs no round trip of its own. That statement still sees
+/// everything committed before the lock was granted: under READ COMMITTED each statement
+/// takes its snapshot when it starts, and the server runs a connection's statements in
+/// the order sent, which is the order the futures are first polled (both statements are
+/// prepared before, so neither waits before sending).
 pub(super) async fn submit(c: &impl GenericClient, app: &NewApplication) -> Result<SubmitOutcome, PgError> {
     let now = ms(app.submitted_at);
-    // A transaction-scoped advisory lock, in memory: no row is written to take it. Two
-    // citizens whose ids share these 64 bits (random ones) only wait for each other.
     let lock_key = i64::from_be_bytes(app.user_id.as_bytes()[8..].try_into().expect("8 bytes"));
-    exec(c, "SELECT pg_advisory_xact_lock($1)", &[&lock_key]).await?;
-    // READ COMMITTED: each statement from here on sees what was committed before the lock.
-    if let Some((key, body_hash)) = &app.idempotency {
-        let seen = query_opt(
+    let (lock, insert) = (stmt(c, LOCK_CITIZEN).await?, stmt(c, INSERT_UNDER_LIMIT).await?);
+    let lock_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&lock_key];
+    let locked = c.execute(&lock, &lock_params);
+    let (window, offset) = (app.window_start(), i64::from(app.max_per_hour.saturating_sub(1)));
+    let (details, vehicle) = (
+        to_json(&app.details),
+        app.details.vehicle.as_ref().map(|v| v.registration_key()),
+    );
+    let (start, end) = (ms(app.details.start), ms(app.details.end()));
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 9] = [
+        &app.id.0,
+        &app.user_id.0,
+        &details,
+        &start,
+        &end,
+        &now,
+        &vehicle,
+        &window.0,
+        &offset,
+    ];
+    let inserted = if let Some((key, body_hash)) = &app.idempotency {
+        let lookup = stmt(
             c,
             "SELECT body_hash, application_id FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-            &[&app.user_id.0, key],
         )
         .await?;
+        let lookup_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&app.user_id.0, key];
+        let (_, seen) = tokio::try_join!(locked, c.query_opt(&lookup, &lookup_params))?;
         if let Some(row) = seen {
             let (hash, first): (String, Uuid) = (row.try_get(0)?, row.try_get(1)?);
             if &hash != body_hash {
@@ -77,45 +113,30 @@ pub(super) async fn submit(c: &impl GenericClient, app: &NewApplication) -> Resu
                 .map(SubmitOutcome::Replayed)
                 .ok_or_else(|| PgError::Corrupt("idempotency key without its application".into()));
         }
-    }
-    // The `max_per_hour`-th newest application in the window, if there are that many.
-    let newest_counted = query_opt(
-        c,
-        "SELECT id FROM applications WHERE user_id = $1 AND id >= $2 ORDER BY id DESC LIMIT 1 OFFSET $3",
-        &[
-            &app.user_id.0,
-            &app.window_start().0,
-            &i64::from(app.max_per_hour.saturating_sub(1)),
-        ],
-    )
-    .await?;
-    if let Some(row) = newest_counted {
-        return Ok(app.too_many(ApplicationId(row.try_get(0)?)));
-    }
-    if let Some((key, body_hash)) = &app.idempotency {
-        exec(
+        let inserted = c.execute(&insert, &params).await?;
+        if inserted == 1 {
+            exec(
+                c,
+                "INSERT INTO idempotency_keys (user_id, key, body_hash, application_id, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&app.user_id.0, key, body_hash, &app.id.0, &now],
+            )
+            .await?;
+        }
+        inserted
+    } else {
+        tokio::try_join!(locked, c.execute(&insert, &params))?.1
+    };
+    if inserted == 0 {
+        // Over the limit (nothing written): wait for the newest application that counts.
+        let newest_counted = query_one(
             c,
-            "INSERT INTO idempotency_keys (user_id, key, body_hash, application_id, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
-            &[&app.user_id.0, key, body_hash, &app.id.0, &now],
+            "SELECT id FROM applications WHERE user_id = $1 AND id >= $2 ORDER BY id DESC LIMIT 1 OFFSET $3",
+            &[&app.user_id.0, &window.0, &offset],
         )
         .await?;
+        return Ok(app.too_many(ApplicationId(newest_counted.try_get(0)?)));
     }
-    exec(
-        c,
-        "INSERT INTO applications (id, user_id, status, details, start_at, end_at, submitted_at, updated_at, vehicle_reg)
-         VALUES ($1, $2, 'submitted', $3::text::jsonb, $4, $5, $6, $6, $7)",
-        &[
-            &app.id.0,
-            &app.user_id.0,
-            &to_json(&app.details),
-            &ms(app.details.start),
-            &ms(app.details.end()),
-            &now,
-            &app.details.vehicle.as_ref().map(|v| v.registration_key()),
-        ],
-    )
-    .await?;
     let created = app.submitted();
     stats::shift(
         c,
