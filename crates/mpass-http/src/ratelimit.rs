@@ -32,16 +32,12 @@ struct Buckets<K> {
 }
 
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
+    /// `n` tokens, refilled evenly over a minute.
     pub fn per_minute(n: u32) -> Self {
-        Self::refilled(n, 60.0)
-    }
-
-    /// `n` tokens, refilled evenly over `secs`.
-    fn refilled(n: u32, secs: f64) -> Self {
         let capacity = f64::from(n.max(1));
         RateLimiter {
             capacity,
-            per_sec: capacity / secs,
+            per_sec: capacity / 60.0,
             buckets: Mutex::new(Buckets {
                 by_key: HashMap::new(),
                 prune_at: PRUNE_AT,
