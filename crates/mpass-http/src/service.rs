@@ -282,10 +282,8 @@ async fn store_application(
         details,
         submitted_at: now_ms(),
         idempotency: idempotency.map(|(k, raw)| (k, otp::hex(&Sha256::digest(raw)))),
-        // A citizen needs a few applications a day; a script with one citizen's token must
-        // not flood the store and the decision queue. The store counts the last hour's in
-        // the transaction that would add this one, so the limit holds across API nodes and
-        // restarts, and a replay is answered whatever the count.
+        // A citizen needs a few a day; a script with one citizen's token must not flood the
+        // store and the decision queue (the store counts: `NewApplication::max_per_hour`).
         max_per_hour: state.settings.submissions_per_citizen_per_hour,
     };
     let (app, replayed) = match state.store.submit_application(new).await? {
