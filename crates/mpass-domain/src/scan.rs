@@ -158,7 +158,7 @@ pub fn first_impossible<'a>(point: &ScanPoint, others: &'a [TravelPoint]) -> Opt
     others.iter().find(|o| impossible_travel(&o.point, point))
 }
 
-/// What `Store::scan_record` did.
+/// What `VerificationStore::scan_record` did.
 #[derive(Debug, Clone)]
 pub enum ScanRecorded {
     /// Logged now.

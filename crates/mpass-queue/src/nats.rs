@@ -12,7 +12,7 @@
 //! # How a job travels
 //!
 //! 1. **Relay** (`relay.rs`, one task per process, any number of processes): leases due rows
-//!    with `Store::jobs_lease(max, now, lease_secs)`, publishes each to subject
+//!    with `JobStore::jobs_lease(max, now, lease_secs)`, publishes each to subject
 //!    `<prefix>.jobs.<kind>` with header `Nats-Msg-Id: <job id>:<lease count>` and awaits the
 //!    stream's publish ack. The store's lease keeps other relays off the row; the message id
 //!    makes the stream drop a re-publish whose first ack was lost (within the stream's
@@ -28,14 +28,14 @@
 //!    messages, and naps until the local relay publishes or `poll_interval` passes. It never
 //!    asks for more than `max`, so no message sits unread in a client buffer.
 //!    `Delivery::attempt` is JetStream's delivery count.
-//! 3. **Ack**: `Store::job_done` (the row goes) and then the message is acked. If the process
+//! 3. **Ack**: `JobStore::job_done` (the row goes) and then the message is acked. If the process
 //!    dies between the two, JetStream redelivers and the idempotent job runs again.
 //! 4. **Retry**: the message is nak'ed with the worker's delay (JetStream redelivers it, so
-//!    the delivery count goes on counting attempts) and `Store::job_retry` moves the row's
+//!    the delivery count goes on counting attempts) and `JobStore::job_retry` moves the row's
 //!    due time to `now + delay + lease_secs`, which records the error and keeps the relay off
 //!    the row while JetStream still owns the message. One scheme, one attempt counter.
 //! 5. **Dead letter**: the job is published to `<PREFIX>_DLQ` (subject
-//!    `<prefix>.dlq.<kind>`, limits retention, for inspection), `Store::job_dead` parks the
+//!    `<prefix>.dlq.<kind>`, limits retention, for inspection), `JobStore::job_dead` parks the
 //!    row, and the message is terminated. A message that JetStream gives up on after
 //!    `max_deliver` deliveries without any answer (a worker that crashes on it every time)
 //!    raises a `MAX_DELIVERIES` advisory; `dead.rs` listens (queue group, so one process

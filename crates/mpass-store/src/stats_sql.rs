@@ -270,7 +270,7 @@ pub(crate) fn latency(d: Dialect, q: &LatencyQuery, source: Source) -> Built {
     }
 }
 
-/// Applications by status, summed from the district counters (`Store::status_counts`, for
+/// Applications by status, summed from the district counters (`StatsStore::status_counts`, for
 /// `/metrics`). Every application is counted there once, under its status now, so this is
 /// a count of `applications` by status that reads rows bounded by hours × districts rather
 /// than by applications: the count itself took 0.75–2.8 s on SQLite and 3.2–3.8 s on

@@ -277,9 +277,9 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
 const SETTLE_EVERY: Duration = Duration::from_millis(250);
 
 /// Every [`SETTLE_EVERY`] until `stopped`, settles what a store shared by many nodes lets
-/// wait: chains queued audit entries (`Store::audit_seal`: on PostgreSQL, whichever node
+/// wait: chains queued audit entries (`AuditStore::audit_seal`: on PostgreSQL, whichever node
 /// holds the chain's lock seals them) and folds pending counter changes into the counters
-/// (`Store::stats_fold`), and lets the store reclaim its queue-like tables' dead rows
+/// (`StatsStore::stats_fold`), and lets the store reclaim its queue-like tables' dead rows
 /// (`Store::tidy`). The embedded store chains and counts each change as it is made and
 /// has nothing to do. What is still waiting at shutdown stays, committed, for the next
 /// node's turn.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::*;
 use mpass_domain::application::Status;
-use mpass_domain::ports::Store;
+use mpass_domain::ports::{JobStore, StatsStore};
 use mpass_domain::stats::{CountQuery, Dim};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -120,7 +120,7 @@ pub struct PassCheck {
 }
 
 /// Makes the scan an online check logs from what the server knows of the pass
-/// ([`Store::check_and_log`](super::Store::check_and_log)), or none. It may run on a store's own thread, inside a write
+/// ([`VerificationStore::check_and_log`](super::VerificationStore::check_and_log)), or none. It may run on a store's own thread, inside a write
 /// transaction: it must be quick and must not block.
 pub type ScanDecider = Box<dyn FnOnce(PassCheck) -> Option<Scan> + Send>;
 
@@ -160,7 +160,7 @@ pub struct Revocation {
     pub revoked_at: OffsetDateTime,
 }
 
-/// What `Store::decision_inputs` reads for one decision; every part is `None` when the
+/// What `ApplicationStore::decision_inputs` reads for one decision; every part is `None` when the
 /// application is missing, and all but `application` when it is no longer `submitted`.
 #[derive(Debug, Clone, Default)]
 pub struct DecisionInputs {

@@ -1,5 +1,5 @@
 //! Scan statistics (SPEC §9): scans by result, per checkpoint, and near a point, from the
-//! scan counters (`Store::stats_scans`), never the scan log. Counts and checkpoint names
+//! scan counters (`StatsStore::stats_scans`), never the scan log. Counts and checkpoint names
 //! only: no officer, pass or holder appears in any answer.
 
 use std::collections::HashMap;

@@ -143,7 +143,7 @@ const SCAN_BATCHES: usize = 4;
 /// Scans in one batch at most.
 const SCAN_BATCH: usize = 512;
 
-/// The node's scan log: `Store::scan_record` joins the scans waiting at that moment
+/// The node's scan log: `VerificationStore::scan_record` joins the scans waiting at that moment
 /// (`batch.rs`), and [`scan_record_batch`] logs and counts them in one transaction. A batch
 /// that fails for another reason than the database being out of reach is tried again scan
 /// by scan, so that one bad scan fails alone.
@@ -262,7 +262,7 @@ fn pass_and_status(r: &Row) -> Result<(PassRecord, Option<Status>), PgError> {
     ))
 }
 
-/// What an online check by short code reads (`Store::pass_check`; checks by QR text read
+/// What an online check by short code reads (`VerificationStore::pass_check`; checks by QR text read
 /// in batches, [`pass_check_batch`]): the pass and its status, and, when `travel_at` is
 /// given, impossible travel's points of the pass found.
 pub(super) async fn pass_check_by_code(
@@ -294,7 +294,7 @@ const READ_BATCH: usize = 512;
 /// with a position impossible travel's points around that time.
 pub(super) type PassRead = (PassId, Option<OffsetDateTime>);
 
-/// The node's pass reads for online checks by QR text: `Store::pass_check` joins the reads
+/// The node's pass reads for online checks by QR text: `VerificationStore::pass_check` joins the reads
 /// waiting at that moment (`batch.rs`), and [`pass_check_batch`] answers them with one
 /// round trip for the batch instead of one per check (on the replica when there is one).
 /// A batch that fails for another reason than the database being out of reach (a stored
@@ -403,7 +403,7 @@ fn status_of(s: Option<String>) -> Result<Option<Status>, PgError> {
         .transpose()
 }
 
-/// Impossible travel's scans of a pass around `at` (`Store::travel_points`), from the
+/// Impossible travel's scans of a pass around `at` (`VerificationStore::travel_points`), from the
 /// covering index `scans_travel` (an index-only scan once the table is vacuumed).
 pub(super) async fn travel_points(
     c: &impl GenericClient,

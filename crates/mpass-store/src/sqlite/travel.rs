@@ -368,7 +368,7 @@ const TRAVEL_POINTS: &str = "SELECT scanned_at, id, lat, lon FROM scan_travel
      ORDER BY scanned_at DESC LIMIT CAST(?4 AS INTEGER)";
 
 /// Impossible travel's scans of a pass around `at`: the latest [`TRAVEL_HISTORY`] with a
-/// position within [`TRAVEL_HORIZON`] of it, newest first (`Store::travel_points`). On the
+/// position within [`TRAVEL_HORIZON`] of it, newest first (`VerificationStore::travel_points`). On the
 /// writer, from what it keeps of the pass, or the table with the points still in memory.
 pub(super) fn points(c: &Connection, pass: PassId, at: OffsetDateTime) -> rusqlite::Result<Vec<TravelPoint>> {
     let (from, to) = (ms(at - TRAVEL_HORIZON), ms(at + TRAVEL_HORIZON));

@@ -2,6 +2,7 @@
 
 use mpass_domain::ids::UserId;
 use mpass_domain::pass::VerdictColour;
+use mpass_domain::ports::VerificationStore;
 use mpass_domain::scan::ScanSource;
 
 use super::*;
@@ -339,7 +340,6 @@ fn opening_recovers_the_points_held_in_memory() {
     let scans: Vec<Scan> = (0..3).map(|n| scan(pass, n * 60, true)).collect();
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     rt.block_on(async {
-        use mpass_domain::ports::Store;
         let store = crate::SqliteStore::open(&path).unwrap();
         for s in &scans {
             store.scan_record(s).await.unwrap();
