@@ -1,13 +1,11 @@
-//! Applications, decisions, passes and revocations on PostgreSQL.
+//! Applications on PostgreSQL: submission, the citizen's list, cancelling and decisions;
+//! passes and revocations in `passes`, the reviewers' queue in `review`.
 
 use deadpool_postgres::GenericClient;
 use mpass_domain::application::{Application, Status};
 use mpass_domain::audit::{Actor, AuditEvent, action};
 use mpass_domain::ids::{ApplicationId, PassId, UserId};
-use mpass_domain::ports::{
-    ApplicantFacts, DecisionRecord, MAX_COUNTED_PER_DAY, NewApplication, NewJob, PassRecord, Revocation, RevokeOutcome,
-    SubmitOutcome,
-};
+use mpass_domain::ports::{ApplicantFacts, DecisionRecord, MAX_COUNTED_PER_DAY, NewApplication, NewJob, SubmitOutcome};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -17,7 +15,11 @@ use super::{
     PgError, audit, big, count, exec, from_json, from_ms, jobs, ms, query, query_one, query_opt, stats, stmt, to_json,
 };
 
+mod passes;
 mod review;
+pub(super) use passes::{
+    bulk_insert_passes, insert_pass, pass, pass_by_short_code, revocations_since, revoke, revoke_pass,
+};
 pub(super) use review::{review_claim, review_decide, review_issue_pass, review_queue};
 
 pub(super) const SELECT_APP: &str =
@@ -182,20 +184,6 @@ pub(super) async fn newest_id(c: &impl GenericClient, user: UserId) -> Result<Op
     Ok(row.map(|r| r.try_get(0).map(ApplicationId)).transpose()?)
 }
 
-/// Appends to the revocation list. The table lock (taken last, held to commit, blocking
-/// other revokers but no reader) makes `seq` order equal commit order, so a client that
-/// synced up to `seq` N can never later find a revocation numbered below N appear.
-async fn revoke(c: &impl GenericClient, pass: PassId, reason: &str, now: i64) -> Result<(), PgError> {
-    c.batch_execute("LOCK TABLE revocations IN EXCLUSIVE MODE").await?;
-    exec(
-        c,
-        "INSERT INTO revocations (pass_id, reason, revoked_at) VALUES ($1, $2, $3)",
-        &[&pass.0, &reason, &now],
-    )
-    .await?;
-    Ok(())
-}
-
 /// Cancels in a transaction with the application's row locked, so a concurrent decision
 /// either lands first (and its pass is revoked here) or finds the status changed.
 pub(super) async fn cancel(
@@ -256,55 +244,6 @@ pub(super) async fn cancel(
         },
         true,
     )))
-}
-
-/// Revokes a pass in a transaction, with the locks taken in the order `cancel` takes them:
-/// the application's row (so a concurrent cancel or revoke waits, then sees the status
-/// changed), the revocation list's table lock, and the audit lock last.
-pub(super) async fn revoke_pass(
-    c: &impl GenericClient,
-    pass: PassId,
-    reason: &str,
-    actor: Actor,
-    jobs: &[NewJob],
-    now: i64,
-) -> Result<RevokeOutcome, PgError> {
-    let sql = format!("{SELECT_APP} WHERE id = (SELECT application_id FROM passes WHERE id = $1) FOR UPDATE");
-    let Some(app) = query_opt(c, &sql, &[&pass.0])
-        .await?
-        .as_ref()
-        .map(app_from_row)
-        .transpose()?
-    else {
-        return Ok(RevokeOutcome::NotFound);
-    };
-    if matches!(app.status, Status::Cancelled | Status::Revoked) {
-        return Ok(RevokeOutcome::AlreadyRevoked);
-    }
-    exec(
-        c,
-        "UPDATE applications SET status = 'revoked', updated_at = $2 WHERE id = $1",
-        &[&app.id.0, &now],
-    )
-    .await?;
-    let has_pass = app.pass_id.is_some();
-    stats::shift(
-        c,
-        &AppKey::of(&app),
-        Some(Standing::new(app.status, has_pass)),
-        Some(Standing::new(Status::Revoked, has_pass)),
-    )
-    .await?;
-    for job in jobs {
-        jobs::insert(c, job, now).await?;
-    }
-    revoke(c, pass, reason, now).await?;
-    audit::append(c, AuditEvent::pass_revoked(from_ms(now), actor, pass, app.id, reason)).await?;
-    Ok(RevokeOutcome::Revoked(Application {
-        status: Status::Revoked,
-        updated_at: from_ms(now),
-        ..app
-    }))
 }
 
 /// The policy's facts in one statement. The document check joins the applicant's own
@@ -418,81 +357,6 @@ pub(super) async fn record_decision(c: &impl GenericClient, d: &DecisionRecord) 
     )
     .await?;
     Ok(true)
-}
-
-pub(super) async fn insert_pass(c: &impl GenericClient, p: &PassRecord) -> Result<(), PgError> {
-    exec(
-        c,
-        "INSERT INTO passes (id, application_id, user_id, short_code, data) VALUES ($1, $2, $3, $4, $5::text::jsonb)",
-        &[&p.id.0, &p.application_id.0, &p.user_id.0, &p.short_code, &to_json(p)],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Many passes in one statement (`mpass demo`).
-pub(super) async fn bulk_insert_passes(c: &impl GenericClient, passes: &[&PassRecord]) -> Result<(), PgError> {
-    let ids: Vec<_> = passes.iter().map(|p| p.id.0).collect();
-    let apps: Vec<_> = passes.iter().map(|p| p.application_id.0).collect();
-    let users: Vec<_> = passes.iter().map(|p| p.user_id.0).collect();
-    let codes: Vec<&str> = passes.iter().map(|p| p.short_code.as_str()).collect();
-    let data: Vec<String> = passes.iter().map(to_json).collect();
-    exec(
-        c,
-        "INSERT INTO passes (id, application_id, user_id, short_code, data)
-         SELECT id, application_id, user_id, short_code, data::jsonb
-         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[])
-             AS u(id, application_id, user_id, short_code, data)",
-        &[&ids, &apps, &users, &codes, &data],
-    )
-    .await?;
-    Ok(())
-}
-
-fn pass_from(row: Option<Row>) -> Result<Option<PassRecord>, PgError> {
-    row.map(|r| from_json(&r.try_get::<_, String>(0)?, "pass")).transpose()
-}
-
-pub(super) async fn pass(c: &impl GenericClient, id: PassId) -> Result<Option<PassRecord>, PgError> {
-    pass_from(query_opt(c, "SELECT data::text FROM passes WHERE id = $1", &[&id.0]).await?)
-}
-
-pub(super) async fn pass_by_short_code(c: &impl GenericClient, code: &str) -> Result<Option<PassRecord>, PgError> {
-    pass_from(query_opt(c, "SELECT data::text FROM passes WHERE short_code = $1", &[&code]).await?)
-}
-
-pub(super) async fn revocations_since(
-    c: &impl GenericClient,
-    seq: i64,
-    limit: u32,
-) -> Result<(i64, Vec<Revocation>), PgError> {
-    // The latest seq is read first: anything committed after it is picked up next sync.
-    let latest: i64 = query_one(c, "SELECT coalesce(max(seq), 0)::bigint FROM revocations", &[])
-        .await?
-        .try_get(0)?;
-    let rows = query(
-        c,
-        "SELECT seq, pass_id, revoked_at FROM revocations WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3",
-        &[&seq, &latest, &big(limit)],
-    )
-    .await?;
-    let list = rows
-        .iter()
-        .map(|r| {
-            Ok(Revocation {
-                seq: r.try_get(0)?,
-                pass_id: PassId(r.try_get(1)?),
-                revoked_at: from_ms(r.try_get(2)?),
-            })
-        })
-        .collect::<Result<Vec<_>, PgError>>()?;
-    // When the page is cut short, the client continues from the last seq it got.
-    let next = if list.len() as u64 == u64::from(limit) {
-        list.last().map_or(latest, |r| r.seq)
-    } else {
-        latest
-    };
-    Ok((next, list))
 }
 
 pub(super) async fn status_counts(c: &impl GenericClient) -> Result<Vec<(Status, u64)>, PgError> {
