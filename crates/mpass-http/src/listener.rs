@@ -25,7 +25,8 @@
 //! accepting until one closes (new clients wait in the listen backlog), so that a flood of
 //! connections cannot use up the file descriptors the store and the photos need; past
 //! [`ServeOptions::max_connections_per_ip`] from one address, a connection is answered 503
-//! `too_many_connections` and closed, so that one address cannot take every place.
+//! `too_many_connections` and closed (or closed unanswered, while as many refusals to that
+//! address are being answered), so that one address cannot take every place.
 
 mod limits;
 mod linger;
@@ -105,11 +106,12 @@ pub async fn serve(
         // out at once, not held back by Nagle's algorithm for the client's delayed ACK.
         let _ = stream.set_nodelay(true);
         let place = match limits.admit(place, peer.ip()) {
-            Ok(place) => place,
-            Err(place) => {
+            limits::Admission::Serve(place) => place,
+            limits::Admission::Refuse(place) => {
                 tokio::spawn(limits::refuse(stream, options.header_read_timeout, place));
                 continue;
             }
+            limits::Admission::Close => continue,
         };
         let app = app.clone();
         let mut stop = stop_rx.clone();

@@ -108,6 +108,12 @@ async fn metrics(State(state): State<AppState>) -> Response {
             &c.refused,
         ),
         (
+            "mpass_http_connections_dropped_total",
+            "counter",
+            "Connections closed unanswered: their address held as many as it may and had as many refusals being answered.",
+            &c.dropped,
+        ),
+        (
             "mpass_http_connections_full_total",
             "counter",
             "Times every place was taken and new connections waited in the listen backlog.",

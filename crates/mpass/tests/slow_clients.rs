@@ -2,7 +2,8 @@
 //! headers, is closed after `header_read_timeout_ms`, while the server keeps answering
 //! everyone else; a header block past the cap is refused with 431, and a body that stalls
 //! with 408. Too many connections: past `max_connections` new ones wait, past
-//! `max_connections_per_ip` they are answered 503 `too_many_connections`.
+//! `max_connections_per_ip` they are answered 503 `too_many_connections`, and past as many
+//! refusals at once closed unanswered.
 
 mod common;
 
@@ -203,6 +204,32 @@ async fn one_address_may_hold_only_so_many_connections() {
         (2..=4).contains(&open),
         "{open} open: the one kept and this one, and refused ones closing"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_its_refusals_an_address_is_closed_at_once_and_holds_no_place() {
+    let (_srv, addr, first, _second) = two_kept_open(6, 2).await;
+    // Two more that send nothing: refusals waiting for their request, a place each.
+    let _silent = [
+        TcpStream::connect(&addr).await.expect("connect"),
+        TcpStream::connect(&addr).await.expect("connect"),
+    ];
+    // Every further connection from the address is closed at once, unanswered, and gives
+    // its place back: 20 of them, with only 2 of the 6 places left, all closed promptly.
+    for n in 0..20 {
+        let mut c = TcpStream::connect(&addr).await.expect("connect");
+        let (answer, waited) = until_closed(&mut c).await;
+        assert_eq!(answer, "", "connection {n} answered");
+        assert!(waited < Duration::from_secs(2), "connection {n} held {waited:?}");
+    }
+    drop(first);
+    let metrics = served(&addr, b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    let dropped = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("mpass_http_connections_dropped_total "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("dropped_total in {metrics}"));
+    assert!(dropped >= 20, "{dropped} dropped");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

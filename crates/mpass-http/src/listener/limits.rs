@@ -10,7 +10,11 @@
 //! One address may hold only so many of those places: past that, its new connection is
 //! answered 503 `too_many_connections` with `Retry-After` and closed. The limit is generous
 //! (a mobile carrier's NAT puts many citizens behind one address) and off behind a proxy.
-//! A flood of new connections (rather than connections kept open) is the firewall's to stop.
+//! Answering a refusal takes a place too, for up to a few seconds (the request is read
+//! first, and the close lingers): an address may have as many refusals being answered as
+//! it may hold connections, and past that its new connections are closed at once,
+//! unanswered. So one address holds at most twice its limit, however fast it connects. A
+//! flood of new connections from many addresses is the firewall's to stop.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -50,6 +54,9 @@ pub struct ConnectionStats {
     pub max: AtomicU64,
     /// Connections answered 503 `too_many_connections`.
     pub refused: AtomicU64,
+    /// Connections closed at once, unanswered: their address held as many as it may and
+    /// had as many refusals being answered.
+    pub dropped: AtomicU64,
     /// Times the accept loop found every place taken and waited.
     pub full: AtomicU64,
 }
@@ -59,6 +66,8 @@ pub struct Limits {
     places: Arc<Semaphore>,
     per_ip: usize,
     by_ip: Counts,
+    /// Refusals being answered, by address.
+    refusing: Counts,
     stats: Arc<ConnectionStats>,
     warned_full: Mutex<Option<Instant>>,
     warned_ip: Mutex<Option<Instant>>,
@@ -97,6 +106,7 @@ impl Limits {
             places: Arc::new(Semaphore::new(max)),
             per_ip,
             by_ip: Counts::default(),
+            refusing: Counts::default(),
             stats,
             warned_full: Mutex::new(None),
             warned_ip: Mutex::new(None),
@@ -119,9 +129,8 @@ impl Limits {
             .expect("the semaphore is never closed")
     }
 
-    /// The connection from `ip` with its place, or the place back when that address holds
-    /// all it may.
-    pub fn admit(&self, permit: OwnedSemaphorePermit, ip: IpAddr) -> Result<Place, Place> {
+    /// What to do with the connection from `ip`, which `permit` has a place for.
+    pub fn admit(&self, permit: OwnedSemaphorePermit, ip: IpAddr) -> Admission {
         self.stats.open.fetch_add(1, Ordering::Relaxed);
         let place = |ip| Place {
             _permit: permit,
@@ -129,23 +138,45 @@ impl Limits {
             stats: self.stats.clone(),
         };
         if self.per_ip == 0 {
-            return Ok(place(None));
+            return Admission::Serve(place(None));
         }
         let ip = counted(ip);
-        let mut counts = self.by_ip.lock().unwrap_or_else(|e| e.into_inner());
-        let n = counts.entry(ip).or_insert(0);
-        if *n >= self.per_ip {
-            drop(counts);
-            self.stats.refused.fetch_add(1, Ordering::Relaxed);
-            if due(&self.warned_ip) {
-                tracing::warn!(%ip, limit = self.per_ip, "server.connections_per_ip_limit");
-            }
-            return Err(place(None));
+        if take(&self.by_ip, ip, self.per_ip) {
+            return Admission::Serve(place(Some((ip, self.by_ip.clone()))));
         }
-        *n += 1;
-        drop(counts);
-        Ok(place(Some((ip, self.by_ip.clone()))))
+        if due(&self.warned_ip) {
+            tracing::warn!(%ip, limit = self.per_ip, "server.connections_per_ip_limit");
+        }
+        if take(&self.refusing, ip, self.per_ip) {
+            self.stats.refused.fetch_add(1, Ordering::Relaxed);
+            return Admission::Refuse(place(Some((ip, self.refusing.clone()))));
+        }
+        self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+        // The place goes back now, with the socket.
+        drop(place(None));
+        Admission::Close
     }
+}
+
+/// What the accept loop does with a connection.
+pub enum Admission {
+    /// Serve it.
+    Serve(Place),
+    /// Answer its first request 503 `too_many_connections` ([`refuse`]).
+    Refuse(Place),
+    /// Close it at once.
+    Close,
+}
+
+/// Counts one more for `ip` in `counts` unless it has `max` already; whether it did.
+fn take(counts: &Counts, ip: IpAddr, max: usize) -> bool {
+    let mut counts = counts.lock().unwrap_or_else(|e| e.into_inner());
+    let n = counts.entry(ip).or_insert(0);
+    if *n >= max {
+        return false;
+    }
+    *n += 1;
+    true
 }
 
 /// The address a connection counts against: an IPv4 address (also when mapped into IPv6),
@@ -215,24 +246,50 @@ mod tests {
         assert_eq!(counted(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
     }
 
+    fn served(a: Admission) -> Place {
+        match a {
+            Admission::Serve(place) => place,
+            Admission::Refuse(_) => panic!("refused"),
+            Admission::Close => panic!("closed"),
+        }
+    }
+
+    fn refused(a: Admission) -> Place {
+        match a {
+            Admission::Refuse(place) => place,
+            Admission::Serve(_) => panic!("served"),
+            Admission::Close => panic!("closed"),
+        }
+    }
+
     #[tokio::test]
     async fn places_are_given_back_and_counted_per_address() {
         let stats = Arc::new(ConnectionStats::default());
-        let limits = Limits::new(3, 2, stats.clone());
+        let limits = Limits::new(5, 2, stats.clone());
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.2.2".parse().unwrap();
-        let first = limits.admit(limits.place().await, ip).ok().unwrap();
-        let _second = limits.admit(limits.place().await, ip).ok().unwrap();
-        let refused = limits.admit(limits.place().await, ip).err().unwrap();
-        // All three places are taken, the refused one's too, until it is closed.
+        let first = served(limits.admit(limits.place().await, ip));
+        let _second = served(limits.admit(limits.place().await, ip));
+        // Past its limit the address is refused, the refusal holding a place while it is
+        // answered, for as many refusals at once as the limit...
+        let refusal = refused(limits.admit(limits.place().await, ip));
+        let _refusal = refused(limits.admit(limits.place().await, ip));
+        // ...and past those its connections are closed at once, their places given back.
+        for _ in 0..100 {
+            assert!(matches!(limits.admit(limits.place().await, ip), Admission::Close));
+        }
+        let _third = served(limits.admit(limits.place().await, other));
+        // Every place is taken now (2 served, 2 refusals, 1 other), until one is closed.
         assert!(limits.places.clone().try_acquire_owned().is_err());
-        drop(refused);
-        let _third = limits.admit(limits.place().await, other).ok().unwrap();
+        drop(refusal);
+        let _again = refused(limits.admit(limits.place().await, ip));
         drop(first);
-        assert!(limits.admit(limits.place().await, ip).is_ok());
-        assert!(limits.by_ip.lock().unwrap().len() == 2);
-        assert_eq!(stats.open.load(Ordering::Relaxed), 2);
-        assert_eq!(stats.refused.load(Ordering::Relaxed), 1);
-        assert_eq!(stats.max.load(Ordering::Relaxed), 3);
+        let _back = served(limits.admit(limits.place().await, ip));
+        assert_eq!(limits.by_ip.lock().unwrap().len(), 2);
+        assert_eq!(limits.refusing.lock().unwrap().get(&ip), Some(&2));
+        assert_eq!(stats.open.load(Ordering::Relaxed), 5);
+        assert_eq!(stats.refused.load(Ordering::Relaxed), 3);
+        assert_eq!(stats.dropped.load(Ordering::Relaxed), 100);
+        assert_eq!(stats.max.load(Ordering::Relaxed), 5);
     }
 }
