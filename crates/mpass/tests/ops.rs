@@ -127,11 +127,7 @@ async fn health_readiness_metrics_and_reference() {
     assert!(text.contains("mpass_applications{status=\"approved\"} 1"), "{text}");
     assert!(text.contains("mpass_queue_jobs "), "{text}");
     // The embedded store's WAL syncs: the submission was acknowledged after one.
-    let syncs = text
-        .lines()
-        .find_map(|l| l.strip_prefix("mpass_store_wal_sync_seconds_count "))
-        .and_then(|n| n.parse::<u64>().ok())
-        .unwrap_or_else(|| panic!("no WAL sync count in {text}"));
+    let syncs = metric(&text, "mpass_store_wal_sync_seconds_count");
     assert!(syncs >= 1, "{text}");
     assert!(
         text.contains("mpass_store_wal_sync_seconds_bucket{le=\"+Inf\"} "),

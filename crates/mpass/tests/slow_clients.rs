@@ -190,13 +190,7 @@ async fn one_address_may_hold_only_so_many_connections() {
     // The operators see it: the refusals (the two above, and any while a connection closed),
     // the limit, and the connections open.
     let metrics = served(&addr, b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
-    let value = |name: &str| {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("{name} in {metrics}"))
-    };
+    let value = |name: &str| metric(&metrics, name);
     assert!(value("mpass_http_connections_refused_total") >= 2);
     assert_eq!(value("mpass_http_connections_max"), 10);
     let open = value("mpass_http_connections_open");
@@ -224,11 +218,7 @@ async fn past_its_refusals_an_address_is_closed_at_once_and_holds_no_place() {
     }
     drop(first);
     let metrics = served(&addr, b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
-    let dropped = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("mpass_http_connections_dropped_total "))
-        .and_then(|n| n.parse::<u64>().ok())
-        .unwrap_or_else(|| panic!("dropped_total in {metrics}"));
+    let dropped = metric(&metrics, "mpass_http_connections_dropped_total");
     assert!(dropped >= 20, "{dropped} dropped");
 }
 

@@ -297,6 +297,14 @@ where
     }
 }
 
+/// The value of the unlabelled sample `name` in a `/metrics` text; panics when it is absent.
+pub fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
 /// Asserts a problem+json answer with `status` and `code`; returns the parsed problem.
 #[track_caller]
 pub fn assert_problem(res: &RawResponse, status: u16, code: &str) -> mpass_client::Problem {
