@@ -34,6 +34,19 @@ pub fn send_allowed(
     Ok(())
 }
 
+/// The minute (since the epoch) a send at `now_ms` counts in, against its address's limit.
+/// Both stores count an address's sends by these fixed minutes: one row a minute and
+/// address, so a send costs the same however high the limit.
+pub fn address_minute(now_ms: i64) -> i64 {
+    now_ms.div_euclid(60_000)
+}
+
+/// How many seconds an address that has used its minute's sends waits: until the next
+/// minute begins (at least 1).
+pub fn address_wait(now_ms: i64) -> i64 {
+    ((60_000 - now_ms.rem_euclid(60_000) + 999) / 1000).max(1)
+}
+
 /// A fresh 6-digit code, uniformly distributed.
 pub fn generate_code() -> String {
     loop {
@@ -79,6 +92,17 @@ mod tests {
         let a: Vec<String> = (0..20).map(|_| generate_code()).collect();
         assert!(a.iter().all(|c| is_well_formed(c)));
         assert!(a.iter().any(|c| c != &a[0]));
+    }
+
+    #[test]
+    fn an_address_waits_for_the_next_minute() {
+        let minute = 28_000_000 * 60_000;
+        assert_eq!(address_minute(minute), 28_000_000);
+        assert_eq!(address_minute(minute + 59_999), 28_000_000);
+        assert_eq!(address_minute(minute + 60_000), 28_000_001);
+        assert_eq!(address_wait(minute + 1_000), 59);
+        assert_eq!(address_wait(minute + 59_500), 1);
+        assert_eq!(address_wait(minute), 60);
     }
 
     #[test]

@@ -32,6 +32,7 @@ mod limits;
 mod linger;
 
 pub use limits::ConnectionStats;
+pub(crate) use limits::counted;
 
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};

@@ -15,7 +15,8 @@ use mpass_domain::language::Language;
 use mpass_domain::phone::Phone;
 use mpass_domain::photo::{Photo, PhotoError, sanitize_photo};
 use mpass_domain::ports::{
-    NewApplication, NewJob, OtpCheck, OtpSendRefused, PassRecord, RevokeOutcome, StoredProfile, SubmitOutcome,
+    NewApplication, NewJob, OtpCheck, OtpOrigin, OtpSendRefused, PassRecord, RevokeOutcome, StoredProfile,
+    SubmitOutcome,
 };
 use mpass_domain::profile::ProfileInput;
 use mpass_domain::token::{REFRESH_TTL_SECS, hash_refresh_token, new_refresh_token};
@@ -77,20 +78,27 @@ pub(crate) fn parse_phone(raw: &str) -> Result<Phone, ApiError> {
 }
 
 /// Sends a login code to `raw_phone` in `lang`, the language of the request (the person
-/// may have no account yet); rate-limited per client address and per phone.
+/// may have no account yet); rate-limited per client address and per phone. The address's
+/// limit is counted by the store, so it holds across API nodes; each node's limiter in
+/// memory turns a flood away before it reaches the store.
 pub(crate) async fn send_otp(state: &AppState, raw_phone: &str, ip: IpAddr, lang: Language) -> Result<(), ApiError> {
     let phone = parse_phone(raw_phone)?;
+    let address = crate::listener::counted(ip);
     state
         .otp_ip_limit
-        .check(ip)
+        .check(address)
         .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    let origin = OtpOrigin {
+        address: address.to_string(),
+        max_per_minute: state.settings.otp_per_ip_per_minute.max(1),
+    };
     let code = otp::generate_code();
     let hash = otp::hash_code(&state.settings.otp_key, phone.as_str(), &code);
     let body = notify::otp(lang, &code, otp::CODE_TTL_SECS / 60);
     let sms = NewJob::login_code(&phone, &body);
     match state
         .store
-        .otp_issue(&phone, &hash, sms, OffsetDateTime::now_utc())
+        .otp_issue(&phone, &hash, sms, Some(&origin), OffsetDateTime::now_utc())
         .await?
     {
         Ok(()) => {

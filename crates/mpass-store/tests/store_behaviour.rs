@@ -188,6 +188,7 @@ stories!(
     legacy_registration_is_kept_once,
     otp_send_limits,
     otp_concurrent_sends_one_phone,
+    otp_sends_counted_by_address,
     otp_attempts_and_consumption,
     refresh_rotation_reuse_and_logout,
     profile_photo_and_document_fact,

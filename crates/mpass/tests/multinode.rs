@@ -209,6 +209,35 @@ async fn two_apis_two_workers_one_killed_every_application_decided_once() {
         common::assert_api_error(users[0].on(node).submit(&body, None).await, 429, "rate_limited");
     }
 
+    // Login codes from one address (60 a minute by default) are counted across the nodes
+    // too: asked alternately through both, the first refusal comes by the 61st, where each
+    // node's own limiter would let it through (60 each, less the 20 logins above on node 1).
+    // The store counts by the minutes of the clock: the asking starts early in one.
+    let into_minute = time::OffsetDateTime::now_utc().unix_timestamp().rem_euclid(60);
+    if into_minute > 40 {
+        tokio::time::sleep(Duration::from_secs((61 - into_minute) as u64)).await;
+    }
+    let mut asked = 0;
+    let refused = loop {
+        asked += 1;
+        assert!(asked <= 61, "61 codes from one address within a minute");
+        let node = if asked % 2 == 0 { c1.clone() } else { c2.clone() };
+        match node.request_otp(&phone(950_000 + asked)).await {
+            Ok(_) => continue,
+            Err(e) => break e,
+        }
+    };
+    common::assert_api_error::<()>(Err(refused), 429, "rate_limited");
+    let most: i64 = pg
+        .query_one(
+            &format!("SELECT max(sends) FROM {schema}.otp_address_minutes WHERE address = '127.0.0.1'"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(most, 60, "codes for the address in its fullest minute");
+
     // The nodes stop before the schema and the streams go (SharedBackends' drop).
     drop((api1, api2, worker1, worker2));
 }

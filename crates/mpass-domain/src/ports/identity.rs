@@ -90,6 +90,17 @@ pub struct StoredProfile {
     pub photo_content_type: Option<String>,
 }
 
+/// Where a request for a login code came from, and how many codes that address may ask
+/// for in a minute. The store counts the codes sent to any phone for the address, in the
+/// transaction that would send this one, so the limit holds across API nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtpOrigin {
+    /// The client's address as it is counted: an IPv4 address, or an IPv6 client's /64.
+    pub address: String,
+    /// At least 1.
+    pub max_per_minute: u32,
+}
+
 /// Why an OTP could not be sent now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OtpSendRefused {

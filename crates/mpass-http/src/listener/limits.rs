@@ -179,9 +179,9 @@ fn take(counts: &Counts, ip: IpAddr, max: usize) -> bool {
     true
 }
 
-/// The address a connection counts against: an IPv4 address (also when mapped into IPv6),
-/// or an IPv6 address's /64, the least a subscriber is given.
-fn counted(ip: IpAddr) -> IpAddr {
+/// The address a client counts as, for connections and for login codes: an IPv4 address
+/// (also when mapped into IPv6), or an IPv6 address's /64, the least a subscriber is given.
+pub(crate) fn counted(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -206,7 +206,7 @@ async fn commit_job(b: &Backend, n: u32, kind: &str) -> String {
         payload: payload.clone(),
     };
     b.store
-        .otp_issue(&phone, "hash", job, OffsetDateTime::now_utc())
+        .otp_issue(&phone, "hash", job, None, OffsetDateTime::now_utc())
         .await
         .expect("otp_issue")
         .expect("not rate limited");

@@ -5,7 +5,7 @@ use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::ids::UserId;
 use mpass_domain::otp::{CODE_TTL_SECS, MAX_ATTEMPTS};
 use mpass_domain::phone::Phone;
-use mpass_domain::ports::{NewJob, OtpCheck, OtpSendRefused, Role, RoleGrant, StoredProfile, User};
+use mpass_domain::ports::{NewJob, OtpCheck, OtpOrigin, OtpSendRefused, Role, RoleGrant, StoredProfile, User};
 use mpass_domain::profile::Profile;
 use uuid::Uuid;
 
@@ -18,6 +18,7 @@ pub(super) async fn otp_issue(
     phone: &Phone,
     hash: &str,
     sms: &NewJob,
+    origin: Option<&OtpOrigin>,
     now: i64,
 ) -> Result<Result<(), OtpSendRefused>, PgError> {
     let phone = phone.as_str();
@@ -40,6 +41,27 @@ pub(super) async fn otp_issue(
     let (count, last, oldest): (i64, Option<i64>, Option<i64>) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
     if let Err(wait) = mpass_domain::otp::send_allowed(count, last, oldest, now) {
         return Ok(Err(OtpSendRefused::RetryAfter(wait)));
+    }
+    if let Some(origin) = origin {
+        // One more send for the address this minute, unless it has had its
+        // `max_per_minute`: the upsert locks the address's row for the minute (after the
+        // phone's, always in that order), so concurrent sends from it are counted in turn.
+        let counted = query_opt(
+            c,
+            "INSERT INTO otp_address_minutes (minute, address, sends) VALUES ($1, $2, 1)
+             ON CONFLICT (minute, address) DO UPDATE SET sends = otp_address_minutes.sends + 1
+             WHERE otp_address_minutes.sends < $3
+             RETURNING sends",
+            &[
+                &mpass_domain::otp::address_minute(now),
+                &origin.address,
+                &i64::from(origin.max_per_minute.max(1)),
+            ],
+        )
+        .await?;
+        if counted.is_none() {
+            return Ok(Err(OtpSendRefused::RetryAfter(mpass_domain::otp::address_wait(now))));
+        }
     }
     exec(
         c,

@@ -24,6 +24,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("../../migrations/postgres/0013_stats_pending.sql")),
     (14, include_str!("../../migrations/postgres/0014_jobs_free.sql")),
     (15, include_str!("../../migrations/postgres/0015_outbox_to.sql")),
+    (
+        16,
+        include_str!("../../migrations/postgres/0016_otp_address_minutes.sql"),
+    ),
 ];
 
 /// First key of the advisory lock that serialises migrations; the second is the schema,

@@ -4,7 +4,7 @@ use mpass_domain::audit::{Actor, AuditEvent};
 use mpass_domain::ids::UserId;
 use mpass_domain::otp::MAX_ATTEMPTS;
 use mpass_domain::phone::Phone;
-use mpass_domain::ports::{NewJob, OtpCheck, OtpSendRefused, Role, RoleGrant, StoredProfile, User};
+use mpass_domain::ports::{NewJob, OtpCheck, OtpOrigin, OtpSendRefused, Role, RoleGrant, StoredProfile, User};
 use mpass_domain::profile::Profile;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -15,6 +15,7 @@ pub(super) fn otp_issue(
     phone: &Phone,
     hash: &str,
     sms: &NewJob,
+    origin: Option<&OtpOrigin>,
     now: i64,
 ) -> rusqlite::Result<Result<(), OtpSendRefused>> {
     let hour_ago = now - 3_600_000;
@@ -25,6 +26,25 @@ pub(super) fn otp_issue(
         })?;
     if let Err(wait) = mpass_domain::otp::send_allowed(count, last, oldest, now) {
         return Ok(Err(OtpSendRefused::RetryAfter(wait)));
+    }
+    if let Some(origin) = origin {
+        // One more send for the address this minute, unless it has had its `max_per_minute`.
+        let minute = mpass_domain::otp::address_minute(now);
+        c.prepare_cached("DELETE FROM otp_address_minutes WHERE minute < ?1")?
+            .execute([minute])?;
+        let counted: Option<i64> = c
+            .prepare_cached(
+                "INSERT INTO otp_address_minutes (minute, address, sends) VALUES (?1, ?2, 1)
+                 ON CONFLICT (minute, address) DO UPDATE SET sends = sends + 1 WHERE sends < ?3
+                 RETURNING sends",
+            )?
+            .query_row(params![minute, origin.address, origin.max_per_minute.max(1)], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if counted.is_none() {
+            return Ok(Err(OtpSendRefused::RetryAfter(mpass_domain::otp::address_wait(now))));
+        }
     }
     c.prepare_cached("DELETE FROM otp_sends WHERE phone = ?1 AND sent_at <= ?2")?
         .execute(params![phone.as_str(), hour_ago])?;

@@ -367,6 +367,20 @@ END;
 CREATE INDEX sms_outbox_to ON sms_outbox (to_phone, seq);
 "#,
     ),
+    (
+        15,
+        r#"
+-- Login codes counted by the client's address as well as by phone (identity.rs
+-- `otp_issue`): the sends from each address in each minute since the epoch. Rows of
+-- minutes gone are deleted by the next send.
+CREATE TABLE otp_address_minutes (
+    minute INTEGER NOT NULL,
+    address TEXT NOT NULL,
+    sends INTEGER NOT NULL,
+    PRIMARY KEY (minute, address)
+) WITHOUT ROWID;
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.

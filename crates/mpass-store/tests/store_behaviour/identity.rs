@@ -68,7 +68,7 @@ pub(crate) async fn otp_send_limits(store: Arc<dyn Store>) {
         let (store, p) = (store.clone(), p.clone());
         async move {
             store
-                .otp_issue(&p, "hash", NewJob::sms(&p, "code"), t(at))
+                .otp_issue(&p, "hash", NewJob::sms(&p, "code"), None, t(at))
                 .await
                 .unwrap()
         }
@@ -100,7 +100,7 @@ pub(crate) async fn otp_concurrent_sends_one_phone(store: Arc<dyn Store>) {
                 tokio::spawn(async move {
                     gate.wait().await;
                     store
-                        .otp_issue(&p, &format!("hash-{i}"), NewJob::sms(&p, "code"), t(61 * round))
+                        .otp_issue(&p, &format!("hash-{i}"), NewJob::sms(&p, "code"), None, t(61 * round))
                         .await
                         .unwrap()
                 })
@@ -118,6 +118,73 @@ pub(crate) async fn otp_concurrent_sends_one_phone(store: Arc<dyn Store>) {
     assert_eq!(store.jobs_depth().await.unwrap(), (5, 0));
 }
 
+pub(crate) async fn otp_sends_counted_by_address(store: Arc<dyn Store>) {
+    let from = |address: &str, max_per_minute| OtpOrigin {
+        address: address.to_string(),
+        max_per_minute,
+    };
+    let (home, other) = (from("192.0.2.7", 3), from("192.0.2.8", 3));
+    let send = |n: u32, origin: Option<OtpOrigin>, at: i64| {
+        let store = store.clone();
+        async move {
+            let p = phone(300 + n);
+            store
+                .otp_issue(&p, "h", NewJob::sms(&p, "code"), origin.as_ref(), t(at))
+                .await
+                .unwrap()
+        }
+    };
+    // t(20) starts a minute (of the epoch's). Three phones from one address in it; the
+    // fourth waits for the next minute, and is not recorded (nor its SMS queued).
+    for (n, at) in [(1, 20), (2, 30), (3, 40)] {
+        send(n, Some(home.clone()), at).await.unwrap();
+    }
+    assert_eq!(
+        send(4, Some(home.clone()), 50).await,
+        Err(OtpSendRefused::RetryAfter(30))
+    );
+    assert_eq!(store.jobs_depth().await.unwrap(), (3, 0));
+    // Another address is counted apart; a lower limit for the same address is reached.
+    send(5, Some(other.clone()), 50).await.unwrap();
+    assert_eq!(
+        send(6, Some(from("192.0.2.7", 2)), 50).await,
+        Err(OtpSendRefused::RetryAfter(30))
+    );
+    // The next minute counts afresh; a send without an origin counts for no address.
+    for (n, at) in [(7, 80), (8, 81), (9, 82)] {
+        send(n, Some(home.clone()), at).await.unwrap();
+    }
+    assert_eq!(
+        send(10, Some(home.clone()), 83).await,
+        Err(OtpSendRefused::RetryAfter(57))
+    );
+    send(11, None, 83).await.unwrap();
+    assert_eq!(store.jobs_depth().await.unwrap(), (8, 0));
+
+    // Twelve phones at once from a fresh address that may ask for five: exactly five go.
+    let gate = Arc::new(tokio::sync::Barrier::new(12));
+    let tasks: Vec<_> = (0..12)
+        .map(|n| {
+            let (store, gate) = (store.clone(), gate.clone());
+            tokio::spawn(async move {
+                let p = phone(400 + n);
+                gate.wait().await;
+                store
+                    .otp_issue(&p, "h", NewJob::sms(&p, "code"), Some(&from("198.51.100.1", 5)), t(210))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut sent = 0;
+    for task in tasks {
+        if task.await.unwrap().is_ok() {
+            sent += 1;
+        }
+    }
+    assert_eq!(sent, 5, "the address's limit holds for concurrent sends");
+}
+
 pub(crate) async fn otp_attempts_and_consumption(store: Arc<dyn Store>) {
     let p = phone(1);
     let sms = || NewJob::sms(&p, "code");
@@ -126,7 +193,11 @@ pub(crate) async fn otp_attempts_and_consumption(store: Arc<dyn Store>) {
         OtpCheck::Invalid
     );
 
-    store.otp_issue(&p, "right-1", sms(), t(0)).await.unwrap().unwrap();
+    store
+        .otp_issue(&p, "right-1", sms(), None, t(0))
+        .await
+        .unwrap()
+        .unwrap();
     for _ in 0..4 {
         assert_eq!(store.otp_check(&p, "wrong", t(1)).await.unwrap(), OtpCheck::Invalid);
     }
@@ -137,7 +208,11 @@ pub(crate) async fn otp_attempts_and_consumption(store: Arc<dyn Store>) {
         "a code is consumed"
     );
 
-    store.otp_issue(&p, "right-2", sms(), t(61)).await.unwrap().unwrap();
+    store
+        .otp_issue(&p, "right-2", sms(), None, t(61))
+        .await
+        .unwrap()
+        .unwrap();
     for _ in 0..5 {
         assert_eq!(store.otp_check(&p, "wrong", t(62)).await.unwrap(), OtpCheck::Invalid);
     }
@@ -147,7 +222,11 @@ pub(crate) async fn otp_attempts_and_consumption(store: Arc<dyn Store>) {
         "burnt after five wrong attempts"
     );
 
-    store.otp_issue(&p, "right-3", sms(), t(122)).await.unwrap().unwrap();
+    store
+        .otp_issue(&p, "right-3", sms(), None, t(122))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         store.otp_check(&p, "right-3", t(122 + CODE_TTL_SECS)).await.unwrap(),
         OtpCheck::Invalid,
@@ -157,13 +236,13 @@ pub(crate) async fn otp_attempts_and_consumption(store: Arc<dyn Store>) {
     // A refused resend leaves the live code alone.
     let q = phone(2);
     store
-        .otp_issue(&q, "live", NewJob::sms(&q, "c"), t(0))
+        .otp_issue(&q, "live", NewJob::sms(&q, "c"), None, t(0))
         .await
         .unwrap()
         .unwrap();
     assert!(
         store
-            .otp_issue(&q, "other", NewJob::sms(&q, "c"), t(5))
+            .otp_issue(&q, "other", NewJob::sms(&q, "c"), None, t(5))
             .await
             .unwrap()
             .is_err()
@@ -174,7 +253,7 @@ pub(crate) async fn otp_attempts_and_consumption(store: Arc<dyn Store>) {
     // Concurrent checks of one right code: exactly one consumes it.
     let r = phone(3);
     store
-        .otp_issue(&r, "race", NewJob::sms(&r, "c"), t(0))
+        .otp_issue(&r, "race", NewJob::sms(&r, "c"), None, t(0))
         .await
         .unwrap()
         .unwrap();

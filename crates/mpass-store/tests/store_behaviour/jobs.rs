@@ -13,7 +13,7 @@ pub(crate) async fn jobs_lease_retry_dead_depth(store: Arc<dyn Store>) {
     for n in 1..=3 {
         let p = phone(n);
         store
-            .otp_issue(&p, "h", NewJob::sms(&p, "code"), t(0))
+            .otp_issue(&p, "h", NewJob::sms(&p, "code"), None, t(0))
             .await
             .unwrap()
             .unwrap();
@@ -58,11 +58,19 @@ pub(crate) async fn login_codes_are_leased_first(store: Arc<dyn Store>) {
     };
     for n in 1..=4 {
         let (p, job) = sms(n);
-        store.otp_issue(&p, "h", job, t(i64::from(n))).await.unwrap().unwrap();
+        store
+            .otp_issue(&p, "h", job, None, t(i64::from(n)))
+            .await
+            .unwrap()
+            .unwrap();
     }
     let p = phone(9);
     let login = NewJob::login_code(&p, "code");
-    store.otp_issue(&p, "h", login.clone(), t(10)).await.unwrap().unwrap();
+    store
+        .otp_issue(&p, "h", login.clone(), None, t(10))
+        .await
+        .unwrap()
+        .unwrap();
     let first = store.jobs_lease(3, t(20), 30).await.unwrap();
     let kinds: Vec<&str> = first.iter().map(|j| j.kind.as_str()).collect();
     assert_eq!(kinds, [JOB_SEND_LOGIN_CODE, JOB_SEND_SMS, JOB_SEND_SMS]);

@@ -37,7 +37,7 @@ async fn park_sms(store: &Arc<dyn Store>, first_phone: u32, n: u32, failed_at: i
         let p = phone(first_phone + i);
         let body = format!("message {i}");
         store
-            .otp_issue(&p, "h", NewJob::sms(&p, &body), t(0))
+            .otp_issue(&p, "h", NewJob::sms(&p, &body), None, t(0))
             .await
             .unwrap()
             .unwrap();

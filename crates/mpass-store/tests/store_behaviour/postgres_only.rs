@@ -240,8 +240,9 @@ async fn postgres_a_lagging_replica_loses_no_fresh_row() {
     );
 }
 
-/// PostgreSQL only: `tidy` vacuums every queue-like table (a deleted table's emptied
-/// pages are given back), and at most once in a few seconds per node.
+/// PostgreSQL only: `tidy` deletes the login codes' counts by address of minutes gone and
+/// vacuums every queue-like table (a deleted table's emptied pages are given back), at
+/// most once in a few seconds per node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_tidy_vacuums_the_queue_tables_now_and_then() {
     let Some((url, schema, _cleanup)) = pg_schema().await else {
@@ -275,7 +276,24 @@ async fn postgres_tidy_vacuums_the_queue_tables_now_and_then() {
         .await
         .unwrap();
     assert!(pages().await > 10, "5,000 deleted rows still fill their pages");
+    // Login codes counted by address: a minute long gone and the current one.
+    admin
+        .batch_execute(
+            "INSERT INTO otp_address_minutes (minute, address, sends) VALUES
+                 (1, '192.0.2.1', 5),
+                 ((extract(epoch FROM now()) * 1000)::bigint / 60000, '192.0.2.1', 3)",
+        )
+        .await
+        .unwrap();
     store.tidy().await.expect("tidy");
+    let minutes: Vec<i64> = admin
+        .query("SELECT sends FROM otp_address_minutes ORDER BY minute", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(minutes, vec![3], "the minutes gone are deleted, the current one kept");
     let vacuumed: Vec<String> = admin
         .query(
             "SELECT relname::text FROM pg_stat_user_tables WHERE schemaname = $1 AND last_vacuum IS NOT NULL
@@ -290,6 +308,7 @@ async fn postgres_tidy_vacuums_the_queue_tables_now_and_then() {
     let mut queue_like = vec![
         "audit_queue",
         "jobs",
+        "otp_address_minutes",
         "otp_codes",
         "otp_sends",
         "stats_district_hourly",

@@ -14,12 +14,16 @@ use crate::profile::Profile;
 /// language for their messages.
 #[async_trait]
 pub trait IdentityStore: Send + Sync + 'static {
-    /// Records an OTP send if the per-phone limits allow, and enqueues its SMS job.
+    /// Records an OTP send if the per-phone limits allow, and `origin`'s when given (no
+    /// more than its `max_per_minute` sends to any phones in the minute of `now`, minutes
+    /// counted from the epoch: [`crate::otp::address_minute`]), and enqueues its SMS job. A
+    /// refused send is not recorded.
     async fn otp_issue(
         &self,
         phone: &Phone,
         code_hash: &str,
         sms: NewJob,
+        origin: Option<&OtpOrigin>,
         now: OffsetDateTime,
     ) -> StoreResult<Result<(), OtpSendRefused>>;
     /// Checks a code, counting the attempt; a valid code is consumed.

@@ -17,9 +17,17 @@ impl IdentityStore for PostgresStore {
         phone: &Phone,
         code_hash: &str,
         sms: NewJob,
+        origin: Option<&OtpOrigin>,
         now: OffsetDateTime,
     ) -> StoreResult<Result<(), OtpSendRefused>> {
-        Ok(in_tx!(self, |tx| id::otp_issue(&tx, phone, code_hash, &sms, ms(now)))?)
+        Ok(in_tx!(self, |tx| id::otp_issue(
+            &tx,
+            phone,
+            code_hash,
+            &sms,
+            origin,
+            ms(now)
+        ))?)
     }
 
     async fn otp_check(&self, phone: &Phone, code_hash: &str, now: OffsetDateTime) -> StoreResult<OtpCheck> {

@@ -32,7 +32,12 @@ const TIDY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// (applications, scans) are autovacuum's.
 const VACUUM_QUEUES: &str = "VACUUM (SKIP_LOCKED) jobs, audit_queue, stats_thana_pending, \
     stats_district_pending, stats_latency_pending, stats_thana_hourly, stats_district_hourly, \
-    stats_latency_hourly, stats_scans_hourly, otp_codes, otp_sends";
+    stats_latency_hourly, stats_scans_hourly, otp_codes, otp_sends, otp_address_minutes";
+
+/// Deletes the counts of login codes by address of minutes before the last (`otp_issue`
+/// reads only the current minute's).
+const PURGE_OTP_ADDRESSES: &str = "DELETE FROM otp_address_minutes \
+    WHERE minute < (extract(epoch FROM now()) * 1000)::bigint / 60000 - 1";
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -55,6 +60,7 @@ impl Store for PostgresStore {
             *last = Some(std::time::Instant::now());
         }
         let c = self.primary().await?;
+        c.batch_execute(PURGE_OTP_ADDRESSES).await.map_err(PgError::from)?;
         c.batch_execute(VACUUM_QUEUES).await.map_err(PgError::from)?;
         Ok(())
     }

@@ -17,10 +17,11 @@ impl IdentityStore for SqliteStore {
         phone: &Phone,
         code_hash: &str,
         sms: NewJob,
+        origin: Option<&OtpOrigin>,
         now: OffsetDateTime,
     ) -> StoreResult<Result<(), OtpSendRefused>> {
-        let (phone, hash) = (phone.clone(), code_hash.to_string());
-        self.write(move |c| id::otp_issue(c, &phone, &hash, &sms, ms(now)))
+        let (phone, hash, origin) = (phone.clone(), code_hash.to_string(), origin.cloned());
+        self.write(move |c| id::otp_issue(c, &phone, &hash, &sms, origin.as_ref(), ms(now)))
             .await
     }
 
