@@ -16,11 +16,26 @@ pub fn from_unix_ms(ms: i64) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// A wait of `wait_ms` milliseconds as a `Retry-After`: whole seconds, rounded up, at
+/// least 1 (a client told to wait 0 s asks again at once).
+pub fn retry_after_secs(wait_ms: i64) -> i64 {
+    ((wait_ms + 999) / 1000).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use time::{Duration, OffsetDateTime};
 
     use super::*;
+
+    #[test]
+    fn waits_are_whole_seconds_rounded_up_and_never_zero() {
+        assert_eq!(retry_after_secs(1), 1);
+        assert_eq!(retry_after_secs(1_000), 1);
+        assert_eq!(retry_after_secs(1_001), 2);
+        assert_eq!(retry_after_secs(0), 1);
+        assert_eq!(retry_after_secs(-5_000), 1);
+    }
 
     /// Unix milliseconds round trip to the millisecond, rounding down on both sides of 1970,
     /// and agree with `time`'s own count where it is exact.

@@ -24,12 +24,12 @@ pub fn send_allowed(
     if let Some(newest) = newest_ms {
         let wait = RESEND_AFTER_SECS * 1000 - (now_ms - newest);
         if wait > 0 {
-            return Err((wait + 999) / 1000);
+            return Err(crate::instant::retry_after_secs(wait));
         }
     }
     if sends_last_hour >= i64::from(MAX_SENDS_PER_HOUR) {
         let wait = oldest_ms.map_or(3_600_000, |o| o + 3_600_000 - now_ms);
-        return Err(((wait + 999) / 1000).max(1));
+        return Err(crate::instant::retry_after_secs(wait));
     }
     Ok(())
 }
@@ -44,7 +44,7 @@ pub fn address_minute(now_ms: i64) -> i64 {
 /// How many seconds an address that has used its minute's sends waits: until the next
 /// minute begins (at least 1).
 pub fn address_wait(now_ms: i64) -> i64 {
-    ((60_000 - now_ms.rem_euclid(60_000) + 999) / 1000).max(1)
+    crate::instant::retry_after_secs(60_000 - now_ms.rem_euclid(60_000))
 }
 
 /// A fresh 6-digit code, uniformly distributed.

@@ -75,9 +75,8 @@ impl NewApplication {
     /// window, exists: the citizen may submit again once it is an hour old.
     pub fn too_many(&self, newest_counted: ApplicationId) -> SubmitOutcome {
         let free_at = newest_counted.unix_ms() + SUBMISSION_WINDOW.whole_milliseconds() as i64;
-        let now = (self.submitted_at.unix_timestamp_nanos() / 1_000_000) as i64;
         SubmitOutcome::TooMany {
-            retry_after: ((free_at - now + 999) / 1000).max(1),
+            retry_after: crate::instant::retry_after_secs(free_at - crate::instant::unix_ms(self.submitted_at)),
         }
     }
 }
