@@ -32,7 +32,6 @@ mod limits;
 mod linger;
 
 pub use limits::ConnectionStats;
-pub(crate) use limits::counted;
 
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -13,6 +13,20 @@ const IDLE_SECS: f64 = 120.0;
 /// login codes from more than this many addresses within two minutes) cost a pruning now
 /// and then, not a walk over every key at every request.
 const PRUNE_AT: usize = 100_000;
+
+/// The address a client counts as, for every limit by address (connections, login codes,
+/// failed legacy logins): an IPv4 address (also when mapped into IPv6), or an IPv6
+/// address's /64, the least a subscriber is given, so that one subscriber cannot take a
+/// fresh address for every request.
+pub(crate) fn counted(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & !((1u128 << 64) - 1))),
+        },
+    }
+}
 
 /// `capacity` requests, refilled evenly over a minute, per key (a client address by
 /// default; officers' user ids for verification, phone numbers for the legacy logins).
@@ -91,6 +105,17 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_count_by_ipv4_address_or_ipv6_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(counted(a), counted(b));
+        assert_ne!(counted(a), counted(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(counted(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
+    }
 
     #[test]
     fn limits_per_key() {

@@ -50,19 +50,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
 }
 
 /// The client address for rate limits: the socket peer, or the rightmost forwarded
-/// address when the operator says a proxy of theirs is in front.
+/// address when the operator says a proxy of theirs is in front; an IPv6 client by its /64
+/// ([`crate::ratelimit::counted`]).
 pub(crate) fn client_ip(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> IpAddr {
-    if state.settings.trust_forwarded_for {
-        let forwarded = headers
+    let forwarded = state.settings.trust_forwarded_for.then(|| {
+        headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok());
-        if let Some(ip) = forwarded {
-            return ip;
-        }
-    }
-    peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip())
+            .and_then(|v| v.trim().parse().ok())
+    });
+    let ip = forwarded
+        .flatten()
+        .unwrap_or_else(|| peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip()));
+    crate::ratelimit::counted(ip)
 }
 
 /// Parses a phone number, answering with the bilingual field error the citizen sees.
@@ -78,12 +79,16 @@ pub(crate) fn parse_phone(raw: &str) -> Result<Phone, ApiError> {
 }
 
 /// Sends a login code to `raw_phone` in `lang`, the language of the request (the person
-/// may have no account yet); rate-limited per client address and per phone. The address's
+/// may have no account yet); rate-limited per client address ([`client_ip`]) and per phone. The address's
 /// limit is counted by the store, so it holds across API nodes; each node's limiter in
 /// memory turns a flood away before it reaches the store.
-pub(crate) async fn send_otp(state: &AppState, raw_phone: &str, ip: IpAddr, lang: Language) -> Result<(), ApiError> {
+pub(crate) async fn send_otp(
+    state: &AppState,
+    raw_phone: &str,
+    address: IpAddr,
+    lang: Language,
+) -> Result<(), ApiError> {
     let phone = parse_phone(raw_phone)?;
-    let address = crate::listener::counted(ip);
     state
         .otp_ip_limit
         .check(address)

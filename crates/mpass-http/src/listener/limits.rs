@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -140,7 +140,7 @@ impl Limits {
         if self.per_ip == 0 {
             return Admission::Serve(place(None));
         }
-        let ip = counted(ip);
+        let ip = crate::ratelimit::counted(ip);
         if take(&self.by_ip, ip, self.per_ip) {
             return Admission::Serve(place(Some((ip, self.by_ip.clone()))));
         }
@@ -177,18 +177,6 @@ fn take(counts: &Counts, ip: IpAddr, max: usize) -> bool {
     }
     *n += 1;
     true
-}
-
-/// The address a client counts as, for connections and for login codes: an IPv4 address
-/// (also when mapped into IPv6), or an IPv6 address's /64, the least a subscriber is given.
-pub(crate) fn counted(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => IpAddr::V4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & !((1u128 << 64) - 1))),
-        },
-    }
 }
 
 /// Whether a warning is due (none in the last [`WARN_EVERY`]); if so, it counts as given.
@@ -234,17 +222,6 @@ pub async fn refuse(stream: TcpStream, header_read_timeout: Duration, place: Pla
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn addresses_count_by_ipv4_address_or_ipv6_slash_64() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(counted(a), counted(b));
-        assert_ne!(counted(a), counted(c));
-        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
-        assert_eq!(counted(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
-    }
 
     fn served(a: Admission) -> Place {
         match a {
