@@ -24,6 +24,23 @@ pub const DISTRICTS: std::ops::RangeInclusive<u32> = 1001..=1075;
 /// Legacy thana numbers.
 pub const THANAS: std::ops::RangeInclusive<u32> = 10001..=10626;
 
+/// Failed legacy logins allowed per phone per day, across every API node, by default.
+/// The legacy credential is a phone and a date of birth, some 30,000 possible dates for an
+/// adult: at 10 a day, guessing one takes years, not the days a per-minute limit allows.
+pub const FAILED_LOGINS_PER_PHONE_PER_DAY: u32 = 10;
+
+/// The day (since the epoch, UTC) a legacy login attempt at `now_ms` counts in against its
+/// phone's daily allowance. Both stores count by these fixed days: one row a phone and day.
+pub fn login_day(now_ms: i64) -> i64 {
+    now_ms.div_euclid(86_400_000)
+}
+
+/// How many seconds a phone that has used its day's failed logins waits: until the next
+/// day begins (at least 1).
+pub fn login_day_wait(now_ms: i64) -> i64 {
+    crate::instant::retry_after_secs(86_400_000 - now_ms.rem_euclid(86_400_000))
+}
+
 /// What a legacy `POST /v1/passes` said that our application has no field for, kept with
 /// the application (inside its details) for the officer and for the legacy views.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,6 +290,17 @@ mod tests {
         }
         assert_eq!(status_word(Status::Submitted), "APPLIED");
         assert_eq!(status_word(Status::InfoRequested), "PENDING");
+    }
+
+    #[test]
+    fn login_days_and_the_wait_for_the_next() {
+        let day = 20_000 * 86_400_000;
+        assert_eq!(login_day(day), 20_000);
+        assert_eq!(login_day(day + 86_399_999), 20_000);
+        assert_eq!(login_day(day + 86_400_000), 20_001);
+        assert_eq!(login_day_wait(day), 86_400);
+        assert_eq!(login_day_wait(day + 86_399_500), 1);
+        assert_eq!(login_day_wait(day + 3_600_000), 82_800);
     }
 
     #[test]

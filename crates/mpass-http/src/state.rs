@@ -35,6 +35,9 @@ pub struct HttpSettings {
     /// The thana geocode for a legacy thana number with no known mapping: the home area of
     /// such a registration, the destination of such an application (docs/LEGACY_V1.md).
     pub legacy_area: String,
+    /// Failed legacy logins one phone may have in a day, counted by the store across API
+    /// nodes (`legacy::identity::login`).
+    pub legacy_failed_logins_per_phone_per_day: u32,
 }
 
 /// Everything handlers need; cheap to clone: one reference count (every handler that takes

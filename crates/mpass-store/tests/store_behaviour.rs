@@ -186,6 +186,7 @@ stories!(
     users_and_roles,
     legacy_upload_names_are_used_once,
     legacy_registration_is_kept_once,
+    legacy_login_attempts_counted_by_phone_and_day,
     otp_send_limits,
     otp_concurrent_sends_one_phone,
     otp_sends_counted_by_address,

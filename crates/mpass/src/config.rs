@@ -96,6 +96,9 @@ pub struct Settings {
     /// Thana geocode given to legacy registrations and applications whose legacy thana
     /// number has no known mapping (docs/LEGACY_V1.md). Unset: the first thana of Dhaka district.
     pub legacy_area: Option<String>,
+    /// Failed legacy logins (phone and date of birth) one phone may have in a day (UTC),
+    /// counted by the store across API nodes (429 beyond, until the next day).
+    pub legacy_failed_logins_per_phone_per_day: u32,
 }
 
 impl Default for Settings {
@@ -133,6 +136,7 @@ impl Default for Settings {
             compat_v1: false,
             public_url: None,
             legacy_area: None,
+            legacy_failed_logins_per_phone_per_day: mpass_domain::legacy::FAILED_LOGINS_PER_PHONE_PER_DAY,
             pin_workers: true,
         }
     }
@@ -159,7 +163,7 @@ const TEXT_KEYS: [&str; 5] = [
     "twilio_messaging_service_sid",
 ];
 
-const KEYS: [&str; 33] = [
+const KEYS: [&str; 34] = [
     "listen",
     "data_dir",
     "profile",
@@ -192,6 +196,7 @@ const KEYS: [&str; 33] = [
     "compat_v1",
     "public_url",
     "legacy_area",
+    "legacy_failed_logins_per_phone_per_day",
     "pin_workers",
 ];
 
@@ -275,6 +280,9 @@ impl Settings {
         }
         if self.submissions_per_citizen_per_hour == 0 {
             bail!("submissions_per_citizen_per_hour must be at least 1");
+        }
+        if self.legacy_failed_logins_per_phone_per_day == 0 {
+            bail!("legacy_failed_logins_per_phone_per_day must be at least 1");
         }
         if self.max_connections == Some(0) {
             bail!("max_connections must be at least 1");

@@ -209,6 +209,7 @@ pub async fn start_node(settings: Settings, kind: NodeKind, listener: Option<Tcp
                     .legacy_area
                     .clone()
                     .unwrap_or_else(mpass_domain::legacy::default_area),
+                legacy_failed_logins_per_phone_per_day: settings.legacy_failed_logins_per_phone_per_day,
             };
             let services = Services {
                 store,

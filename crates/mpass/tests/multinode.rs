@@ -25,6 +25,8 @@ fn spawn(kind: &str, dir: &std::path::Path, db: &str, nats: &str, prefix: &str, 
         .env("MPASS_QUEUE_PREFIX", prefix)
         .env("MPASS_DATABASE_POOL_SIZE", "8")
         .env("MPASS_WORKER_CONCURRENCY", "16")
+        .env("MPASS_COMPAT_V1", "true")
+        .env("MPASS_LEGACY_FAILED_LOGINS_PER_PHONE_PER_DAY", "6")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
@@ -237,6 +239,22 @@ async fn two_apis_two_workers_one_killed_every_application_decided_once() {
         .unwrap()
         .get(0);
     assert_eq!(most, 60, "codes for the address in its fullest minute");
+
+    // Failed legacy logins of one phone (6 a day here) are counted across the nodes too:
+    // guessed alternately through both, three wrong dates each, within each node's own 5
+    // a minute, and then the right one is refused through either node.
+    let mut nodes = [c1.base(), c2.base()].map(mpass_client::legacy::LegacyClient::new);
+    let owner = phone(900_001);
+    assert_eq!(nodes[0].login(&owner, "12041990").await.unwrap().status, 200);
+    for (i, guess) in ["01011990", "02011990", "03011990", "04011990", "05011990", "06011990"]
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(nodes[i % 2].login(&owner, guess).await.unwrap().status, 400, "{guess}");
+    }
+    for node in &mut nodes {
+        assert_eq!(node.login(&owner, "12041990").await.unwrap().status, 429);
+    }
 
     // The nodes stop before the schema and the streams go (SharedBackends' drop).
     drop((api1, api2, worker1, worker2));

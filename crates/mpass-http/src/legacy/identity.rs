@@ -187,7 +187,9 @@ fn parse_ddmmyyyy(s: &str) -> Option<time::Date> {
 
 /// `POST /v1/identity/login` `{mobilePhone, dateOfBirth: "DDMMYYYY"}` → `{type, token}`.
 /// Failed attempts count against the phone (5 a minute) and the client address (60 a
-/// minute); beyond that 429, before the credentials are even looked at.
+/// minute) on this node, and against the phone's day in the store, across every node
+/// (`legacy_failed_logins_per_phone_per_day`, 10 by default); beyond any of them 429,
+/// before the credentials are even looked at.
 pub(crate) async fn login(
     State(state): State<AppState>,
     Peer(peer): Peer,
@@ -204,6 +206,19 @@ pub(crate) async fn login(
         .and_then(|()| phone_key.as_ref().map_or(Ok(()), |k| limits.failed_by_phone.peek(k)));
     if let Err(retry_after) = limited {
         return Err(too_many(retry_after));
+    }
+    // The day's allowance is counted before the date of birth is compared, so concurrent
+    // guesses through any number of nodes cannot pass it; a success gives its attempt back.
+    let now_ms = mpass_domain::instant::unix_ms(OffsetDateTime::now_utc());
+    let day = mpass_domain::legacy::login_day(now_ms);
+    if let Some(phone) = &phone
+        && !state
+            .store
+            .legacy_login_attempt(phone, day, state.settings.legacy_failed_logins_per_phone_per_day)
+            .await?
+    {
+        tracing::info!("legacy.login_refused_for_the_day");
+        return Err(too_many(mpass_domain::legacy::login_day_wait(now_ms)));
     }
     let found = match (&phone, req.date_of_birth.as_deref().and_then(parse_ddmmyyyy)) {
         (Some(phone), Some(dob)) => match state.store.user_by_phone(phone).await? {
@@ -226,6 +241,7 @@ pub(crate) async fn login(
             Ok(()) => Err(LegacyError::bad(INVALID_CREDENTIALS)),
         };
     };
+    state.store.legacy_login_refund(&user.phone, day).await?;
     let photo = state
         .store
         .legacy_registration(user.id)

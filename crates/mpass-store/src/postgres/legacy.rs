@@ -1,9 +1,10 @@
-//! The legacy `/v1` API's own records (SPEC §12), on PostgreSQL: used upload names and
-//! legacy registrations.
+//! The legacy `/v1` API's own records (SPEC §12), on PostgreSQL: used upload names, legacy
+//! registrations and login attempts by phone and day.
 
 use deadpool_postgres::GenericClient;
 use mpass_domain::ids::UserId;
 use mpass_domain::legacy::LegacyRegistration;
+use mpass_domain::phone::Phone;
 
 use super::{PgError, exec, query_opt};
 
@@ -54,4 +55,28 @@ pub(super) async fn registration(c: &impl GenericClient, user: UserId) -> Result
         })
     })
     .transpose()
+}
+
+/// The upsert locks the phone's row for the day, so concurrent attempts are counted in turn.
+pub(super) async fn login_attempt(c: &impl GenericClient, phone: &Phone, day: i64, max: u32) -> Result<bool, PgError> {
+    let counted = query_opt(
+        c,
+        "INSERT INTO legacy_login_days (day, phone, attempts) VALUES ($1, $2, 1)
+         ON CONFLICT (day, phone) DO UPDATE SET attempts = legacy_login_days.attempts + 1
+         WHERE legacy_login_days.attempts < $3
+         RETURNING attempts",
+        &[&day, &phone.as_str(), &i64::from(max.max(1))],
+    )
+    .await?;
+    Ok(counted.is_some())
+}
+
+pub(super) async fn login_refund(c: &impl GenericClient, phone: &Phone, day: i64) -> Result<(), PgError> {
+    exec(
+        c,
+        "UPDATE legacy_login_days SET attempts = attempts - 1 WHERE day = $1 AND phone = $2 AND attempts > 0",
+        &[&day, &phone.as_str()],
+    )
+    .await?;
+    Ok(())
 }

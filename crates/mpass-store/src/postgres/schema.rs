@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         16,
         include_str!("../../migrations/postgres/0016_otp_address_minutes.sql"),
     ),
+    (17, include_str!("../../migrations/postgres/0017_legacy_login_days.sql")),
 ];
 
 /// First key of the advisory lock that serialises migrations; the second is the schema,

@@ -1,8 +1,9 @@
-//! The legacy `/v1` API's own records (SPEC §12), on SQLite: used upload names and
-//! legacy registrations.
+//! The legacy `/v1` API's own records (SPEC §12), on SQLite: used upload names, legacy
+//! registrations and login attempts by phone and day.
 
 use mpass_domain::ids::UserId;
 use mpass_domain::legacy::LegacyRegistration;
+use mpass_domain::phone::Phone;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(super) fn upload_use(c: &Connection, name: &str, now: i64) -> rusqlite::Result<bool> {
@@ -37,4 +38,26 @@ pub(super) fn registration(c: &Connection, user: UserId) -> rusqlite::Result<Opt
             })
         })
         .optional()
+}
+
+pub(super) fn login_attempt(c: &Connection, phone: &Phone, day: i64, max: u32) -> rusqlite::Result<bool> {
+    c.prepare_cached("DELETE FROM legacy_login_days WHERE day < ?1")?
+        .execute([day])?;
+    let counted: Option<i64> = c
+        .prepare_cached(
+            "INSERT INTO legacy_login_days (day, phone, attempts) VALUES (?1, ?2, 1)
+             ON CONFLICT (day, phone) DO UPDATE SET attempts = attempts + 1 WHERE attempts < ?3
+             RETURNING attempts",
+        )?
+        .query_row(params![day, phone.as_str(), max.max(1)], |r| r.get(0))
+        .optional()?;
+    Ok(counted.is_some())
+}
+
+pub(super) fn login_refund(c: &Connection, phone: &Phone, day: i64) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "UPDATE legacy_login_days SET attempts = attempts - 1 WHERE day = ?1 AND phone = ?2 AND attempts > 0",
+    )?
+    .execute(params![day, phone.as_str()])?;
+    Ok(())
 }

@@ -381,6 +381,21 @@ CREATE TABLE otp_address_minutes (
 ) WITHOUT ROWID;
 "#,
     ),
+    (
+        16,
+        r#"
+-- Legacy `/v1` logins counted by phone and day (legacy.rs `login_attempt`): attempts
+-- are counted before the date of birth is compared and given back when it matches, so
+-- what stays counted is the day's failures. Rows of days gone are deleted by the next
+-- attempt.
+CREATE TABLE legacy_login_days (
+    day INTEGER NOT NULL,
+    phone TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    PRIMARY KEY (day, phone)
+) WITHOUT ROWID;
+"#,
+    ),
 ];
 
 /// Applies every migration not yet recorded, each in its own transaction.

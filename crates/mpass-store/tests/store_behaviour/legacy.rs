@@ -1,5 +1,5 @@
 //! Stories: the legacy `/v1` API's records — one use per upload name, one registration
-//! per user.
+//! per user, a daily allowance of login attempts per phone.
 
 use std::sync::Arc;
 
@@ -47,4 +47,46 @@ pub(crate) async fn legacy_registration_is_kept_once(store: Arc<dyn Store>) {
     assert!(!store.legacy_registration_put(u.id, &other, t(2)).await.unwrap());
     assert_eq!(store.legacy_registration(u.id).await.unwrap(), Some(reg));
     assert_eq!(store.legacy_registration(UserId::new()).await.unwrap(), None);
+}
+
+pub(crate) async fn legacy_login_attempts_counted_by_phone_and_day(store: Arc<dyn Store>) {
+    let (me, other) = (phone(42), phone(43));
+    let day = 20_000;
+    // Three attempts in a day; the fourth is refused and counts nothing.
+    for _ in 0..3 {
+        assert!(store.legacy_login_attempt(&me, day, 3).await.unwrap());
+    }
+    assert!(!store.legacy_login_attempt(&me, day, 3).await.unwrap());
+    // Another phone is counted apart; a higher limit lets one more in.
+    assert!(store.legacy_login_attempt(&other, day, 3).await.unwrap());
+    assert!(store.legacy_login_attempt(&me, day, 4).await.unwrap());
+    assert!(!store.legacy_login_attempt(&me, day, 4).await.unwrap());
+    // A success is given back: one more attempt, then refused again.
+    store.legacy_login_refund(&me, day).await.unwrap();
+    assert!(store.legacy_login_attempt(&me, day, 4).await.unwrap());
+    assert!(!store.legacy_login_attempt(&me, day, 4).await.unwrap());
+    // A refund with nothing counted (another day) changes nothing, and never goes below
+    // zero: the next day counts afresh from one.
+    store.legacy_login_refund(&me, day + 1).await.unwrap();
+    for _ in 0..2 {
+        assert!(store.legacy_login_attempt(&me, day + 1, 2).await.unwrap());
+    }
+    assert!(!store.legacy_login_attempt(&me, day + 1, 2).await.unwrap());
+
+    // Twelve guesses at once for a fresh phone that may have five: exactly five are counted.
+    let gate = Arc::new(tokio::sync::Barrier::new(12));
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let (store, gate) = (store.clone(), gate.clone());
+            tokio::spawn(async move {
+                gate.wait().await;
+                store.legacy_login_attempt(&phone(44), day + 1, 5).await.unwrap()
+            })
+        })
+        .collect();
+    let mut counted = 0;
+    for task in tasks {
+        counted += usize::from(task.await.unwrap());
+    }
+    assert_eq!(counted, 5, "the phone's allowance holds for concurrent attempts");
 }

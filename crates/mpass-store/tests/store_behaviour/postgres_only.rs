@@ -240,8 +240,8 @@ async fn postgres_a_lagging_replica_loses_no_fresh_row() {
     );
 }
 
-/// PostgreSQL only: `tidy` deletes the login codes' counts by address of minutes gone and
-/// vacuums every queue-like table (a deleted table's emptied pages are given back), at
+/// PostgreSQL only: `tidy` deletes the counts of minutes and days gone (login codes by
+/// address, legacy logins by phone) and vacuums every queue-like table (a deleted table's emptied pages are given back), at
 /// most once in a few seconds per node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_tidy_vacuums_the_queue_tables_now_and_then() {
@@ -276,24 +276,40 @@ async fn postgres_tidy_vacuums_the_queue_tables_now_and_then() {
         .await
         .unwrap();
     assert!(pages().await > 10, "5,000 deleted rows still fill their pages");
-    // Login codes counted by address: a minute long gone and the current one.
+    // Login codes counted by address and legacy logins by phone: a minute and a day long
+    // gone, and the current ones, which are kept (with a margin for the nodes' clocks).
     admin
         .batch_execute(
             "INSERT INTO otp_address_minutes (minute, address, sends) VALUES
                  (1, '192.0.2.1', 5),
-                 ((extract(epoch FROM now()) * 1000)::bigint / 60000, '192.0.2.1', 3)",
+                 ((extract(epoch FROM now()) * 1000)::bigint / 60000 - 12, '192.0.2.1', 4),
+                 ((extract(epoch FROM now()) * 1000)::bigint / 60000 - 8, '192.0.2.1', 3),
+                 ((extract(epoch FROM now()) * 1000)::bigint / 60000, '192.0.2.1', 2);
+             INSERT INTO legacy_login_days (day, phone, attempts) VALUES
+                 (1, '+8801711000000', 7),
+                 ((extract(epoch FROM now()) * 1000)::bigint / 86400000 - 3, '+8801711000000', 6),
+                 ((extract(epoch FROM now()) * 1000)::bigint / 86400000, '+8801711000000', 5)",
         )
         .await
         .unwrap();
     store.tidy().await.expect("tidy");
-    let minutes: Vec<i64> = admin
-        .query("SELECT sends FROM otp_address_minutes ORDER BY minute", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(minutes, vec![3], "the minutes gone are deleted, the current one kept");
+    let counts = |sql: &'static str| {
+        let admin = &admin;
+        async move {
+            let rows = admin.query(sql, &[]).await.unwrap();
+            rows.iter().map(|r| r.get(0)).collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(
+        counts("SELECT sends FROM otp_address_minutes ORDER BY minute").await,
+        vec![3, 2],
+        "the minutes gone are deleted, the last few and the current one kept"
+    );
+    assert_eq!(
+        counts("SELECT attempts FROM legacy_login_days ORDER BY day").await,
+        vec![5],
+        "the days gone are deleted, today's kept"
+    );
     let vacuumed: Vec<String> = admin
         .query(
             "SELECT relname::text FROM pg_stat_user_tables WHERE schemaname = $1 AND last_vacuum IS NOT NULL
@@ -308,6 +324,7 @@ async fn postgres_tidy_vacuums_the_queue_tables_now_and_then() {
     let mut queue_like = vec![
         "audit_queue",
         "jobs",
+        "legacy_login_days",
         "otp_address_minutes",
         "otp_codes",
         "otp_sends",

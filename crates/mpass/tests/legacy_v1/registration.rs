@@ -180,3 +180,56 @@ async fn register_and_login_rules() {
     );
     server.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_counted_for_the_day() {
+    let server = TestServer::start_with(|s| {
+        s.compat_v1 = true;
+        s.legacy_failed_logins_per_phone_per_day = 3;
+    })
+    .await;
+    let mut c = registered(&server, "01912345670").await;
+    let login = |dob: &'static str| {
+        let c = server.client.clone();
+        async move {
+            let body = json!({ "mobilePhone": "01912345670", "dateOfBirth": dob });
+            c.raw(
+                Method::POST,
+                "/v1/identity/login",
+                Some("application/json"),
+                body.to_string().into_bytes(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // Successes do not count: a failure, two successes, then two more failures make
+    // three, within this node's 5 a minute.
+    assert_eq!(login("04071985").await.status, StatusCode::BAD_REQUEST);
+    for _ in 0..2 {
+        assert_eq!(login("03071985").await.status, StatusCode::OK);
+    }
+    for _ in 0..2 {
+        assert_eq!(login("04071985").await.status, StatusCode::BAD_REQUEST);
+    }
+    // The day's three are used: the right date of birth is refused too, until tomorrow.
+    let refused = login("03071985").await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: i64 = refused.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let to_midnight = 86_400 - OffsetDateTime::now_utc().unix_timestamp().rem_euclid(86_400);
+    assert!(
+        (to_midnight..=to_midnight + 5).contains(&wait),
+        "Retry-After {wait}, {to_midnight} s to midnight UTC"
+    );
+    assert_eq!(
+        c.login("01912345670", "03071985").await.unwrap().status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another phone is not affected.
+    let mut other = registered(&server, "01912345671").await;
+    assert_eq!(
+        other.login("01912345671", "03071985").await.unwrap().status,
+        StatusCode::OK
+    );
+    server.finish().await;
+}

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use mpass_domain::ids::UserId;
+use mpass_domain::phone::Phone;
 use mpass_domain::ports::*;
 use time::OffsetDateTime;
 
@@ -28,5 +29,15 @@ impl LegacyStore for PostgresStore {
         // The primary: a client reads its registration right after writing it.
         let c = self.primary().await?;
         Ok(legacy::registration(&c, user).await?)
+    }
+
+    async fn legacy_login_attempt(&self, phone: &Phone, day: i64, max_per_day: u32) -> StoreResult<bool> {
+        let c = self.primary().await?;
+        Ok(legacy::login_attempt(&c, phone, day, max_per_day).await?)
+    }
+
+    async fn legacy_login_refund(&self, phone: &Phone, day: i64) -> StoreResult<()> {
+        let c = self.primary().await?;
+        Ok(legacy::login_refund(&c, phone, day).await?)
     }
 }

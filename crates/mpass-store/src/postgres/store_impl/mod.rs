@@ -32,12 +32,16 @@ const TIDY_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 /// (applications, scans) are autovacuum's.
 const VACUUM_QUEUES: &str = "VACUUM (SKIP_LOCKED) jobs, audit_queue, stats_thana_pending, \
     stats_district_pending, stats_latency_pending, stats_thana_hourly, stats_district_hourly, \
-    stats_latency_hourly, stats_scans_hourly, otp_codes, otp_sends, otp_address_minutes";
+    stats_latency_hourly, stats_scans_hourly, otp_codes, otp_sends, otp_address_minutes, \
+    legacy_login_days";
 
-/// Deletes the counts of login codes by address of minutes before the last (`otp_issue`
-/// reads only the current minute's).
-const PURGE_OTP_ADDRESSES: &str = "DELETE FROM otp_address_minutes \
-    WHERE minute < (extract(epoch FROM now()) * 1000)::bigint / 60000 - 1";
+/// Deletes the counts of past minutes and days: login codes by address (`otp_issue` reads
+/// only the current minute's) and legacy logins by phone (`legacy_login_attempt`, only the
+/// current day's). The nodes count by their own clocks and this deletes by the database's,
+/// so it keeps ten minutes and a day more than needed: a node's clock may be that far off.
+const PURGE_PAST_COUNTS: &str = "DELETE FROM otp_address_minutes \
+    WHERE minute < (extract(epoch FROM now()) * 1000)::bigint / 60000 - 10; \
+    DELETE FROM legacy_login_days WHERE day < (extract(epoch FROM now()) * 1000)::bigint / 86400000 - 1";
 
 #[async_trait]
 impl Store for PostgresStore {
@@ -60,7 +64,7 @@ impl Store for PostgresStore {
             *last = Some(std::time::Instant::now());
         }
         let c = self.primary().await?;
-        c.batch_execute(PURGE_OTP_ADDRESSES).await.map_err(PgError::from)?;
+        c.batch_execute(PURGE_PAST_COUNTS).await.map_err(PgError::from)?;
         c.batch_execute(VACUUM_QUEUES).await.map_err(PgError::from)?;
         Ok(())
     }

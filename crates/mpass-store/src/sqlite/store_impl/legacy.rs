@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use mpass_domain::ids::UserId;
+use mpass_domain::phone::Phone;
 use mpass_domain::ports::*;
 use time::OffsetDateTime;
 
@@ -27,5 +28,16 @@ impl LegacyStore for SqliteStore {
 
     async fn legacy_registration(&self, user: UserId) -> StoreResult<Option<mpass_domain::legacy::LegacyRegistration>> {
         self.read(move |c| legacy::registration(c, user)).await
+    }
+
+    async fn legacy_login_attempt(&self, phone: &Phone, day: i64, max_per_day: u32) -> StoreResult<bool> {
+        let phone = phone.clone();
+        self.write(move |c| legacy::login_attempt(c, &phone, day, max_per_day))
+            .await
+    }
+
+    async fn legacy_login_refund(&self, phone: &Phone, day: i64) -> StoreResult<()> {
+        let phone = phone.clone();
+        self.write(move |c| legacy::login_refund(c, &phone, day)).await
     }
 }
