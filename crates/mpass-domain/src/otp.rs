@@ -41,10 +41,44 @@ pub fn address_minute(now_ms: i64) -> i64 {
     now_ms.div_euclid(60_000)
 }
 
-/// How many seconds an address that has used its minute's sends waits: until the next
-/// minute begins (at least 1).
-pub fn address_wait(now_ms: i64) -> i64 {
-    crate::instant::retry_after_secs(60_000 - now_ms.rem_euclid(60_000))
+/// The part of the previous minute's `previous` sends that still counts at `now_ms`: the
+/// share of that minute the last 60 seconds still cover, rounded up. Counted beside the
+/// current minute's, the two make the sliding-window estimate of the last 60 seconds, so a
+/// minute full to the limit is not followed at once by another full one (fixed minutes
+/// alone let twice the limit through across a boundary).
+fn carried(previous: i64, now_ms: i64) -> i64 {
+    let left = 60_000 - now_ms.rem_euclid(60_000);
+    (previous * left + 59_999) / 60_000
+}
+
+/// How many sends an address that may have `max` in any 60 seconds may have in the minute
+/// of `now_ms`, the previous minute having had `previous` (0 or less: none).
+pub fn address_room(max: u32, previous: i64, now_ms: i64) -> i64 {
+    i64::from(max.max(1)) - carried(previous, now_ms)
+}
+
+/// How many seconds an address refused by [`address_room`] waits (at least 1): until the
+/// previous minute's sends have faded enough to leave room for one more beside the
+/// current minute's `current`; or, with the current minute full, until its own sends, in
+/// turn the previous minute's, have.
+pub fn address_wait(max: u32, previous: i64, current: i64, now_ms: i64) -> i64 {
+    let max = i64::from(max.max(1));
+    // The time into a minute from which `prev` carried over leave room for one more after
+    // `cur` (fewer than `max`): `prev × (60 s − into) ≤ 60 s × (max − cur − 1)`.
+    let from = |prev: i64, cur: i64| {
+        if prev <= 0 {
+            0
+        } else {
+            60_000 - 60_000 * (max - cur - 1) / prev
+        }
+    };
+    let into = now_ms.rem_euclid(60_000);
+    let wait = if current < max {
+        from(previous, current) - into
+    } else {
+        60_000 - into + from(current, 0)
+    };
+    crate::instant::retry_after_secs(wait)
 }
 
 /// A fresh 6-digit code, uniformly distributed.
@@ -95,14 +129,47 @@ mod tests {
     }
 
     #[test]
-    fn an_address_waits_for_the_next_minute() {
+    fn an_address_counts_the_last_sixty_seconds() {
         let minute = 28_000_000 * 60_000;
         assert_eq!(address_minute(minute), 28_000_000);
         assert_eq!(address_minute(minute + 59_999), 28_000_000);
         assert_eq!(address_minute(minute + 60_000), 28_000_001);
-        assert_eq!(address_wait(minute + 1_000), 59);
-        assert_eq!(address_wait(minute + 59_500), 1);
-        assert_eq!(address_wait(minute), 60);
+        // Nothing before: the whole limit; a full minute before: nothing at its end, then
+        // one more for each second of it left behind.
+        assert_eq!(address_room(60, 0, minute), 60);
+        assert_eq!(address_room(60, 60, minute), 0);
+        assert_eq!(address_room(60, 60, minute + 1_000), 1);
+        assert_eq!(address_room(60, 60, minute + 30_000), 30);
+        assert_eq!(address_room(60, 60, minute + 59_999), 59);
+        assert_eq!(address_room(3, 1, minute + 59_999), 2, "a part of a send counts whole");
+        assert_eq!(address_room(0, 0, minute), 1, "a limit is at least 1");
+        // Waits: for the previous minute to fade, or for the current one to end and fade.
+        assert_eq!(address_wait(60, 60, 0, minute), 1);
+        assert_eq!(address_wait(60, 60, 30, minute + 30_000), 1);
+        assert_eq!(
+            address_wait(4, 4, 2, minute + 10_000),
+            35,
+            "at 45 s one of the 4 is left"
+        );
+        assert_eq!(
+            address_wait(3, 0, 3, minute + 20_000),
+            60,
+            "a third into the next minute"
+        );
+        assert_eq!(address_wait(3, 0, 6, minute + 20_000), 80, "two thirds of 6 faded");
+        assert_eq!(address_wait(3, 0, 3, minute + 59_500), 21);
+        for (max, previous, current, into) in [(60, 60, 0, 0), (4, 4, 2, 10_000), (3, 2, 3, 20_000), (5, 9, 5, 1)] {
+            // Refused now, and room for one more when the wait is over, not a second before.
+            let now = minute + into;
+            let room = |at: i64| {
+                address_room(max, if at >= minute + 60_000 { current } else { previous }, at)
+                    - if at >= minute + 60_000 { 0 } else { current }
+            };
+            assert!(room(now) <= 0);
+            let wait = address_wait(max, previous, current, now) * 1_000;
+            assert!(room(now + wait) >= 1, "{max} {previous} {current} {into}");
+            assert!(room(now + wait - 1_000) <= 0, "{max} {previous} {current} {into}");
+        }
     }
 
     #[test]

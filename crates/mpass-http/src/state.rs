@@ -16,7 +16,8 @@ use crate::ratelimit::RateLimiter;
 pub struct HttpSettings {
     /// Serve `/dev/outbox` and `GET /api/v1/dev/outbox` (only with the `dev` SMS provider).
     pub dev_outbox: bool,
-    /// OTP sends allowed per client IP per minute (many users share carrier NAT addresses).
+    /// OTP sends allowed per client IP in any 60 seconds (many users share carrier NAT
+    /// addresses).
     pub otp_per_ip_per_minute: u32,
     /// New applications a citizen may submit per hour (`service::store_application`).
     pub submissions_per_citizen_per_hour: u32,

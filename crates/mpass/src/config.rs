@@ -47,8 +47,9 @@ pub struct Settings {
     pub issuer: String,
     /// A policy file to use instead of the built-in default.
     pub policy_file: Option<PathBuf>,
-    /// Login codes one client address (an IPv6 client's /64) may ask for in a minute of the
-    /// clock, counted by the store across API nodes (429 beyond).
+    /// Login codes one client address (an IPv6 client's /64) may ask for in any 60 seconds
+    /// (estimated from the clock's minutes), counted by the store across API nodes (429
+    /// beyond).
     pub otp_per_ip_per_minute: u32,
     /// New applications one citizen may submit in any hour (counted by the store; 429 beyond).
     pub submissions_per_citizen_per_hour: u32,

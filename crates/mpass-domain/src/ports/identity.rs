@@ -91,7 +91,7 @@ pub struct StoredProfile {
 }
 
 /// Where a request for a login code came from, and how many codes that address may ask
-/// for in a minute. The store counts the codes sent to any phone for the address, in the
+/// for in any 60 seconds. The store counts the codes sent to any phone for the address, in the
 /// transaction that would send this one, so the limit holds across API nodes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtpOrigin {

@@ -44,23 +44,38 @@ pub(super) async fn otp_issue(
     }
     if let Some(origin) = origin {
         // One more send for the address this minute, unless it has had its
-        // `max_per_minute`: the upsert locks the address's row for the minute (after the
-        // phone's, always in that order), so concurrent sends from it are counted in turn.
-        let counted = query_opt(
-            c,
-            "INSERT INTO otp_address_minutes (minute, address, sends) VALUES ($1, $2, 1)
-             ON CONFLICT (minute, address) DO UPDATE SET sends = otp_address_minutes.sends + 1
-             WHERE otp_address_minutes.sends < $3
-             RETURNING sends",
-            &[
-                &mpass_domain::otp::address_minute(now),
-                &origin.address,
-                &i64::from(origin.max_per_minute.max(1)),
-            ],
-        )
-        .await?;
+        // `max_per_minute` in the last 60 seconds, as estimated from this minute's and the
+        // last's: the upsert locks the address's row for the minute (after the phone's,
+        // always in that order), so concurrent sends from it are counted in turn.
+        let minute = mpass_domain::otp::address_minute(now);
+        let sends = |m: i64| async move {
+            let row = query_opt(
+                c,
+                "SELECT sends FROM otp_address_minutes WHERE minute = $1 AND address = $2",
+                &[&m, &origin.address],
+            )
+            .await?;
+            Ok::<i64, PgError>(row.map(|r| r.try_get(0)).transpose()?.unwrap_or(0))
+        };
+        let previous = sends(minute - 1).await?;
+        let room = mpass_domain::otp::address_room(origin.max_per_minute, previous, now);
+        let counted = if room < 1 {
+            None
+        } else {
+            query_opt(
+                c,
+                "INSERT INTO otp_address_minutes (minute, address, sends) VALUES ($1, $2, 1)
+                 ON CONFLICT (minute, address) DO UPDATE SET sends = otp_address_minutes.sends + 1
+                 WHERE otp_address_minutes.sends < $3
+                 RETURNING sends",
+                &[&minute, &origin.address, &room],
+            )
+            .await?
+        };
         if counted.is_none() {
-            return Ok(Err(OtpSendRefused::RetryAfter(mpass_domain::otp::address_wait(now))));
+            let current = sends(minute).await?;
+            let wait = mpass_domain::otp::address_wait(origin.max_per_minute, previous, current, now);
+            return Ok(Err(OtpSendRefused::RetryAfter(wait)));
         }
     }
     exec(

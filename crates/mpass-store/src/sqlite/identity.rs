@@ -28,22 +28,34 @@ pub(super) fn otp_issue(
         return Ok(Err(OtpSendRefused::RetryAfter(wait)));
     }
     if let Some(origin) = origin {
-        // One more send for the address this minute, unless it has had its `max_per_minute`.
+        // One more send for the address this minute, unless it has had its `max_per_minute`
+        // in the last 60 seconds, as estimated from this minute's and the last's.
         let minute = mpass_domain::otp::address_minute(now);
-        c.prepare_cached("DELETE FROM otp_address_minutes WHERE minute < ?1")?
+        c.prepare_cached("DELETE FROM otp_address_minutes WHERE minute < ?1 - 1")?
             .execute([minute])?;
-        let counted: Option<i64> = c
-            .prepare_cached(
+        let sends = |m: i64| -> rusqlite::Result<i64> {
+            let n = c
+                .prepare_cached("SELECT sends FROM otp_address_minutes WHERE minute = ?1 AND address = ?2")?
+                .query_row(params![m, origin.address], |r| r.get(0))
+                .optional()?;
+            Ok(n.unwrap_or(0))
+        };
+        let previous = sends(minute - 1)?;
+        let room = mpass_domain::otp::address_room(origin.max_per_minute, previous, now);
+        let counted: Option<i64> = if room < 1 {
+            None
+        } else {
+            c.prepare_cached(
                 "INSERT INTO otp_address_minutes (minute, address, sends) VALUES (?1, ?2, 1)
                  ON CONFLICT (minute, address) DO UPDATE SET sends = sends + 1 WHERE sends < ?3
                  RETURNING sends",
             )?
-            .query_row(params![minute, origin.address, origin.max_per_minute.max(1)], |r| {
-                r.get(0)
-            })
-            .optional()?;
+            .query_row(params![minute, origin.address, room], |r| r.get(0))
+            .optional()?
+        };
         if counted.is_none() {
-            return Ok(Err(OtpSendRefused::RetryAfter(mpass_domain::otp::address_wait(now))));
+            let wait = mpass_domain::otp::address_wait(origin.max_per_minute, previous, sends(minute)?, now);
+            return Ok(Err(OtpSendRefused::RetryAfter(wait)));
         }
     }
     c.prepare_cached("DELETE FROM otp_sends WHERE phone = ?1 AND sent_at <= ?2")?

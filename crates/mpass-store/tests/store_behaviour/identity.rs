@@ -135,31 +135,42 @@ pub(crate) async fn otp_sends_counted_by_address(store: Arc<dyn Store>) {
         }
     };
     // t(20) starts a minute (of the epoch's). Three phones from one address in it; the
-    // fourth waits for the next minute, and is not recorded (nor its SMS queued).
+    // fourth is not recorded (nor its SMS queued) and waits until a third of the next
+    // minute, when a third of these three has faded from the last 60 seconds.
     for (n, at) in [(1, 20), (2, 30), (3, 40)] {
         send(n, Some(home.clone()), at).await.unwrap();
     }
     assert_eq!(
         send(4, Some(home.clone()), 50).await,
-        Err(OtpSendRefused::RetryAfter(30))
+        Err(OtpSendRefused::RetryAfter(50))
     );
     assert_eq!(store.jobs_depth().await.unwrap(), (3, 0));
     // Another address is counted apart; a lower limit for the same address is reached.
     send(5, Some(other.clone()), 50).await.unwrap();
     assert_eq!(
         send(6, Some(from("192.0.2.7", 2)), 50).await,
-        Err(OtpSendRefused::RetryAfter(30))
+        Err(OtpSendRefused::RetryAfter(70))
     );
-    // The next minute counts afresh; a send without an origin counts for no address.
-    for (n, at) in [(7, 80), (8, 81), (9, 82)] {
-        send(n, Some(home.clone()), at).await.unwrap();
-    }
+    // The next minute: the last one's three count in full at its start, then fade, one
+    // more a third of the way in and another two thirds of the way in. Not twice the
+    // limit across the boundary, as fixed minutes alone would allow.
     assert_eq!(
-        send(10, Some(home.clone()), 83).await,
-        Err(OtpSendRefused::RetryAfter(57))
+        send(7, Some(home.clone()), 80).await,
+        Err(OtpSendRefused::RetryAfter(20))
     );
-    send(11, None, 83).await.unwrap();
-    assert_eq!(store.jobs_depth().await.unwrap(), (8, 0));
+    send(7, Some(home.clone()), 100).await.unwrap();
+    assert_eq!(
+        send(8, Some(home.clone()), 101).await,
+        Err(OtpSendRefused::RetryAfter(19))
+    );
+    send(8, Some(home.clone()), 120).await.unwrap();
+    assert_eq!(
+        send(9, Some(home.clone()), 121).await,
+        Err(OtpSendRefused::RetryAfter(19))
+    );
+    // A send without an origin counts for no address.
+    send(10, None, 121).await.unwrap();
+    assert_eq!(store.jobs_depth().await.unwrap(), (7, 0));
 
     // Twelve phones at once from a fresh address that may ask for five: exactly five go.
     let gate = Arc::new(tokio::sync::Barrier::new(12));

@@ -15,9 +15,10 @@ use crate::profile::Profile;
 #[async_trait]
 pub trait IdentityStore: Send + Sync + 'static {
     /// Records an OTP send if the per-phone limits allow, and `origin`'s when given (no
-    /// more than its `max_per_minute` sends to any phones in the minute of `now`, minutes
-    /// counted from the epoch: [`crate::otp::address_minute`]), and enqueues its SMS job. A
-    /// refused send is not recorded.
+    /// more than its `max_per_minute` sends to any phones in the 60 seconds before `now`,
+    /// estimated from the sends in the minute of `now` and in the one before, minutes
+    /// counted from the epoch: [`crate::otp::address_minute`], [`crate::otp::address_room`]),
+    /// and enqueues its SMS job. A refused send is not recorded.
     async fn otp_issue(
         &self,
         phone: &Phone,

@@ -36,7 +36,7 @@ const VACUUM_QUEUES: &str = "VACUUM (SKIP_LOCKED) jobs, audit_queue, stats_thana
     legacy_login_days";
 
 /// Deletes the counts of past minutes and days: login codes by address (`otp_issue` reads
-/// only the current minute's) and legacy logins by phone (`legacy_login_attempt`, only the
+/// only the current minute's and the last) and legacy logins by phone (`legacy_login_attempt`, only the
 /// current day's). The nodes count by their own clocks and this deletes by the database's,
 /// so it keeps ten minutes and a day more than needed: a node's clock may be that far off.
 const PURGE_PAST_COUNTS: &str = "DELETE FROM otp_address_minutes \
