@@ -79,9 +79,9 @@ pub(crate) fn parse_phone(raw: &str) -> Result<Phone, ApiError> {
 }
 
 /// Sends a login code to `raw_phone` in `lang`, the language of the request (the person
-/// may have no account yet); rate-limited per client address ([`client_ip`]) and per phone. The address's
-/// limit is counted by the store, so it holds across API nodes; each node's limiter in
-/// memory turns a flood away before it reaches the store.
+/// may have no account yet); rate-limited per client `address` (as [`client_ip`] counts
+/// it) and per phone. The address's limit is counted by the store, so it holds across API
+/// nodes; each node's limiter in memory turns a flood away before it reaches the store.
 pub(crate) async fn send_otp(
     state: &AppState,
     raw_phone: &str,
