@@ -233,3 +233,50 @@ async fn failed_logins_are_counted_for_the_day() {
     );
     server.finish().await;
 }
+
+/// Behind the operator's own proxy (`trust_forwarded_for`) the client is the rightmost
+/// `X-Forwarded-For` address, and an IPv6 client counts by its /64: sixty failed logins
+/// from one /64, each from a fresh address and for a fresh phone, and the next is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_from_one_ipv6_slash_64_count_together() {
+    let server = TestServer::start_with(|s| {
+        s.compat_v1 = true;
+        s.trust_forwarded_for = true;
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/identity/login", server.client.base());
+    let attempt = |n: u32, forwarded: String| {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let body = json!({ "mobilePhone": format!("01711{n:06}"), "dateOfBirth": "01011990" });
+            http.post(url)
+                .header("x-forwarded-for", forwarded)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for n in 0..60 {
+        let from = format!("198.51.100.9, 2001:db8:7:7:{n:x}::1");
+        assert_eq!(attempt(n, from).await, StatusCode::BAD_REQUEST, "attempt {n}");
+    }
+    assert_eq!(
+        attempt(60, "2001:db8:7:7:ffff::1".into()).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a fresh address in the same /64"
+    );
+    // The entries left of the proxy's are the client's own word, and not trusted.
+    assert_eq!(
+        attempt(61, "2001:db8:7:8::1, 2001:db8:7:7::5".into()).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        attempt(62, "2001:db8:7:8::1".into()).await,
+        StatusCode::BAD_REQUEST,
+        "another /64"
+    );
+    server.finish().await;
+}
