@@ -10,7 +10,8 @@
 # an existing PostgreSQL schema, e.g. one `mpass demo --database-url ...` preloaded), PORT (8090), OUT (JSON
 # summaries, default bench-results/), DURATION (seconds per scenario, 10), VERIFY_RATE (the
 # offered verification rate; default: half the ceiling measured first), SKIP (scenarios to
-# skip, e.g. "launch-day").
+# skip, e.g. "launch-day"), KEEP (distributed layout: set, keep the run's NATS streams and
+# new schema; by default they are deleted at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${MPASS_BIN:-target/release/mpass}
@@ -35,8 +36,38 @@ if [ "$LAYOUT" = distributed ] && [ -n "${SCHEMA:-}" ]; then
   sync
 fi
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+made_schema=""
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  # What the distributed layout made for this run goes with it (KEEP=1 keeps it): its
+  # NATS streams, and its PostgreSQL schema unless SCHEMA named one to reuse.
+  if [ "$LAYOUT" = distributed ] && [ -z "${KEEP:-}" ] && [ -n "${MPASS_QUEUE_PREFIX:-}" ]; then
+    delete_streams "$MPASS_QUEUE_URL" "${MPASS_QUEUE_PREFIX^^}_" || true
+    [ -z "$made_schema" ] || psql "${MPASS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" \
+      -qc "DROP SCHEMA $made_schema CASCADE" >/dev/null 2>&1 || true
+  fi
+}
 trap cleanup EXIT
+
+# Deletes the JetStream streams whose names start with $2 on the NATS server $1
+# (nats://host:port), in NATS's text protocol over bash's /dev/tcp: no client to install.
+delete_streams() {
+  local hostport=${1#nats://} prefix=$2 line names="" name
+  exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}" || return 1
+  printf 'CONNECT {"verbose":false}\r\nSUB _INBOX.bench 1\r\nPUB $JS.API.STREAM.NAMES _INBOX.bench 2\r\n{}\r\n' >&3
+  while read -r -t 5 -u 3 line; do
+    case $line in
+      MSG*) read -r -t 5 -u 3 line; names=$(grep -oE "\"${prefix}[A-Za-z0-9_]*\"" <<<"$line" | tr -d '"'); break ;;
+      -ERR*) break ;;
+    esac
+  done
+  for name in $names; do printf 'PUB $JS.API.STREAM.DELETE.%s 0\r\n\r\n' "$name" >&3; done
+  printf 'PING\r\n' >&3
+  while read -r -t 5 -u 3 line; do [[ $line == PONG* ]] && break; done
+  exec 3<&-
+  echo "deleted this run's NATS streams:" $names >&2
+}
 
 if [ "$LAYOUT" = distributed ]; then
   # SCHEMA=NAME measures on an existing (e.g. preloaded) schema; by default a new one.
@@ -44,7 +75,10 @@ if [ "$LAYOUT" = distributed ]; then
   export MPASS_DATABASE_URL="${MPASS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}?options=-csearch_path%3D$schema"
   export MPASS_QUEUE_URL="${MPASS_TEST_NATS_URL:-nats://127.0.0.1:4222}"
   export MPASS_QUEUE_PREFIX=bench_$(date +%s)
-  [ -n "${SCHEMA:-}" ] || psql "${MPASS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" -qc "CREATE SCHEMA $schema" >/dev/null
+  if [ -z "${SCHEMA:-}" ]; then
+    psql "${MPASS_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}" -qc "CREATE SCHEMA $schema" >/dev/null
+    made_schema=$schema
+  fi
   MPASS_LISTEN=127.0.0.1:$PORT "$BIN" api >"$OUT/server.log" 2>&1 & pids+=($!)
   "$BIN" worker >"$OUT/worker.log" 2>&1 & pids+=($!)
 else
