@@ -181,6 +181,29 @@ async fn register_and_login_rules() {
     server.finish().await;
 }
 
+/// `POST /v1/identity/login` for `phone` and `dob`, through a proxy that says the client
+/// is `forwarded` when given; the status and `Retry-After` (seconds) of the answer.
+async fn login_answer(
+    server: &TestServer,
+    phone: &str,
+    dob: &str,
+    forwarded: Option<&str>,
+) -> (StatusCode, Option<i64>) {
+    let url = format!("{}/v1/identity/login", server.client.base());
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .json(&json!({ "mobilePhone": phone, "dateOfBirth": dob }));
+    if let Some(from) = forwarded {
+        req = req.header("x-forwarded-for", from);
+    }
+    let res = req.send().await.unwrap();
+    let wait = res
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (res.status(), wait)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_are_counted_for_the_day() {
     let server = TestServer::start_with(|s| {
@@ -189,33 +212,20 @@ async fn failed_logins_are_counted_for_the_day() {
     })
     .await;
     let mut c = registered(&server, "01912345670").await;
-    let login = |dob: &'static str| {
-        let c = server.client.clone();
-        async move {
-            let body = json!({ "mobilePhone": "01912345670", "dateOfBirth": dob });
-            c.raw(
-                Method::POST,
-                "/v1/identity/login",
-                Some("application/json"),
-                body.to_string().into_bytes(),
-            )
-            .await
-            .unwrap()
-        }
-    };
+    let login = |dob: &'static str| login_answer(&server, "01912345670", dob, None);
     // Successes do not count: a failure, two successes, then two more failures make
     // three, within this node's 5 a minute.
-    assert_eq!(login("04071985").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(login("04071985").await.0, StatusCode::BAD_REQUEST);
     for _ in 0..2 {
-        assert_eq!(login("03071985").await.status, StatusCode::OK);
+        assert_eq!(login("03071985").await.0, StatusCode::OK);
     }
     for _ in 0..2 {
-        assert_eq!(login("04071985").await.status, StatusCode::BAD_REQUEST);
+        assert_eq!(login("04071985").await.0, StatusCode::BAD_REQUEST);
     }
     // The day's three are used: the right date of birth is refused too, until tomorrow.
-    let refused = login("03071985").await;
-    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
-    let wait: i64 = refused.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let (status, wait) = login("03071985").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let wait = wait.expect("Retry-After");
     let to_midnight = 86_400 - OffsetDateTime::now_utc().unix_timestamp().rem_euclid(86_400);
     assert!(
         (to_midnight..=to_midnight + 5).contains(&wait),
@@ -244,19 +254,11 @@ async fn failed_logins_from_one_ipv6_slash_64_count_together() {
         s.trust_forwarded_for = true;
     })
     .await;
-    let http = reqwest::Client::new();
-    let url = format!("{}/v1/identity/login", server.client.base());
     let attempt = |n: u32, forwarded: String| {
-        let (http, url) = (http.clone(), url.clone());
+        let server = &server;
         async move {
-            let body = json!({ "mobilePhone": format!("01711{n:06}"), "dateOfBirth": "01011990" });
-            http.post(url)
-                .header("x-forwarded-for", forwarded)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .status()
+            let phone = format!("01711{n:06}");
+            login_answer(server, &phone, "01011990", Some(&forwarded)).await.0
         }
     };
     for n in 0..60 {
