@@ -9,12 +9,18 @@ pub struct Phone(String);
 
 impl Phone {
     /// Accepts `01[3-9]XXXXXXXX` with an optional `+880`/`880` prefix (replacing the `0`),
-    /// ignoring spaces and hyphens.
+    /// ignoring spaces and hyphens, in ASCII or Bangla digits (`০১৭…`, as a Bangla keyboard
+    /// types them; the web form and the API take the same numbers).
     pub fn parse(input: &str) -> Option<Phone> {
-        if input.len() > 32 {
+        // Bangla digits take three bytes each.
+        if input.len() > 64 {
             return None;
         }
-        let compact: String = input.chars().filter(|c| *c != ' ' && *c != '-').collect();
+        let compact: String = input
+            .chars()
+            .filter(|c| *c != ' ' && *c != '-')
+            .map(ascii_digit)
+            .collect();
         let national = if let Some(rest) = compact.strip_prefix("+880") {
             format!("0{rest}")
         } else if let Some(rest) = compact.strip_prefix("880") {
@@ -47,6 +53,15 @@ impl Phone {
     }
 }
 
+/// A Bangla digit (`০`–`৯`) as its ASCII digit; any other character as it is. People type
+/// numbers and codes in either.
+pub fn ascii_digit(c: char) -> char {
+    match c {
+        '০'..='৯' => char::from_digit(u32::from(c) - u32::from('০'), 10).unwrap_or(c),
+        c => c,
+    }
+}
+
 impl std::fmt::Display for Phone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -59,7 +74,15 @@ mod tests {
 
     #[test]
     fn normalises_prefixes() {
-        for s in ["01712345678", "+8801712345678", "8801712345678", "017-1234 5678"] {
+        for s in [
+            "01712345678",
+            "+8801712345678",
+            "8801712345678",
+            "017-1234 5678",
+            "০১৭১২৩৪৫৬৭৮",
+            "+৮৮০১৭১২৩৪৫৬৭৮",
+            "০১৭১২-৩৪৫৬৭৮",
+        ] {
             assert_eq!(Phone::parse(s).unwrap().as_str(), "+8801712345678", "{s}");
         }
         assert_eq!(Phone::parse("01712345678").unwrap().national(), "01712345678");
@@ -75,6 +98,10 @@ mod tests {
             "02712345678",
             "+9101712345678",
             "0171234567a",
+            "০১৭১২৩৪৫৬৭",
+            "০২৭১২৩৪৫৬৭৮",
+            // Other scripts' digits are not Bangla's.
+            "٠١٧١٢٣٤٥٦٧٨",
         ] {
             assert!(Phone::parse(s).is_none(), "{s}");
         }

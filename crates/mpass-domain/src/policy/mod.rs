@@ -15,6 +15,7 @@ mod curfew;
 mod file;
 pub mod master;
 mod rules;
+pub use rules::{RuleInForce, RuleSetting};
 mod template;
 #[cfg(test)]
 mod tests;
@@ -266,6 +267,12 @@ impl Policy {
     pub fn weekly_window_around(&self, start: OffsetDateTime) -> (OffsetDateTime, OffsetDateTime) {
         let w = self.weekly_window();
         (start.saturating_sub(w), start.saturating_add(w))
+    }
+
+    /// The rules switched on, with their settings, in the order they are checked: what
+    /// the home page tells people (`RuleInForce`).
+    pub fn rules_in_force(&self) -> Vec<RuleInForce> {
+        self.rules.in_force()
     }
 
     /// Decides an application. Pure, total and cheap: no IO, never panics.

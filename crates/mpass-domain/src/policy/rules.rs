@@ -95,11 +95,125 @@ pub(crate) struct Rules {
     pub(crate) daily_applications: Rule<DailyApplications>,
 }
 
+/// One rule of a policy that is switched on, with what it is set to ([`super::Policy::rules_in_force`]):
+/// for telling people the rules in their own words, where a rule's messages are written to
+/// one applicant about their own decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleInForce {
+    /// The reason code a hit of this rule gives ([`codes`]).
+    pub code: &'static str,
+    /// What a hit leads to.
+    pub outcome: Outcome,
+    pub setting: RuleSetting,
+}
+
+/// What a rule is set to; one variant per rule of SPEC §6, as the policy file names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleSetting {
+    StartWindow {
+        max_past_minutes: u32,
+        max_ahead_hours: u32,
+    },
+    Duration {
+        min_hours: u8,
+        max_hours: u8,
+    },
+    Overlap,
+    WeeklyLimit {
+        max_passes: u32,
+        window_days: u32,
+    },
+    /// Geocode prefixes.
+    RestrictedArea {
+        areas: Vec<String>,
+    },
+    /// The nightly hours in Bangladesh time, and the reason codes still allowed in them.
+    Curfew {
+        start: time::Time,
+        end: time::Time,
+        allowed_reasons: Vec<String>,
+    },
+    /// Reason codes always looked at by a person.
+    ReasonReview {
+        reasons: Vec<String>,
+    },
+    Companions {
+        max_companions: u8,
+    },
+    DocumentOnOtherPhone,
+    VehicleOverlap,
+    DailyApplications {
+        max_per_day: u32,
+    },
+}
+
 /// Time format for curfew hours in messages and in the file.
 pub(crate) const HH_MM: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[hour]:[minute]");
 
 impl Rules {
+    /// The enabled rules, in the order [`Rules::check`] checks them.
+    pub(crate) fn in_force(&self) -> Vec<RuleInForce> {
+        fn on<P>(rule: &Rule<P>, code: &'static str, setting: impl FnOnce(&P) -> RuleSetting) -> Option<RuleInForce> {
+            rule.enabled.then(|| RuleInForce {
+                code,
+                outcome: rule.outcome,
+                setting: setting(&rule.params),
+            })
+        }
+        [
+            on(&self.start_window, codes::START_OUT_OF_WINDOW, |p| {
+                RuleSetting::StartWindow {
+                    max_past_minutes: p.max_past_minutes,
+                    max_ahead_hours: p.max_ahead_hours,
+                }
+            }),
+            on(&self.duration, codes::DURATION_OUT_OF_RANGE, |p| {
+                RuleSetting::Duration {
+                    min_hours: p.min_hours,
+                    max_hours: p.max_hours,
+                }
+            }),
+            on(&self.overlap, codes::OVERLAPPING_PASS, |()| RuleSetting::Overlap),
+            on(&self.weekly_limit, codes::WEEKLY_LIMIT_EXCEEDED, |p| {
+                RuleSetting::WeeklyLimit {
+                    max_passes: p.max_passes,
+                    window_days: p.window_days,
+                }
+            }),
+            on(&self.restricted_area, codes::RESTRICTED_AREA, |p| {
+                RuleSetting::RestrictedArea { areas: p.areas.clone() }
+            }),
+            on(&self.curfew, codes::CURFEW, |p| RuleSetting::Curfew {
+                start: p.hours.start,
+                end: p.hours.end,
+                allowed_reasons: p.allowed_reasons.clone(),
+            }),
+            on(&self.reason_review, codes::REASON_NEEDS_REVIEW, |p| {
+                RuleSetting::ReasonReview {
+                    reasons: p.reasons.clone(),
+                }
+            }),
+            on(&self.companions, codes::MANY_COMPANIONS, |p| RuleSetting::Companions {
+                max_companions: p.max_companions,
+            }),
+            on(&self.document_on_other_phone, codes::DOCUMENT_ON_OTHER_PHONE, |()| {
+                RuleSetting::DocumentOnOtherPhone
+            }),
+            on(&self.vehicle_overlap, codes::VEHICLE_OVERLAPPING_PASS, |()| {
+                RuleSetting::VehicleOverlap
+            }),
+            on(&self.daily_applications, codes::DAILY_APPLICATION_LIMIT, |p| {
+                RuleSetting::DailyApplications {
+                    max_per_day: p.max_per_day,
+                }
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
     /// Appends a hit for every enabled rule the application breaks.
     pub(crate) fn check(
         &self,

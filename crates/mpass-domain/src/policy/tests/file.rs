@@ -102,3 +102,74 @@ fn decision_serializes_with_snake_case_outcomes() {
     assert_eq!(Outcome::Review.as_str(), "review");
     assert_eq!(serde_json::to_string(&Outcome::Reject).unwrap(), "\"reject\"");
 }
+
+#[test]
+fn the_rules_in_force_are_the_enabled_ones_with_their_settings() {
+    let policy = Policy::default_policy();
+    let rules = policy.rules_in_force();
+    let codes_in_order: Vec<&str> = rules.iter().map(|r| r.code).collect();
+    assert_eq!(
+        codes_in_order,
+        [
+            codes::START_OUT_OF_WINDOW,
+            codes::DURATION_OUT_OF_RANGE,
+            codes::OVERLAPPING_PASS,
+            codes::WEEKLY_LIMIT_EXCEEDED,
+            codes::RESTRICTED_AREA,
+            codes::CURFEW,
+            codes::REASON_NEEDS_REVIEW,
+            codes::MANY_COMPANIONS,
+            codes::DOCUMENT_ON_OTHER_PHONE,
+            codes::VEHICLE_OVERLAPPING_PASS,
+            codes::DAILY_APPLICATION_LIMIT,
+        ]
+    );
+    let setting = |code: &str| {
+        rules
+            .iter()
+            .find(|r| r.code == code)
+            .map(|r| (r.outcome, r.setting.clone()))
+    };
+    assert_eq!(
+        setting(codes::START_OUT_OF_WINDOW),
+        Some((
+            Outcome::Reject,
+            RuleSetting::StartWindow {
+                max_past_minutes: 15,
+                max_ahead_hours: 72
+            }
+        ))
+    );
+    assert_eq!(
+        setting(codes::CURFEW),
+        Some((
+            Outcome::Reject,
+            RuleSetting::Curfew {
+                start: time::macros::time!(22:00),
+                end: time::macros::time!(05:00),
+                allowed_reasons: vec!["medical".into(), "emergency".into()],
+            }
+        ))
+    );
+
+    // What the file says is what is listed: a rule switched off is not, a changed
+    // setting or outcome is.
+    let policy = edited(|t| {
+        rule(t, "companions")["enabled"] = false.into();
+        rule(t, "duration")["max_hours"] = 6.into();
+        rule(t, "weekly_limit")["outcome"] = "reject".into();
+    })
+    .unwrap();
+    let rules = policy.rules_in_force();
+    assert!(rules.iter().all(|r| r.code != codes::MANY_COMPANIONS));
+    assert!(rules.iter().any(|r| r.setting
+        == RuleSetting::Duration {
+            min_hours: 1,
+            max_hours: 6
+        }));
+    assert!(
+        rules
+            .iter()
+            .any(|r| r.code == codes::WEEKLY_LIMIT_EXCEEDED && r.outcome == Outcome::Reject)
+    );
+}
