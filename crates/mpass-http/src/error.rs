@@ -11,8 +11,12 @@ use serde_json::json;
 /// Everything a handler can answer besides success.
 #[derive(Debug)]
 pub enum ApiError {
-    /// The body is not valid JSON for this route (detail says where).
-    InvalidJson(String),
+    /// The body is not valid JSON for this route (detail says where); `field` names the
+    /// value at fault when there is one (a missing field, a value of the wrong type).
+    InvalidJson {
+        detail: String,
+        field: Option<Box<FieldError>>,
+    },
     UnsupportedMediaType(&'static str),
     PayloadTooLarge,
     /// The body did not arrive in time (`listener::SlowBody`).
@@ -52,7 +56,7 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, String) {
         use ApiError::*;
         match self {
-            InvalidJson(d) => (StatusCode::BAD_REQUEST, "invalid_json", d.clone()),
+            InvalidJson { detail, .. } => (StatusCode::BAD_REQUEST, "invalid_json", detail.clone()),
             UnsupportedMediaType(want) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -119,6 +123,14 @@ impl ApiError {
         }
     }
 
+    /// A body that is not valid JSON for its route, with no one value at fault.
+    pub fn invalid_json(detail: impl Into<String>) -> ApiError {
+        ApiError::InvalidJson {
+            detail: detail.into(),
+            field: None,
+        }
+    }
+
     /// Shorthand for a single-field validation error.
     pub fn field(field: &str, code: &'static str, en: &str, bn: &str) -> ApiError {
         ApiError::Validation(ValidationErrors(vec![FieldError {
@@ -154,8 +166,10 @@ impl IntoResponse for ApiError {
             "code": code,
             "detail": detail,
         });
-        if let ApiError::Validation(e) = &self {
-            body["errors"] = serde_json::to_value(&e.0).unwrap_or_default();
+        match &self {
+            ApiError::Validation(e) => body["errors"] = serde_json::to_value(&e.0).unwrap_or_default(),
+            ApiError::InvalidJson { field: Some(f), .. } => body["errors"] = json!([f]),
+            _ => {}
         }
         if let ApiError::RateLimited { retry_after } = &self {
             body["retry_after"] = json!(retry_after);

@@ -70,7 +70,7 @@ impl From<ApiError> for LegacyError {
                     .map(|f| format!("{}: {}", f.field, f.message))
                     .collect(),
             ),
-            ApiError::InvalidJson(detail) => LegacyError::bad(detail),
+            ApiError::InvalidJson { detail, .. } => LegacyError::bad(detail),
             ApiError::UnsupportedMediaType(want) => LegacyError::status(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!("Content-Type must be {want}"),

@@ -131,7 +131,7 @@ pub fn problem_text(lang: Lang, err: &ApiError) -> String {
         ApiError::PayloadTooLarge => lang
             .t("The file is too large (at most 2 MiB).", "ফাইলটি খুব বড় (সর্বোচ্চ ২ MiB)।")
             .into(),
-        ApiError::RequestTimeout | ApiError::InvalidJson(_) => lang
+        ApiError::RequestTimeout | ApiError::InvalidJson { .. } => lang
             .t(
                 "The form did not arrive whole. Please send it again.",
                 "ফর্মটি পুরোপুরি পৌঁছায়নি। অনুগ্রহ করে আবার পাঠান।",

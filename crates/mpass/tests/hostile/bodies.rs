@@ -8,6 +8,15 @@ use serde_json::json;
 use crate::common::*;
 use crate::{JSON, body, valid_application_json};
 
+/// The problem names `field` as the one value at fault, with `code`, in both languages.
+fn assert_field(p: &mpass_client::Problem, field: &str, code: &str) {
+    let [e] = &p.errors[..] else {
+        panic!("one field named: {p:?}");
+    };
+    assert_eq!((e.field.as_str(), e.code.as_str()), (field, code), "{p:?}");
+    assert!(!e.message.is_empty() && !e.message_bn.is_empty(), "{e:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_mistyped_and_oversized_bodies_get_clear_errors() {
     let srv = TestServer::start().await;
@@ -70,10 +79,15 @@ async fn malformed_mistyped_and_oversized_bodies_get_clear_errors() {
     let res = me.raw(Method::POST, apps, JSON, body(&unknown)).await.expect("raw");
     let p = assert_problem(&res, 400, "invalid_json");
     assert!(p.detail.contains("priority"), "names the field: {}", p.detail);
+    assert_field(&p, "priority", "unknown_field");
     let mut nested = valid_application_json();
     nested["from"]["floor"] = json!(3);
     let res = me.raw(Method::POST, apps, JSON, body(&nested)).await.expect("raw");
-    assert_problem(&res, 400, "invalid_json");
+    assert_field(
+        &assert_problem(&res, 400, "invalid_json"),
+        "from.floor",
+        "unknown_field",
+    );
     let res = srv
         .client
         .raw(
@@ -89,7 +103,75 @@ async fn malformed_mistyped_and_oversized_bodies_get_clear_errors() {
     let mut typed = valid_application_json();
     typed["duration_hours"] = json!("two");
     let res = me.raw(Method::POST, apps, JSON, body(&typed)).await.expect("raw");
-    assert_problem(&res, 400, "invalid_json");
+    assert_field(
+        &assert_problem(&res, 400, "invalid_json"),
+        "duration_hours",
+        "invalid_type",
+    );
+    // A missing field is named, at any depth: by the form's validation where it has its
+    // own rule (an application), by the parse where not (a login).
+    let mut missing = valid_application_json();
+    missing["to"].as_object_mut().expect("to").remove("area");
+    let res = me.raw(Method::POST, apps, JSON, body(&missing)).await.expect("raw");
+    assert_field(&assert_problem(&res, 422, "validation_failed"), "to.area", "required");
+    let res = srv
+        .client
+        .raw(
+            Method::POST,
+            "/api/v1/auth/token",
+            JSON,
+            body(&json!({ "phone": phone(101) })),
+        )
+        .await
+        .expect("raw");
+    assert_field(&assert_problem(&res, 400, "invalid_json"), "code", "required");
+
+    // An array where an object belongs is refused, though serde would read the fields from
+    // it in order; and no answer names a Rust type.
+    let mut in_order = vec![];
+    for (_, v) in valid_application_json().as_object().expect("object") {
+        in_order.push(v.clone());
+    }
+    let res = me
+        .raw(Method::POST, apps, JSON, body(&json!(in_order)))
+        .await
+        .expect("raw");
+    let p = assert_problem(&res, 400, "invalid_json");
+    assert!(p.detail.contains("expected a JSON object"), "{}", p.detail);
+    let mut from_in_order = valid_application_json();
+    from_in_order["from"] = json!([THANA_A, "House 1"]);
+    let res = me
+        .raw(Method::POST, apps, JSON, body(&from_in_order))
+        .await
+        .expect("raw");
+    assert_field(&assert_problem(&res, 400, "invalid_json"), "from", "invalid_type");
+    let otp = json!([phone(102), null]);
+    let res = srv
+        .client
+        .raw(Method::POST, "/api/v1/auth/otp", JSON, body(&otp))
+        .await
+        .expect("raw");
+    let p = assert_problem(&res, 400, "invalid_json");
+    assert!(!p.detail.contains("struct"), "{}", p.detail);
+    for null_body in ["/api/v1/applications", "/api/v1/auth/otp"] {
+        let client = if null_body == apps { &me } else { &srv.client };
+        let res = client
+            .raw(Method::POST, null_body, JSON, b"null".to_vec())
+            .await
+            .expect("raw");
+        let p = assert_problem(&res, 400, "invalid_json");
+        assert!(
+            p.detail.contains("expected a JSON object") && !p.detail.contains("struct"),
+            "{}",
+            p.detail
+        );
+    }
+    // No login code went to the phone the array named: one may be asked for now, where a
+    // second within a minute would be refused.
+    srv.client
+        .request_otp(&phone(102))
+        .await
+        .expect("the first code for this phone");
 
     // None of these created anything.
     assert!(me.applications(None, None).await.expect("list").items.is_empty());
