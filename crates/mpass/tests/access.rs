@@ -199,7 +199,14 @@ async fn cancelling_an_approved_application_revokes_its_pass() {
         .raw(Method::GET, "/api/v1/revocations?since=-1", None, Vec::new())
         .await
         .expect("raw");
-    assert_problem(&res, 400, "invalid_since");
+    // The same code as any other bad query value, such as one that is not a number.
+    assert_problem(&res, 400, "invalid_query");
+    let res = srv
+        .client
+        .raw(Method::GET, "/api/v1/revocations?since=abc", None, Vec::new())
+        .await
+        .expect("raw");
+    assert_problem(&res, 400, "invalid_query");
     srv.finish().await;
 }
 

@@ -110,7 +110,7 @@ pub async fn revocations(
     let since = q.since.unwrap_or(0);
     if since < 0 {
         return Err(ApiError::BadRequest {
-            code: "invalid_since",
+            code: "invalid_query",
             detail: "since must be a sequence number ≥ 0.".into(),
         });
     }
