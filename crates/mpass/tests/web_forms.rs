@@ -4,149 +4,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
+use common::visitor::{Visitor, log_in, with_profile};
 use common::{THANA_A, THANA_B, TestServer, tomorrow_at};
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
-use reqwest::redirect::Policy;
-
-/// A tiny browser without JavaScript: keeps cookies, never follows redirects.
-struct Visitor {
-    http: reqwest::Client,
-    base: String,
-    cookies: BTreeMap<String, String>,
-    set_cookie_lines: Vec<String>,
-}
-
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
-    }
-
-    /// The value of the first hidden input called `name`.
-    fn hidden(&self, name: &str) -> String {
-        let needle = format!("name=\"{name}\" value=\"");
-        let at = self
-            .body
-            .find(&needle)
-            .unwrap_or_else(|| panic!("no {name} in {}", self.body))
-            + needle.len();
-        self.body[at..].split('"').next().unwrap_or("").to_string()
-    }
-}
-
-impl Visitor {
-    fn new(base: &str) -> Visitor {
-        Visitor {
-            http: reqwest::Client::builder()
-                .redirect(Policy::none())
-                .build()
-                .expect("client"),
-            base: base.trim_end_matches('/').to_string(),
-            cookies: BTreeMap::new(),
-            set_cookie_lines: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn send(&mut self, rb: reqwest::RequestBuilder) -> Page {
-        let res = rb.header("cookie", self.cookie_header()).send().await.expect("request");
-        for line in res.headers().get_all(SET_COOKIE) {
-            let line = line.to_str().expect("ascii cookie").to_string();
-            let (pair, _) = line.split_once(';').unwrap_or((&line, ""));
-            let (k, v) = pair.split_once('=').expect("name=value");
-            if line.contains("Max-Age=0") {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_string(), v.to_string());
-            }
-            self.set_cookie_lines.push(line);
-        }
-        Page {
-            status: res.status().as_u16(),
-            headers: res.headers().clone(),
-            body: res.text().await.expect("body"),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let rb = self.http.get(format!("{}{path}", self.base));
-        self.send(rb).await
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let body: Vec<String> = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-            .collect();
-        let rb = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.join("&"));
-        self.send(rb).await
-    }
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            b' ' => "+".into(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-async fn log_in(server: &TestServer, v: &mut Visitor, phone: &str) -> Page {
-    let page = v.get("/login").await;
-    let csrf = page.hidden("csrf");
-    let sent = v.post("/login", &[("csrf", &csrf), ("phone", phone)]).await;
-    assert_eq!(sent.status, 303, "{}", sent.body);
-    assert_eq!(sent.location(), "/login/code", "no phone number in the URL");
-    let code = common::eventually("the SMS code", Duration::from_secs(15), || async {
-        server.client.dev_code(phone).await.ok().flatten()
-    })
-    .await;
-    v.get("/login/code").await;
-    v.post("/login/code", &[("csrf", &csrf), ("code", &code)]).await
-}
-
-/// Logs `phone` in and saves a valid profile; the session's CSRF token.
-async fn with_profile(server: &TestServer, v: &mut Visitor, phone: &str) -> String {
-    log_in(server, v, phone).await;
-    let csrf = v.get("/profile").await.hidden("csrf");
-    let saved = v
-        .post(
-            "/profile",
-            &[
-                ("csrf", &csrf),
-                ("name", "Rahima Akter"),
-                ("date_of_birth", "1990-04-12"),
-                ("gender", "F"),
-                ("id_type", "NID"),
-                ("id_number", "1990123456780"),
-                ("home_area", THANA_A),
-            ],
-        )
-        .await;
-    assert_eq!(saved.status, 303, "{}", saved.body);
-    csrf
-}
 
 #[tokio::test]
 async fn pages_carry_security_headers_and_cached_assets() {
@@ -191,6 +52,23 @@ async fn pages_carry_security_headers_and_cached_assets() {
         assert!(asset.body.len() < 12_000, "{url} is small: {} bytes", asset.body.len());
     }
     assert_eq!(v.get("/assets/evil.svg").await.status, 404);
+    // Every page names its icon, so browsers do not ask for /favicon.ico (a 404 each time).
+    let icon = home
+        .body
+        .split('"')
+        .find(|u| u.starts_with("/assets/icon.") && u.ends_with(".svg"))
+        .expect("an icon link")
+        .to_string();
+    assert!(
+        home.body.contains(&format!("<link rel=\"icon\" href=\"{icon}\"")),
+        "{}",
+        home.body
+    );
+    let asset = v.get(&icon).await;
+    assert_eq!(asset.status, 200);
+    assert_eq!(asset.headers["content-type"], "image/svg+xml");
+    assert_eq!(asset.headers["cache-control"], "public, max-age=31536000, immutable");
+    assert!(asset.body.starts_with("<svg"), "{}", asset.body);
     server.finish().await;
 }
 
@@ -359,7 +237,8 @@ async fn the_whole_flow_works_without_javascript() {
 /// A body the server will not read whole gets a page in the citizen's language, not axum's
 /// plain text: a phone camera's photo over the limit (sent without the page's script, which
 /// would have made it smaller) is refused next to the photo field, in English and Bangla,
-/// and another form's body over its limit gets a 413 page.
+/// and another form's body over its limit gets a 413 page that speaks of the form, not of a
+/// file (those forms have none).
 #[tokio::test]
 async fn an_oversized_body_is_refused_on_a_page() {
     let server = TestServer::start().await;
@@ -397,7 +276,20 @@ async fn an_oversized_body_is_refused_on_a_page() {
     let page = v.post("/apply", &[("csrf", &csrf), ("to-address", &too_long)]).await;
     assert_eq!(page.status, 413, "{}", page.body);
     assert!(page.body.contains("<html lang=\"bn\">"), "{}", page.body);
-    assert!(page.body.contains("ফাইলটি খুব বড়"), "{}", page.body);
+    assert!(page.body.contains("ফর্মটি পাঠানোর জন্য খুব বড়"), "{}", page.body);
+    assert!(!page.body.contains("ফাইলটি"), "no file on this form: {}", page.body);
+
+    // The login form, 3 MB of it, in English.
+    v.get("/lang/en?next=/login").await;
+    let huge = "1".repeat(3 * 1024 * 1024);
+    let page = v.post("/login", &[("csrf", &csrf), ("phone", &huge)]).await;
+    assert_eq!(page.status, 413, "{}", page.body);
+    assert!(page.body.contains("The form is too large to send."), "{}", page.body);
+    assert!(
+        !page.body.contains("The file") && !page.body.contains("on our side"),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use super::html::{Page, csrf_field, esc, notice};
 use super::i18n::Lang;
 use super::messages::{flash_box, problem_text};
 use super::session::Session;
-use super::{csrf_failed, error_page, login_first, see_other};
+use super::{csrf_failed, error_page, login_first, role_needed, see_other};
 use crate::admin;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -32,7 +32,7 @@ use crate::state::AppState;
 fn admin_of(session: &Session) -> Result<&Caller, Response> {
     match (&session.caller, session.with_role("admin")) {
         (None, _) => Err(login_first()),
-        (Some(_), None) => Err(error_page(session, &ApiError::Forbidden)),
+        (Some(_), None) => Err(role_needed(session, "/admin", Role::Admin)),
         (Some(_), Some(c)) => Ok(c),
     }
 }

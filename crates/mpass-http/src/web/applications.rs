@@ -95,17 +95,45 @@ fn card(session: &Session, reason_label: &str, app: &Application, thread: &[Thre
         );
     }
     if app.status.cancellable() {
+        // Cancelling cannot be undone (an approved pass stops working), so the button only
+        // opens the question; the real submit is inside. A disclosure works without script.
         let _ = write!(
             h,
-            "<form method=\"post\" action=\"/applications/{}/cancel\" class=\"inline\">{}\
-             <button type=\"submit\" class=\"secondary\">{}</button></form>",
-            app.id,
-            csrf_field(session),
-            l.t("Cancel", "বাতিল করুন")
+            "<details class=\"confirm\"><summary class=\"button secondary\">{}</summary>{}</details>",
+            l.t("Cancel…", "বাতিল করুন…"),
+            cancel_question(session, app.id, Some(app.status == Status::Approved)),
         );
     }
     h.push_str("</div></li>");
     h
+}
+
+/// "Cancel this application?" with the form that does it; `approved` says whether a pass
+/// would stop working (`None`: not known here).
+fn cancel_question(session: &Session, id: ApplicationId, approved: Option<bool>) -> String {
+    let l = session.lang;
+    let question = match approved {
+        Some(true) => l.t(
+            "Cancel this application? Its pass stops working at once. This cannot be undone.",
+            "আবেদনটি বাতিল করবেন? এর পাসটি সঙ্গে সঙ্গে অকার্যকর হয়ে যাবে। এটি আর ফেরানো যাবে না।",
+        ),
+        Some(false) => l.t(
+            "Cancel this application? This cannot be undone.",
+            "আবেদনটি বাতিল করবেন? এটি আর ফেরানো যাবে না।",
+        ),
+        None => l.t(
+            "Cancel this application? If it has a pass, the pass stops working at once. This cannot be undone.",
+            "আবেদনটি বাতিল করবেন? এর পাস থাকলে সেটি সঙ্গে সঙ্গে অকার্যকর হয়ে যাবে। এটি আর ফেরানো যাবে না।",
+        ),
+    };
+    format!(
+        "<div class=\"notice error\"><p>{question}</p>\
+         <form method=\"post\" action=\"/applications/{id}/cancel\">{csrf}\
+         <input type=\"hidden\" name=\"confirm\" value=\"1\">\
+         <button type=\"submit\" class=\"danger\">{yes}</button></form></div>",
+        csrf = csrf_field(session),
+        yes = l.t("Yes, cancel it", "হ্যাঁ, বাতিল করুন"),
+    )
 }
 
 /// `GET /applications`.
@@ -168,7 +196,8 @@ pub async fn list(State(state): State<AppState>, session: Session) -> Response {
     page.into_response()
 }
 
-/// `POST /applications/{id}/cancel`.
+/// `POST /applications/{id}/cancel`: cancels once confirmed (the form's `confirm`), asks first
+/// otherwise.
 pub async fn cancel(
     State(state): State<AppState>,
     session: Session,
@@ -185,6 +214,17 @@ pub async fn cancel(
     let Some(id) = ApplicationId::parse(&id) else {
         return error_page(&session, &ApiError::NotFound);
     };
+    if !f.checked("confirm") {
+        // A form without the question (an old page, say): ask it first.
+        let l = session.lang;
+        let body = format!(
+            "{}<p><a href=\"/applications\">{}</a></p>",
+            cancel_question(&session, id, None),
+            l.t("No, keep it", "না, রেখে দিন")
+        );
+        let title = l.t("Cancel the application?", "আবেদন বাতিল করবেন?");
+        return Page::new(&session, "/applications", title, body).into_response();
+    }
     match service::cancel_application(&state, user, id).await {
         Ok(_) => {
             session.flash("cancelled");

@@ -185,9 +185,7 @@ pub fn render(session: &Session, policy: &Policy, f: &Fields, errors: &FormError
     b.push_str("</div>");
     b.push_str(&notes("start", errors, None));
     b.push_str("</fieldset>");
-    let hours: Vec<(String, String)> = (1..=12)
-        .map(|h| (h.to_string(), format!("{} {}", l.num(h), l.t("hours", "ঘণ্টা"))))
-        .collect();
+    let hours: Vec<(String, String)> = (1..=12).map(|h| (h.to_string(), super::i18n::hours(l, h))).collect();
     b.push_str(&select(
         "duration_hours",
         l.t("How long?", "কতক্ষণ?"),

@@ -1,7 +1,8 @@
-//! The stylesheet and the scripts (the pages' one and the police app's), compiled in and
-//! served under content-hashed names, so browsers keep them for a year and a new release
-//! is fetched at once. The police app's service worker is generated from a template that
-//! names the current files, so a release also replaces the worker and its cache.
+//! The stylesheet, the scripts (the pages' one and the police app's) and the tab icon,
+//! compiled in and served under content-hashed names, so browsers keep them for a year and
+//! a new release is fetched at once. The police app's service worker is generated from a
+//! template that names the current files, so a release also replaces the worker and its
+//! cache.
 
 use std::sync::OnceLock;
 
@@ -14,11 +15,14 @@ const CSS: &str = include_str!("../../assets/app.css");
 const JS: &str = include_str!("../../assets/app.js");
 const VERIFY_JS: &str = include_str!("../../assets/verify.js");
 const VERIFY_SW: &str = include_str!("../../assets/verify-sw.js");
+/// The tab icon: linked from every page, so browsers do not ask for `/favicon.ico`.
+const ICON: &str = include_str!("../../assets/icon.svg");
 
 struct Hashed {
     css: String,
     js: String,
     verify_js: String,
+    icon: String,
     sw: String,
 }
 
@@ -32,13 +36,20 @@ fn names() -> &'static Hashed {
         let css = format!("app.{}.css", short_hash(CSS));
         let js = format!("app.{}.js", short_hash(JS));
         let verify_js = format!("verify.{}.js", short_hash(VERIFY_JS));
+        let icon = format!("icon.{}.svg", short_hash(ICON));
         let version = short_hash(&format!("{css}{js}{verify_js}{VERIFY_SW}"));
         let sw = VERIFY_SW
             .replace("{{VERSION}}", &version)
             .replace("{{CSS}}", &format!("/assets/{css}"))
             .replace("{{APP_JS}}", &format!("/assets/{js}"))
             .replace("{{VERIFY_JS}}", &format!("/assets/{verify_js}"));
-        Hashed { css, js, verify_js, sw }
+        Hashed {
+            css,
+            js,
+            verify_js,
+            icon,
+            sw,
+        }
     })
 }
 
@@ -57,6 +68,11 @@ pub fn css_url() -> String {
     format!("/assets/{}", names().css)
 }
 
+/// The tab icon's URL.
+pub fn icon_url() -> String {
+    format!("/assets/{}", names().icon)
+}
+
 /// The script's URL.
 pub fn js_url() -> String {
     format!("/assets/{}", names().js)
@@ -71,6 +87,8 @@ pub async fn serve(Path(name): Path<String>) -> Response {
         (JS, "text/javascript; charset=utf-8", name == names().js)
     } else if name.ends_with(".js") && name.starts_with("verify.") {
         (VERIFY_JS, "text/javascript; charset=utf-8", name == names().verify_js)
+    } else if name.ends_with(".svg") && name.starts_with("icon.") {
+        (ICON, "image/svg+xml", name == names().icon)
     } else {
         return StatusCode::NOT_FOUND.into_response();
     };

@@ -8,13 +8,14 @@ use std::fmt::Write;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use mpass_domain::application::Status;
+use mpass_domain::ports::Role;
 use mpass_domain::stats::{LatencyHistogram, hour_start, latency_bucket_label};
 use time::OffsetDateTime;
 
 use super::html::{Page, esc};
 use super::i18n::Lang;
 use super::session::Session;
-use super::{error_page, login_first};
+use super::{error_page, login_first, role_needed};
 use crate::error::ApiError;
 use crate::extract::Query;
 use crate::state::AppState;
@@ -62,7 +63,7 @@ pub async fn page(State(state): State<AppState>, session: Session, Query(q): Que
         return login_first();
     }
     if session.with_role("analyst").is_none() && session.with_role("admin").is_none() {
-        return error_page(&session, &ApiError::Forbidden);
+        return role_needed(&session, "/dashboard", Role::Analyst);
     }
     match render(&state, &session, &q).await {
         Ok(body) => {

@@ -1,68 +1,15 @@
 //! The home page: what the pass is for, how to get one, and the rules in force, taken
 //! from the policy itself so the page never disagrees with the decisions.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use mpass_domain::policy::{Policy, PolicyFacts, PolicyInput, RuleHit, codes};
-use time::{Duration, OffsetDateTime, Time};
 
 use super::html::{Page, esc};
-use super::i18n::dhaka;
+use super::rules;
 use super::session::Session;
 use crate::state::AppState;
-
-/// The rules' own messages, found by asking the policy about trips that break every rule
-/// it has (a far-off night trip, too long, with many companions, for each reason).
-fn rule_messages(policy: &Policy) -> Vec<RuleHit> {
-    let night = (OffsetDateTime::now_utc().to_offset(dhaka()) + Duration::days(400))
-        .replace_time(Time::from_hms(23, 0, 0).unwrap_or(Time::MIDNIGHT));
-    let facts = PolicyFacts {
-        now: OffsetDateTime::now_utc(),
-        overlapping_approved: true,
-        passes_in_window: 10_000,
-        document_on_other_phone: false,
-        vehicle_overlapping_approved: false,
-        applications_last_day: 0,
-    };
-    let area = mpass_domain::geo::areas()
-        .all()
-        .iter()
-        .find(|a| a.kind == mpass_domain::geo::AreaKind::Thana)
-        .map(|a| a.code.clone())
-        .unwrap_or_default();
-    let mut by_code: BTreeMap<String, RuleHit> = BTreeMap::new();
-    for c in policy.categories() {
-        let input = PolicyInput {
-            reason: c.code.clone(),
-            from_area: area.clone(),
-            to_area: area.clone(),
-            start: night,
-            duration_hours: 200,
-            companions: 4,
-            has_vehicle: false,
-        };
-        for hit in policy.evaluate(&input, &facts).reasons {
-            if ![codes::AUTO_APPROVED, codes::UNKNOWN_REASON, codes::RESTRICTED_AREA].contains(&hit.code.as_str()) {
-                by_code.entry(hit.code.clone()).or_insert(hit);
-            }
-        }
-    }
-    let order = [
-        codes::START_OUT_OF_WINDOW,
-        codes::DURATION_OUT_OF_RANGE,
-        codes::CURFEW,
-        codes::OVERLAPPING_PASS,
-        codes::WEEKLY_LIMIT_EXCEEDED,
-        codes::REASON_NEEDS_REVIEW,
-        codes::MANY_COMPANIONS,
-    ];
-    let mut out: Vec<RuleHit> = order.iter().filter_map(|c| by_code.remove(*c)).collect();
-    out.extend(by_code.into_values());
-    out
-}
 
 /// `GET /`.
 pub async fn page(State(state): State<AppState>, session: Session) -> Response {
@@ -127,8 +74,8 @@ pub async fn page(State(state): State<AppState>, session: Session) -> Response {
             "নিচের কোনোটি প্রযোজ্য হলে আবেদন নামঞ্জুর হয় বা একজন কর্মকর্তা তা যাচাই করেন:"
         )
     );
-    for hit in rule_messages(&policy) {
-        let _ = write!(b, "<li>{}</li>", esc(l.pick(&hit.message_en, &hit.message_bn)));
+    for rule in rules::rules_in_force(&policy).iter() {
+        let _ = write!(b, "<li>{}</li>", esc(&rule.text(l)));
     }
     let _ = write!(
         b,

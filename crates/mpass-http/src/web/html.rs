@@ -65,11 +65,13 @@ impl<'a> Page<'a> {
             h,
             "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
              <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-             <title>{title} · {brand}</title><link rel=\"stylesheet\" href=\"{css}\">\
+             <title>{title} · {brand}</title><link rel=\"icon\" href=\"{icon}\" type=\"image/svg+xml\">\
+             <link rel=\"stylesheet\" href=\"{css}\">\
              <script src=\"{js}\" defer></script>",
             lang = l.code(),
             title = esc(self.title),
             brand = l.t("Movement Pass", "মুভমেন্ট পাস"),
+            icon = assets::icon_url(),
             css = assets::css_url(),
             js = assets::js_url(),
         );

@@ -3,8 +3,9 @@
 //! The phone number travels between the two steps in an HttpOnly cookie, never in a URL.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use mpass_domain::otp;
 use mpass_domain::phone::Phone;
 use mpass_domain::token::hash_refresh_token;
 use time::OffsetDateTime;
@@ -12,7 +13,7 @@ use time::OffsetDateTime;
 use super::form::{Fields, FormBody};
 use super::html::{Input, Page, csrf_field, esc};
 use super::i18n::Lang;
-use super::messages::FormErrors;
+use super::messages::{FormErrors, wait_in_units};
 use super::session::{LOGIN_PHONE, Session};
 use super::{csrf_failed, see_other};
 use crate::error::ApiError;
@@ -21,12 +22,7 @@ use crate::state::AppState;
 
 /// Digits typed in Bangla count as digits.
 fn ascii_digits(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '০'..='৯' => char::from(b'0' + (c as u32 - '০' as u32) as u8),
-            c => c,
-        })
-        .collect()
+    s.chars().map(mpass_domain::phone::ascii_digit).collect()
 }
 
 fn phone_form(session: &Session, phone: &str, errors: &FormErrors) -> Response {
@@ -58,7 +54,7 @@ fn phone_form(session: &Session, phone: &str, errors: &FormErrors) -> Response {
     }
     let mut page = Page::new(session, "/login", l.t("Log in", "লগ ইন"), b);
     if !errors.is_empty() {
-        page.status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+        page.status = StatusCode::UNPROCESSABLE_ENTITY;
     }
     page.into_response()
 }
@@ -86,11 +82,23 @@ pub async fn send_code(
     let raw = ascii_digits(f.get("phone").unwrap_or(""));
     let ip = service::client_ip(&state, &headers, peer);
     let result = service::send_otp(&state, &raw, ip, session.lang).await;
-    if let Some(phone) = Phone::parse(&raw) {
+    let phone = Phone::parse(&raw);
+    if let Some(phone) = &phone {
         session.set_cookie(LOGIN_PHONE, phone.as_str(), Some(600));
     }
+    // "Send a new code" from the code page, too soon: stay there, the code sent still works.
+    let resent = f.checked("resend")
+        && phone
+            .as_ref()
+            .map(Phone::as_str)
+            .is_some_and(|p| session.login_phone.as_deref() == Some(p));
     match result {
         Ok(()) => see_other("/login/code"),
+        Err(ApiError::RateLimited { retry_after }) if resent => {
+            let errors = FormErrors::notice(resend_wait_text(session.lang, retry_after));
+            let phone = session.login_phone.clone().unwrap_or_default();
+            code_form(&session, &phone, &errors, StatusCode::TOO_MANY_REQUESTS)
+        }
         Err(e) => {
             let errors = FormErrors::from_api(session.lang, &e, &|f| (f == "phone").then(|| f.to_string()));
             let mut s = session;
@@ -108,13 +116,45 @@ fn masked(lang: Lang, phone: &str) -> String {
     format!("{}{}", "•".repeat(n.saturating_sub(3)), lang.digits(tail))
 }
 
-fn code_form(session: &Session, phone: &str, errors: &FormErrors) -> Response {
+/// Why a new code cannot go out yet, on the code page: when one can, and that the code
+/// already sent still works. A wait of a minute at most is the gap the store keeps between
+/// two sends to one phone, so the last code (valid for five minutes) went out within that
+/// minute; a longer wait (the hourly limit) says how long codes last instead.
+fn resend_wait_text(lang: Lang, retry_after: i64) -> String {
+    let ttl_min = otp::CODE_TTL_SECS / 60;
+    if retry_after <= otp::RESEND_AFTER_SECS {
+        match lang {
+            Lang::En => format!(
+                "You can ask for a new code in {retry_after} seconds. The code we already sent is still valid: enter it below."
+            ),
+            Lang::Bn => format!(
+                "{} সেকেন্ড পরে নতুন কোড চাইতে পারবেন। আগে পাঠানো কোডটি এখনো বৈধ: নিচে সেটি লিখুন।",
+                lang.num(retry_after)
+            ),
+        }
+    } else {
+        let (n, unit) = wait_in_units(lang, retry_after);
+        match lang {
+            Lang::En => format!(
+                "You can ask for a new code in {n} {unit}. A code we sent in the last {ttl_min} minutes is still valid: enter it below."
+            ),
+            Lang::Bn => format!(
+                "{} {unit} পরে নতুন কোড চাইতে পারবেন। গত {} মিনিটের মধ্যে পাঠানো কোড এখনো বৈধ: নিচে সেটি লিখুন।",
+                lang.num(n),
+                lang.num(ttl_min)
+            ),
+        }
+    }
+}
+
+fn code_form(session: &Session, phone: &str, errors: &FormErrors, status: StatusCode) -> Response {
     let l = session.lang;
     let mut b = errors.summary(l, &|_| Some(l.t("6-digit code", "৬ অঙ্কের কোড").to_string()));
     b.push_str(&format!(
         "<p role=\"status\">{} <strong>{}</strong>. {}</p>\
          <form method=\"post\" action=\"/login/code\" novalidate>{}{}<button type=\"submit\">{}</button></form>\
          <form method=\"post\" action=\"/login\" class=\"actions\">{}<input type=\"hidden\" name=\"phone\" value=\"{}\">\
+         <input type=\"hidden\" name=\"resend\" value=\"1\">\
          <button type=\"submit\" class=\"secondary\">{}</button> <a href=\"/login\">{}</a></form>",
         l.t("We sent a code by SMS to", "এসএমএসে কোড পাঠানো হয়েছে এই নম্বরে:"),
         esc(&masked(l, phone)),
@@ -136,16 +176,14 @@ fn code_form(session: &Session, phone: &str, errors: &FormErrors) -> Response {
         l.t("Use another number", "অন্য নম্বর ব্যবহার করুন"),
     ));
     let mut page = Page::new(session, "/login/code", l.t("Enter your code", "কোডটি লিখুন"), b);
-    if !errors.is_empty() {
-        page.status = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
+    page.status = status;
     page.into_response()
 }
 
 /// `GET /login/code`: step two, the code.
 pub async fn code_page(session: Session) -> Response {
     match session.login_phone.clone() {
-        Some(phone) => code_form(&session, &phone, &FormErrors::default()),
+        Some(phone) => code_form(&session, &phone, &FormErrors::default(), StatusCode::OK),
         None => see_other("/login"),
     }
 }
@@ -172,7 +210,7 @@ pub async fn verify(State(state): State<AppState>, mut session: Session, FormBod
         }
         Err(e) => {
             let errors = FormErrors::from_api(session.lang, &e, &|f| (f == "code").then(|| f.to_string()));
-            code_form(&session, &phone, &errors)
+            code_form(&session, &phone, &errors, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
 }

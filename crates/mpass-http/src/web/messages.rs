@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use mpass_domain::ports::Role;
+
 use super::html::{esc, field_id};
 use super::i18n::Lang;
 use crate::error::ApiError;
@@ -19,6 +21,15 @@ pub struct FormErrors {
 impl FormErrors {
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.general.is_none()
+    }
+
+    /// A problem about no input at all (a wait, a busy service): said on its own.
+    pub fn notice(text: impl Into<String>) -> FormErrors {
+        FormErrors {
+            general: Some(text.into()),
+            notice: true,
+            ..FormErrors::default()
+        }
     }
 
     /// The first message for `field`, if any.
@@ -99,15 +110,13 @@ impl FormErrors {
 }
 
 /// A problem that is not about one field, as a sentence in `lang`.
+///
+/// Every variant is named (no catch-all), so a new kind of error gets its own sentence:
+/// only a failure of ours may say it was ours.
 pub fn problem_text(lang: Lang, err: &ApiError) -> String {
     match err {
         ApiError::RateLimited { retry_after } => {
-            // Waits of two minutes or more (a citizen's submissions) in minutes, rounded up.
-            let (n, unit) = if *retry_after >= 120 {
-                ((retry_after + 59) / 60, lang.t("minutes", "মিনিট"))
-            } else {
-                (*retry_after, lang.t("seconds", "সেকেন্ড"))
-            };
+            let (n, unit) = wait_in_units(lang, *retry_after);
             match lang {
                 Lang::En => format!("Too many attempts. Please try again in {n} {unit}."),
                 Lang::Bn => format!("অনেকবার চেষ্টা করা হয়েছে। {} {unit} পরে আবার চেষ্টা করুন।", lang.num(n)),
@@ -128,8 +137,12 @@ pub fn problem_text(lang: Lang, err: &ApiError) -> String {
                 .into(),
             _ => detail.clone(),
         },
+        // Only the photo form sends a file; it says so itself (`photo_too_large_text`).
         ApiError::PayloadTooLarge => lang
-            .t("The file is too large (at most 2 MiB).", "ফাইলটি খুব বড় (সর্বোচ্চ ২ MiB)।")
+            .t(
+                "The form is too large to send. Shorten what you typed and send it again.",
+                "ফর্মটি পাঠানোর জন্য খুব বড়। লেখা ছোট করে আবার পাঠান।",
+            )
             .into(),
         ApiError::RequestTimeout | ApiError::InvalidJson { .. } => lang
             .t(
@@ -144,10 +157,36 @@ pub fn problem_text(lang: Lang, err: &ApiError) -> String {
                 "এই ফর্মটি অন্য তথ্য দিয়ে আগেই পাঠানো হয়েছে। পাতাটি আবার লোড করে চেষ্টা করুন।",
             )
             .into(),
+        ApiError::Validation(v) => {
+            let texts: Vec<&str> = v.0.iter().map(|e| lang.pick(&e.message, &e.message_bn)).collect();
+            if texts.is_empty() {
+                lang.t("Please check what you entered.", "আপনি যা লিখেছেন তা দেখে নিন।")
+                    .into()
+            } else {
+                texts.join(" ")
+            }
+        }
+        // The detail names the parameter at fault, in English only.
+        ApiError::BadRequest { detail, .. } => match lang {
+            Lang::En => format!("This address or form is not valid: {detail}"),
+            Lang::Bn => "এই ঠিকানা বা ফর্মটি সঠিক নয়। পাতার লিংক বা ফর্ম থেকে আবার চেষ্টা করুন।".into(),
+        },
+        ApiError::MethodNotAllowed => lang
+            .t(
+                "This page cannot be used that way. Open it from a link of the site.",
+                "এই পাতাটি এভাবে ব্যবহার করা যায় না। সাইটের কোনো লিংক থেকে খুলুন।",
+            )
+            .into(),
         ApiError::Unauthorized => lang
             .t(
                 "Your session has ended. Please log in again.",
                 "আপনার সেশন শেষ হয়েছে। আবার লগ ইন করুন।",
+            )
+            .into(),
+        ApiError::Forbidden => lang
+            .t(
+                "Your account does not have the role this needs. Ask an administrator if you need it.",
+                "এর জন্য প্রয়োজনীয় ভূমিকা আপনার অ্যাকাউন্টে নেই। প্রয়োজন হলে প্রশাসককে বলুন।",
             )
             .into(),
         ApiError::NotFound => lang.t("Not found.", "পাওয়া যায়নি।").into(),
@@ -157,12 +196,53 @@ pub fn problem_text(lang: Lang, err: &ApiError) -> String {
                 "সেবাটি এখন খুব ব্যস্ত। এক মিনিট পরে আবার চেষ্টা করুন।",
             )
             .into(),
-        _ => lang
+        ApiError::Internal(_) => lang
             .t(
                 "Something went wrong on our side. Please try again.",
                 "আমাদের দিকে একটি সমস্যা হয়েছে। আবার চেষ্টা করুন।",
             )
             .into(),
+    }
+}
+
+/// A wait in seconds as the citizen reads it: two minutes or more (a citizen's
+/// submissions) in minutes, rounded up; less in seconds.
+pub fn wait_in_units(lang: Lang, secs: i64) -> (i64, &'static str) {
+    if secs >= 120 {
+        ((secs + 59) / 60, lang.t("minutes", "মিনিট"))
+    } else {
+        (secs, lang.t("seconds", "সেকেন্ড"))
+    }
+}
+
+/// The photo form's own words for a body over its limit: there, it is the file.
+pub fn photo_too_large_text(lang: Lang) -> &'static str {
+    lang.t("The file is too large (at most 2 MiB).", "ফাইলটি খুব বড় (সর্বোচ্চ ২ MiB)।")
+}
+
+/// Why a staff page is refused to this account, and whom to ask: the role it needs.
+pub fn role_needed_text(lang: Lang, role: Role) -> &'static str {
+    match role {
+        Role::Police | Role::PoliceSupervisor => lang.t(
+            "This page is for police officers. Ask an administrator for the police role.",
+            "এই পাতাটি পুলিশ কর্মকর্তাদের জন্য। পুলিশ ভূমিকার জন্য প্রশাসককে বলুন।",
+        ),
+        Role::Reviewer => lang.t(
+            "This page is for reviewers. Ask an administrator for the reviewer role.",
+            "এই পাতাটি যাচাইকারীদের জন্য। যাচাইকারীর ভূমিকার জন্য প্রশাসককে বলুন।",
+        ),
+        Role::Analyst => lang.t(
+            "This page is for analysts and administrators. Ask an administrator for the analyst role.",
+            "এই পাতাটি বিশ্লেষক ও প্রশাসকদের জন্য। বিশ্লেষকের ভূমিকার জন্য প্রশাসককে বলুন।",
+        ),
+        Role::Admin => lang.t(
+            "This page is for administrators. Ask an administrator for the admin role.",
+            "এই পাতাটি প্রশাসকদের জন্য। প্রশাসকের ভূমিকার জন্য একজন প্রশাসককে বলুন।",
+        ),
+        Role::Citizen => lang.t(
+            "This page is for citizens logged in with their mobile number.",
+            "এই পাতাটি মোবাইল নম্বর দিয়ে লগ ইন করা নাগরিকদের জন্য।",
+        ),
     }
 }
 
@@ -214,4 +294,71 @@ pub fn flash_box(lang: Lang, code: Option<&str>) -> String {
     code.and_then(|c| flash_text(lang, c))
         .map(|t| super::html::notice("ok", t))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One error of each kind the pages may be handed (`problem_text` names every kind, so
+    /// the compiler sees to the rest).
+    fn every_error() -> Vec<ApiError> {
+        vec![
+            ApiError::UnsupportedMediaType("application/json"),
+            ApiError::PayloadTooLarge,
+            ApiError::RequestTimeout,
+            ApiError::field("phone", "invalid_phone", "Enter a number.", "নম্বর দিন।"),
+            ApiError::BadRequest {
+                code: "invalid_query",
+                detail: "from must be an RFC 3339 instant.".into(),
+            },
+            ApiError::Unauthorized,
+            ApiError::Forbidden,
+            ApiError::NotFound,
+            ApiError::MethodNotAllowed,
+            ApiError::Conflict {
+                code: "not_cancellable",
+                detail: "No longer cancellable.".into(),
+            },
+            ApiError::IdempotencyKeyReused,
+            ApiError::RateLimited { retry_after: 30 },
+            ApiError::Unavailable("pool".into()),
+            ApiError::TooManyConnections,
+            ApiError::Internal("boom".into()),
+        ]
+    }
+
+    #[test]
+    fn only_a_failure_of_ours_says_it_was_ours() {
+        for err in every_error() {
+            for lang in [Lang::En, Lang::Bn] {
+                let text = problem_text(lang, &err);
+                let ours = text.contains("on our side") || text.contains("আমাদের দিকে");
+                assert_eq!(
+                    ours,
+                    matches!(err, ApiError::Internal(_)),
+                    "{err:?} in {lang:?}: {text}"
+                );
+                if err.status().is_client_error() {
+                    assert!(!ours, "a 4xx is never ours: {err:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_role_is_named_in_both_languages() {
+        assert!(problem_text(Lang::En, &ApiError::Forbidden).contains("role"));
+        assert!(problem_text(Lang::Bn, &ApiError::Forbidden).contains("ভূমিকা"));
+        assert!(role_needed_text(Lang::En, Role::Reviewer).contains("reviewer role"));
+        assert!(role_needed_text(Lang::Bn, Role::Analyst).contains("বিশ্লেষক"));
+    }
+
+    #[test]
+    fn an_oversized_form_is_not_called_a_file() {
+        let text = problem_text(Lang::En, &ApiError::PayloadTooLarge);
+        assert!(text.contains("form is too large") && !text.contains("file"), "{text}");
+        assert!(problem_text(Lang::Bn, &ApiError::PayloadTooLarge).contains("ফর্মটি"));
+        assert!(photo_too_large_text(Lang::En).contains("file is too large"));
+    }
 }

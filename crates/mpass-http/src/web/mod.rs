@@ -22,6 +22,7 @@ mod pass;
 mod pdf;
 mod profile;
 mod review;
+mod rules;
 mod session;
 mod verify;
 
@@ -30,6 +31,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use mpass_domain::ports::Role;
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -134,10 +136,28 @@ pub(crate) fn error_page(session: &Session, err: &ApiError) -> Response {
     );
     let title = match err {
         ApiError::NotFound => l.t("Not found", "পাওয়া যায়নি"),
-        _ => l.t("Something went wrong", "একটি সমস্যা হয়েছে"),
+        ApiError::Forbidden => l.t("Not allowed", "অনুমতি নেই"),
+        ApiError::Internal(_) | ApiError::Unavailable(_) | ApiError::TooManyConnections => {
+            l.t("Something went wrong", "একটি সমস্যা হয়েছে")
+        }
+        _ => l.t("Please try again", "আবার চেষ্টা করুন"),
     };
     let mut page = Page::new(session, "/", title, body);
     page.status = err.status();
+    page.into_response()
+}
+
+/// The answer to a logged-in visitor whose roles do not include the one the staff page at
+/// `path` needs: 403, and which role to ask an administrator for.
+pub(crate) fn role_needed(session: &Session, path: &str, role: Role) -> Response {
+    let l = session.lang;
+    let mut page = Page::new(
+        session,
+        path,
+        l.t("Not allowed", "অনুমতি নেই"),
+        html::notice("error", messages::role_needed_text(l, role)),
+    );
+    page.status = StatusCode::FORBIDDEN;
     page.into_response()
 }
 

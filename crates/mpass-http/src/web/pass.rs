@@ -175,15 +175,21 @@ fn render(session: &Session, state: &AppState, v: &PassView) -> Result<String, A
         l.t("Short code", "সংক্ষিপ্ত কোড"),
         esc(&v.pass.short_code),
     );
+    // The Print button needs the script, which unhides it; without the script the hint
+    // (in <noscript>) points to the browser's own Print instead.
     let _ = write!(
         h,
-        "<p class=\"hint\">{}</p><div class=\"actions\">\
+        "<p class=\"hint\">{}<noscript> {}</noscript></p><div class=\"actions\">\
          <button type=\"button\" data-print hidden>{}</button>\
          <a class=\"button secondary\" href=\"/passes/{}/pass.pdf\" download>{}</a>\
          <a class=\"button secondary\" href=\"/applications\">{}</a></div>",
         l.t(
-            "Show this page, or a print of it, at checkpoints. To print without the button, use your browser's Print.",
-            "চেকপোস্টে এই পাতাটি বা এর প্রিন্ট দেখান। বোতাম না থাকলে ব্রাউজারের প্রিন্ট ব্যবহার করুন।"
+            "Show this page, or a print of it, at checkpoints.",
+            "চেকপোস্টে এই পাতাটি বা এর প্রিন্ট দেখান।"
+        ),
+        l.t(
+            "To print it, use your browser's Print.",
+            "প্রিন্ট করতে ব্রাউজারের প্রিন্ট ব্যবহার করুন।"
         ),
         l.t("Print", "প্রিন্ট করুন"),
         v.pass.id,

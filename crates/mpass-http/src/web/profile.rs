@@ -9,7 +9,8 @@ use mpass_domain::profile::ProfileInput;
 use super::areas::place_select;
 use super::form::{BodyRejection, Fields, FormBody, multipart};
 use super::html::{Input, Page, csrf_field, esc, options, select};
-use super::messages::{FormErrors, flash_box};
+use super::i18n::Lang;
+use super::messages::{FormErrors, flash_box, photo_too_large_text};
 use super::session::Session;
 use super::{csrf_failed, error_page, login_first, see_other};
 use crate::error::ApiError;
@@ -291,6 +292,16 @@ pub async fn upload(
             see_other("/profile")
         }
         Err(e) => {
+            // On this form, a body over the limit is the photo's file: say so next to it.
+            let e = match e {
+                ApiError::PayloadTooLarge => ApiError::field(
+                    "photo",
+                    "photo_too_large",
+                    photo_too_large_text(Lang::En),
+                    photo_too_large_text(Lang::Bn),
+                ),
+                other => other,
+            };
             let errors = FormErrors::from_api(session.lang, &e, &|f| (f == "photo").then(|| f.to_string()));
             let stored = state.store.profile(user).await.ok().flatten();
             render(

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use mpass_domain::application::{Application, Status};
 use mpass_domain::ids::ApplicationId;
-use mpass_domain::ports::{StoredProfile, ThreadAuthor, ThreadMessage};
+use mpass_domain::ports::{Role, StoredProfile, ThreadAuthor, ThreadMessage};
 
 use super::areas::place_name;
 use super::form::{Fields, FormBody};
@@ -22,7 +22,7 @@ use super::html::{Page, csrf_field, esc, notice};
 use super::i18n::Lang;
 use super::messages::{flash_box, problem_text};
 use super::session::Session;
-use super::{csrf_failed, error_page, login_first, see_other};
+use super::{csrf_failed, error_page, login_first, role_needed, see_other};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::service::{self, ReviewInput};
@@ -50,7 +50,7 @@ const REVIEW_REASONS: [(&str, &str, &str); 7] = [
 fn reviewer(session: &Session) -> Result<&Caller, Response> {
     match (&session.caller, session.with_role("reviewer")) {
         (None, _) => Err(login_first()),
-        (Some(_), None) => Err(error_page(session, &ApiError::Forbidden)),
+        (Some(_), None) => Err(role_needed(session, "/review", Role::Reviewer)),
         (Some(_), Some(c)) => Ok(c),
     }
 }

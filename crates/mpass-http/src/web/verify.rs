@@ -24,9 +24,10 @@
 
 use axum::Json as AxumJson;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use mpass_domain::pass::ReasonCode;
+use mpass_domain::ports::Role;
 use serde_json::{Map, Value, json};
 
 use super::assets;
@@ -120,20 +121,7 @@ pub async fn page(State(state): State<AppState>, session: Session) -> Response {
         Err(e) => return super::error_page(&session, &e),
     };
     if officer.must_verify().is_err() {
-        let mut page = Page::new(
-            &session,
-            "/verify",
-            l.t("Police verification", "পুলিশ যাচাই"),
-            super::html::notice(
-                "error",
-                l.t(
-                    "This page is for police officers. Ask an administrator for the police role.",
-                    "এই পাতাটি পুলিশ কর্মকর্তাদের জন্য। পুলিশ ভূমিকার জন্য প্রশাসককে বলুন।",
-                ),
-            ),
-        );
-        page.status = StatusCode::FORBIDDEN;
-        return page.into_response();
+        return super::role_needed(&session, "/verify", Role::Police);
     }
     let checkpoints = match state.store.checkpoints().await {
         Ok(c) => c,

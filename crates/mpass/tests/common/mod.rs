@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod police;
+pub mod visitor;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
