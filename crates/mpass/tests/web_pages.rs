@@ -285,8 +285,37 @@ async fn the_pass_page_hints_at_printing_only_without_script_and_a_cancel_asks_f
     assert!(asked.body.contains("name=\"confirm\" value=\"1\""), "{}", asked.body);
     assert!(v.get("/applications").await.body.contains("status approved"));
 
+    let pass_path = path_after(&list.body, "/passes/");
+    let pdf = v.get(&format!("{pass_path}/pass.pdf")).await;
+    assert_eq!(pdf.status, 200, "a usable pass prints");
+
     let done = v.post(&cancel, &[("csrf", &csrf), ("confirm", "1")]).await;
     assert_eq!((done.status, done.location()), (303, "/applications"), "{}", done.body);
-    assert!(v.get("/applications").await.body.contains("status cancelled"));
+    let after = v.get("/applications").await;
+    assert!(after.body.contains("status cancelled"), "{}", after.body);
+    // The card says what happened, not the decision that no longer holds.
+    assert!(
+        after
+            .body
+            .contains("This application was cancelled. Its pass no longer works at checkpoints."),
+        "{}",
+        after.body
+    );
+    assert!(!after.body.contains("pass is approved"), "{}", after.body);
+    assert!(
+        !after.body.contains(&format!("href=\"{pass_path}\"")),
+        "no link to open the pass"
+    );
+    // Its page shows nothing to take to a checkpoint, and its PDF (with the signed QR) is
+    // no longer served.
+    let pass = v.get(&pass_path).await;
+    assert_eq!(pass.status, 200);
+    assert!(pass.body.contains("This pass cannot be used."), "{}", pass.body);
+    for gone in ["at checkpoints", "pass.pdf", "data-print", "<svg"] {
+        assert!(!pass.body.contains(gone), "{gone}: {}", pass.body);
+    }
+    let pdf = v.get(&format!("{pass_path}/pass.pdf")).await;
+    assert_eq!(pdf.status, 409, "{}", pdf.body);
+    assert!(pdf.body.contains("There is nothing to print."), "{}", pdf.body);
     server.finish().await;
 }

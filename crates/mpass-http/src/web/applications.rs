@@ -78,7 +78,23 @@ fn card(session: &Session, reason_label: &str, app: &Application, thread: &[Thre
         sent = l.t("Sent", "পাঠানো হয়েছে"),
         submitted = esc(&l.datetime(app.submitted_at)),
     );
-    if let Some(dec) = &app.decision {
+    // After a cancel or a revocation, the decision's words ("Your movement pass is
+    // approved.") no longer hold: say what happened instead.
+    let ended = match (app.status, app.pass_id.is_some()) {
+        (Status::Cancelled, true) => Some(l.t(
+            "This application was cancelled. Its pass no longer works at checkpoints.",
+            "এই আবেদনটি বাতিল করা হয়েছে। এর পাস চেকপোস্টে আর কাজ করবে না।",
+        )),
+        (Status::Cancelled, false) => Some(l.t("This application was cancelled.", "এই আবেদনটি বাতিল করা হয়েছে।")),
+        (Status::Revoked, _) => Some(l.t(
+            "An official revoked this pass. It no longer works at checkpoints.",
+            "একজন কর্মকর্তা এই পাসটি প্রত্যাহার করেছেন। এটি চেকপোস্টে আর কাজ করবে না।",
+        )),
+        _ => None,
+    };
+    if let Some(text) = ended {
+        let _ = write!(h, "<p>{}</p>", esc(text));
+    } else if let Some(dec) = &app.decision {
         let _ = write!(h, "<ul class=\"reasons\">");
         for r in &dec.reasons {
             let _ = write!(h, "<li>{}</li>", esc(l.pick(&r.message_en, &r.message_bn)));

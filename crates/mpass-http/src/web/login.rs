@@ -151,13 +151,14 @@ fn code_form(session: &Session, phone: &str, errors: &FormErrors, status: Status
     let l = session.lang;
     let mut b = errors.summary(l, &|_| Some(l.t("6-digit code", "৬ অঙ্কের কোড").to_string()));
     b.push_str(&format!(
-        "<p role=\"status\">{} <strong>{}</strong>. {}</p>\
+        "<p role=\"status\">{} <strong>{}</strong>{} {}</p>\
          <form method=\"post\" action=\"/login/code\" novalidate>{}{}<button type=\"submit\">{}</button></form>\
          <form method=\"post\" action=\"/login\" class=\"actions\">{}<input type=\"hidden\" name=\"phone\" value=\"{}\">\
          <input type=\"hidden\" name=\"resend\" value=\"1\">\
          <button type=\"submit\" class=\"secondary\">{}</button> <a href=\"/login\">{}</a></form>",
         l.t("We sent a code by SMS to", "এসএমএসে কোড পাঠানো হয়েছে এই নম্বরে:"),
         esc(&masked(l, phone)),
+        l.t(".", "।"),
         l.t("It is valid for 5 minutes.", "কোডটি ৫ মিনিট বৈধ।"),
         csrf_field(session),
         Input {

@@ -129,6 +129,12 @@ pub fn problem_text(lang: Lang, err: &ApiError) -> String {
                     "আবেদন করার আগে আপনার প্রোফাইল পূরণ করুন।",
                 )
                 .into(),
+            "pass_not_usable" => lang
+                .t(
+                    "This pass cannot be used: it was cancelled or revoked, or it has expired. There is nothing to print.",
+                    "এই পাসটি ব্যবহার করা যাবে না: এটি বাতিল বা প্রত্যাহার করা হয়েছে, অথবা এর মেয়াদ শেষ। প্রিন্ট করার কিছু নেই।",
+                )
+                .into(),
             "not_cancellable" => lang
                 .t(
                     "This application can no longer be cancelled.",

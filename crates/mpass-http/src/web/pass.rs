@@ -32,6 +32,14 @@ pub struct PassView {
     pub status: &'static str,
 }
 
+impl PassView {
+    /// Whether the pass can be shown at a checkpoint, now or when its window opens: not
+    /// cancelled, revoked or expired.
+    pub fn usable(&self) -> bool {
+        matches!(self.status, "active" | "not_yet_valid")
+    }
+}
+
 /// Loads the caller's own pass; anybody else's is "not found".
 pub async fn load(state: &AppState, user: UserId, raw_id: &str) -> Result<PassView, ApiError> {
     let (pass, app) = service::visible_pass(state, user, false, raw_id).await?;
@@ -93,7 +101,7 @@ fn render(session: &Session, state: &AppState, v: &PassView) -> Result<String, A
     let d = &v.app.details;
     let policy = state.policy();
     let mut h = String::new();
-    let usable = matches!(v.status, "active" | "not_yet_valid");
+    let usable = v.usable();
     if !usable {
         h.push_str(&notice(
             "error",
@@ -175,6 +183,15 @@ fn render(session: &Session, state: &AppState, v: &PassView) -> Result<String, A
         l.t("Short code", "সংক্ষিপ্ত কোড"),
         esc(&v.pass.short_code),
     );
+    if !usable {
+        // Nothing to show at a checkpoint: no QR (above), no print, no PDF.
+        let _ = write!(
+            h,
+            "<div class=\"actions\"><a class=\"button secondary\" href=\"/applications\">{}</a></div>",
+            l.t("My applications", "আমার আবেদন"),
+        );
+        return Ok(h);
+    }
     // The Print button needs the script, which unhides it; without the script the hint
     // (in <noscript>) points to the browser's own Print instead.
     let _ = write!(

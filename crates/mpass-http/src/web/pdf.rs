@@ -377,6 +377,14 @@ pub async fn download(State(state): State<AppState>, session: Session, Path(id):
         Ok(v) => v,
         Err(e) => return error_page(&session, &e),
     };
+    if !view.usable() {
+        // A print of a cancelled, revoked or expired pass would still carry its signed QR.
+        let e = ApiError::Conflict {
+            code: "pass_not_usable",
+            detail: "This pass cannot be used: it was cancelled or revoked, or it has expired.".into(),
+        };
+        return error_page(&session, &e);
+    }
     let mut photo = None;
     if let Some(p) = &view.profile
         && let (Some(key), Some(ct)) = (&p.photo_key, &p.photo_content_type)
