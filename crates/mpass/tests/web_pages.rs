@@ -317,5 +317,6 @@ async fn the_pass_page_hints_at_printing_only_without_script_and_a_cancel_asks_f
     let pdf = v.get(&format!("{pass_path}/pass.pdf")).await;
     assert_eq!(pdf.status, 409, "{}", pdf.body);
     assert!(pdf.body.contains("There is nothing to print."), "{}", pdf.body);
+    assert!(pdf.body.contains("<h1>Cannot be done</h1>"), "{}", pdf.body);
     server.finish().await;
 }

@@ -137,6 +137,9 @@ pub(crate) fn error_page(session: &Session, err: &ApiError) -> Response {
     let title = match err {
         ApiError::NotFound => l.t("Not found", "পাওয়া যায়নি"),
         ApiError::Forbidden => l.t("Not allowed", "অনুমতি নেই"),
+        // A state that no retry changes (a pass that cannot be used, an application past
+        // cancelling).
+        ApiError::Conflict { .. } => l.t("Cannot be done", "করা যাবে না"),
         ApiError::Internal(_) | ApiError::Unavailable(_) | ApiError::TooManyConnections => {
             l.t("Something went wrong", "একটি সমস্যা হয়েছে")
         }
