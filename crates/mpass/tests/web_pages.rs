@@ -69,8 +69,16 @@ async fn a_new_code_asked_for_too_soon_keeps_the_code_page() {
     // "Send a new code" within the minute, as the code page's second form posts it.
     let number = wrong.hidden("phone");
     let resend = [("csrf", csrf.as_str()), ("phone", number.as_str()), ("resend", "1")];
-    let again = v.post("/login", &resend).await;
-    assert_eq!(again.status, 429, "{}", again.body);
+    let refused = v.post("/login", &resend).await;
+    // Back to the code page by a redirect, so a reload sends nothing again.
+    assert_eq!(
+        (refused.status, refused.location()),
+        (303, "/login/code"),
+        "{}",
+        refused.body
+    );
+    let again = v.get("/login/code").await;
+    assert_eq!(again.status, 200, "{}", again.body);
     assert!(
         again.body.contains("action=\"/login/code\""),
         "still the code page: {}",
@@ -84,9 +92,18 @@ async fn a_new_code_asked_for_too_soon_keeps_the_code_page() {
     );
     assert!(!again.body.contains("Too many attempts"), "{}", again.body);
 
+    // The notice is shown once: a reload is the plain code page.
+    let reloaded = v.get("/login/code").await;
+    assert!(
+        !reloaded.body.contains("You can ask for a new code"),
+        "{}",
+        reloaded.body
+    );
+
     v.get("/lang/bn?next=/login/code").await;
-    let again = v.post("/login", &resend).await;
-    assert_eq!(again.status, 429, "{}", again.body);
+    let refused = v.post("/login", &resend).await;
+    assert_eq!(refused.status, 303, "{}", refused.body);
+    let again = v.get("/login/code").await;
     assert!(
         again
             .body

@@ -94,10 +94,11 @@ pub async fn send_code(
             .is_some_and(|p| session.login_phone.as_deref() == Some(p));
     match result {
         Ok(()) => see_other("/login/code"),
+        // Back to the code page by a redirect (a reload then asks for nothing to be sent
+        // again), the wait carried in the one-time notice.
         Err(ApiError::RateLimited { retry_after }) if resent => {
-            let errors = FormErrors::notice(resend_wait_text(session.lang, retry_after));
-            let phone = session.login_phone.clone().unwrap_or_default();
-            code_form(&session, &phone, &errors, StatusCode::TOO_MANY_REQUESTS)
+            session.flash(&format!("{RESEND_WAIT}{}", retry_after.clamp(1, MAX_SHOWN_WAIT)));
+            see_other("/login/code")
         }
         Err(e) => {
             let errors = FormErrors::from_api(session.lang, &e, &|f| (f == "phone").then(|| f.to_string()));
@@ -115,6 +116,13 @@ fn masked(lang: Lang, phone: &str) -> String {
     let tail = &national[n.saturating_sub(3)..];
     format!("{}{}", "•".repeat(n.saturating_sub(3)), lang.digits(tail))
 }
+
+/// The one-time notice that a new code was asked for too soon, followed by the seconds to
+/// wait (`resend_wait_59`).
+const RESEND_WAIT: &str = "resend_wait_";
+/// The longest wait the code page shows: the notice comes back from the browser, and
+/// sending a new code is limited to a few an hour.
+const MAX_SHOWN_WAIT: i64 = 3_600;
 
 /// Why a new code cannot go out yet, on the code page: when one can, and that the code
 /// already sent still works. A wait of a minute at most is the gap the store keeps between
@@ -183,10 +191,19 @@ fn code_form(session: &Session, phone: &str, errors: &FormErrors, status: Status
 
 /// `GET /login/code`: step two, the code.
 pub async fn code_page(session: Session) -> Response {
-    match session.login_phone.clone() {
-        Some(phone) => code_form(&session, &phone, &FormErrors::default(), StatusCode::OK),
-        None => see_other("/login"),
-    }
+    let Some(phone) = session.login_phone.clone() else {
+        return see_other("/login");
+    };
+    let wait = session
+        .flash
+        .as_deref()
+        .and_then(|f| f.strip_prefix(RESEND_WAIT))
+        .and_then(|n| n.parse::<i64>().ok())
+        .map(|n| n.clamp(1, MAX_SHOWN_WAIT));
+    let errors = wait.map_or_else(FormErrors::default, |n| {
+        FormErrors::notice(resend_wait_text(session.lang, n))
+    });
+    code_form(&session, &phone, &errors, StatusCode::OK)
 }
 
 /// `POST /login/code`: checks the code and starts the session.

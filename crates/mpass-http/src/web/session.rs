@@ -184,7 +184,12 @@ impl FromRequestParts<AppState> for Session {
             refresh_token: None,
             login_phone: cookie(h, LOGIN_PHONE).filter(|p| !p.is_empty()).map(str::to_string),
             flash: cookie(h, FLASH)
-                .filter(|f| !f.is_empty() && f.len() <= 32 && f.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                .filter(|f| {
+                    !f.is_empty()
+                        && f.len() <= 32
+                        && f.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                })
                 .map(str::to_string),
             secure,
             pending,
