@@ -97,7 +97,7 @@ pub async fn send_code(
         // Back to the code page by a redirect (a reload then asks for nothing to be sent
         // again), the wait carried in the one-time notice.
         Err(ApiError::RateLimited { retry_after }) if resent => {
-            session.flash(&format!("{RESEND_WAIT}{}", retry_after.clamp(1, MAX_SHOWN_WAIT)));
+            session.flash(&format!("{RESEND_WAIT}{retry_after}"));
             see_other("/login/code")
         }
         Err(e) => {
